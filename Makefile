@@ -1,0 +1,36 @@
+# Two commands set up a fresh machine (README):
+#   make reports   install, generate the demo export, ingest it, render every report
+#   make test      install (if needed) and run the test suite (.ci/run calls exactly this)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+DEMO   ?= data/demo
+DB     ?= data/perf.duckdb
+OUT    ?= reports
+
+.PHONY: install reports demo ingest test clean
+
+$(BIN)/perflib: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $(BIN)/perflib
+
+install: $(BIN)/perflib
+
+demo: install
+	$(BIN)/perflib demo $(DEMO)
+
+ingest: demo
+	$(BIN)/perflib ingest $(DEMO) --db $(DB)
+
+reports: ingest
+	@if $(BIN)/python -c "import perflib.runner" 2>/dev/null; then \
+		$(BIN)/perflib run --db $(DB) --out $(OUT); \
+	else echo "数据库已就绪：$(DB)（报告生成功能尚未合入）"; fi
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(DEMO) $(DB) $(OUT)/*

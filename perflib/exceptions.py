@@ -1,0 +1,76 @@
+"""User-facing errors of perflib: each carries a Chinese message an analyst can act on, and an exit code.
+
+Exit codes follow SPEC: 0 all good, 1 a report failed, 2 bad input or arguments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as the user sees it in Excel or a text editor.
+
+    ``row`` is the 1-based row number in the sheet/file (the header row included), ``column`` the
+    header as written in the file (Chinese where the file is Chinese).
+    """
+
+    file: str
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: object = None
+    expected: str | None = None
+
+    def location(self) -> str:
+        parts = [f"文件 {self.file}"]
+        if self.sheet:
+            parts.append(f"工作表 {self.sheet}")
+        if self.row is not None:
+            parts.append(f"第 {self.row} 行")
+        if self.column:
+            parts.append(f"列「{self.column}」")
+        return "，".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location()}：{self.message}"
+        if self.value is not None and self.value != "":
+            text += f"；值为「{self.value}」"
+        if self.expected:
+            text += f"；应为：{self.expected}"
+        return text
+
+
+class PerflibError(Exception):
+    """Base of every error perflib reports to a user; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 2
+
+
+class InputError(PerflibError):
+    """The export folder has problems; every problem found is listed, not only the first."""
+
+    def __init__(self, problems: list[Problem], summary: str | None = None):
+        self.problems = list(problems)
+        head = summary or f"导入数据有 {len(self.problems)} 处问题，未写入数据库（原数据库保持不变）："
+        lines = [head] + [f"  {i}. {p}" for i, p in enumerate(self.problems, 1)]
+        super().__init__("\n".join(lines))
+
+
+class RulesError(PerflibError):
+    """The rules file is malformed: names the key and what was expected."""
+
+
+class ParameterError(PerflibError):
+    """A report parameter or command-line argument is wrong; raised before any kernel starts."""
+
+
+class StoreError(PerflibError):
+    """The database is missing, locked or not a perflib store."""
+
+
+class ReportFailed(PerflibError):
+    """One or more reports failed to render; the others were rendered."""
+
+    exit_code = 1

@@ -1,0 +1,229 @@
+"""The rules file: every weight, threshold, band and rate, with its source and status.
+
+The defaults ship as ``perflib/rules.yaml``. A user's file (``--rules``) overrides any subset of its
+entries; it is validated key by key, and a wrong key, type or status is named in the error.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .exceptions import RulesError
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
+STATUSES = ("official", "local practice", "assumed")
+STATUS_LABELS = {"official": "官方规定", "local practice": "地方做法", "assumed": "假设（可配置）"}
+ENTRY_KEYS = {"value", "source", "status", "label"}
+
+
+def _is_entry(node: Any) -> bool:
+    return isinstance(node, dict) and "value" in node
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError(f"规则文件不存在：{path}") from None
+    except UnicodeDecodeError:
+        raise RulesError(f"规则文件 {path} 不是 UTF-8 编码的文本") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RulesError(f"规则文件 {path} 不是有效的 YAML：{exc}") from None
+    if not isinstance(data, dict):
+        raise RulesError(f"规则文件 {path} 的顶层应为键值映射（如 monitoring: ...）")
+    return data
+
+
+def _same_shape(default: Any, value: Any, where: str) -> None:
+    """Check that a user's value has the shape of the default (numbers stay numbers, and so on)."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        if type(default) is not type(value):
+            raise RulesError(f"规则 {where} 的取值类型不对：应为 {type(default).__name__}，实际为「{value!r}」")
+        return
+    if isinstance(default, (int, float)):
+        if not isinstance(value, (int, float)):
+            raise RulesError(f"规则 {where} 应为数值，实际为「{value!r}」")
+        return
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise RulesError(f"规则 {where} 应为文本，实际为「{value!r}」")
+        return
+    if isinstance(default, list):
+        if not isinstance(value, list) or not value:
+            raise RulesError(f"规则 {where} 应为非空列表，实际为「{value!r}」")
+        for i, item in enumerate(value):
+            _same_shape(default[min(i, len(default) - 1)], item, f"{where}[{i}]")
+        return
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not value:
+            raise RulesError(f"规则 {where} 应为键值映射，实际为「{value!r}」")
+        sample = next(iter(default.values()))
+        for k, v in value.items():
+            _same_shape(default.get(k, sample), v, f"{where}.{k}")
+        return
+
+
+@dataclass
+class RuleEntry:
+    key: str
+    label: str
+    value: Any
+    source: str
+    status: str
+
+
+class Rules:
+    """Validated rules; ``rules.value("monitoring.green_min_gap")`` returns a value."""
+
+    def __init__(self, tree: dict, origin: str):
+        self._tree = tree
+        self.origin = origin
+
+    # --- access -----------------------------------------------------------------------------
+    def entry(self, key: str) -> RuleEntry:
+        node: Any = self._tree
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(f"rules have no entry {key!r}")
+            node = node[part]
+        if not _is_entry(node):
+            raise KeyError(f"{key!r} is a section of the rules, not an entry")
+        return RuleEntry(key, node.get("label", key), node["value"], node.get("source", ""),
+                         node.get("status", ""))
+
+    def value(self, key: str) -> Any:
+        return copy.deepcopy(self.entry(key).value)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.value(key)
+
+    def entries(self, section: str | None = None) -> list[RuleEntry]:
+        out: list[RuleEntry] = []
+
+        def walk(node: dict, prefix: str) -> None:
+            for k, v in node.items():
+                key = f"{prefix}{k}"
+                if _is_entry(v):
+                    out.append(self.entry(key))
+                elif isinstance(v, dict):
+                    walk(v, key + ".")
+
+        walk({k: v for k, v in self._tree.items() if k != "version"}, "")
+        if section:
+            out = [e for e in out if e.key == section or e.key.startswith(section + ".")]
+        return out
+
+    def table(self, section: str | None = None):
+        """The applied rules as a DataFrame with Chinese headers, for printing in a report."""
+        import pandas as pd
+
+        rows = [
+            {"规则": e.key, "含义": e.label, "取值": _fmt(e.value), "依据": e.source,
+             "性质": STATUS_LABELS.get(e.status, e.status)}
+            for e in self.entries(section)
+        ]
+        return pd.DataFrame(rows, columns=["规则", "含义", "取值", "依据", "性质"])
+
+    @property
+    def sha256(self) -> str:
+        canon = json.dumps(self._tree, ensure_ascii=False, sort_keys=True, default=str)
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+    def as_dict(self) -> dict:
+        return copy.deepcopy(self._tree)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, dict):
+        return "；".join(f"{k}: {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "、".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def _merge(default: dict, user: dict, path: str, origin: str) -> None:
+    for k, v in user.items():
+        where = f"{path}{k}"
+        if k == "version" and not path:
+            continue
+        if k not in default:
+            known = "、".join(x for x in default if x != "version")
+            raise RulesError(f"规则文件 {origin}：未知的键 {where}（此处可用的键：{known}）")
+        target = default[k]
+        if _is_entry(target):
+            if not isinstance(v, dict):
+                v = {"value": v}
+            extra = set(v) - ENTRY_KEYS
+            if extra:
+                raise RulesError(f"规则文件 {origin}：{where} 含未知字段 {sorted(extra)}（可用：value、source、status、label）")
+            if "value" not in v:
+                raise RulesError(f"规则文件 {origin}：{where} 缺少 value")
+            _same_shape(target["value"], v["value"], f"{where}.value")
+            status = v.get("status", "local practice")
+            if status not in STATUSES:
+                raise RulesError(f"规则文件 {origin}：{where}.status 为「{status}」，应为 {' / '.join(STATUSES)} 之一")
+            target["value"] = v["value"]
+            target["status"] = status
+            target["source"] = v.get("source", f"用户规则文件 {origin}")
+            if "label" in v:
+                target["label"] = v["label"]
+        elif isinstance(target, dict):
+            if not isinstance(v, dict):
+                raise RulesError(f"规则文件 {origin}：{where} 应为一节（键值映射），实际为「{v!r}」")
+            _merge(target, v, where + ".", origin)
+
+
+def _check_consistency(rules: Rules, origin: str) -> None:
+    def fail(msg: str) -> None:
+        raise RulesError(f"规则文件 {origin}：{msg}")
+
+    se = sum(rules.value(f"self_evaluation.weight_{k}") for k in ("execution", "output", "effect", "satisfaction"))
+    if abs(se - 100) > 1e-9:
+        fail(f"自评四项分值之和应为 100，实际为 {se:g}")
+    ke = sum(rules.value(f"key_evaluation.weight_{k}") for k in ("decision", "process", "output", "effect"))
+    if abs(ke - 100) > 1e-9:
+        fail(f"重点评价四项分值之和应为 100，实际为 {ke:g}")
+    ex, gd, fr = (rules.value(f"grades.{k}") for k in ("excellent", "good", "fair"))
+    if not (100 >= ex > gd > fr >= 0):
+        fail(f"等级线应满足 100 ≥ 优 > 良 > 中 ≥ 0，实际为 优 {ex}、良 {gd}、中 {fr}")
+    g, y = rules.value("monitoring.green_min_gap"), rules.value("monitoring.yellow_min_gap")
+    if not g > y:
+        fail(f"monitoring.green_min_gap（{g}）应大于 monitoring.yellow_min_gap（{y}）")
+    p = rules.value("cost.standard_percentile")
+    if not 0 < p < 1:
+        fail(f"cost.standard_percentile 应在 0 与 1 之间（不含），实际为 {p}")
+    for q in rules.value("cost.sensitivity_percentiles"):
+        if not 0 < q < 1:
+            fail(f"cost.sensitivity_percentiles 的每个值应在 0 与 1 之间，实际有 {q}")
+    if rules.value("monitoring.months_in_year") <= 0:
+        fail("monitoring.months_in_year 应为正数")
+    for k in ("pi1_bands", "pi3_bands"):
+        for grade, band in rules.value(f"fiscal.{k}").items():
+            if len(band) != 2 or not band[0] < band[1]:
+                fail(f"fiscal.{k}.{grade} 应为 [下限, 上限] 且下限 < 上限，实际为 {band}")
+    for name, ind in rules.value("fiscal.indicators").items():
+        if not isinstance(ind, dict) or {"name", "weight", "direction"} - set(ind):
+            fail(f"fiscal.indicators.{name} 应含 name、weight、direction")
+        if ind["direction"] not in ("higher", "lower", "target_one"):
+            fail(f"fiscal.indicators.{name}.direction 应为 higher / lower / target_one，实际为「{ind['direction']}」")
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    """The default rules, with the user's file at ``path`` (if any) merged over them and validated."""
+    tree = _read_yaml(DEFAULT_RULES_PATH)
+    origin = "默认规则"
+    if path is not None:
+        user = _read_yaml(Path(path))
+        origin = str(path)
+        _merge(tree, user, "", origin)
+    rules = Rules(tree, origin)
+    _check_consistency(rules, origin)
+    return rules

@@ -1,0 +1,361 @@
+"""The input tables of an export folder: canonical names, Chinese headers, types, allowed values, keys.
+
+This module is the single description of the input format. The reader, the validator, the DuckDB
+store and ``docs/input-format.md`` are all driven by it, so they cannot disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Column kinds. ``money`` is stored as DECIMAL(18,2) in 元; a header may carry 元/万元/亿元.
+TEXT = "text"  # free text
+CODE = "code"  # an identifier: kept as text exactly as written (leading zeros matter)
+INT = "int"
+YEAR = "year"
+MONTH = "month"
+MONEY = "money"
+NUMBER = "number"
+DATE = "date"
+BOOL = "bool"
+ENUM = "enum"
+VALUE = "value"  # an indicator value: a number for ≥/≤/= indicators, text for 定性 ones
+
+KIND_LABELS = {
+    TEXT: "文本",
+    CODE: "编码（文本，保留前导零）",
+    INT: "整数",
+    YEAR: "年度（四位整数，如 2023）",
+    MONTH: "月份（1–12 的整数）",
+    MONEY: "金额（元；表头可注明单位 元/万元/亿元，可含千分位逗号）",
+    NUMBER: "数值",
+    DATE: "日期（2023-07-31、2023/7/31、2023年7月31日 或 Excel 日期）",
+    BOOL: "是/否（也接受 true/false、1/0、Y/N）",
+    ENUM: "限定取值",
+    VALUE: "指标值（定量指标为数值，定性指标为文字）",
+}
+
+DUCKDB_TYPES = {
+    TEXT: "VARCHAR",
+    CODE: "VARCHAR",
+    INT: "BIGINT",
+    YEAR: "INTEGER",
+    MONTH: "INTEGER",
+    MONEY: "DECIMAL(18,2)",
+    NUMBER: "DOUBLE",
+    DATE: "DATE",
+    BOOL: "BOOLEAN",
+    ENUM: "VARCHAR",
+    VALUE: "VARCHAR",
+}
+
+BUDGET_KINDS = ("一般公共预算", "政府性基金预算", "国有资本经营预算", "社会保险基金预算")
+FUND_SOURCES = ("本级", "上级转移支付", "政府债券", "直达资金")
+INDICATOR_LEVELS = ("产出指标", "效益指标", "满意度指标", "成本指标")
+DIRECTIONS = ("≥", "≤", "=", "定性")
+LIKELIHOODS = ("确定能", "有可能", "完全不可能")
+
+# Spellings accepted for an allowed value, mapped to the canonical one.
+ENUM_SYNONYMS = {
+    "≥": (">=", "＞＝", "≧", "大于等于", "不低于"),
+    "≤": ("<=", "＜＝", "≦", "小于等于", "不高于"),
+    "=": ("＝", "等于"),
+    "定性": ("定性指标",),
+    "产出指标": ("产出",),
+    "效益指标": ("效益",),
+    "满意度指标": ("满意度",),
+    "成本指标": ("成本",),
+}
+
+MONEY_UNITS = {"元": 1, "万元": 10_000, "亿元": 100_000_000}
+TRUE_WORDS = ("是", "true", "True", "TRUE", "1", "Y", "y", "yes", "Yes", "√")
+FALSE_WORDS = ("否", "false", "False", "FALSE", "0", "N", "n", "no", "No", "×")
+TOTAL_LABELS = ("合计", "总计", "合  计", "总  计")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table.
+
+    ``required``: the header must be present. ``nullable``: a cell may be empty (``default`` then
+    fills it where given). ``allowed``: the canonical allowed values of an ``enum`` column.
+    """
+
+    name: str
+    header: str
+    kind: str
+    required: bool = True
+    nullable: bool = False
+    default: object = None
+    allowed: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    doc: str = ""
+
+    @property
+    def sql_type(self) -> str:
+        return DUCKDB_TYPES[self.kind]
+
+    def expected(self) -> str:
+        """A Chinese description of what a cell of this column must hold (used in error messages)."""
+        if self.kind == ENUM:
+            text = "以下之一：" + "、".join(self.allowed)
+        else:
+            text = KIND_LABELS[self.kind]
+        if self.minimum is not None and self.maximum is not None:
+            text += f"，取值 {self.minimum:g}–{self.maximum:g}"
+        elif self.minimum is not None:
+            text += f"，不小于 {self.minimum:g}"
+        if not self.nullable:
+            text += "，不能为空"
+        return text
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Referential integrity: ``columns`` of this table must match ``target_columns`` of ``target``.
+
+    Rows where any of ``columns`` is empty are not checked (e.g. a department-level target has no
+    project).
+    """
+
+    columns: tuple[str, ...]
+    target: str
+    target_columns: tuple[str, ...]
+    where: str | None = None  # optional SQL condition on the target table (e.g. is_street)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One input table: the file or sheet name it is recognised by, its columns, key and references."""
+
+    name: str
+    label: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    references: tuple[Reference, ...] = ()
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+    # Rows are replaced per (key of accumulate_by) on re-ingest, so monthly snapshots accumulate.
+    accumulate_by: tuple[str, ...] = ()
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, self.label, *self.aliases)
+
+    @property
+    def money_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.kind == MONEY)
+
+
+def _c(name, header, kind, **kw) -> Column:
+    return Column(name=name, header=header, kind=kind, **kw)
+
+
+YEAR_RANGE = dict(minimum=2000, maximum=2100)
+
+TABLES: dict[str, Table] = {}
+
+
+def _add(table: Table) -> Table:
+    TABLES[table.name] = table
+    return table
+
+
+DEPARTMENTS = _add(Table(
+    name="departments", label="部门", aliases=("部门信息", "预算部门", "单位"),
+    doc="预算部门与单位。上级部门编码为空的是一级预算部门。",
+    columns=(
+        _c("dept_code", "部门编码", CODE, doc="部门或单位的编码，如 101"),
+        _c("dept_name", "部门名称", TEXT, doc="如 区教体局"),
+        _c("parent_code", "上级部门编码", CODE, nullable=True, doc="为空表示一级预算部门"),
+        _c("sector", "行业领域", TEXT, required=False, nullable=True, doc="如 教育、卫生健康"),
+        _c("is_street", "是否街道", BOOL, required=False, nullable=True, default=False,
+           doc="街道办事处填 是"),
+    ),
+    key=("dept_code",),
+    references=(Reference(("parent_code",), "departments", ("dept_code",)),),
+))
+
+PROJECTS = _add(Table(
+    name="projects", label="项目", aliases=("项目信息", "项目支出", "项目库"),
+    doc="项目支出预算，每个项目每个年度一行。",
+    columns=(
+        _c("project_id", "项目编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("dept_code", "部门编码", CODE),
+        _c("project_name", "项目名称", TEXT),
+        _c("project_type", "项目类型", TEXT, required=False, nullable=True,
+           doc="成本绩效分析用的项目类型，如 道路保洁、文博场馆运行"),
+        _c("budget_kind", "预算类型", ENUM, allowed=BUDGET_KINDS),
+        _c("fund_source", "资金来源", ENUM, allowed=FUND_SOURCES),
+        _c("budget_amount", "年初预算数", MONEY, minimum=0),
+        _c("adjusted_amount", "调整后预算数", MONEY, required=False, nullable=True, minimum=0,
+           doc="为空时按年初预算数计"),
+        _c("is_classified", "是否涉密", BOOL, required=False, nullable=True, default=False),
+        _c("is_special", "是否特殊资金", BOOL, required=False, nullable=True, default=False),
+    ),
+    key=("project_id", "year"),
+    references=(Reference(("dept_code",), "departments", ("dept_code",)),),
+))
+
+TARGETS = _add(Table(
+    name="targets", label="绩效目标", aliases=("绩效目标表", "绩效指标"),
+    doc="项目绩效目标（项目编码为空的是部门整体绩效目标），每个三级指标一行。",
+    columns=(
+        _c("project_id", "项目编码", CODE, nullable=True, doc="为空表示部门整体绩效目标"),
+        _c("dept_code", "部门编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("level1", "一级指标", ENUM, allowed=INDICATOR_LEVELS),
+        _c("level2", "二级指标", TEXT, nullable=True, doc="如 数量指标、质量指标、时效指标"),
+        _c("indicator", "三级指标", TEXT),
+        _c("direction", "指标方向", ENUM, allowed=DIRECTIONS),
+        _c("target_value", "指标值", VALUE),
+        _c("unit", "计量单位", TEXT, nullable=True),
+        _c("weight", "分值", NUMBER, nullable=True, minimum=0, maximum=100),
+    ),
+    key=("year", "dept_code", "project_id", "indicator"),
+    references=(
+        Reference(("dept_code",), "departments", ("dept_code",)),
+        Reference(("project_id", "year"), "projects", ("project_id", "year")),
+    ),
+))
+
+PAYMENTS = _add(Table(
+    name="payments", label="支出明细", aliases=("支付明细", "国库支付", "支出"),
+    doc="国库集中支付明细，每笔支付一行。支付日期须在所属年度内。",
+    columns=(
+        _c("project_id", "项目编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("pay_date", "支付日期", DATE),
+        _c("amount", "支付金额", MONEY, minimum=0),
+    ),
+    references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),
+))
+
+MONITORING = _add(Table(
+    name="monitoring", label="绩效监控", aliases=("绩效运行监控", "监控"),
+    doc="绩效运行监控（双监控）目标进度，按监控月份逐月累积。",
+    columns=(
+        _c("project_id", "项目编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("as_of_month", "监控月份", MONTH, minimum=1, maximum=12),
+        _c("indicator", "三级指标", TEXT),
+        _c("actual_value", "执行值", VALUE, nullable=True),
+        _c("deviation_reason", "偏差原因", TEXT, required=False, nullable=True,
+           doc="经费保障、制度保障、人员保障、硬件条件保障、其他"),
+        _c("likelihood", "完成可能性", ENUM, allowed=LIKELIHOODS),
+        _c("key_monitored", "是否重点监控", BOOL, required=False, nullable=True, default=False),
+    ),
+    key=("project_id", "year", "as_of_month", "indicator"),
+    references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),
+    accumulate_by=("year", "as_of_month"),
+))
+
+SELF_EVALUATIONS = _add(Table(
+    name="self_evaluations", label="绩效自评", aliases=("自评", "自评结果"),
+    doc="项目绩效自评结果，年度为被评价的预算年度。",
+    columns=(
+        _c("project_id", "项目编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("spent_amount", "全年执行数", MONEY, minimum=0),
+        _c("satisfaction", "满意度", NUMBER, nullable=True, minimum=0, maximum=100),
+        _c("reported_score", "自评得分", NUMBER, minimum=0, maximum=100),
+    ),
+    key=("project_id", "year"),
+    references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),
+))
+
+SELF_EVAL_INDICATORS = _add(Table(
+    name="self_eval_indicators", label="自评指标", aliases=("自评指标完成情况",),
+    doc="自评时各三级指标的实际完成值。",
+    columns=(
+        _c("project_id", "项目编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("indicator", "三级指标", TEXT),
+        _c("actual_value", "实际完成值", VALUE, nullable=True),
+    ),
+    key=("project_id", "year", "indicator"),
+    references=(Reference(("project_id", "year"), "self_evaluations", ("project_id", "year")),),
+))
+
+KEY_EVALUATIONS = _add(Table(
+    name="key_evaluations", label="重点评价", aliases=("财政重点评价", "重点绩效评价"),
+    doc="财政重点绩效评价：各维度得分与下年度预算安排。",
+    columns=(
+        _c("project_id", "项目编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("domain", "评价领域", TEXT, nullable=True),
+        _c("score_decision", "决策得分", NUMBER, minimum=0, maximum=100),
+        _c("score_process", "过程得分", NUMBER, minimum=0, maximum=100),
+        _c("score_output", "产出得分", NUMBER, minimum=0, maximum=100),
+        _c("score_effect", "效益得分", NUMBER, minimum=0, maximum=100),
+        _c("next_request", "下年度申请数", MONEY, minimum=0),
+        _c("next_approved", "下年度安排数", MONEY, minimum=0),
+        _c("findings", "主要问题", TEXT, required=False, nullable=True),
+    ),
+    key=("project_id", "year"),
+    references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),
+))
+
+COSTS = _add(Table(
+    name="costs", label="成本构成", aliases=("成本", "成本明细"),
+    doc="项目成本按成本要素拆分（人员、商品和服务、委托业务、设备购置/折旧、其他）。",
+    columns=(
+        _c("project_id", "项目编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("cost_element", "成本要素", TEXT),
+        _c("amount", "金额", MONEY, minimum=0),
+    ),
+    key=("project_id", "year", "cost_element"),
+    references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),
+))
+
+OUTPUTS = _add(Table(
+    name="outputs", label="产出数量", aliases=("产出", "产出情况"),
+    doc="项目产出数量与质量得分，用于计算单位成本。",
+    columns=(
+        _c("project_id", "项目编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("output_name", "产出名称", TEXT),
+        _c("unit", "计量单位", TEXT),
+        _c("quantity", "产出数量", NUMBER, minimum=0),
+        _c("quality_score", "质量得分", NUMBER, required=False, nullable=True, minimum=0, maximum=100),
+    ),
+    key=("project_id", "year", "output_name"),
+    references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),
+))
+
+STREET_FISCAL = _add(Table(
+    name="street_fiscal", label="街道财政", aliases=("街道财政运行", "街道财政指标"),
+    doc="街道级财政运行指标（收入、支出、三保、行政成本、债务、结转结余等），每个指标一行。",
+    columns=(
+        _c("dept_code", "街道编码", CODE),
+        _c("year", "年度", YEAR, **YEAR_RANGE),
+        _c("indicator", "指标", TEXT),
+        _c("value", "数值", NUMBER, doc="金额类指标以元计"),
+    ),
+    key=("dept_code", "year", "indicator"),
+    references=(Reference(("dept_code",), "departments", ("dept_code",)),),
+))
+
+# Load order: a table's references point only to tables earlier in this order.
+TABLE_ORDER = (
+    "departments", "projects", "targets", "payments", "monitoring", "self_evaluations",
+    "self_eval_indicators", "key_evaluations", "costs", "outputs", "street_fiscal",
+)
+assert set(TABLE_ORDER) == set(TABLES)
+
+
+def table_for_name(name: str) -> Table | None:
+    """The table a file or sheet name stands for (Chinese label, alias or canonical name), or None."""
+    key = name.strip().lower()
+    for t in TABLES.values():
+        if key in (n.lower() for n in t.names):
+            return t
+    return None
