@@ -1,0 +1,254 @@
+"""The DuckDB store: its tables (from ``schema``) and the query layer that analyses and notebooks use.
+
+Notebooks never write SQL strings: they call :class:`Store` methods, which return DataFrames with
+canonical column names, money as float 元, department names joined, and classified (涉密) projects
+redacted: their code becomes a surrogate ``涉密项目-NN`` and their name ``涉密项目`` in every table, so
+that joins still work but no output can show what they are.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+import pandas as pd
+
+from .exceptions import StoreError
+from .schema import TABLE_ORDER, TABLES
+
+CLASSIFIED_NAME = "涉密项目"
+CLASSIFIED_TOTAL_LABEL = "涉密项目（合计）"
+CLASSIFIED_PREFIX = "涉密项目-"
+
+LOADS_DDL = """
+CREATE TABLE IF NOT EXISTS loads (
+    load_id     INTEGER,
+    loaded_at   TIMESTAMP,
+    source_dir  VARCHAR,
+    file        VARCHAR,
+    sheet       VARCHAR,
+    table_name  VARCHAR,
+    sha256      VARCHAR,
+    row_count   BIGINT,
+    perflib_version VARCHAR
+)
+"""
+
+
+def table_ddl(name: str) -> str:
+    """``CREATE TABLE`` for one input table, columns typed as the schema says (money DECIMAL in 元)."""
+    t = TABLES[name]
+    cols = ",\n    ".join(f"{c.name} {c.sql_type}" for c in t.columns)
+    return f"CREATE TABLE IF NOT EXISTS {t.name} (\n    {cols}\n)"
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every input table and ``loads`` (idempotent)."""
+    for name in TABLE_ORDER:
+        con.execute(table_ddl(name))
+    con.execute(LOADS_DDL)
+
+
+class Store:
+    """Read access to a perflib DuckDB store.
+
+    Parameters
+    ----------
+    path : the ``.duckdb`` file; opened read-only so that several reports can read it at once.
+    redact : replace classified projects' codes and names (default True; only ingest and tests
+        that check redaction itself turn it off).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, redact: bool = True,
+                 con: duckdb.DuckDBPyConnection | None = None):
+        self.redact = redact
+        if con is not None:
+            self.con = con
+            self.path = None
+        else:
+            p = Path(path) if path is not None else None
+            if p is None or not p.exists():
+                raise StoreError(f"数据库不存在：{p}。请先运行 perflib ingest 导入数据。")
+            try:
+                self.con = duckdb.connect(str(p), read_only=True)
+            except duckdb.Error as exc:
+                raise StoreError(f"无法打开数据库 {p}：{exc}") from None
+            self.path = p
+            missing = [t for t in TABLE_ORDER if not self._has_table(t)]
+            if missing:
+                raise StoreError(f"{p} 不是 perflib 数据库（缺少表：{'、'.join(missing)}）")
+        self._classified: dict[str, str] | None = None
+
+    # --- construction for tests and notebooks --------------------------------------------------
+    @classmethod
+    def from_frames(cls, frames: dict[str, pd.DataFrame], *, redact: bool = True) -> "Store":
+        """An in-memory store holding the given tables (canonical columns; absent tables empty)."""
+        con = duckdb.connect(":memory:")
+        create_schema(con)
+        for name, df in frames.items():
+            if name not in TABLES:
+                raise KeyError(f"unknown table {name!r}")
+            cols = [c.name for c in TABLES[name].columns]
+            full = df.copy()
+            for c in TABLES[name].columns:
+                if c.name not in full.columns:
+                    full[c.name] = c.default if c.default is not None else None
+            full = full[cols]
+            con.register("_frame", full)
+            con.execute(f"INSERT INTO {name} SELECT {', '.join(cols)} FROM _frame")
+            con.unregister("_frame")
+        return cls(con=con, redact=redact)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- raw access -----------------------------------------------------------------------------
+    def _has_table(self, name: str) -> bool:
+        q = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+        return self.con.execute(q, [name]).fetchone()[0] > 0
+
+    def sql(self, query: str, params: Iterable | None = None) -> pd.DataFrame:
+        """Run a read query (for aggregation pushed into DuckDB). Project-level results must pass
+        through :meth:`redact_frame` before they reach a report."""
+        return self.con.execute(query, list(params) if params is not None else None).df()
+
+    # --- redaction ------------------------------------------------------------------------------
+    @property
+    def classified(self) -> dict[str, str]:
+        """Map of every classified project code to its surrogate (stable across tables and years)."""
+        if self._classified is None:
+            ids = self.con.execute(
+                "SELECT DISTINCT project_id FROM projects WHERE is_classified ORDER BY project_id"
+            ).fetchall()
+            self._classified = {pid: f"{CLASSIFIED_PREFIX}{i:02d}" for i, (pid,) in enumerate(ids, 1)}
+        return self._classified
+
+    def classified_names(self) -> set[str]:
+        """Every name and code of a classified project (for leak checks on outputs)."""
+        rows = self.con.execute(
+            "SELECT DISTINCT project_id, project_name FROM projects WHERE is_classified"
+        ).fetchall()
+        return {str(v) for row in rows for v in row if v}
+
+    def redact_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Replace classified projects' codes and names in ``df`` (columns project_id/project_name)."""
+        if not self.redact or "project_id" not in df.columns or not self.classified:
+            return df
+        mask = df["project_id"].isin(list(self.classified))
+        if not mask.any():
+            if "is_classified" not in df.columns:
+                return df
+        out = df.copy()
+        if "project_name" in out.columns:
+            out.loc[mask, "project_name"] = CLASSIFIED_NAME
+        out.loc[mask, "project_id"] = out.loc[mask, "project_id"].map(self.classified)
+        return out
+
+    # --- tables ---------------------------------------------------------------------------------
+    def table(self, name: str, year: int | Iterable[int] | None = None) -> pd.DataFrame:
+        """One input table (canonical columns), optionally for one year or several, redacted."""
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLE_ORDER)}")
+        cols = [c.name for c in TABLES[name].columns]
+        query = f"SELECT {', '.join(cols)} FROM {name}"
+        params: list = []
+        if year is not None and "year" in cols:
+            years = [int(year)] if isinstance(year, (int,)) or hasattr(year, "__index__") else [int(y) for y in year]
+            query += f" WHERE year IN ({', '.join('?' for _ in years)})"
+            params = years
+        order = [k for k in TABLES[name].key if k] or cols[:2]
+        query += " ORDER BY " + ", ".join(order)
+        df = self.con.execute(query, params).df()
+        df = _fix_types(df, name)
+        return self.redact_frame(df)
+
+    def departments(self) -> pd.DataFrame:
+        """Departments with ``level1_code``/``level1_name``: the level-1 department each belongs to."""
+        df = self.table("departments")
+        parent = dict(zip(df["dept_code"], df["parent_code"]))
+        names = dict(zip(df["dept_code"], df["dept_name"]))
+
+        def top(code: str) -> str:
+            seen = set()
+            while parent.get(code) and parent[code] in parent and code not in seen:
+                seen.add(code)
+                code = parent[code]
+            return code
+
+        df["level1_code"] = df["dept_code"].map(top)
+        df["level1_name"] = df["level1_code"].map(names)
+        df["is_level1"] = df["parent_code"].isna()
+        return df
+
+    def projects(self, year: int | Iterable[int] | None = None) -> pd.DataFrame:
+        """Projects with department names and ``budget`` = 调整后预算数, or 年初预算数 where none."""
+        df = self.table("projects", year)
+        df["budget"] = df["adjusted_amount"].where(df["adjusted_amount"].notna(), df["budget_amount"])
+        depts = self.departments()[["dept_code", "dept_name", "level1_code", "level1_name"]]
+        return df.merge(depts, on="dept_code", how="left")
+
+    def years(self) -> list[int]:
+        """Years that have projects, ascending."""
+        return [r[0] for r in self.con.execute("SELECT DISTINCT year FROM projects ORDER BY year").fetchall()]
+
+    def latest_year(self) -> int | None:
+        ys = self.years()
+        return ys[-1] if ys else None
+
+    def last_payment_date(self, year: int) -> dt.date | None:
+        """The data's as-of date for a year: its last payment date."""
+        v = self.con.execute("SELECT max(pay_date) FROM payments WHERE year = ?", [year]).fetchone()[0]
+        return v
+
+    def last_payment_month(self, year: int) -> int | None:
+        d = self.last_payment_date(year)
+        return d.month if d else None
+
+    def streets(self) -> pd.DataFrame:
+        """Street offices (是否街道 = 是) that have fiscal indicators, with their names."""
+        return self.sql(
+            "SELECT DISTINCT d.dept_code, d.dept_name FROM departments d "
+            "JOIN street_fiscal s USING (dept_code) WHERE d.is_street ORDER BY d.dept_code"
+        )
+
+    def project_types(self, year: int) -> list[str]:
+        """Project types of a year that have outputs (the types a cost report can be drawn for)."""
+        rows = self.con.execute(
+            "SELECT DISTINCT p.project_type FROM projects p JOIN outputs o USING (project_id, year) "
+            "WHERE p.year = ? AND p.project_type IS NOT NULL ORDER BY 1", [year]
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def loads(self) -> pd.DataFrame:
+        return self.sql("SELECT * FROM loads ORDER BY load_id, file, sheet")
+
+    def inputs(self) -> dict[str, str]:
+        """Source files of the latest load and their sha256 (for report footers and facts)."""
+        if not self._has_table("loads"):
+            return {}
+        rows = self.con.execute(
+            "SELECT DISTINCT file, sha256 FROM loads WHERE load_id = (SELECT max(load_id) FROM loads) "
+            "ORDER BY file"
+        ).fetchall()
+        return {f: h for f, h in rows}
+
+
+def _fix_types(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """DuckDB → pandas: money stays float 元, dates become datetime64, codes stay strings."""
+    for c in TABLES[name].columns:
+        if c.name not in df.columns:
+            continue
+        if c.kind == "money":
+            df[c.name] = df[c.name].astype("float64")
+        elif c.kind == "date":
+            df[c.name] = pd.to_datetime(df[c.name])
+        elif c.kind == "bool":
+            df[c.name] = df[c.name].astype("boolean").fillna(False).astype(bool)
+    return df
