@@ -359,3 +359,25 @@ def table_for_name(name: str) -> Table | None:
         if key in (n.lower() for n in t.names):
             return t
     return None
+
+
+# Vocabulary of the 街道财政 table's 指标 column (values in 元 unless stated). Expenditure by
+# functional head (for PEFA PI-2) uses "支出预算数:<科目>" and "支出决算数:<科目>".
+STREET_FISCAL_INDICATORS = {
+    "一般公共预算收入": "一般公共预算收入决算数（元）",
+    "一般公共预算收入预算数": "年初一般公共预算收入预算数（元）",
+    "税收收入": "一般公共预算收入中的税收收入（元）",
+    "一般公共预算支出": "一般公共预算支出决算数（元）",
+    "一般公共预算支出预算数": "年初一般公共预算支出预算数（元）",
+    "三保支出需求": "保工资、保运转、保基本民生的支出需求（元）",
+    "三保支出": "实际安排的三保支出（元）",
+    "行政成本": "行政运行成本（元）",
+    "债务余额": "年末政府债务余额（元）",
+    "结转结余": "年末结转结余资金（元）",
+}
+EXPENDITURE_HEADS = (
+    "一般公共服务支出", "公共安全支出", "教育支出", "文化旅游体育与传媒支出", "社会保障和就业支出",
+    "卫生健康支出", "节能环保支出", "城乡社区支出", "农林水支出", "其他支出",
+)
+HEAD_BUDGET_PREFIX = "支出预算数:"
+HEAD_OUTTURN_PREFIX = "支出决算数:"
