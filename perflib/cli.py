@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             from .rules import load_rules
 
             rules = load_rules(args.rules)
-            print(rules.table().to_string(index=False))
+            print(f"规则来源：{rules.origin}（sha256 {rules.sha256[:12]}…）")
+            for row in rules.table().itertuples(index=False):
+                print(f"{row.规则} = {row.取值}\n    {row.含义}；{row.性质}；依据：{row.依据}")
             return 0
     except PerflibError as exc:
         print(str(exc), file=sys.stderr)
