@@ -1,0 +1,109 @@
+"""The query layer: typed tables, budget and department joins, and redaction of classified projects."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from perflib.exceptions import StoreError
+from perflib.store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, Store, table_ddl
+
+
+def _frames():
+    departments = pd.DataFrame({
+        "dept_code": ["100", "101", "200", "300"],
+        "dept_name": ["区教体局", "区实验小学", "区科技局", "东风街道办事处"],
+        "parent_code": [None, "100", None, None],
+        "sector": ["教育", "教育", "科技", None],
+        "is_street": [False, False, False, True],
+    })
+    projects = pd.DataFrame({
+        "project_id": ["P1", "P2", "S1", "P1"],
+        "year": [2023, 2023, 2023, 2022],
+        "dept_code": ["101", "200", "200", "101"],
+        "project_name": ["运动场地建设资金", "人才工程项目", "某专项保障经费", "运动场地建设资金"],
+        "project_type": [None, None, None, None],
+        "budget_kind": ["一般公共预算"] * 4,
+        "fund_source": ["本级"] * 4,
+        "budget_amount": [100.25, 200.0, 50.0, 90.0],
+        "adjusted_amount": [None, 250.5, None, None],
+        "is_classified": [False, False, True, False],
+        "is_special": [False, False, False, False],
+    })
+    payments = pd.DataFrame({
+        "project_id": ["P1", "S1", "S1"],
+        "year": [2023, 2023, 2023],
+        "pay_date": pd.to_datetime(["2023-01-05", "2023-03-01", "2023-07-31"]),
+        "amount": [10.0, 5.0, 6.5],
+    })
+    return {"departments": departments, "projects": projects, "payments": payments}
+
+
+@pytest.fixture
+def store():
+    s = Store.from_frames(_frames())
+    yield s
+    s.close()
+
+
+def test_projects_budget_is_adjusted_or_initial(store):
+    p = store.projects(2023).set_index("project_name")
+    assert p.loc["运动场地建设资金", "budget"] == 100.25
+    assert p.loc["人才工程项目", "budget"] == 250.5
+    assert len(store.projects()) == 4
+    assert len(store.projects([2022])) == 1
+
+
+def test_departments_know_their_level1(store):
+    d = store.departments().set_index("dept_code")
+    assert d.loc["101", "level1_code"] == "100"
+    assert d.loc["101", "level1_name"] == "区教体局"
+    assert bool(d.loc["100", "is_level1"]) and not bool(d.loc["101", "is_level1"])
+    p = store.projects(2023).set_index("project_id")
+    assert p.loc["P1", "level1_name"] == "区教体局"
+
+
+def test_classified_projects_are_redacted_in_every_table(store):
+    p = store.projects(2023)
+    assert "某专项保障经费" not in set(p["project_name"])
+    assert "S1" not in set(p["project_id"])
+    surrogate = p.loc[p["project_name"] == CLASSIFIED_NAME, "project_id"].item()
+    assert surrogate.startswith(CLASSIFIED_PREFIX)
+    pay = store.table("payments", 2023)
+    assert "S1" not in set(pay["project_id"])
+    # joins still work: the surrogate is the same in both tables, and money still reconciles
+    assert pay.loc[pay["project_id"] == surrogate, "amount"].sum() == 11.5
+    assert pay["amount"].sum() == 21.5
+
+
+def test_unredacted_store_and_classified_names():
+    s = Store.from_frames(_frames(), redact=False)
+    assert "S1" in set(s.table("projects")["project_id"])
+    assert s.classified_names() == {"S1", "某专项保障经费"}
+
+
+def test_types_and_helpers(store):
+    pay = store.table("payments")
+    assert str(pay["pay_date"].dtype).startswith("datetime64")
+    assert pay["amount"].dtype == "float64"
+    assert store.years() == [2022, 2023]
+    assert store.latest_year() == 2023
+    assert store.last_payment_month(2023) == 7
+    assert store.last_payment_month(2022) is None
+
+
+def test_money_is_decimal_in_the_database():
+    assert "amount DECIMAL(18,2)" in table_ddl("payments")
+
+
+def test_missing_database_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="perflib ingest"):
+        Store(tmp_path / "none.duckdb")
+
+
+def test_a_file_that_is_not_a_store(tmp_path):
+    import duckdb
+
+    path = tmp_path / "other.duckdb"
+    duckdb.connect(str(path)).close()
+    with pytest.raises(StoreError, match="不是 perflib 数据库"):
+        Store(path)
