@@ -1,0 +1,354 @@
+"""The notebook-side report API: what a thin notebook calls to show figures, tables and text.
+
+A notebook opens a :class:`Report` with its parameters; ``rep.facts``/``rep.table``/``rep.figure``/
+``rep.text`` display their content (escaped HTML) and, when the runner passes an ``artifacts_dir``,
+also record it there (facts JSON, tables as pickles) so the runner can write ``.facts.json`` and
+``.xlsx`` beside the HTML. With ``artifacts_dir=None`` (an analyst in JupyterLab) they only display.
+
+Classified (涉密) projects are collapsed here, in the layer that feeds every report: rows whose
+project code is a ``涉密项目-NN`` surrogate become one ``涉密项目（合计）`` line.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import html
+import io
+import json
+import math
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .rules import Rules, load_rules
+from .schema import TABLES
+from .store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
+
+FACTS_FILE = "facts.json"
+TABLES_FILE = "tables.json"
+META_FILE = "meta.json"
+
+# Chinese headers for canonical and common derived column names (reports and xlsx show these).
+COLUMN_LABELS: dict[str, str] = {}
+for _t in TABLES.values():
+    for _c in _t.columns:
+        COLUMN_LABELS.setdefault(_c.name, _c.header)
+COLUMN_LABELS.update({
+    "year": "年度",
+    "amount": "金额",
+    "indicator": "指标",
+    "unit": "计量单位",
+    "budget": "预算数",
+    "dept_name": "部门名称",
+    "level1_code": "一级部门编码",
+    "level1_name": "一级部门",
+    "spent": "支出数",
+    "execution_rate": "预算执行率",
+    "time_progress": "时间进度",
+    "gap": "执行进度差",
+    "status": "预警等级",
+    "projects": "项目数",
+    "count": "数量",
+    "share": "占比",
+    "score": "得分",
+    "grade": "等级",
+    "unit_cost": "单位成本",
+    "standard": "支出标准",
+    "savings": "节约资金",
+    "cut": "核减金额",
+    "cut_rate": "核减率",
+})
+
+ID_COLUMNS = ("project_id", "项目编码")
+NAME_COLUMNS = ("project_name", "项目名称")
+_SUM_NAME = re.compile(
+    r"(amount|budget|spent|cut$|savings|request|approved|cost$|count|projects$|"
+    r"金额|预算|支付|支出|执行数|申请数|安排数|核减|节约|资金|成本$|项目数|个数)",
+    re.IGNORECASE,
+)
+_NO_SUM_NAME = re.compile(
+    r"(rate|ratio|progress|score|unit_|share|month|year|gap|"
+    r"率|比例|占比|进度|得分|分值|单位|月|年度|均|中位|标准)",
+    re.IGNORECASE,
+)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON values for facts: numpy/Decimal → numbers, NaN → None, dates → ISO text."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating, decimal.Decimal)):
+        f = float(value)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+        return value.isoformat()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, pd.Series):
+        return to_jsonable(value.to_dict())
+    return str(value)
+
+
+def chinese_headers(df: pd.DataFrame) -> pd.DataFrame:
+    """Rename canonical column names to their Chinese headers (others kept as they are)."""
+    return df.rename(columns={c: COLUMN_LABELS[c] for c in df.columns if c in COLUMN_LABELS})
+
+
+def summable_columns(df: pd.DataFrame) -> list[str]:
+    """Numeric columns whose total means something (money, counts), guessed from their names."""
+    out = []
+    for c in df.columns:
+        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            continue
+        name = str(c)
+        if _SUM_NAME.search(name) and not _NO_SUM_NAME.search(name):
+            out.append(c)
+    return out
+
+
+def classified_mask(df: pd.DataFrame) -> pd.Series:
+    """Rows that belong to a classified project (surrogate code, or the redacted name)."""
+    mask = pd.Series(False, index=df.index)
+    for c in ID_COLUMNS:
+        if c in df.columns:
+            mask |= df[c].astype("string").str.startswith(CLASSIFIED_PREFIX).fillna(False).astype(bool)
+    if not any(c in df.columns for c in ID_COLUMNS):
+        for c in NAME_COLUMNS:
+            if c in df.columns:
+                mask |= (df[c].astype("string") == CLASSIFIED_NAME).fillna(False).astype(bool)
+    return mask
+
+
+def collapse_classified(df: pd.DataFrame, money: Iterable[str] | None = None) -> pd.DataFrame:
+    """Replace the rows of classified projects by one ``涉密项目（合计）`` line.
+
+    ``money``: columns to sum on that line (default: money and count columns guessed by name);
+    every other column of the line is left blank.
+    """
+    mask = classified_mask(df)
+    if not mask.any():
+        return df
+    sums = list(money) if money is not None else summable_columns(df)
+    hidden = df[mask]
+    row: dict[str, Any] = {c: None for c in df.columns}
+    for c in sums:
+        if c in df.columns:
+            row[c] = hidden[c].sum()
+    label_col = next((c for c in NAME_COLUMNS if c in df.columns), None) or next(
+        (c for c in ID_COLUMNS if c in df.columns), None)
+    if label_col is not None:
+        row[label_col] = CLASSIFIED_TOTAL_LABEL
+    kept = df[~mask]
+    total = pd.DataFrame([row], columns=df.columns)
+    for c in df.columns:  # keep numeric dtypes where possible (None → NaN)
+        if c in sums:
+            total[c] = pd.to_numeric(total[c])
+    parts = [p for p in (kept, total) if len(p)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else total.reset_index(drop=True)
+
+
+# --- HTML pieces (everything from data is escaped) -------------------------------------------------
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def slug(text: str) -> str:
+    """An HTML id for a heading (keeps CJK characters, drops markup-significant ones)."""
+    s = re.sub(r"[\s\"'<>&#?/\\%]+", "-", str(text)).strip("-")
+    return s or "section"
+
+
+def _cell(value: Any) -> tuple[str, str]:
+    """(display text, sort key) of one table cell."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return "", ""
+    if isinstance(value, (bool, np.bool_)):
+        return ("是" if value else "否"), ("1" if value else "0")
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}", str(int(value))
+    if isinstance(value, (float, np.floating, decimal.Decimal)):
+        f = float(value)
+        if f.is_integer() and abs(f) >= 1000:
+            return f"{f:,.0f}", repr(f)
+        return f"{f:,.2f}" if abs(f) >= 1 else f"{f:.4g}", repr(f)
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+        text = value.strftime("%Y-%m-%d")
+        return text, text
+    return str(value), ""
+
+
+def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None) -> str:
+    """A sortable/searchable (by the page's inline script) HTML table; every value escaped."""
+    shown = df if max_rows is None else df.head(max_rows)
+    head = "".join(
+        f'<th data-type="{"num" if pd.api.types.is_numeric_dtype(df[c]) else "text"}">{esc(c)}</th>'
+        for c in df.columns
+    )
+    rows = []
+    for rec in shown.itertuples(index=False, name=None):
+        cells = []
+        for v in rec:
+            text, key = _cell(v)
+            attr = f' data-v="{esc(key)}"' if key else ""
+            cells.append(f"<td{attr}>{esc(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    note = ""
+    if max_rows is not None and len(df) > max_rows:
+        note = f'<p class="perf-note">仅显示前 {max_rows} 行，共 {len(df)} 行；完整数据见 xlsx 文件。</p>'
+    return (
+        f'<div class="perf-table-wrap"><p class="perf-caption">{esc(title)}</p>'
+        f'<table class="perf-table" data-rows="{len(shown)}"><thead><tr>{head}</tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>{note}</div>'
+    )
+
+
+def markdown_html(text: str) -> str:
+    """Markdown → HTML with any raw HTML in the text escaped (shown as text, never interpreted)."""
+    import mistune
+
+    md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
+    return md(text)
+
+
+def _display_html(content: str, plain: str) -> None:
+    from IPython.display import display
+
+    display({"text/html": content, "text/plain": plain}, raw=True)
+
+
+# --- the report ----------------------------------------------------------------------------------
+@dataclass
+class Report:
+    """One report being drawn in a notebook: its store, rules, year and parameters, and outputs."""
+
+    name: str
+    store: Store
+    rules: Rules
+    year: int
+    params: dict[str, Any] = field(default_factory=dict)
+    artifacts_dir: Path | None = None
+    max_table_rows: int = 300
+    _facts: dict[str, Any] = field(default_factory=dict, repr=False)
+    _tables: list[dict] = field(default_factory=list, repr=False)
+    _meta: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # --- facts -------------------------------------------------------------------------------
+    def facts(self, values: dict[str, Any]) -> None:
+        """Record SPEC facts (money in 元, rates as fractions); they go to ``.facts.json``."""
+        for k, v in values.items():
+            self._facts[str(k)] = to_jsonable(v)
+        self._write(FACTS_FILE, self._facts)
+
+    def fact(self, key: str, value: Any) -> None:
+        self.facts({key: value})
+
+    @property
+    def recorded_facts(self) -> dict[str, Any]:
+        return dict(self._facts)
+
+    # --- content -----------------------------------------------------------------------------
+    def table(self, df: pd.DataFrame, title: str, sheet: str | None = None,
+              money: Iterable[str] | None = None, max_rows: int | None = None) -> pd.DataFrame:
+        """Show a table (classified rows collapsed, Chinese headers) and keep it for the ``.xlsx``.
+
+        Returns the table as shown. ``money``: columns summed on the 涉密项目（合计） line.
+        """
+        out = chinese_headers(collapse_classified(df, money)).reset_index(drop=True)
+        limit = self.max_table_rows if max_rows is None else max_rows
+        _display_html(table_html(out, title, limit), f"{title}（{len(out)} 行）")
+        if self.artifacts_dir is not None:
+            n = len(self._tables) + 1
+            file = f"table_{n:03d}.pkl"
+            tdir = self.artifacts_dir / "tables"
+            tdir.mkdir(parents=True, exist_ok=True)
+            with open(tdir / file, "wb") as fh:
+                pickle.dump(out, fh)
+            self._tables.append({"file": file, "title": title, "sheet": sheet or title})
+            self._write(TABLES_FILE, self._tables)
+        return out
+
+    def figure(self, fig, title: str, dpi: int = 110) -> None:
+        """Embed a matplotlib figure (PNG as a data URI) with its title, then close it."""
+        import matplotlib.pyplot as plt
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        _display_html(
+            f'<figure class="perf-figure"><img alt="{esc(title)}" src="data:image/png;base64,{data}"/>'
+            f"<figcaption>{esc(title)}</figcaption></figure>",
+            f"图：{title}",
+        )
+
+    def text(self, md: str) -> None:
+        """Show a paragraph drafted from data (markdown; any HTML in it is escaped)."""
+        _display_html(f'<div class="perf-text">{markdown_html(md)}</div>', md)
+
+    def heading(self, text: str, level: int = 2) -> None:
+        """A heading computed from data (level 1 is the report title shown in the page header)."""
+        level = min(max(int(level), 1), 4)
+        if level == 1:
+            self._meta["title"] = str(text)
+            self._write(META_FILE, self._meta)
+        _display_html(f'<h{level} id="{esc(slug(text))}">{esc(text)}</h{level}>', str(text))
+
+    def uses_rules(self, *sections: str) -> None:
+        """Name the rules sections this report applies (the footer lists them first)."""
+        used = self._meta.setdefault("rules_sections", [])
+        used.extend(s for s in sections if s not in used)
+        self._write(META_FILE, self._meta)
+
+    # --- internals ---------------------------------------------------------------------------
+    def _write(self, file: str, payload: Any) -> None:
+        if self.artifacts_dir is None:
+            return
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.artifacts_dir / (file + ".tmp")
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(self.artifacts_dir / file)
+
+
+def open_report(name: str, *, db: str | Path | Store | None = None, year: int | None = None,
+                rules: str | Path | Rules | None = None, artifacts_dir: str | Path | None = None,
+                store: Store | None = None, **params: Any) -> Report:
+    """Open a report: the store (read-only), the rules, the year (None → latest in the store).
+
+    Parameters
+    ----------
+    name : the notebook's name (``coverage``, ``monitoring`` ...).
+    db : path of the DuckDB store (or a :class:`Store`, e.g. from ``Store.from_frames`` in tests).
+    rules : a rules file path (None → defaults) or a loaded :class:`Rules`.
+    artifacts_dir : where the runner collects facts and tables; None when run by hand.
+    params : the notebook's own parameters (``dept``, ``as_of_month`` ...), kept in ``rep.params``.
+    """
+    from .plots import setup_theme
+
+    if store is None:
+        store = db if isinstance(db, Store) else Store(db if db is not None else "data/perf.duckdb")
+    loaded = rules if isinstance(rules, Rules) else load_rules(rules)
+    resolved = int(year) if year is not None else store.latest_year()
+    if resolved is None:
+        from .exceptions import StoreError
+
+        raise StoreError("数据库中没有项目数据，无法确定年度；请先导入数据")
+    setup_theme()
+    rep = Report(name=name, store=store, rules=loaded, year=resolved, params=dict(params),
+                 artifacts_dir=Path(artifacts_dir) if artifacts_dir else None)
+    rep._meta.update({"name": name, "year": resolved})
+    rep._write(META_FILE, rep._meta)
+    return rep
