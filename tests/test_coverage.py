@@ -1,0 +1,198 @@
+"""Coverage of 绩效目标 / 部门整体目标 / 绩效自评 on a small hand-made store (answers worked out by hand)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from perflib import coverage as cov
+from perflib.exceptions import ParameterError
+from perflib.rules import load_rules
+from perflib.store import Store
+
+
+def _project(pid, year, dept, amount, *, adjusted=None, kind="一般公共预算", source="本级",
+             classified=False, special=False, name=None):
+    return dict(project_id=pid, year=year, dept_code=dept, project_name=name or f"项目{pid}",
+                project_type=None, budget_kind=kind, fund_source=source, budget_amount=amount,
+                adjusted_amount=adjusted, is_classified=classified, is_special=special)
+
+
+def _target(pid, dept, year, level1, indicator, direction, value, unit=None):
+    return dict(project_id=pid, dept_code=dept, year=year, level1=level1, level2=None,
+                indicator=indicator, direction=direction, target_value=value, unit=unit, weight=None)
+
+
+def frames():
+    departments = pd.DataFrame({
+        "dept_code": ["100", "101", "200", "300"],
+        "dept_name": ["区教体局", "区实验小学", "区科技局", "东风街道办事处"],
+        "parent_code": [None, "100", None, None],
+        "sector": [None] * 4,
+        "is_street": [False, False, False, True],
+    })
+    projects = pd.DataFrame([
+        # 2023
+        _project("A1", 2023, "101", 1000.0, adjusted=1200.0),                   # eligible, targets
+        _project("A2", 2023, "100", 2000.0, kind="政府性基金预算"),               # eligible, targets
+        _project("A3", 2023, "200", 3000.0),                                    # eligible, NO targets
+        _project("A4", 2023, "200", 500.0, source="上级转移支付"),                # not eligible, targets
+        _project("A5", 2023, "200", 700.0, special=True),                       # not eligible
+        _project("S1", 2023, "100", 400.0, classified=True, name="某专项保障经费"),  # classified
+        # 2022
+        _project("A1", 2022, "101", 1000.0, adjusted=1100.0),                   # targets, evaluated
+        _project("B1", 2022, "200", 800.0),                                     # no targets, evaluated
+        _project("C1", 2022, "101", 50.0),                                      # targets, NOT evaluated
+        # 2021
+        _project("D1", 2021, "200", 300.0),                                     # evaluated
+    ])
+    targets = pd.DataFrame([
+        _target("A1", "101", 2023, "产出指标", "培训人次", "≥", "10", "人次"),
+        _target("A1", "101", 2023, "效益指标", "群众满意度提升", "定性", "明显提升"),
+        _target("A2", "100", 2023, "效益指标", "社会效益", "定性", "良好"),
+        _target("A4", "200", 2023, "产出指标", "设备数量", "≥", "5", "台"),
+        _target("A4", "200", 2023, "效益指标", "使用率", "≥", "90", "%"),
+        _target("A1", "101", 2022, "产出指标", "培训人次", "≥", "10", "人次"),   # same as 2023
+        _target("C1", "101", 2022, "产出指标", "场次", "≥", "3", "场"),
+        # department-level targets 2023: 100 and 300 (level 1), 101 (sub-unit: does not count)
+        _target(None, "100", 2023, "产出指标", "部门履职", "定性", "完成"),
+        _target(None, "101", 2023, "产出指标", "学校履职", "定性", "完成"),
+        _target(None, "300", 2023, "效益指标", "街道履职", "定性", "完成"),
+        _target(None, "300", 2023, "产出指标", "街道产出", "≥", "1", "项"),
+    ])
+    self_evaluations = pd.DataFrame([
+        dict(project_id="A1", year=2022, spent_amount=900.0, satisfaction=90.0, reported_score=88.0),
+        dict(project_id="B1", year=2022, spent_amount=700.0, satisfaction=None, reported_score=80.0),
+        dict(project_id="D1", year=2021, spent_amount=300.0, satisfaction=95.0, reported_score=92.0),
+    ])
+    return dict(departments=departments, projects=projects, targets=targets,
+                self_evaluations=self_evaluations)
+
+
+@pytest.fixture
+def store():
+    s = Store.from_frames(frames())
+    yield s
+    s.close()
+
+
+FACT_NAMES = {
+    "targets.projects", "targets.projects_prev", "targets.amount", "targets.coverage_count",
+    "targets.coverage_amount", "departments.level1", "departments.with_targets",
+    "selfeval.projects", "selfeval.amount", "selfeval.projects_prev", "selfeval.amount_prev",
+}
+
+
+def test_coverage_facts_district(store):
+    f = cov.coverage_facts(store, 2023, load_rules())
+    assert set(f) == FACT_NAMES
+    assert f["targets.projects"] == 3                   # A1, A2, A4 (A4 counts though not eligible)
+    assert f["targets.amount"] == 3500.0                # 年初预算数 1000 + 2000 + 500 (not adjusted)
+    assert f["targets.projects_prev"] == 2              # A1, C1 in 2022
+    assert f["targets.coverage_count"] == pytest.approx(2 / 3)      # A1, A2 of eligible A1, A2, A3
+    assert f["targets.coverage_amount"] == pytest.approx(3000 / 6000)
+    assert f["departments.level1"] == 3                 # 100, 200, 300
+    assert f["departments.with_targets"] == 2           # 100, 300 (101 is a sub-unit)
+    assert f["selfeval.projects"] == 2                  # FY2022: A1, B1
+    assert f["selfeval.amount"] == 1900.0               # A1 adjusted 1100 + B1 800
+    assert f["selfeval.projects_prev"] == 1             # FY2021: D1
+    assert f["selfeval.amount_prev"] == 300.0
+
+
+def test_coverage_facts_for_one_department_include_sub_units(store):
+    f = cov.coverage_facts(store, 2023, load_rules(), dept="100")
+    assert f["targets.projects"] == 2                   # A1 (sub-unit 101) and A2
+    assert f["targets.amount"] == 3000.0
+    assert f["targets.coverage_count"] == 1.0 and f["targets.coverage_amount"] == 1.0
+    assert f["departments.level1"] == 1 and f["departments.with_targets"] == 1
+    assert f["selfeval.projects"] == 1 and f["selfeval.amount"] == 1100.0
+    assert f["selfeval.projects_prev"] == 0 and f["selfeval.amount_prev"] == 0.0
+    # by name too
+    assert cov.coverage_facts(store, 2023, load_rules(), dept="区教体局") == f
+
+
+def test_department_with_nothing_eligible_has_no_coverage_rate(store):
+    f = cov.coverage_facts(store, 2023, load_rules(), dept="300")
+    assert f["targets.projects"] == 0
+    assert f["targets.coverage_count"] is None and f["targets.coverage_amount"] is None
+    assert f["departments.with_targets"] == 1
+
+
+def test_unknown_or_sub_unit_dept_is_a_parameter_error(store):
+    with pytest.raises(ParameterError, match="区教体局"):
+        cov.coverage_facts(store, 2023, load_rules(), dept="101")
+    with pytest.raises(ParameterError):
+        cov.coverage_facts(store, 2023, load_rules(), dept="999")
+
+
+def test_coverage_by_budget_kind_lists_all_four(store):
+    t = cov.coverage_by_budget_kind(store, 2023).set_index("budget_kind")
+    assert list(t.index[:4]) == ["一般公共预算", "政府性基金预算", "国有资本经营预算", "社会保险基金预算"]
+    g = t.loc["一般公共预算"]
+    # 一般: A1 (eligible, targets), A3 (eligible, none), A4 (targets, not eligible), A5, S1
+    assert g["projects"] == 5 and g["with_targets"] == 2 and g["eligible"] == 2
+    assert g["coverage_count"] == pytest.approx(0.5)
+    assert g["coverage_amount"] == pytest.approx(1000 / 4000)
+    assert t.loc["政府性基金预算", "coverage_count"] == 1.0
+    assert t.loc["国有资本经营预算", "projects"] == 0
+    assert pd.isna(t.loc["国有资本经营预算", "coverage_count"])
+
+
+def test_coverage_by_department(store):
+    t = cov.coverage_by_department(store, 2023).set_index("level1_code")
+    assert t.loc["100", "eligible"] == 2 and t.loc["100", "coverage_count"] == 1.0
+    assert t.loc["200", "eligible"] == 1 and t.loc["200", "coverage_count"] == 0.0
+    assert t.index[0] == "200"                          # lowest coverage first
+
+
+def test_year_over_year(store):
+    t = cov.coverage_year_over_year(store, 2023).set_index("year")
+    assert t.loc[2022, "with_targets"] == 2 and t.loc[2023, "with_targets"] == 3
+    # 2022 eligible: A1, B1, C1; with targets A1, C1
+    assert t.loc[2022, "coverage_count"] == pytest.approx(2 / 3)
+    assert t.loc[2022, "coverage_amount"] == pytest.approx(1050 / 1850)
+
+
+def test_breaks_list_each_reason(store):
+    b = cov.coverage_breaks(store, 2023)
+    got = {(r.kind, r.project_id or r.dept_name, r.reason) for r in b.itertuples()}
+    assert got == {
+        ("项目绩效目标", "A3", cov.REASON_NO_TARGET),
+        ("部门整体绩效目标", "区科技局", cov.REASON_NO_DEPT_TARGET),
+        ("绩效自评", "C1", cov.REASON_NO_SELFEVAL),
+    }
+    assert b.loc[b["project_id"] == "C1", "fiscal_year"].item() == 2022
+
+
+def test_target_quality(store):
+    frame = cov.project_targets(store, 2023)
+    q = cov.target_quality(frame).set_index("project_id")
+    assert set(q.index) == {"A1", "A2"}
+    assert q.loc["A1", "problems"] == cov.QUALITY_REPEATED
+    assert q.loc["A2", "problems"] == "；".join([cov.QUALITY_NO_OUTPUT, cov.QUALITY_NO_QUANT])
+    by = cov.target_quality_by_department(cov.target_quality(frame), frame).set_index("level1_code")
+    assert by.loc["100", "problem_projects"] == 2 and by.loc["100", cov.QUALITY_NO_OUTPUT] == 1
+    assert "200" not in by.index                         # A4's targets are fine
+
+
+def test_changed_value_is_not_repeated(store):
+    fr = frames()
+    fr["targets"].loc[(fr["targets"]["project_id"] == "A1") & (fr["targets"]["year"] == 2022),
+                      "target_value"] = "8"
+    s = Store.from_frames(fr)
+    q = cov.target_quality(cov.project_targets(s, 2023))
+    assert "A1" not in set(q["project_id"])
+
+
+def test_selfeval_by_budget_kind(store):
+    t = cov.selfeval_by_budget_kind(store, 2023).set_index("budget_kind")
+    assert t.loc["一般公共预算", "projects"] == 2 and t.loc["一般公共预算", "amount"] == 1900.0
+    assert t.loc["一般公共预算", "projects_prev"] == 1
+    assert t.loc["一般公共预算", "projects_change"] == 1
+    assert t.loc["一般公共预算", "amount_change"] == 1600.0
+    assert t["projects"].sum() == 2
+
+
+def test_classified_projects_never_named(store):
+    frame = cov.project_targets(store, 2023)
+    assert "某专项保障经费" not in set(frame["project_name"])
+    assert "S1" not in set(frame["project_id"])
