@@ -1,0 +1,550 @@
+"""成本预算绩效 (seed section 七): unit costs, peer benchmarks, expenditure standards and savings
+per project type.
+
+Definitions (SPEC; every threshold from ``rules.cost``):
+
+* **unit cost** of a project-year = Σ its cost elements (成本构成) / its output quantity (产出数量).
+  A project-year with several output rows of one unit uses the sum of their quantities (quality =
+  quantity-weighted mean); several units within one project-year cannot be divided and are flagged.
+* **peers** of a type = its project-years within the *pilot years* (the ``cost.pilot_years`` years
+  ending at Y) whose unit cost is valid and whose output unit is the type's unit. The type's unit is
+  the most frequent unit among its pilot-year rows (ties: the one more frequent in Y, then the first
+  in sort order); rows in another unit are flagged 「计量单位不一致」 and left out, never divided.
+* **expenditure standard** (支出标准) = ``numpy.quantile(peer unit costs, cost.standard_percentile)``
+  (numpy's default linear method); a type gets one only with ≥ ``cost.min_peers`` peers (inclusive;
+  a peer is a project-year, so three venues over three pilot years are nine peers).
+* **savings** = Σ over the type's year-Y peers of max(0, unit cost − standard) × quantity.
+* **outliers**: robust z = ``cost.mad_scale`` × (x − median) / MAD over the peers; |z| >
+  ``cost.outlier_z`` (strictly greater) is an outlier. MAD = 0 (more than half the peers share one
+  unit cost): z = (x − median) / (``cost.meanad_scale`` × mean absolute deviation) instead; when
+  that is 0 too (all peers equal) every z is 0. Never inf.
+* **quality-adjusted standard** (shown beside the plain one; facts use the plain one): the same
+  percentile over the peers whose quality score is ≥ the peers' median quality score, so that a
+  standard is not set by cheap-and-bad projects; needs ≥ ``cost.min_peers`` such peers.
+
+Zero quantity, missing cost elements, missing quantity or mismatched units give a row flag with a
+Chinese message (column ``problem``) and a NaN unit cost, so no inf ever reaches a report.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import ParameterError
+from .rules import Rules
+
+LOOP_STEPS = ("入库分析", "编制细化", "审核核定", "执行控制", "完成评价")
+
+# What each step of the seed's closed loop needs in the data (shown in the report beside the table).
+LOOP_EVIDENCE = {
+    "入库分析": "有产出数量（可算单位成本）",
+    "编制细化": "有成本构成明细",
+    "审核核定": "有下年度预算（可对照支出标准核定）",
+    "执行控制": "有当年支付记录",
+    "完成评价": "有当年度绩效自评",
+}
+
+COLUMN_LABELS = {
+    "project_id": "项目编码",
+    "project_name": "项目名称",
+    "dept_name": "部门",
+    "year": "年度",
+    "project_type": "项目类型",
+    "output_name": "产出名称",
+    "unit": "计量单位",
+    "quantity": "产出数量",
+    "quality_score": "质量得分",
+    "total_cost": "总成本（元）",
+    "unit_cost": "单位成本（元）",
+    "robust_z": "稳健z值",
+    "is_outlier": "是否异常",
+    "is_peer": "纳入同类比较",
+    "problem": "数据问题",
+    "excess": "超标准单位成本（元）",
+    "saving": "可节约资金（元）",
+    "standard": "支出标准（元）",
+    "percentile": "分位数",
+    "peers": "样本数",
+    "above": "超标准项目数",
+    "savings": "可节约资金合计（元）",
+    "budget_amount": "本年年初预算数（元）",
+    "next_budget": "下年年初预算数（元）",
+    "budget_cut": "实际压减额（元）",
+    "cut_minus_saving": "实际压减 − 测算节约（元）",
+    "efficient": "有效前沿",
+    "cheap_low_quality": "低价低质",
+    "element": "成本要素",
+    "amount": "金额（元）",
+    "share": "占比",
+    "missing": "缺少的成本证据",
+}
+
+
+def label_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """The same frame with Chinese headers (for report tables and xlsx); unknown columns kept."""
+    return df.rename(columns={c: COLUMN_LABELS.get(c, c) for c in df.columns})
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+def pilot_years(year: int, rules: Rules) -> list[int]:
+    """The ``cost.pilot_years`` years ending at ``year`` (inclusive), ascending."""
+    n = int(rules.value("cost.pilot_years"))
+    if n < 1:
+        raise ParameterError(f"规则 cost.pilot_years 应为正整数，实际为 {n}")
+    return list(range(year - n + 1, year + 1))
+
+
+@dataclass
+class CostData:
+    """The store's cost inputs for the pilot years of ``year`` (redacted, canonical columns).
+
+    ``projects`` covers the pilot years and year + 1 (for the budget actually cut next year).
+    """
+
+    year: int
+    pilot_years: list[int]
+    projects: pd.DataFrame
+    costs: pd.DataFrame
+    outputs: pd.DataFrame
+
+
+def load_cost_data(store, year: int, rules: Rules) -> CostData:
+    """Read projects, cost elements and outputs of the pilot years (and Y + 1 projects) from a Store."""
+    years = pilot_years(year, rules)
+    wanted = [y for y in years + [year + 1] if y in set(store.years())]
+    projects = store.projects(wanted) if wanted else store.projects([year])
+    keep = ["project_id", "year", "project_name", "dept_code", "dept_name", "project_type",
+            "budget_amount", "adjusted_amount", "budget"]
+    projects = projects[[c for c in keep if c in projects.columns]].copy()
+    return CostData(year=year, pilot_years=years, projects=projects,
+                    costs=store.table("costs", years), outputs=store.table("outputs", years))
+
+
+# --------------------------------------------------------------------------------------------
+# Unit costs
+# --------------------------------------------------------------------------------------------
+def project_year_table(projects: pd.DataFrame, costs: pd.DataFrame, outputs: pd.DataFrame,
+                       project_type: str, years: list[int]) -> pd.DataFrame:
+    """One row per project-year of ``project_type`` in ``years`` that has outputs or cost elements:
+    total cost, output (name, unit, quantity, quality), unit cost and a Chinese ``problem`` flag.
+
+    Rules: total cost = Σ cost elements (NaN when the project-year has none); several output rows
+    of one unit are summed (quality = quantity-weighted mean of the scores given); several units in
+    one project-year, zero or missing quantity, or no cost elements → ``unit_cost`` NaN and a
+    ``problem`` message. Never inf.
+    """
+    typed = projects[(projects["project_type"] == project_type) & projects["year"].isin(years)]
+    cols = ["project_id", "year", "project_name", "dept_name", "project_type"]
+    typed = typed[[c for c in cols if c in typed.columns]].drop_duplicates(["project_id", "year"])
+    keys = typed[["project_id", "year"]]
+
+    c = costs.merge(keys, on=["project_id", "year"])
+    total = (c.groupby(["project_id", "year"], as_index=False)["amount"].sum()
+             .rename(columns={"amount": "total_cost"}))
+
+    o = outputs.merge(keys, on=["project_id", "year"]).copy()
+    o["_qw"] = o["quality_score"] * o["quantity"]
+    o["_qn"] = o["quantity"].where(o["quality_score"].notna())
+    grouped = o.groupby(["project_id", "year"])
+    out = grouped.agg(
+        output_name=("output_name", lambda s: "、".join(sorted(map(str, s.unique())))),
+        unit=("unit", lambda s: "、".join(sorted(map(str, s.dropna().unique())))),
+        n_units=("unit", "nunique"),
+        quantity=("quantity", lambda s: s.sum(min_count=len(s))),
+        _qw=("_qw", "sum"),
+        _qn=("_qn", "sum"),
+        _qcount=("quality_score", "count"),
+    ).reset_index()
+    out["quality_score"] = np.where((out["_qcount"] > 0) & (out["_qn"] > 0),
+                                    out["_qw"] / out["_qn"].where(out["_qn"] > 0), np.nan)
+    # a score given on zero quantity: plain mean of the scores
+    plain = grouped["quality_score"].mean().reset_index(name="_qmean")
+    out = out.merge(plain, on=["project_id", "year"], how="left")
+    out["quality_score"] = out["quality_score"].where(out["quality_score"].notna(), out["_qmean"])
+    out = out.drop(columns=["_qw", "_qn", "_qcount", "_qmean"])
+
+    rows = typed.merge(total, on=["project_id", "year"], how="left").merge(
+        out, on=["project_id", "year"], how="left")
+    rows = rows[rows["total_cost"].notna() | rows["n_units"].notna()].copy()
+    rows["has_outputs"] = rows["n_units"].notna()
+
+    problem = pd.Series("", index=rows.index, dtype=object)
+    qty = rows["quantity"].astype(float)
+    problem[~rows["has_outputs"]] = "无产出数量数据，无法计算单位成本"
+    problem[rows["has_outputs"] & (rows["n_units"] > 1)] = "同一项目年度的产出有多个计量单位，无法合并计算单位成本"
+    single = rows["has_outputs"] & (rows["n_units"] <= 1)
+    problem[single & qty.isna()] = "产出数量为空，无法计算单位成本"
+    problem[single & (qty == 0)] = "产出数量为 0，无法计算单位成本（不以 0 作除数）"
+    problem[(problem == "") & rows["total_cost"].isna()] = "无成本构成数据，无法计算单位成本"
+    rows["problem"] = problem
+    ok = problem == ""
+    rows["unit_cost"] = np.where(ok, rows["total_cost"] / qty.where(ok & (qty > 0)), np.nan)
+    rows = rows.drop(columns=["n_units"])
+    return rows.sort_values(["year", "project_id"]).reset_index(drop=True)
+
+
+def type_unit(rows: pd.DataFrame, year: int) -> str | None:
+    """The output unit of a type: the most frequent unit among its computable rows (ties: the more
+    frequent in ``year``, then the first in sort order); None when no row is computable."""
+    ok = rows[rows["unit_cost"].notna()]
+    if ok.empty:
+        return None
+    counts = ok.groupby("unit").size().rename("n").to_frame()
+    counts["n_year"] = ok[ok["year"] == year].groupby("unit").size()
+    counts["n_year"] = counts["n_year"].fillna(0)
+    counts = counts.reset_index().sort_values(["n", "n_year", "unit"], ascending=[False, False, True])
+    return str(counts["unit"].iloc[0])
+
+
+def mark_unit_mismatch(rows: pd.DataFrame, unit: str | None) -> pd.DataFrame:
+    """Flag computable rows whose unit differs from the type's unit (unit cost set to NaN)."""
+    out = rows.copy()
+    if unit is None:
+        out["is_peer"] = False
+        return out
+    bad = out["unit_cost"].notna() & (out["unit"] != unit)
+    out.loc[bad, "problem"] = out.loc[bad, "unit"].map(
+        lambda u: f"计量单位「{u}」与同类项目的「{unit}」不一致，未纳入单位成本比较")
+    out.loc[bad, "unit_cost"] = np.nan
+    out["is_peer"] = out["unit_cost"].notna()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Standards, outliers, savings
+# --------------------------------------------------------------------------------------------
+def percentile_standard(unit_costs, percentile: float, min_peers: int) -> float:
+    """``numpy.quantile`` (linear) of the unit costs, or NaN with fewer than ``min_peers`` values."""
+    values = pd.Series(unit_costs, dtype="float64").dropna().to_numpy()
+    if len(values) < int(min_peers) or len(values) == 0:
+        return float("nan")
+    return float(np.quantile(values, percentile))
+
+
+def robust_z(values, mad_scale: float, meanad_scale: float) -> pd.Series:
+    """Robust z-scores (Iglewicz & Hoaglin): ``mad_scale × (x − median) / MAD``.
+
+    MAD = 0: ``(x − median) / (meanad_scale × mean absolute deviation)``; both 0 → all z = 0.
+    NaN inputs stay NaN and are not part of the median/MAD. Never inf.
+    """
+    s = pd.Series(values, dtype="float64")
+    x = s.dropna()
+    if x.empty:
+        return pd.Series(np.nan, index=s.index)
+    med = float(np.median(x))
+    dev = (s - med).abs()
+    mad = float(np.median(dev.dropna()))
+    if mad > 0:
+        return mad_scale * (s - med) / mad
+    meanad = float(dev.dropna().mean())
+    if meanad > 0:
+        return (s - med) / (meanad_scale * meanad)
+    return (s - med) * 0.0
+
+
+def savings_of(rows: pd.DataFrame, standard: float) -> pd.Series:
+    """Per row max(0, unit cost − standard) × quantity (0 where no unit cost; NaN with no standard)."""
+    if standard is None or not np.isfinite(standard):
+        return pd.Series(np.nan, index=rows.index)
+    excess = (rows["unit_cost"] - standard).clip(lower=0)
+    return (excess * rows["quantity"]).where(rows["unit_cost"].notna(), 0.0)
+
+
+@dataclass
+class TypeAnalysis:
+    """Everything the cost report says about one project type in year Y.
+
+    ``rows``: every project-year of the type in the pilot years with outputs or costs (columns of
+    :func:`project_year_table` plus ``is_peer``, ``robust_z``, ``is_outlier``, ``excess``,
+    ``saving`` (year-Y rows only)). ``standard`` NaN when the type has too few peers.
+    """
+
+    project_type: str
+    year: int
+    pilot_years: list[int]
+    unit: str | None
+    rows: pd.DataFrame
+    standard: float
+    quality_standard: float
+    quality_median: float
+    percentile: float
+    min_peers: int
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def peers(self) -> pd.DataFrame:
+        return self.rows[self.rows["is_peer"]]
+
+    @property
+    def current(self) -> pd.DataFrame:
+        """Year-Y project-years that have outputs (SPEC: 'its projects of year Y with outputs')."""
+        return self.rows[(self.rows["year"] == self.year) & self.rows["has_outputs"]]
+
+    @property
+    def has_standard(self) -> bool:
+        return bool(np.isfinite(self.standard))
+
+    @property
+    def savings(self) -> float:
+        if not self.has_standard:
+            return float("nan")
+        return float(self.current["saving"].fillna(0).sum())
+
+    @property
+    def outliers(self) -> int:
+        return int(self.current["is_outlier"].sum())
+
+
+def analyse_type(data: CostData, project_type: str, rules: Rules) -> TypeAnalysis:
+    """Unit costs, the type's unit, standard (plain and quality-adjusted), outliers and savings."""
+    year = data.year
+    percentile = float(rules.value("cost.standard_percentile"))
+    min_peers = int(rules.value("cost.min_peers"))
+    rows = project_year_table(data.projects, data.costs, data.outputs, project_type, data.pilot_years)
+    messages: list[str] = []
+    unit = type_unit(rows, year)
+    units = sorted(set(rows.loc[rows["unit_cost"].notna(), "unit"]))
+    if len(units) > 1:
+        messages.append(f"「{project_type}」的产出有多个计量单位（{'、'.join(units)}），"
+                        f"只以「{unit}」计的项目年度纳入同类比较，其余已标注。")
+    rows = mark_unit_mismatch(rows, unit)
+    peers = rows[rows["is_peer"]]
+    standard = percentile_standard(peers["unit_cost"], percentile, min_peers)
+    if not np.isfinite(standard):
+        messages.append(f"「{project_type}」在 {data.pilot_years[0]}—{data.pilot_years[-1]} 年只有 "
+                        f"{len(peers)} 个可比项目年度，少于规则要求的 {min_peers} 个，暂不制定支出标准。")
+    q = peers["quality_score"].dropna()
+    quality_median = float(np.median(q)) if len(q) else float("nan")
+    if len(q):
+        good = peers[peers["quality_score"] >= quality_median]
+        quality_standard = percentile_standard(good["unit_cost"], percentile, min_peers)
+    else:
+        quality_standard = float("nan")
+
+    z = robust_z(peers["unit_cost"], rules.value("cost.mad_scale"), rules.value("cost.meanad_scale"))
+    rows["robust_z"] = z.reindex(rows.index)
+    rows["is_outlier"] = (rows["robust_z"].abs() > float(rules.value("cost.outlier_z"))).fillna(False)
+    rows["excess"] = np.where(np.isfinite(standard), (rows["unit_cost"] - standard).clip(lower=0), np.nan)
+    in_year = rows["year"] == year
+    rows["saving"] = savings_of(rows, standard).where(in_year)
+    bad = rows[in_year & rows["has_outputs"] & ~rows["is_peer"]]
+    if len(bad):
+        messages.append(f"{year} 年有 {len(bad)} 个项目无法计算单位成本或单位不一致，未计入节约测算："
+                        + "；".join(f"{r.project_name}（{r.problem}）" for r in bad.itertuples()))
+    return TypeAnalysis(project_type=project_type, year=year, pilot_years=data.pilot_years, unit=unit,
+                        rows=rows, standard=standard, quality_standard=quality_standard,
+                        quality_median=quality_median, percentile=percentile, min_peers=min_peers,
+                        messages=messages)
+
+
+def sensitivity_table(analysis: TypeAnalysis, percentiles) -> pd.DataFrame:
+    """Standard, year-Y projects above it and savings for each percentile (the rule's one included)."""
+    ps = sorted(set(float(p) for p in percentiles) | {analysis.percentile})
+    peers = analysis.peers
+    cur = analysis.current[analysis.current["is_peer"]]
+    out = []
+    for p in ps:
+        std = percentile_standard(peers["unit_cost"], p, analysis.min_peers)
+        sav = savings_of(cur, std)
+        out.append({"percentile": p, "standard": std, "peers": len(peers),
+                    "above": int((cur["unit_cost"] > std).sum()) if np.isfinite(std) else 0,
+                    "savings": float(sav.sum()) if np.isfinite(std) else float("nan"),
+                    "is_rule": p == analysis.percentile})
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Cost structure, drivers, cost-effectiveness
+# --------------------------------------------------------------------------------------------
+def cost_structure(data: CostData, project_type: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shares of each cost element: per project-year (long: project, year, element, amount, share)
+    and overall per year (Σ over the type's projects). Shares of a zero total are NaN."""
+    typed = data.projects[(data.projects["project_type"] == project_type)
+                          & data.projects["year"].isin(data.pilot_years)][
+        ["project_id", "year", "project_name"]].drop_duplicates(["project_id", "year"])
+    c = data.costs.merge(typed, on=["project_id", "year"]).rename(columns={"cost_element": "element"})
+    per = c.groupby(["project_id", "project_name", "year", "element"], as_index=False)["amount"].sum()
+    tot = per.groupby(["project_id", "year"])["amount"].transform("sum")
+    per["share"] = per["amount"] / tot.where(tot > 0)
+    overall = per.groupby(["year", "element"], as_index=False)["amount"].sum()
+    ytot = overall.groupby("year")["amount"].transform("sum")
+    overall["share"] = overall["amount"] / ytot.where(ytot > 0)
+    return per.sort_values(["year", "project_id", "element"]).reset_index(drop=True), \
+        overall.sort_values(["year", "element"]).reset_index(drop=True)
+
+
+@dataclass
+class CostRegression:
+    """Ordinary least squares of total cost (元) on output quantity over the type's peers."""
+
+    n: int
+    fixed: float           # intercept: cost that does not move with output (元)
+    variable: float        # slope: 元 per unit of output
+    r_squared: float
+    p_value: float
+    fixed_share: float     # intercept / mean total cost
+    unit: str | None
+    message: str = ""
+
+    def describe(self) -> str:
+        """The fixed and variable part in Chinese words."""
+        if self.message:
+            return self.message
+        fixed_wan = self.fixed / 10_000
+        head = (f"以 {self.n} 个项目年度回归总成本对产出数量：总成本 ≈ {fixed_wan:,.1f} 万元 + "
+                f"{self.variable:,.2f} 元/{self.unit} × 产出数量（R² = {self.r_squared:.2f}）。")
+        if self.fixed >= 0:
+            body = (f"即不随产出变化的固定部分约 {fixed_wan:,.1f} 万元，约占平均总成本的 "
+                    f"{self.fixed_share:.0%}；每多 1 {self.unit}产出，成本约增加 {self.variable:,.2f} 元。")
+        else:
+            body = (f"截距为负，说明在样本范围内成本基本随产出同比例变化（看不出固定部分）；"
+                    f"每多 1 {self.unit}产出，成本约增加 {self.variable:,.2f} 元。")
+        fit = ("产出数量能解释大部分成本差异。" if self.r_squared >= 0.5 else
+               "产出数量只能解释少部分成本差异，其余来自价格、服务标准等其他因素。")
+        return head + body + fit
+
+
+def cost_regression(analysis: TypeAnalysis) -> CostRegression:
+    """Regress total cost on quantity (scipy.stats.linregress) over the peers of the pilot years.
+
+    Needs at least 3 peers with at least 2 different quantities (otherwise a message, no fit).
+    """
+    from scipy import stats
+
+    p = analysis.peers
+    if len(p) < 3 or p["quantity"].nunique() < 2:
+        return CostRegression(len(p), float("nan"), float("nan"), float("nan"), float("nan"),
+                              float("nan"), analysis.unit,
+                              message=f"可比项目年度只有 {len(p)} 个或产出数量相同，无法做成本—产出回归。")
+    res = stats.linregress(p["quantity"].astype(float), p["total_cost"].astype(float))
+    mean_cost = float(p["total_cost"].mean())
+    return CostRegression(n=len(p), fixed=float(res.intercept), variable=float(res.slope),
+                          r_squared=float(res.rvalue ** 2), p_value=float(res.pvalue),
+                          fixed_share=float(res.intercept) / mean_cost if mean_cost > 0 else float("nan"),
+                          unit=analysis.unit)
+
+
+def efficient_frontier(frame: pd.DataFrame) -> pd.Series:
+    """True for rows not dominated by another row with unit cost ≤ and quality ≥, one of them strict
+    (lower unit cost and higher quality is better). Rows lacking either value are False."""
+    ok = frame["unit_cost"].notna() & frame["quality_score"].notna()
+    uc = frame.loc[ok, "unit_cost"].to_numpy(float)
+    q = frame.loc[ok, "quality_score"].to_numpy(float)
+    dominated = ((uc[None, :] <= uc[:, None]) & (q[None, :] >= q[:, None])
+                 & ((uc[None, :] < uc[:, None]) | (q[None, :] > q[:, None]))).any(axis=1)
+    out = pd.Series(False, index=frame.index)
+    out[ok] = ~dominated
+    return out
+
+
+def cost_effectiveness(analysis: TypeAnalysis) -> pd.DataFrame:
+    """Year-Y peers with quality against unit cost: the efficient frontier, and 低价低质 (unit cost
+    below the standard while quality is below the peers' median quality) so that cheap-and-bad is
+    not mistaken for efficient."""
+    cur = analysis.current[analysis.current["is_peer"]].copy()
+    cur["efficient"] = efficient_frontier(cur)
+    if analysis.has_standard and np.isfinite(analysis.quality_median):
+        cur["cheap_low_quality"] = ((cur["unit_cost"] < analysis.standard)
+                                    & (cur["quality_score"] < analysis.quality_median))
+    else:
+        cur["cheap_low_quality"] = False
+    cols = ["project_id", "project_name", "dept_name", "unit_cost", "quality_score", "efficient",
+            "cheap_low_quality"]
+    return cur[cols].sort_values("unit_cost").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Savings against the budget actually cut, and the five-step closed loop
+# --------------------------------------------------------------------------------------------
+def savings_vs_budget(analysis: TypeAnalysis, projects: pd.DataFrame) -> pd.DataFrame:
+    """Year-Y savings per project beside the budget actually cut: this year's 年初预算数 minus next
+    year's 年初预算数 of the same project code (positive = cut; NaN where no next-year project)."""
+    cur = analysis.current[["project_id", "project_name", "dept_name", "unit_cost", "saving"]]
+    y = analysis.year
+    this = projects[projects["year"] == y][["project_id", "budget_amount"]]
+    nxt = projects[projects["year"] == y + 1][["project_id", "budget_amount"]].rename(
+        columns={"budget_amount": "next_budget"})
+    out = cur.merge(this, on="project_id", how="left").merge(nxt, on="project_id", how="left")
+    out["budget_cut"] = out["budget_amount"] - out["next_budget"]
+    out["cut_minus_saving"] = out["budget_cut"] - out["saving"]
+    return out.reset_index(drop=True)
+
+
+def closed_loop(store, analysis: TypeAnalysis) -> pd.DataFrame:
+    """For each year-Y project of the type: which of the five steps its data supports, and what
+    cost evidence is missing (see :data:`LOOP_EVIDENCE`)."""
+    y = analysis.year
+    cur = analysis.rows[analysis.rows["year"] == y][
+        ["project_id", "project_name", "dept_name", "has_outputs", "total_cost", "quantity"]].copy()
+    pay = store.redact_frame(store.sql(
+        "SELECT project_id, sum(amount) AS paid FROM payments WHERE year = ? GROUP BY project_id", [y]))
+    selfeval = store.table("self_evaluations", y)[["project_id"]]
+    nxt = store.table("projects", y + 1)[["project_id"]] if (y + 1) in store.years() else \
+        pd.DataFrame({"project_id": pd.Series([], dtype=object)})
+    ids = cur["project_id"]
+    cur["入库分析"] = cur["has_outputs"] & (cur["quantity"].fillna(0) > 0)
+    cur["编制细化"] = cur["total_cost"].notna()
+    cur["审核核定"] = ids.isin(set(nxt["project_id"]))
+    paid = dict(zip(pay["project_id"], pay["paid"].astype(float)))
+    cur["执行控制"] = ids.map(lambda i: paid.get(i, 0.0) > 0)
+    cur["完成评价"] = ids.isin(set(selfeval["project_id"]))
+    cur["missing"] = cur[list(LOOP_STEPS)].apply(
+        lambda r: "、".join(LOOP_EVIDENCE[s].removeprefix("有") for s in LOOP_STEPS if not r[s]) or "—",
+        axis=1)
+    cur["steps"] = cur[list(LOOP_STEPS)].sum(axis=1).astype(int)
+    return cur[["project_id", "project_name", "dept_name", *LOOP_STEPS, "steps", "missing"]] \
+        .reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Facts
+# --------------------------------------------------------------------------------------------
+def _num(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def type_facts(analysis: TypeAnalysis) -> dict:
+    """SPEC fact names of one type: projects (year-Y project-years with outputs), unit-cost median of
+    year Y, standard (None without one), savings (None without a standard), outliers (year Y)."""
+    cur = analysis.current
+    uc = cur["unit_cost"].dropna()
+    return {
+        "cost.projects": int(len(cur)),
+        "cost.unit_cost_median": _num(float(np.median(uc))) if len(uc) else None,
+        "cost.standard": _num(analysis.standard),
+        "cost.savings": _num(analysis.savings),
+        "cost.outliers": analysis.outliers,
+    }
+
+
+def check_project_type(store, year: int, project_type: str) -> None:
+    """Raise a ParameterError naming the types available when ``project_type`` has no outputs in Y."""
+    types = store.project_types(year)
+    if project_type not in types:
+        raise ParameterError(f"{year} 年没有项目类型「{project_type}」的产出数据；可选："
+                             f"{'、'.join(types) if types else '（无）'}")
+
+
+def cost_facts(store, year: int, project_type: str, rules: Rules) -> dict:
+    """The cost facts of one project type in year ``year`` (SPEC names; money in 元)."""
+    check_project_type(store, year, project_type)
+    return type_facts(analyse_type(load_cost_data(store, year, rules), project_type, rules))
+
+
+def analyse_all_types(store, year: int, rules: Rules) -> dict[str, TypeAnalysis]:
+    """:func:`analyse_type` for every project type with outputs in ``year`` (one read of the store)."""
+    data = load_cost_data(store, year, rules)
+    return {t: analyse_type(data, t, rules) for t in store.project_types(year)}
+
+
+def cost_overview_facts(store, year: int, rules: Rules) -> dict:
+    """Overview facts: ``cost.standards`` = types with a standard; ``cost.savings_total`` = Σ their
+    savings (元)."""
+    analyses = analyse_all_types(store, year, rules)
+    with_std = [a for a in analyses.values() if a.has_standard]
+    return {"cost.standards": len(with_std),
+            "cost.savings_total": float(sum(a.savings for a in with_std))}

@@ -1,0 +1,358 @@
+"""Cost-benefit analysis (issue 6): unit costs, percentile standards, savings, outliers, messages.
+
+The fixture below is small enough that every expected figure is worked out by hand in the comments.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perflib import cost
+from perflib.exceptions import ParameterError
+from perflib.rules import load_rules
+from perflib.store import Store
+
+ROAD = "道路保洁"
+PROP = "物业管理"
+RECEPTION = "公务接待"
+
+# 道路保洁: (code, year, quantity m², unit cost 元/m², quality)
+ROAD_ROWS = [
+    ("R-A", 2021, 1000, 10, 80), ("R-B", 2021, 500, 14, 90),
+    ("R-A", 2022, 1000, 11, 84), ("R-B", 2022, 500, 13, 95), ("R-C", 2022, 2000, 9, 60),
+    ("R-A", 2023, 1000, 12, 88), ("R-B", 2023, 500, 20, 92), ("R-C", 2023, 2000, 10, 70),
+    ("R-D", 2023, 100, 100, 75),
+    ("R-A", 2020, 10, 1000, 50),  # outside the pilot years 2021–2023: must be ignored
+]
+# 物业管理 2023 only: five ordinary peers plus one classified project
+PROP_ROWS = [("P-1", 5), ("P-2", 6), ("P-3", 7), ("P-4", 8), ("P-5", 30), ("P-SECRET", 7)]
+SECRET_NAME = "某保密物业保障经费"
+
+
+def _frames() -> dict[str, pd.DataFrame]:
+    projects, costs, outputs = [], [], []
+
+    def project(pid, year, ptype, budget=100_000.0, name=None, classified=False):
+        projects.append(dict(project_id=pid, year=year, dept_code="D1", project_name=name or f"{ptype}{pid}",
+                             project_type=ptype, budget_kind="一般公共预算", fund_source="本级",
+                             budget_amount=budget, is_classified=classified, is_special=False))
+
+    for pid, year, qty, uc, q in ROAD_ROWS:
+        total = qty * uc
+        project(pid, year, ROAD, budget=total * 1.25)
+        if pid == "R-D":
+            costs.append(dict(project_id=pid, year=year, cost_element="设备购置/折旧", amount=total))
+        else:
+            costs.append(dict(project_id=pid, year=year, cost_element="人员经费", amount=total * 0.6))
+            costs.append(dict(project_id=pid, year=year, cost_element="商品和服务支出", amount=total * 0.4))
+        outputs.append(dict(project_id=pid, year=year, output_name="保洁面积", unit="平方米",
+                            quantity=qty, quality_score=q))
+    # flagged 2023 rows of the road type
+    project("R-E", 2023, ROAD)  # zero quantity
+    costs.append(dict(project_id="R-E", year=2023, cost_element="人员经费", amount=5000.0))
+    outputs.append(dict(project_id="R-E", year=2023, output_name="保洁面积", unit="平方米", quantity=0))
+    project("R-F", 2023, ROAD)  # another unit
+    costs.append(dict(project_id="R-F", year=2023, cost_element="人员经费", amount=3000.0))
+    outputs.append(dict(project_id="R-F", year=2023, output_name="保洁长度", unit="公里", quantity=10))
+    project("R-G", 2023, ROAD)  # costs but no outputs: not a cost.projects project
+    costs.append(dict(project_id="R-G", year=2023, cost_element="人员经费", amount=9999.0))
+    # next-year budgets (2024) for R-A (cut) and R-B (raised)
+    project("R-A", 2024, ROAD, budget=13_000.0)
+    project("R-B", 2024, ROAD, budget=13_000.0)
+
+    for pid, uc in PROP_ROWS:
+        secret = pid == "P-SECRET"
+        project(pid, 2023, PROP, name=SECRET_NAME if secret else None, classified=secret)
+        costs.append(dict(project_id=pid, year=2023, cost_element="委托业务费", amount=uc * 100.0))
+        outputs.append(dict(project_id=pid, year=2023, output_name="物业面积", unit="平方米",
+                            quantity=100, quality_score=None))
+    # 公务接待: only three peers → no standard under min_peers = 5
+    for i, uc in enumerate([300, 400, 900], 1):
+        project(f"G-{i}", 2023, RECEPTION)
+        costs.append(dict(project_id=f"G-{i}", year=2023, cost_element="商品和服务支出", amount=uc * 10.0))
+        outputs.append(dict(project_id=f"G-{i}", year=2023, output_name="接待人次", unit="人次",
+                            quantity=10, quality_score=80))
+
+    payments = pd.DataFrame([dict(project_id="R-A", year=2023, pay_date=pd.Timestamp("2023-05-01"),
+                                  amount=1000.0)])
+    selfevals = pd.DataFrame([dict(project_id="R-A", year=2023, spent_amount=1000.0, satisfaction=90,
+                                   reported_score=90)])
+    depts = pd.DataFrame([dict(dept_code="D1", dept_name="区城管局", parent_code=None, is_street=False)])
+    return {"departments": depts, "projects": pd.DataFrame(projects), "costs": pd.DataFrame(costs),
+            "outputs": pd.DataFrame(outputs), "payments": payments, "self_evaluations": selfevals}
+
+
+@pytest.fixture(scope="module")
+def store():
+    s = Store.from_frames(_frames())
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules()
+
+
+def _rules(tmp_path, cost_overrides: dict):
+    p = tmp_path / "rules.yaml"
+    p.write_text(yaml.safe_dump({"cost": cost_overrides}, allow_unicode=True), encoding="utf-8")
+    return load_rules(p)
+
+
+@pytest.fixture(scope="module")
+def road(store, rules):
+    return cost.analyse_type(cost.load_cost_data(store, 2023, rules), ROAD, rules)
+
+
+# ---------------------------------------------------------------------------------------------
+def test_pilot_years_end_at_year(rules):
+    assert cost.pilot_years(2023, rules) == [2021, 2022, 2023]
+
+
+def test_unit_costs_by_hand(road):
+    rows = road.rows.set_index(["project_id", "year"])
+    # R-B 2023: 10,000 元 / 500 m² = 20 元/m²; R-D: 10,000 / 100 = 100
+    assert rows.loc[("R-B", 2023), "total_cost"] == pytest.approx(10_000)
+    assert rows.loc[("R-B", 2023), "unit_cost"] == pytest.approx(20)
+    assert rows.loc[("R-D", 2023), "unit_cost"] == pytest.approx(100)
+    assert rows.loc[("R-C", 2022), "unit_cost"] == pytest.approx(9)
+    assert 2020 not in set(road.rows["year"])
+    assert road.unit == "平方米"
+    assert not np.isinf(road.rows["unit_cost"].to_numpy(dtype=float)).any()
+
+
+def test_standard_is_median_of_pilot_peers(road):
+    # peers 2021–2023 in 平方米: 10, 14, 11, 13, 9, 12, 20, 10, 100 → sorted
+    # 9, 10, 10, 11, 12, 13, 14, 20, 100 → median (5th of 9) = 12 (2020's 1000 left out)
+    assert len(road.peers) == 9
+    assert road.standard == pytest.approx(12.0)
+
+
+def test_savings_by_hand(road):
+    # 2023: R-A 12 ≤ 12 → 0; R-B (20 − 12) × 500 = 4,000; R-C 10 → 0; R-D (100 − 12) × 100 = 8,800
+    saving = road.rows.set_index(["project_id", "year"])["saving"]
+    assert saving[("R-B", 2023)] == pytest.approx(4_000)
+    assert saving[("R-A", 2023)] == 0
+    assert road.savings == pytest.approx(12_800)
+
+
+def test_outliers_by_hand(road):
+    # |x − 12|: 2, 2, 1, 3, 0, 2, 8, 2, 88 → MAD = 2; z(R-D) = 0.6745 × 88 / 2 = 29.678 > 3.5;
+    # z(R-B 2023) = 0.6745 × 8 / 2 = 2.698 → not an outlier
+    z = road.rows.set_index(["project_id", "year"])["robust_z"]
+    assert z[("R-D", 2023)] == pytest.approx(0.6745 * 88 / 2)
+    assert z[("R-B", 2023)] == pytest.approx(0.6745 * 8 / 2)
+    out = road.rows[road.rows["is_outlier"]]
+    assert list(zip(out["project_id"], out["year"])) == [("R-D", 2023)]
+    assert road.outliers == 1
+
+
+def test_outlier_threshold_is_exclusive(store, tmp_path):
+    # with mad_scale 1: z(R-B 2023) = 8 / 2 = 4.0 exactly
+    at = _rules(tmp_path, {"mad_scale": 1.0, "outlier_z": 4.0})
+    a = cost.analyse_type(cost.load_cost_data(store, 2023, at), ROAD, at)
+    flagged = set(a.rows.loc[a.rows["is_outlier"], "project_id"] + a.rows.loc[a.rows["is_outlier"], "year"].astype(str))
+    assert flagged == {"R-D2023"}
+    below = _rules(tmp_path, {"mad_scale": 1.0, "outlier_z": 3.99})
+    b = cost.analyse_type(cost.load_cost_data(store, 2023, below), ROAD, below)
+    assert set(b.rows.loc[b.rows["is_outlier"], "project_id"]) == {"R-B", "R-D"}
+
+
+def test_min_peers_is_inclusive(store, tmp_path):
+    nine = _rules(tmp_path, {"min_peers": 9})
+    a = cost.analyse_type(cost.load_cost_data(store, 2023, nine), ROAD, nine)
+    assert a.standard == pytest.approx(12.0)
+    ten = _rules(tmp_path, {"min_peers": 10})
+    b = cost.analyse_type(cost.load_cost_data(store, 2023, ten), ROAD, ten)
+    assert math.isnan(b.standard)
+    assert any("少于规则要求的 10 个" in m for m in b.messages)
+    assert cost.type_facts(b)["cost.standard"] is None
+    assert cost.type_facts(b)["cost.savings"] is None
+
+
+def test_other_percentile_uses_numpy_linear(store, tmp_path):
+    r = _rules(tmp_path, {"standard_percentile": 0.25})
+    a = cost.analyse_type(cost.load_cost_data(store, 2023, r), ROAD, r)
+    # sorted peers 9, 10, 10, 11, 12, 13, 14, 20, 100: position 0.25 × 8 = 2 → 10
+    assert a.standard == pytest.approx(10.0)
+    # savings 2023: (12−10)×1000 + (20−10)×500 + 0 + (100−10)×100 = 2000 + 5000 + 9000
+    assert a.savings == pytest.approx(16_000)
+
+
+def test_zero_quantity_and_mismatched_unit_are_flagged_not_inf(road):
+    rows = road.rows.set_index("project_id")
+    e = rows.loc["R-E"]
+    assert math.isnan(e["unit_cost"]) and "产出数量为 0" in e["problem"]
+    f = rows.loc["R-F"]
+    assert math.isnan(f["unit_cost"]) and "计量单位「公里」" in f["problem"] and "平方米" in f["problem"]
+    assert not bool(e["is_peer"]) and not bool(f["is_peer"])
+    assert any("多个计量单位" in m for m in road.messages)
+    assert any("道路保洁R-E（产出数量为 0" in m for m in road.messages)
+
+
+def test_several_outputs_in_one_project_year():
+    projects = pd.DataFrame([dict(project_id=p, year=2023, project_name=p, dept_name="d", project_type="T")
+                             for p in ("X", "Y")])
+    costs = pd.DataFrame([dict(project_id="X", year=2023, cost_element="人员经费", amount=900.0),
+                          dict(project_id="Y", year=2023, cost_element="人员经费", amount=900.0)])
+    outputs = pd.DataFrame([
+        dict(project_id="X", year=2023, output_name="东片", unit="平方米", quantity=100.0, quality_score=90.0),
+        dict(project_id="X", year=2023, output_name="西片", unit="平方米", quantity=200.0, quality_score=60.0),
+        dict(project_id="Y", year=2023, output_name="面积", unit="平方米", quantity=100.0, quality_score=None),
+        dict(project_id="Y", year=2023, output_name="长度", unit="公里", quantity=3.0, quality_score=None),
+    ])
+    rows = cost.project_year_table(projects, costs, outputs, "T", [2023]).set_index("project_id")
+    # X: 900 / (100 + 200) = 3; quality (90×100 + 60×200) / 300 = 70
+    assert rows.loc["X", "unit_cost"] == pytest.approx(3.0)
+    assert rows.loc["X", "quality_score"] == pytest.approx(70.0)
+    assert math.isnan(rows.loc["Y", "unit_cost"]) and "多个计量单位" in rows.loc["Y", "problem"]
+
+
+def test_type_facts(road):
+    f = cost.type_facts(road)
+    # 2023 with outputs: R-A, R-B, R-C, R-D, R-E (zero quantity), R-F (other unit) = 6; R-G has none
+    assert f["cost.projects"] == 6
+    # valid 2023 unit costs 12, 20, 10, 100 → median (12 + 20) / 2
+    assert f["cost.unit_cost_median"] == pytest.approx(16.0)
+    assert f["cost.standard"] == pytest.approx(12.0)
+    assert f["cost.savings"] == pytest.approx(12_800)
+    assert f["cost.outliers"] == 1
+
+
+def test_cost_facts_via_store_and_unknown_type(store, rules):
+    assert cost.cost_facts(store, 2023, ROAD, rules)["cost.savings"] == pytest.approx(12_800)
+    with pytest.raises(ParameterError, match="没有项目类型「不存在」.*道路保洁"):
+        cost.cost_facts(store, 2023, "不存在", rules)
+
+
+def test_overview_facts(store, rules):
+    # 物业管理 2023: 5, 6, 7, 8, 30, 7 (classified) → median 7; savings (8−7)×100 + (30−7)×100 = 2,400
+    # 公务接待 has 3 peers < 5 → no standard, not summed
+    f = cost.cost_overview_facts(store, 2023, rules)
+    assert f == {"cost.standards": 2, "cost.savings_total": pytest.approx(12_800 + 2_400)}
+
+
+def test_quality_adjusted_standard(road):
+    # peer qualities 80, 90, 84, 95, 60, 88, 92, 70, 75 → median 84; peers with quality ≥ 84:
+    # 14 (90), 11 (84), 13 (95), 12 (88), 20 (92) → median 13
+    assert road.quality_median == pytest.approx(84)
+    assert road.quality_standard == pytest.approx(13.0)
+
+
+def test_sensitivity_table(road):
+    t = cost.sensitivity_table(road, [0.25, 0.75]).set_index("percentile")
+    assert list(t.index) == [0.25, 0.5, 0.75]
+    # 0.75: position 6 → 14; savings (20−14)×500 + (100−14)×100 = 3000 + 8600
+    assert t.loc[0.75, "standard"] == pytest.approx(14.0)
+    assert t.loc[0.75, "savings"] == pytest.approx(11_600)
+    assert t.loc[0.75, "above"] == 2
+    assert t.loc[0.5, "savings"] == pytest.approx(12_800)
+    assert bool(t.loc[0.5, "is_rule"])
+
+
+def test_cost_structure(store, rules):
+    data = cost.load_cost_data(store, 2023, rules)
+    per, overall = cost.cost_structure(data, ROAD)
+    o = overall[overall["year"] == 2023].set_index("element")["share"]
+    # 2023 totals: 人员 0.6 × (12000 + 10000 + 20000) + 5000 + 3000 + 9999 = 43,199;
+    # 商品 0.4 × 42000 = 16,800; 设备 10,000 → 69,999
+    assert o["人员经费"] == pytest.approx(43_199 / 69_999)
+    assert o["设备购置/折旧"] == pytest.approx(10_000 / 69_999)
+    p = per[(per["project_id"] == "R-A") & (per["year"] == 2023)].set_index("element")["share"]
+    assert p["人员经费"] == pytest.approx(0.6)
+
+
+def test_regression_recovers_fixed_and_variable():
+    rows = pd.DataFrame({"quantity": [100.0, 200.0, 300.0, 400.0], "is_peer": True,
+                         "total_cost": [5000 + 3 * q for q in (100.0, 200.0, 300.0, 400.0)]})
+    a = cost.TypeAnalysis("T", 2023, [2023], "平方米", rows, 1.0, float("nan"), float("nan"), 0.5, 5)
+    reg = cost.cost_regression(a)
+    assert reg.fixed == pytest.approx(5000) and reg.variable == pytest.approx(3)
+    assert reg.r_squared == pytest.approx(1.0)
+    text = reg.describe()
+    assert "固定部分约 0.5 万元" in text and "3.00 元" in text
+    short = cost.cost_regression(cost.TypeAnalysis("T", 2023, [2023], "m", rows.head(2), 1.0, 0, 0, .5, 5))
+    assert "无法" in short.describe()
+
+
+def test_cost_effectiveness(road):
+    ce = cost.cost_effectiveness(road).set_index("project_id")
+    # 2023 peers (unit cost, quality): A (12, 88), B (20, 92), C (10, 70), D (100, 75)
+    # D is dominated by A (cheaper and better); A, B, C are not dominated
+    assert ce["efficient"].to_dict() == {"R-A": True, "R-B": True, "R-C": True, "R-D": False}
+    # C: unit cost 10 < standard 12 and quality 70 < median quality 84 → cheap and low quality
+    assert ce["cheap_low_quality"].to_dict() == {"R-A": False, "R-B": False, "R-C": True, "R-D": False}
+
+
+def test_savings_vs_budget(store, rules):
+    data = cost.load_cost_data(store, 2023, rules)
+    a = cost.analyse_type(data, ROAD, rules)
+    t = cost.savings_vs_budget(a, data.projects).set_index("project_id")
+    # R-A: 2023 budget 12,000 × 1.25 = 15,000; 2024 13,000 → cut 2,000; saving 0
+    assert t.loc["R-A", "budget_cut"] == pytest.approx(2_000)
+    # R-B: 10,000 × 1.25 = 12,500 → 13,000 → cut −500; saving 4,000 → difference −4,500
+    assert t.loc["R-B", "budget_cut"] == pytest.approx(-500)
+    assert t.loc["R-B", "cut_minus_saving"] == pytest.approx(-4_500)
+    assert math.isnan(t.loc["R-C", "next_budget"])
+
+
+def test_closed_loop(store, road):
+    loop = cost.closed_loop(store, road).set_index("project_id")
+    assert loop.loc["R-A", list(cost.LOOP_STEPS)].all() and loop.loc["R-A", "missing"] == "—"
+    b = loop.loc["R-B"]
+    assert bool(b["入库分析"]) and bool(b["编制细化"]) and bool(b["审核核定"])
+    assert not b["执行控制"] and not b["完成评价"]
+    assert b["missing"] == "当年支付记录、当年度绩效自评"
+    assert not loop.loc["R-E", "入库分析"]  # zero quantity: no unit cost at entry
+    assert not loop.loc["R-G", "入库分析"] and bool(loop.loc["R-G", "编制细化"])
+
+
+def test_classified_project_is_redacted(store, rules):
+    a = cost.analyse_type(cost.load_cost_data(store, 2023, rules), PROP, rules)
+    text = a.rows.to_csv()
+    assert SECRET_NAME not in text and "P-SECRET" not in text
+    assert a.rows["project_id"].str.startswith("涉密项目-").sum() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# properties
+finite = st.floats(min_value=0.01, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(finite, min_size=1, max_size=30), st.floats(0.1, 100), st.floats(-1e3, 1e3))
+def test_robust_z_is_finite_and_affine_invariant(values, scale, shift):
+    z = cost.robust_z(values, 0.6745, 1.253314)
+    assert np.isfinite(z).all()
+    z2 = cost.robust_z([v * scale + shift for v in values], 0.6745, 1.253314)
+    assert np.allclose(z, z2, atol=1e-6 * max(1.0, float(np.abs(z).max())))
+
+
+def test_robust_z_when_mad_is_zero():
+    # 1, 1, 1, 1, 5: median 1, MAD 0 → mean absolute deviation 4/5 = 0.8; z(5) = 4 / (1.253314 × 0.8)
+    z = cost.robust_z([1, 1, 1, 1, 5], 0.6745, 1.253314)
+    assert z.iloc[4] == pytest.approx(4 / (1.253314 * 0.8))
+    assert (cost.robust_z([7, 7, 7], 0.6745, 1.253314) == 0).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(finite, st.floats(0, 100)), min_size=1, max_size=25))
+def test_frontier_points_are_undominated_and_cover_the_rest(points):
+    df = pd.DataFrame(points, columns=["unit_cost", "quality_score"])
+    eff = cost.efficient_frontier(df)
+    assert eff.any()
+
+    def dominates(a, b):
+        return a[0] <= b[0] and a[1] >= b[1] and (a[0] < b[0] or a[1] > b[1])
+
+    pts = list(df.itertuples(index=False, name=None))
+    for i, p in enumerate(pts):
+        dominated = any(dominates(q, p) for q in pts)
+        assert bool(eff.iloc[i]) == (not dominated)
