@@ -403,7 +403,7 @@ class CostRegression:
         else:
             body = (f"截距为负，说明在样本范围内成本基本随产出同比例变化（看不出固定部分）；"
                     f"每多 1 {self.unit}产出，成本约增加 {self.variable:,.2f} 元。")
-        fit = ("产出数量能解释大部分成本差异。" if self.r_squared >= 0.5 else
+        fit = ("产出数量能解释大部分成本差异。" if self.r_squared > 0.5 else
                "产出数量只能解释少部分成本差异，其余来自价格、服务标准等其他因素。")
         return head + body + fit
 

@@ -356,3 +356,30 @@ def test_frontier_points_are_undominated_and_cover_the_rest(points):
     for i, p in enumerate(pts):
         dominated = any(dominates(q, p) for q in pts)
         assert bool(eff.iloc[i]) == (not dominated)
+
+
+def test_plots_render_with_chinese_glyphs(store, rules):
+    import matplotlib.pyplot as plt
+
+    from perflib import plots
+
+    data = cost.load_cost_data(store, 2023, rules)
+    a = cost.analyse_type(data, ROAD, rules)
+    per, overall = cost.cost_structure(data, ROAD)
+    reg = cost.cost_regression(a)
+    figs = [
+        plots.plot_cost_structure(per, overall, 2023),
+        plots.plot_unit_cost_distribution(a.rows, a.standard, a.unit),
+        plots.plot_cost_regression(a.peers, reg.fixed, reg.variable, a.unit),
+        plots.plot_cost_effectiveness(cost.cost_effectiveness(a), a.standard, a.quality_median, a.unit),
+        plots.plot_savings_vs_cut(cost.savings_vs_budget(a, data.projects)),
+    ]
+    for fig in figs:
+        assert plots.check_glyphs(fig) == []
+        assert fig.axes
+        plt.close(fig)
+    # the standard line is drawn at 12 元/平方米
+    fig = plots.plot_unit_cost_distribution(a.rows, a.standard, a.unit)
+    lines = [ln for ln in fig.axes[0].get_lines() if "支出标准" in str(ln.get_label())]
+    assert len(lines) == 1 and list(lines[0].get_ydata()) == [12.0, 12.0]
+    plt.close(fig)
