@@ -195,3 +195,303 @@ def monitoring_facts(store, year: int, as_of_month: int, rules, dept=None) -> di
         "monitoring.key_projects": int(len(keys)),
         "monitoring.key_amount": round(float(keys["budget"].sum()), 2) if len(keys) else 0.0,
     }
+
+
+# --- monthly curves ---------------------------------------------------------------------------
+_MONTHLY_SQL = """
+SELECT pa.year, pr.dept_code, CAST(month(pa.pay_date) AS INTEGER) AS month,
+       CAST(round(sum(pa.amount) * 100) AS BIGINT) AS spent_fen
+FROM payments pa
+JOIN projects pr ON pr.project_id = pa.project_id AND pr.year = pa.year
+WHERE pa.year IN (?, ?) AND NOT coalesce(pr.is_classified, false)
+GROUP BY pa.year, pr.dept_code, month(pa.pay_date)
+"""
+
+
+def monthly_execution(store, year: int, as_of_month: int, rules, dept: str | None = None) -> pd.DataFrame:
+    """Cumulative execution by month for ``year`` (months 1…as_of_month) and ``year − 1`` (1…12),
+    per level-1 department: columns ``year``, ``month``, ``level1_code``, ``level1_name``,
+    ``budget`` (Σ budget of the department's monitored projects that year), ``spent`` (in the
+    month), ``cum_spent``, ``cum_rate`` (NaN for a zero budget) and ``time_progress``.
+
+    Payments are summed in DuckDB by year, unit and month; only departments × months reach pandas.
+    """
+    year, m = int(year), check_month(as_of_month)
+    months_in_year = float(rules.value("monitoring.months_in_year"))
+    depts = store.departments()[["dept_code", "level1_code", "level1_name"]]
+    raw = store.sql(_MONTHLY_SQL, [year, year - 1]).merge(depts, on="dept_code", how="left")
+    raw = raw.groupby(["year", "level1_code", "month"], as_index=False)["spent_fen"].sum()
+    frames = []
+    for y, last in ((year - 1, 12), (year, m)):
+        pr = store.projects(y)
+        pr = _restrict(pr[~pr["is_classified"]], dept)
+        budget = pr.groupby(["level1_code", "level1_name"], as_index=False)["budget"].sum()
+        if budget.empty:
+            continue
+        grid = budget.merge(pd.DataFrame({"month": range(1, last + 1)}), how="cross")
+        grid["year"] = y
+        grid = grid.merge(raw[raw["year"] == y], on=["year", "level1_code", "month"], how="left")
+        grid["spent"] = grid["spent_fen"].fillna(0) / 100.0
+        grid = grid.drop(columns="spent_fen").sort_values(["level1_code", "month"])
+        grid["cum_spent"] = grid.groupby("level1_code")["spent"].cumsum()
+        frames.append(grid)
+    cols = ["year", "month", "level1_code", "level1_name", "budget", "spent", "cum_spent"]
+    out = pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+    out["cum_rate"] = out["cum_spent"] / out["budget"].where(out["budget"] > 0)
+    out["time_progress"] = out["month"] / months_in_year
+    return out.reset_index(drop=True)
+
+
+def execution_curve(monthly: pd.DataFrame, level1_codes=None) -> pd.DataFrame:
+    """The cumulative execution curve of the district (or of the given level-1 departments taken
+    together) from :func:`monthly_execution`: one row per year and month."""
+    f = monthly if level1_codes is None else monthly[monthly["level1_code"].isin(list(level1_codes))]
+    out = f.groupby(["year", "month"], as_index=False)[["budget", "spent", "cum_spent"]].sum()
+    out["cum_rate"] = out["cum_spent"] / out["budget"].where(out["budget"] > 0)
+    tp = f.groupby("month")["time_progress"].first()
+    out["time_progress"] = out["month"].map(tp)
+    return out
+
+
+def slowest_departments(dept_summary: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """The ``n`` level-1 departments with the lowest execution rate (zero-budget ones left out),
+    from ``execution_summary(project_execution(...), ["level1_code", "level1_name"])``."""
+    f = dept_summary[dept_summary["budget"] > 0]
+    return f.sort_values(["execution_rate", "budget"], ascending=[True, False]).head(int(n)).reset_index(drop=True)
+
+
+# --- year-end projection ---------------------------------------------------------------------
+_PRIOR_PROFILE_SQL = """
+SELECT pa.project_id,
+       CAST(round(coalesce(sum(pa.amount) FILTER (WHERE month(pa.pay_date) <= ?), 0) * 100) AS BIGINT) AS prior_cum_fen,
+       CAST(round(sum(pa.amount) * 100) AS BIGINT) AS prior_total_fen
+FROM payments pa
+JOIN projects pr ON pr.project_id = pa.project_id AND pr.year = pa.year
+WHERE pa.year = ? AND NOT coalesce(pr.is_classified, false)
+GROUP BY pa.project_id
+"""
+
+
+def year_end_projection(store, year: int, as_of_month: int, rules, dept: str | None = None,
+                        execution: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each monitored project's projected year-end spending and unspent balance (结转结余风险).
+
+    Method: the share of a year's spending made by the end of ``as_of_month`` is taken from the
+    prior year (Y−1) — the project's own payments when the same project code has prior-year
+    payments with a positive share by that month (``profile`` 「本项目上年支出进度」); otherwise the
+    district's average profile, i.e. all monitored projects' prior-year payments by that month over
+    their prior-year total (「全区上年平均支出进度」); when the prior year has no payments at all,
+    time progress (「时间进度（上年无支出数据）」). Projected spending = spent ÷ share, kept between
+    what is already spent and the budget; projected unspent = budget − projected spending. In
+    December the share is 1, so the projection is what was spent.
+
+    Columns added to :func:`project_execution`'s: ``profile``, ``share``, ``projected_spent``,
+    ``projected_unspent``, ``projected_rate`` (NaN for a zero budget).
+    """
+    year, m = int(year), check_month(as_of_month)
+    pe = execution if execution is not None else project_execution(store, year, m, rules, dept)
+    prior = store.redact_frame(store.sql(_PRIOR_PROFILE_SQL, [m, year - 1]))
+    total_fen = int(prior["prior_total_fen"].sum()) if len(prior) else 0
+    cum_fen = int(prior["prior_cum_fen"].sum()) if len(prior) else 0
+    if total_fen > 0 and cum_fen > 0:
+        district_share, district_label = cum_fen / total_fen, PROFILE_DISTRICT
+    else:
+        district_share, district_label = time_progress(m, rules), PROFILE_LINEAR
+    df = pe.merge(prior, on="project_id", how="left")
+    own = (df["prior_total_fen"].fillna(0) > 0) & (df["prior_cum_fen"].fillna(0) > 0)
+    df["share"] = np.where(own, df["prior_cum_fen"] / df["prior_total_fen"].where(own), district_share)
+    df["profile"] = np.where(own, PROFILE_PROJECT, district_label)
+    raw = df["spent"] / df["share"]
+    df["projected_spent"] = np.minimum(np.maximum(raw, df["spent"]), np.maximum(df["budget"], df["spent"]))
+    df["projected_unspent"] = (df["budget"] - df["projected_spent"]).clip(lower=0.0)
+    df["projected_rate"] = df["projected_spent"] / df["budget"].where(df["budget_fen"] > 0)
+    return df.drop(columns=["prior_cum_fen", "prior_total_fen"])
+
+
+def projection_summary(projection: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:
+    """Budget, spent, projected spending and projected unspent balance, overall or grouped."""
+    cols = ["budget", "spent", "projected_spent", "projected_unspent"]
+    if by is None:
+        out = projection[cols].sum().to_frame().T
+        out.insert(0, "projects", len(projection))
+    else:
+        out = projection.groupby(by, dropna=False)[cols].sum().reset_index()
+        out.insert(len(out.columns) - len(cols), "projects",
+                   projection.groupby(by, dropna=False).size().to_numpy())
+    out["projected_rate"] = out["projected_spent"] / out["budget"].where(out["budget"] > 0)
+    return out
+
+
+# --- target side of 双监控 ----------------------------------------------------------------------
+_TARGET_PROGRESS_SQL = """
+WITH snap AS (
+    SELECT project_id, max(as_of_month) AS snapshot_month FROM monitoring
+    WHERE year = ? AND as_of_month <= ? GROUP BY project_id
+)
+SELECT mo.project_id, mo.as_of_month AS snapshot_month, mo.indicator, t.level1, t.direction,
+       t.target_value, t.unit, mo.actual_value, mo.deviation_reason, mo.likelihood,
+       coalesce(mo.key_monitored, false) AS key_monitored
+FROM monitoring mo
+JOIN snap s ON s.project_id = mo.project_id AND s.snapshot_month = mo.as_of_month
+LEFT JOIN targets t ON t.year = mo.year AND t.project_id = mo.project_id AND t.indicator = mo.indicator
+WHERE mo.year = ?
+"""
+
+
+def _to_number(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s.astype("string").str.replace(",", "", regex=False).str.rstrip("%"),
+                         errors="coerce").astype("float64")
+
+
+def indicator_completion(direction: pd.Series, target: pd.Series, actual: pd.Series, rules) -> pd.Series:
+    """Completion of each indicator so far, as a fraction of its target.
+
+    ≥ and =: actual / target; ≤ (a ceiling): 1 when actual ≤ target, else target / actual; 定性: the
+    tier of the actual value (优/良/中/差) from ``self_evaluation.qualitative_tiers``. NaN when the
+    actual value is missing or not comparable (a target or actual of 0 where it would divide).
+    """
+    tiers = rules.value("self_evaluation.qualitative_tiers")
+    t, a = _to_number(target), _to_number(actual)
+    d = direction.astype("string")
+    out = pd.Series(np.nan, index=direction.index, dtype="float64")
+    ge = d.isin(["≥", "="]).fillna(False).astype(bool) & (t != 0)
+    out[ge] = (a / t)[ge]
+    le = (d == "≤").fillna(False).astype(bool)
+    le_ok = le & (a <= t)
+    out[le_ok] = 1.0
+    le_over = le & (a > t) & (a != 0)
+    out[le_over] = (t / a)[le_over]
+    ql = (d == "定性").fillna(False).astype(bool)
+    out[ql] = actual[ql].astype("string").str.strip().map(tiers).astype("float64")
+    return out
+
+
+def target_progress(store, year: int, as_of_month: int, rules, dept: str | None = None) -> pd.DataFrame:
+    """Indicator progress from the latest monitoring snapshot of each project up to ``as_of_month``,
+    with the indicator's target, ``completion`` (see :func:`indicator_completion`), deviation
+    reason and likelihood of completion; project columns joined (redacted)."""
+    year, m = int(year), check_month(as_of_month)
+    rows = store.redact_frame(store.sql(_TARGET_PROGRESS_SQL, [year, m, year]))
+    projects = store.projects(year)
+    projects = _restrict(projects[~projects["is_classified"]], dept)[
+        ["project_id", "project_name", "dept_name", "level1_code", "level1_name", "budget"]]
+    df = projects.merge(rows, on="project_id", how="inner")
+    df["completion"] = indicator_completion(df["direction"], df["target_value"], df["actual_value"], rules)
+    return df.sort_values(["level1_code", "project_id", "indicator"]).reset_index(drop=True)
+
+
+LIKELIHOOD_ORDER = {"确定能": 0, "有可能": 1, "完全不可能": 2}
+
+
+def project_target_progress(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Per project: ``target_progress`` = mean over indicators with a known completion of
+    min(completion, 1) (an over-achieved indicator does not make up for a lagging one),
+    ``indicators``, ``impossible`` (indicators 完全不可能), ``likelihood`` (the worst one),
+    ``deviation_reasons`` (distinct, joined with 「、」) and ``snapshot_month``."""
+    f = indicators.assign(_c=indicators["completion"].clip(upper=1.0),
+                          _imp=(indicators["likelihood"] == "完全不可能").astype(int),
+                          _lk=indicators["likelihood"].map(LIKELIHOOD_ORDER))
+    g = f.groupby("project_id")
+    out = pd.DataFrame({
+        "target_progress": g["_c"].mean(),
+        "indicators": g.size(),
+        "impossible": g["_imp"].sum().astype(int),
+        "snapshot_month": g["snapshot_month"].max(),
+    })
+    inv = {v: k for k, v in LIKELIHOOD_ORDER.items()}
+    out["likelihood"] = g["_lk"].max().map(inv)
+    reasons = f.dropna(subset=["deviation_reason"])
+    reasons = reasons[reasons["deviation_reason"].astype("string").str.strip() != ""]
+    out["deviation_reasons"] = reasons.groupby("project_id")["deviation_reason"].agg(
+        lambda s: "、".join(dict.fromkeys(s.astype(str))))
+    out["deviation_reasons"] = out["deviation_reasons"].fillna("")
+    return out.reset_index()
+
+
+def money_target_disagreement(execution: pd.DataFrame, progress: pd.DataFrame, rules) -> pd.DataFrame:
+    """Projects where money and targets disagree (rule ``monitoring.target_lag_gap`` = g):
+    target progress − execution rate < −g → 「资金快、目标慢」 (money spent, targets lagging);
+    > g → 「目标快、资金慢」. Exactly ±g is not a disagreement (strict, as the rule states; float
+    differences within :data:`TARGET_GAP_TOLERANCE` of ±g count as on it). Projects without a
+    known target progress or budget are left out."""
+    g = float(rules.value("monitoring.target_lag_gap"))
+    df = execution.merge(progress, on="project_id", how="inner")
+    df["progress_gap"] = df["target_progress"] - df["execution_rate"]
+    lag = df["progress_gap"] < -g - TARGET_GAP_TOLERANCE
+    lead = df["progress_gap"] > g + TARGET_GAP_TOLERANCE
+    df["disagreement"] = np.select([lag, lead], [MONEY_FAST, TARGETS_FAST], default="")
+    df = df[df["disagreement"] != ""]
+    return df.sort_values(["disagreement", "progress_gap"]).reset_index(drop=True)
+
+
+def deviation_summary(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Indicators and projects per deviation reason (empty reasons left out)."""
+    f = indicators.dropna(subset=["deviation_reason"])
+    f = f[f["deviation_reason"].astype("string").str.strip() != ""]
+    out = f.groupby("deviation_reason").agg(indicators=("indicator", "size"),
+                                            projects=("project_id", "nunique"))
+    return out.sort_values("indicators", ascending=False).reset_index()
+
+
+def likelihood_summary(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Indicators and projects per likelihood of completion, in the order 确定能/有可能/完全不可能."""
+    out = indicators.groupby("likelihood").agg(indicators=("indicator", "size"),
+                                               projects=("project_id", "nunique"))
+    out = out.reindex(list(LIKELIHOOD_ORDER)).fillna(0).astype(int)
+    return out.rename_axis("likelihood").reset_index()
+
+
+# --- key projects and the action list -----------------------------------------------------------
+def key_project_report(store, year: int, as_of_month: int, rules, dept: str | None = None,
+                       execution: pd.DataFrame | None = None,
+                       progress: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Key monitored projects (重点监控) with budget, spent, rate, band, target progress and a
+    drafted Chinese ``findings`` line."""
+    year, m = int(year), check_month(as_of_month)
+    pe = execution if execution is not None else project_execution(store, year, m, rules, dept)
+    if progress is None:
+        progress = project_target_progress(target_progress(store, year, m, rules, dept))
+    keys = key_projects(store, year, dept)[["project_id"]]
+    cols = ["project_id", "project_name", "dept_name", "level1_name", "budget", "spent",
+            "execution_rate", "time_progress", "gap", "band"]
+    df = keys.merge(pe[cols], on="project_id", how="inner").merge(progress, on="project_id", how="left")
+    df["findings"] = [_finding(r) for r in df.itertuples(index=False)]
+    return df.sort_values("budget", ascending=False).reset_index(drop=True)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.2f}%"
+
+
+def _finding(r) -> str:
+    if r.band == NO_BUDGET:
+        parts = ["无预算，未计算执行率"]
+    else:
+        diff = r.gap * 100
+        rel = f"高于时间进度 {diff:.2f} 个百分点" if diff >= 0 else f"低于时间进度 {-diff:.2f} 个百分点"
+        parts = [f"执行率 {_pct(r.execution_rate)}，{rel}（{r.band}）"]
+    tp = getattr(r, "target_progress", np.nan)
+    if pd.notna(tp):
+        parts.append(f"目标完成度 {_pct(tp)}")
+    lk = getattr(r, "likelihood", None)
+    if isinstance(lk, str) and lk:
+        parts.append(f"完成可能性：{lk}")
+    dr = getattr(r, "deviation_reasons", "")
+    if isinstance(dr, str) and dr:
+        parts.append(f"偏差原因：{dr}")
+    return "；".join(parts)
+
+
+def red_action_list(execution: pd.DataFrame, projection: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Red projects by department for sending out: 主管部门, 预算单位, project, budget kind, budget,
+    spent, execution rate, time progress, gap (and projected unspent when a projection is given);
+    departments in order, the worst gap first within each."""
+    red = execution[execution["band"] == RED]
+    cols = ["level1_name", "dept_name", "project_id", "project_name", "budget_kind", "budget",
+            "spent", "execution_rate", "time_progress", "gap"]
+    out = red[cols + ["level1_code"]]
+    if projection is not None:
+        out = out.merge(projection[["project_id", "projected_unspent"]], on="project_id", how="left")
+        cols = cols + ["projected_unspent"]
+    out = out.sort_values(["level1_code", "gap", "project_id"])
+    return out[cols].reset_index(drop=True)

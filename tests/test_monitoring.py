@@ -54,14 +54,46 @@ def frames():
         _pay("M6", "2023-02-01", 2000.0),
         _pay("S1", "2023-05-05", 50.0),
     ])
+    def mo(pid, month, indicator, actual, likelihood="确定能", reason=None, key=False):
+        return dict(project_id=pid, year=2023, as_of_month=month, indicator=indicator,
+                    actual_value=actual, deviation_reason=reason, likelihood=likelihood,
+                    key_monitored=key)
+
     monitoring = pd.DataFrame([
-        dict(project_id="M2", year=2023, as_of_month=7, indicator="培训人次", actual_value="5",
-             deviation_reason=None, likelihood="确定能", key_monitored=True),
-        dict(project_id="M1", year=2023, as_of_month=7, indicator="培训人次", actual_value="8",
-             deviation_reason=None, likelihood="确定能", key_monitored=False),
+        mo("M1", 5, "培训人次", "2"),                                  # older snapshot
+        mo("M1", 7, "培训人次", "8"), mo("M1", 7, "满意度", "良"), mo("M1", 7, "覆盖率", "150"),
+        mo("M2", 7, "培训人次", "5", "有可能", "制度保障", key=True),
+        mo("M2", 7, "单位成本", "120", key=True),
+        mo("M3", 7, "建设进度", "1", "完全不可能", "经费保障"),
+        mo("M6", 7, "完成量", "80"),
     ])
+
+    def tg(pid, level1, indicator, direction, value, unit=None):
+        return dict(project_id=pid, dept_code="100", year=2023, level1=level1, level2=None,
+                    indicator=indicator, direction=direction, target_value=value, unit=unit,
+                    weight=None)
+
+    targets = pd.DataFrame([
+        tg("M1", "产出指标", "培训人次", "≥", "10", "人次"),
+        tg("M1", "满意度指标", "满意度", "定性", "优"),
+        tg("M1", "效益指标", "覆盖率", "≥", "50", "%"),
+        tg("M2", "产出指标", "培训人次", "≥", "10", "人次"),
+        tg("M2", "成本指标", "单位成本", "≤", "100", "元"),
+        tg("M3", "产出指标", "建设进度", "≥", "10", "%"),
+        tg("M6", "产出指标", "完成量", "≥", "100", "件"),
+    ])
+    # prior year: M1 again (own profile: 500 of 1000 by July → share 0.5) and P9 (only in 2022)
+    projects = pd.concat([projects, pd.DataFrame([
+        _project("M1", "100", 1000.0, year=2022),
+        _project("P9", "200", 1000.0, year=2022),
+    ])], ignore_index=True)
+    payments = pd.concat([payments, pd.DataFrame([
+        _pay("M1", "2022-03-01", 200.0, 2022), _pay("M1", "2022-07-20", 300.0, 2022),
+        _pay("M1", "2022-11-30", 500.0, 2022),
+        _pay("P9", "2022-06-01", 900.0, 2022), _pay("P9", "2022-12-20", 100.0, 2022),
+    ])], ignore_index=True)
     return dict(departments=departments, projects=projects, payments=payments,
-                monitoring=monitoring)
+                monitoring=monitoring, targets=targets)
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +229,163 @@ def test_boundary_budgets_land_where_the_rule_says(month, budget_fen):
         if spent >= 0 and spent.denominator == 1:
             assert mon.band_exact(int(spent), budget_fen, month, RULES) == band
             assert mon.bands([int(spent)], [budget_fen], month, RULES)[0] == band
+
+
+# --- monthly curves -------------------------------------------------------------------------
+def test_monthly_curve_district_and_prior_year(store):
+    monthly = mon.monthly_execution(store, 2023, 7, RULES)
+    curve = mon.execution_curve(monthly).set_index(["year", "month"])
+    assert curve.loc[(2023, 7), "cum_spent"] == pytest.approx(4079.98)
+    assert curve.loc[(2023, 1), "cum_spent"] == pytest.approx(179.99)
+    assert curve.loc[(2023, 7), "cum_rate"] == pytest.approx(4079.98 / 6800)
+    assert (2023, 8) not in curve.index                     # nothing drawn past the as-of month
+    # 2022: budgets M1 1000 + P9 1000; by July 200 + 300 + 900 = 1400; December all 2000
+    assert curve.loc[(2022, 7), "cum_rate"] == pytest.approx(0.7)
+    assert curve.loc[(2022, 12), "cum_rate"] == pytest.approx(1.0)
+    assert curve.loc[(2022, 6), "time_progress"] == pytest.approx(0.5)
+
+
+def test_monthly_curve_per_department(store):
+    monthly = mon.monthly_execution(store, 2023, 7, RULES, dept="100")
+    assert set(monthly["level1_code"]) == {"100"}
+    c = mon.execution_curve(monthly).set_index(["year", "month"])
+    assert c.loc[(2023, 7), "budget"] == 4400.0              # M1 1200 + M2 1200 + M6 2000
+    assert c.loc[(2023, 7), "cum_spent"] == pytest.approx(3040.0)
+    assert c.loc[(2022, 7), "cum_rate"] == pytest.approx(0.5)  # only M1 in 2022
+
+
+def test_slowest_departments_leave_out_zero_budget(store):
+    s = mon.execution_summary(mon.project_execution(store, 2023, 7, RULES),
+                              ["level1_code", "level1_name"])
+    slow = mon.slowest_departments(s, n=1)
+    # 100: 3040/4400 = 0.69; 200: (459.99 + 579.99)/2400 = 0.433
+    assert list(slow["level1_code"]) == ["200"]
+    assert slow["execution_rate"].iloc[0] == pytest.approx(1039.98 / 2400)
+
+
+# --- projection -----------------------------------------------------------------------------
+def test_projection_own_profile_district_fallback_and_caps(store):
+    p = mon.year_end_projection(store, 2023, 7, RULES).set_index("project_id")
+    # M1 has its own 2022 profile: 500 of 1000 by July → share 0.5; 580 / 0.5 = 1160 of 1200
+    assert p.loc["M1", "profile"] == mon.PROFILE_PROJECT
+    assert p.loc["M1", "share"] == pytest.approx(0.5)
+    assert p.loc["M1", "projected_spent"] == pytest.approx(1160.0)
+    assert p.loc["M1", "projected_unspent"] == pytest.approx(40.0)
+    # M2 has no 2022 data: district profile (500 + 900) / 2000 = 0.7
+    assert p.loc["M2", "profile"] == mon.PROFILE_DISTRICT
+    assert p.loc["M2", "share"] == pytest.approx(0.7)
+    assert p.loc["M2", "projected_spent"] == pytest.approx(460 / 0.7)
+    assert p.loc["M2", "projected_unspent"] == pytest.approx(1200 - 460 / 0.7)
+    # M6: 2000 / 0.7 exceeds the budget → capped at the budget, nothing unspent
+    assert p.loc["M6", "projected_spent"] == pytest.approx(2000.0)
+    assert p.loc["M6", "projected_unspent"] == 0.0
+    # zero budget: nothing projected, no rate
+    assert p.loc["M5", "projected_spent"] == 0.0 and np.isnan(p.loc["M5", "projected_rate"])
+    total = mon.projection_summary(p.reset_index()).iloc[0]
+    assert total["projected_unspent"] == pytest.approx(
+        40 + (1200 - 460 / 0.7) + (1200 - 459.99 / 0.7) + (1200 - 579.99 / 0.7))
+
+
+def test_projection_in_december_is_what_was_spent(store):
+    p = mon.year_end_projection(store, 2023, 12, RULES)
+    assert (p["share"] == 1.0).all()
+    assert np.allclose(p["projected_spent"], p["spent"])
+
+
+def test_projection_without_prior_year_uses_time_progress():
+    fr = frames()
+    fr["projects"] = fr["projects"][fr["projects"]["year"] == 2023]
+    fr["payments"] = fr["payments"][fr["payments"]["year"] == 2023]
+    s = Store.from_frames(fr)
+    p = mon.year_end_projection(s, 2023, 7, RULES).set_index("project_id")
+    assert p.loc["M1", "profile"] == mon.PROFILE_LINEAR
+    assert p.loc["M1", "share"] == pytest.approx(7 / 12)
+    assert p.loc["M2", "projected_spent"] == pytest.approx(460 * 12 / 7)
+
+
+# --- target side ----------------------------------------------------------------------------
+def test_indicator_completion_rules():
+    d = pd.Series(["≥", "≤", "≤", "定性", "定性", "=", "≥", "≥"])
+    t = pd.Series(["10", "100", "100", "优", "优", "4", "0", "10"])
+    a = pd.Series(["8", "90", "125", "良", "尚可", "4", "3", None])
+    c = mon.indicator_completion(d, t, a, RULES)
+    assert list(c[:3]) == pytest.approx([0.8, 1.0, 0.8])
+    assert c[3] == pytest.approx(0.8)                      # 良 → 0.8 (qualitative_tiers)
+    assert np.isnan(c[4]) and np.isnan(c[6]) and np.isnan(c[7])
+    assert c[5] == 1.0
+
+
+def test_target_progress_uses_latest_snapshot(store):
+    ind = mon.target_progress(store, 2023, 7, RULES)
+    m1 = ind[ind["project_id"] == "M1"].set_index("indicator")
+    assert m1.loc["培训人次", "completion"] == pytest.approx(0.8)
+    assert m1.loc["覆盖率", "completion"] == pytest.approx(3.0)
+    earlier = mon.target_progress(store, 2023, 6, RULES)
+    e1 = earlier[earlier["project_id"] == "M1"]
+    assert list(e1["snapshot_month"]) == [5]
+    assert e1["completion"].iloc[0] == pytest.approx(0.2)
+    assert set(earlier["project_id"]) == {"M1"}           # nobody else reported before July
+
+
+def test_project_target_progress(store):
+    pp = mon.project_target_progress(mon.target_progress(store, 2023, 7, RULES)).set_index("project_id")
+    assert pp.loc["M1", "target_progress"] == pytest.approx((0.8 + 0.8 + 1.0) / 3)   # 150 % capped
+    assert pp.loc["M2", "target_progress"] == pytest.approx((0.5 + 100 / 120) / 2)
+    assert pp.loc["M2", "likelihood"] == "有可能" and pp.loc["M2", "deviation_reasons"] == "制度保障"
+    assert pp.loc["M3", "impossible"] == 1 and pp.loc["M3", "likelihood"] == "完全不可能"
+
+
+def test_money_and_targets_disagree(store):
+    pe = mon.project_execution(store, 2023, 7, RULES)
+    pp = mon.project_target_progress(mon.target_progress(store, 2023, 7, RULES))
+    d = mon.money_target_disagreement(pe, pp, RULES).set_index("project_id")
+    # M1 0.8667 − 0.4833 = +0.38 → targets ahead; M2 0.6667 − 0.3833 = +0.28 → targets ahead;
+    # M3 0.1 − 0.3833 = −0.28 → money ahead; M6 0.8 − 1.0 = −0.20 exactly → not a disagreement
+    assert d.loc["M1", "disagreement"] == mon.TARGETS_FAST
+    assert d.loc["M2", "disagreement"] == mon.TARGETS_FAST
+    assert d.loc["M3", "disagreement"] == mon.MONEY_FAST
+    assert "M6" not in d.index
+
+
+def test_deviation_and_likelihood_summaries(store):
+    ind = mon.target_progress(store, 2023, 7, RULES)
+    dv = mon.deviation_summary(ind).set_index("deviation_reason")
+    assert dict(dv["indicators"]) == {"制度保障": 1, "经费保障": 1}
+    lk = mon.likelihood_summary(ind).set_index("likelihood")
+    assert list(lk.index) == ["确定能", "有可能", "完全不可能"]
+    assert list(lk["indicators"]) == [5, 1, 1]
+
+
+def test_key_project_report_and_findings(store):
+    k = mon.key_project_report(store, 2023, 7, RULES)
+    assert list(k["project_id"]) == ["M2"]
+    f = k["findings"].iloc[0]
+    assert "执行率 38.33%" in f and "低于时间进度 20.00 个百分点" in f and "黄色" in f
+    assert "目标完成度 66.67%" in f and "有可能" in f and "制度保障" in f
+
+
+def test_red_action_list(store):
+    pe = mon.project_execution(store, 2023, 7, RULES)
+    proj = mon.year_end_projection(store, 2023, 7, RULES, execution=pe)
+    a = mon.red_action_list(pe, proj)
+    assert list(a["project_id"]) == ["M3"]
+    assert a["level1_name"].iloc[0] == "区科技局"
+    assert a["gap"].iloc[0] == pytest.approx(459.99 / 1200 - 7 / 12)
+    assert a["projected_unspent"].iloc[0] == pytest.approx(1200 - 459.99 / 0.7)
+
+
+def test_classified_never_in_monitoring_outputs(store):
+    pe = mon.project_execution(store, 2023, 7, RULES)
+    proj = mon.year_end_projection(store, 2023, 7, RULES, execution=pe)
+    for df in (pe, proj):
+        assert not df["project_name"].isin(["某专项保障经费"]).any()
+        assert "S1" not in set(df["project_id"])
+
+
+def test_disagreement_boundary_survives_float_rounding():
+    # 0.7 − 0.9 is −0.20000000000000007 in binary floats: still exactly the threshold, not a lag
+    pe = pd.DataFrame({"project_id": ["a", "b", "c", "d"], "execution_rate": [0.9, 0.9, 0.1, 0.1]})
+    pp = pd.DataFrame({"project_id": ["a", "b", "c", "d"], "target_progress": [0.7, 0.69, 0.3, 0.31]})
+    assert 0.7 - 0.9 < -0.2
+    d = mon.money_target_disagreement(pe, pp, RULES).set_index("project_id")
+    assert dict(d["disagreement"]) == {"b": mon.MONEY_FAST, "d": mon.TARGETS_FAST}
