@@ -187,7 +187,7 @@ def plot_unit_cost_distribution(rows, standard: float, unit: str | None, title: 
     """
     import math
 
-    import seaborn as sns
+    import numpy as np
 
     setup_theme()
     peers = rows[rows["is_peer"]].copy()
@@ -195,15 +195,21 @@ def plot_unit_cost_distribution(rows, standard: float, unit: str | None, title: 
     order = sorted(peers["年度"].unique())
     fig, ax = plt.subplots(figsize=(8, 4.5))
     if len(peers):
-        sns.boxplot(data=peers, x="年度", y="unit_cost", order=order, ax=ax, color="#d6e4f0",
-                    showfliers=False, width=0.5)
-        normal = peers[~peers["is_outlier"]]
-        sns.stripplot(data=normal, x="年度", y="unit_cost", order=order, ax=ax, color="#1f4e79",
-                      size=5, jitter=0.15)
-        odd = peers[peers["is_outlier"]]
-        if len(odd):
-            ax.scatter([order.index(y) for y in odd["年度"]], odd["unit_cost"], color=STATUS_COLORS["red"],
+        groups = [peers.loc[peers["年度"] == y, "unit_cost"].to_numpy(float) for y in order]
+        ax.boxplot(groups, positions=range(len(order)), widths=0.5, showfliers=False, patch_artist=True,
+                   boxprops={"facecolor": "#d6e4f0", "edgecolor": "#7f7f7f"},
+                   medianprops={"color": "#7f7f7f"}, whiskerprops={"color": "#7f7f7f"},
+                   capprops={"color": "#7f7f7f"})
+        pos = peers["年度"].map({y: i for i, y in enumerate(order)}).to_numpy(float)
+        # deterministic jitter so that equal values stay visible
+        jitter = ((np.arange(len(peers)) % 7) - 3) * 0.04
+        normal = ~peers["is_outlier"].to_numpy(bool)
+        ax.scatter(pos[normal] + jitter[normal], peers["unit_cost"].to_numpy(float)[normal], color="#1f4e79",
+                   s=22, zorder=3, label="项目年度")
+        if (~normal).any():
+            ax.scatter(pos[~normal], peers["unit_cost"].to_numpy(float)[~normal], color=STATUS_COLORS["red"],
                        s=55, marker="D", label="异常值（稳健 z 值超过阈值）", zorder=4)
+        ax.set_xticks(range(len(order)), order)
     if standard is not None and math.isfinite(standard):
         ax.axhline(standard, color=STATUS_COLORS["green"], linestyle="--", linewidth=1.5,
                    label=f"支出标准 {standard:,.2f} 元/{unit}")
