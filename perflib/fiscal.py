@@ -1,0 +1,779 @@
+"""街道级政府财政运行综合绩效评价: indicator values, peer normalisation, a weighted index, and PEFA
+outturn scores (PI-1, PI-2, PI-3) for street offices, drafted into Chinese findings.
+
+Methods (all thresholds and weights from the rules' ``fiscal`` section):
+
+* **Peers** of year Y: departments with 是否街道 = 是 that have 街道财政 rows for Y ("evaluated").
+* **Indicators** (per street and year, from the 街道财政 table unless stated; see :data:`FORMULAS`):
+  a ratio whose denominator is missing or ≤ 0 is *missing* (never inf); a growth rate needs the
+  previous year's value (> 0). Coverage indicators use the street's *eligible* projects (本级, not
+  涉密, not 特殊资金) of the street's dept_code and every unit under it: 绩效目标覆盖率 = eligible
+  projects of Y with ≥ 1 project-level target / eligible projects of Y; 绩效自评覆盖率 = eligible
+  projects of fiscal year Y−1 with a self-evaluation / eligible projects of Y−1 (the evaluation of
+  Y−1 happens in Y, as SPEC's ``selfeval.*``); no eligible project → missing.
+* **Normalisation** across the peers (min–max to 0–100): higher → 100·(x−min)/(max−min);
+  lower → 100·(max−x)/(max−min); target_one → d = |x−1| scored as lower. min/max over peers with a
+  value; all peers equal → ``fiscal.equal_values_score``; a missing value stays missing.
+* **Index** = Σ wᵢ·sᵢ / Σ wᵢ over indicators the street has (``missing_indicator: redistribute``:
+  the weight of a missing indicator is redistributed pro rata), or over all indicators with missing
+  ones scoring 0 (``zero``). No indicator at all → index missing. Rank 1 = highest index; ties share
+  the better rank (1, 2, 2, 4); a street without index is unranked.
+* **PEFA** over the ``window`` years ending at Y: PI-1 = 一般公共预算支出 / 一般公共预算支出预算数 and
+  PI-3 = 一般公共预算收入 / 一般公共预算收入预算数, graded by bands with *inclusive* bounds
+  (lo ≤ ratio ≤ hi); PI-2 composition variance = Σ|outturnᵢ − adjᵢ| / Σ adjᵢ with
+  adjᵢ = budgetᵢ × Σ outturn / Σ budget over the expenditure heads (a head present on one side only
+  counts 0 on the other), graded *strictly below* each limit. A grade is awarded when at least
+  ``required`` of the ``window`` years fall in its band; a year without data does not count; failing
+  every band gives D (with fewer years of data than ``required``: D, marked 数据不足). Ratios are
+  rounded to ``grading_decimals`` places before grading so 105/100 is exactly on the 1.05 bound.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import ParameterError, RulesError
+from .schema import HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX
+
+# --- indicator formulas ----------------------------------------------------------------------------
+# kind "ratio": numerator / denominator of the same year; "growth": value(Y) / value(Y−1) − 1;
+# "coverage": from the projects/targets/self_evaluations tables (see project_coverage).
+FORMULAS: dict[str, tuple[str, str, str | None]] = {
+    "tax_share": ("ratio", "税收收入", "一般公共预算收入"),
+    "revenue_growth": ("growth", "一般公共预算收入", None),
+    "budget_execution": ("ratio", "一般公共预算支出", "一般公共预算支出预算数"),
+    "three_guarantees": ("ratio", "三保支出", "三保支出需求"),
+    "admin_cost_share": ("ratio", "行政成本", "一般公共预算支出"),
+    "admin_cost_change": ("growth", "行政成本", None),
+    "debt_ratio": ("ratio", "债务余额", "一般公共预算收入"),
+    "balance_ratio": ("ratio", "一般公共预算收入", "一般公共预算支出"),
+    "carryover_share": ("ratio", "结转结余", "一般公共预算支出"),
+    "target_coverage": ("coverage", "targets", None),
+    "selfeval_coverage": ("coverage", "self_evaluations", None),
+}
+COVERAGE_TEXT = {
+    "targets": "当年有项目级绩效目标的合格项目数 ÷ 当年合格项目数（本级、非涉密、非特殊资金）",
+    "self_evaluations": "上年度已开展绩效自评的合格项目数 ÷ 上年度合格项目数（本级、非涉密、非特殊资金）",
+}
+DIRECTION_LABELS = {"higher": "越高越好", "lower": "越低越好", "target_one": "越接近 100% 越好"}
+MISSING_MODES = ("redistribute", "zero")
+# Scores are rounded to this many decimals so float noise (0.7 − 0.6 = 0.0999…) cannot put a score a
+# hair below a findings threshold; far below any meaningful precision of a 0–100 score.
+SCORE_DECIMALS = 9
+ELIGIBLE_FUND_SOURCE = "本级"
+
+PEFA_NAMES = {
+    "PI-1": "支出总额执行（决算/预算）",
+    "PI-2": "支出结构偏差（调整后预算法）",
+    "PI-3": "收入执行（决算/预算）",
+}
+
+# Suggestions drafted for a weak indicator (score below fiscal.weak_score) or a C/D PEFA grade.
+SUGGESTIONS = {
+    "tax_share": "优化收入结构，提高税收收入占比，夯实财政收入质量",
+    "revenue_growth": "培植和涵养税源，促进一般公共预算收入稳定增长",
+    "budget_execution_low": "提高预算编制的科学性和准确性，加快支出执行进度",
+    "budget_execution_high": "严格预算约束，杜绝无预算、超预算支出",
+    "three_guarantees": "坚持“三保”支出优先顺序，足额保障工资、运转和基本民生支出",
+    "admin_cost_share": "坚持过紧日子，压缩和控制行政成本",
+    "admin_cost_change": "坚持过紧日子，压缩和控制行政成本",
+    "debt_ratio": "严控新增债务，防范化解债务风险",
+    "balance_ratio": "强化收支管理责任，增强财政统筹平衡能力",
+    "carryover_share": "加大结转结余资金统筹盘活力度，提高财政资金使用效益",
+    "target_coverage": "实现项目绩效目标全覆盖，提高绩效目标编报质量",
+    "selfeval_coverage": "实现项目绩效自评全覆盖，强化自评结果应用",
+    "PI-1": "提高支出预算编制的准确性，减少决算与年初预算的偏离",
+    "PI-2": "严格按功能科目执行预算，减少科目间预算调剂",
+    "PI-3": "提高收入预测的准确性，科学编制收入预算",
+    "data": "完善街道财政预决算（含分功能科目）数据的报送，保证近三年数据完整，以便开展 PEFA 评分",
+}
+CLOSING = ("通过开展街道级政府财政运行综合绩效评价，促进街道级财政部门强化收支管理责任，压缩和控制行政成本，"
+           "提升财政资金使用效益和效率，确保财政统筹平衡能力不断增强。")
+
+
+def formula_text(key: str) -> str:
+    """The Chinese formula of an indicator, as printed in the report's indicator table."""
+    kind, a, b = FORMULAS[key]
+    if kind == "ratio":
+        return f"{a} ÷ {b}"
+    if kind == "growth":
+        return f"本年{a} ÷ 上年{a} − 1"
+    return COVERAGE_TEXT[a]
+
+
+# --- rules -----------------------------------------------------------------------------------------
+def indicator_framework(rules) -> pd.DataFrame:
+    """The indicator framework of the rules as a table (index = indicator key), checked against
+    :data:`FORMULAS` (an indicator the code cannot compute is a rules error)."""
+    ind = rules.value("fiscal.indicators")
+    unknown = [k for k in ind if k not in FORMULAS]
+    if unknown:
+        raise RulesError(f"规则 fiscal.indicators 含无法计算的指标：{'、'.join(unknown)}"
+                         f"（可用：{'、'.join(FORMULAS)}）")
+    rows = []
+    for key, spec in ind.items():
+        weight = float(spec["weight"])
+        if weight < 0:
+            raise RulesError(f"规则 fiscal.indicators.{key}.weight 不能为负数，实际为 {weight:g}")
+        rows.append({
+            "key": key, "name": spec["name"], "group": spec.get("group", ""), "weight": weight,
+            "direction": spec["direction"], "formula": formula_text(key),
+            "source": spec.get("source", ""), "status": spec.get("status", ""),
+        })
+    df = pd.DataFrame(rows).set_index("key")
+    if df["weight"].sum() <= 0:
+        raise RulesError("规则 fiscal.indicators 的权重之和应大于 0")
+    return df
+
+
+def _missing_mode(rules) -> str:
+    mode = rules.value("fiscal.missing_indicator")
+    if mode not in MISSING_MODES:
+        raise RulesError(f"规则 fiscal.missing_indicator 应为 {' / '.join(MISSING_MODES)}，实际为「{mode}」")
+    return mode
+
+
+def _pefa_years(rules) -> tuple[int, int]:
+    py = rules.value("fiscal.pefa_years")
+    window, required = int(py["window"]), int(py["required"])
+    if not 1 <= required <= window:
+        raise RulesError(f"规则 fiscal.pefa_years 应满足 1 ≤ required ≤ window，实际为 {py}")
+    return window, required
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+def fiscal_wide(street_fiscal: pd.DataFrame) -> pd.DataFrame:
+    """The 街道财政 long table pivoted to one row per (dept_code, year), one column per 指标."""
+    if street_fiscal.empty:
+        idx = pd.MultiIndex.from_arrays([[], []], names=["dept_code", "year"])
+        return pd.DataFrame(index=idx, dtype="float64")
+    df = street_fiscal.assign(value=pd.to_numeric(street_fiscal["value"], errors="coerce").astype("float64"),
+                              year=street_fiscal["year"].astype(int),
+                              dept_code=street_fiscal["dept_code"].astype(str))
+    wide = df.groupby(["dept_code", "year", "indicator"])["value"].first().unstack("indicator")
+    wide.columns = [str(c) for c in wide.columns]
+    return wide.astype("float64")
+
+
+def peer_streets(departments: pd.DataFrame, street_fiscal: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Streets evaluated in ``year``: 是否街道 = 是 and 街道财政 rows for that year (dept_code, dept_name)."""
+    codes = set(street_fiscal.loc[street_fiscal["year"].astype(int) == int(year), "dept_code"].astype(str))
+    streets = departments[departments["is_street"].astype(bool) & departments["dept_code"].astype(str).isin(codes)]
+    return (streets[["dept_code", "dept_name"]].astype({"dept_code": str})
+            .sort_values("dept_code").reset_index(drop=True))
+
+
+def _street_of_unit(departments: pd.DataFrame, street_codes) -> dict[str, str]:
+    """Map every unit code to the street it belongs to (the street itself or any unit below it)."""
+    parent = dict(zip(departments["dept_code"].astype(str),
+                      departments["parent_code"].where(departments["parent_code"].notna(), None)))
+    streets = set(map(str, street_codes))
+    out: dict[str, str] = {}
+    for code in parent:
+        seen, c = set(), code
+        while c is not None and c not in seen:
+            if c in streets:
+                out[code] = c
+                break
+            seen.add(c)
+            c = parent.get(c)
+            c = str(c) if c is not None else None
+    return out
+
+
+def _eligible(projects: pd.DataFrame) -> pd.Series:
+    return ((projects["fund_source"] == ELIGIBLE_FUND_SOURCE)
+            & ~projects["is_classified"].astype(bool) & ~projects["is_special"].astype(bool))
+
+
+def project_coverage(projects: pd.DataFrame, targets: pd.DataFrame, self_evaluations: pd.DataFrame,
+                     departments: pd.DataFrame, street_codes, year: int) -> pd.DataFrame:
+    """Targets coverage (year Y) and self-evaluation coverage (fiscal year Y−1) of each street's
+    eligible projects; index dept_code (the street), counts and rates (missing when no project)."""
+    unit_map = _street_of_unit(departments, street_codes)
+    year = int(year)
+    p = projects.assign(street=projects["dept_code"].astype(str).map(unit_map))
+    p = p[p["street"].notna() & _eligible(p)]
+    with_target = set(zip(targets.loc[targets["project_id"].notna(), "project_id"].astype(str),
+                          targets.loc[targets["project_id"].notna(), "year"].astype(int)))
+    with_eval = set(zip(self_evaluations["project_id"].astype(str), self_evaluations["year"].astype(int)))
+    keys = list(zip(p["project_id"].astype(str), p["year"].astype(int)))
+    p = p.assign(has_target=[k in with_target for k in keys], has_eval=[k in with_eval for k in keys])
+    cur = p[p["year"].astype(int) == year].groupby("street").agg(
+        eligible_projects=("project_id", "size"), target_projects=("has_target", "sum"))
+    prev = p[p["year"].astype(int) == year - 1].groupby("street").agg(
+        selfeval_eligible=("project_id", "size"), selfeval_projects=("has_eval", "sum"))
+    out = pd.DataFrame(index=pd.Index(sorted(map(str, street_codes)), name="dept_code"))
+    out = out.join(cur).join(prev)
+    for c in ("eligible_projects", "target_projects", "selfeval_eligible", "selfeval_projects"):
+        out[c] = out[c].fillna(0).astype(int)
+    out["target_coverage"] = _ratio(out["target_projects"], out["eligible_projects"])
+    out["selfeval_coverage"] = _ratio(out["selfeval_projects"], out["selfeval_eligible"])
+    return out
+
+
+def _ratio(num, den):
+    """num / den, missing where den is missing or ≤ 0 (never inf)."""
+    num = pd.to_numeric(num, errors="coerce").astype("float64")
+    den = pd.to_numeric(den, errors="coerce").astype("float64")
+    return (num / den.where(den > 0)).astype("float64")
+
+
+def indicator_values(wide: pd.DataFrame, year: int, codes, coverage: pd.DataFrame | None = None,
+                     keys=None) -> pd.DataFrame:
+    """Raw indicator values (fractions) per street for ``year``; index dept_code, columns keys.
+
+    ``wide`` is :func:`fiscal_wide`'s output; ``coverage`` is :func:`project_coverage`'s (without it
+    the coverage indicators are missing)."""
+    keys = list(keys) if keys is not None else list(FORMULAS)
+    codes = [str(c) for c in codes]
+    year = int(year)
+
+    def year_frame(y: int) -> pd.DataFrame:
+        if wide.empty or y not in wide.index.get_level_values("year"):
+            return pd.DataFrame(index=pd.Index(codes, name="dept_code"))
+        return wide.xs(y, level="year").reindex(codes)
+
+    cur, prev = year_frame(year), year_frame(year - 1)
+    nan = pd.Series(np.nan, index=pd.Index(codes, name="dept_code"), dtype="float64")
+
+    def col(frame: pd.DataFrame, name: str) -> pd.Series:
+        return frame[name].astype("float64") if name in frame.columns else nan
+
+    out = pd.DataFrame(index=pd.Index(codes, name="dept_code"))
+    for key in keys:
+        kind, a, b = FORMULAS[key]
+        if kind == "ratio":
+            out[key] = _ratio(col(cur, a), col(cur, b))
+        elif kind == "growth":
+            out[key] = _ratio(col(cur, a), col(prev, a)) - 1.0
+        else:
+            name = "target_coverage" if a == "targets" else "selfeval_coverage"
+            out[key] = (coverage[name].reindex(codes).astype("float64")
+                        if coverage is not None and name in coverage.columns else nan)
+    return out
+
+
+# --- normalisation and index -----------------------------------------------------------------------
+def normalise(values: pd.DataFrame, directions: dict[str, str], equal_score: float = 100.0) -> pd.DataFrame:
+    """Min–max scores 0–100 across the peers (rows), per indicator (columns) and its direction.
+
+    higher: 100·(x−min)/(max−min); lower: 100·(max−x)/(max−min); target_one: the distance |x−1|
+    scored as lower. All peers equal → ``equal_score``; a missing value stays missing."""
+    scores = pd.DataFrame(index=values.index)
+    for key in values.columns:
+        direction = directions[key]
+        x = values[key].astype("float64")
+        if direction == "target_one":
+            x = (x - 1.0).abs()
+            direction = "lower"
+        if direction not in ("higher", "lower"):
+            raise RulesError(f"指标 {key} 的方向应为 higher / lower / target_one，实际为「{directions[key]}」")
+        lo, hi = x.min(skipna=True), x.max(skipna=True)
+        if x.notna().sum() == 0:
+            s = x * np.nan
+        elif np.isclose(hi, lo, rtol=0.0, atol=1e-12):
+            s = x.where(x.isna(), float(equal_score))
+        elif direction == "higher":
+            s = 100.0 * (x - lo) / (hi - lo)
+        else:
+            s = 100.0 * (hi - x) / (hi - lo)
+        scores[key] = s.astype("float64").round(SCORE_DECIMALS)
+    return scores
+
+
+def composite_index(scores: pd.DataFrame, weights: dict[str, float], missing: str = "redistribute") -> pd.DataFrame:
+    """Weighted composite 0–100 per street with its rank (1 = best; ties share the better rank).
+
+    ``missing="redistribute"``: Σ wᵢsᵢ / Σ wᵢ over the indicators the street has;
+    ``"zero"``: a missing indicator scores 0 (Σ over all weights). No indicator → index missing."""
+    if missing not in MISSING_MODES:
+        raise RulesError(f"fiscal.missing_indicator 应为 {' / '.join(MISSING_MODES)}，实际为「{missing}」")
+    w = pd.Series({k: float(weights[k]) for k in scores.columns}, dtype="float64")
+    have = scores.notna()
+    weighted = scores.fillna(0.0).mul(w, axis=1).sum(axis=1)
+    used = have.mul(w, axis=1).sum(axis=1)
+    total = used if missing == "redistribute" else pd.Series(w.sum(), index=scores.index)
+    index = (weighted / total.where(total > 0)).where(have.any(axis=1))
+    out = pd.DataFrame({"index": index.astype("float64"), "weight_available": used.astype("float64")})
+    out["rank"] = out["index"].rank(ascending=False, method="min").astype("Int64")
+    return out
+
+
+@dataclass
+class FiscalIndex:
+    """The street index of one year: peers, raw values, scores, index and rank, and the framework."""
+
+    year: int
+    streets: pd.DataFrame          # dept_code, dept_name of the peers
+    framework: pd.DataFrame        # index key: name, group, weight, direction, formula, source, status
+    values: pd.DataFrame           # index dept_code, columns indicator keys (fractions)
+    scores: pd.DataFrame           # same shape, 0–100
+    result: pd.DataFrame           # index dept_code: index, weight_available, rank, dept_name
+    coverage: pd.DataFrame | None = None
+    missing: str = "redistribute"
+
+    @property
+    def n_streets(self) -> int:
+        return len(self.streets)
+
+    def name_of(self, code: str) -> str:
+        return dict(zip(self.streets["dept_code"], self.streets["dept_name"])).get(str(code), str(code))
+
+    def has(self, code: str) -> bool:
+        return str(code) in set(self.streets["dept_code"])
+
+    def ranking(self) -> pd.DataFrame:
+        """All peers by rank, with index and per-group scores (Chinese headers, for the report)."""
+        r = self.result.copy()
+        tab = pd.DataFrame({"街道": r["dept_name"], "综合绩效指数": r["index"].round(2), "排名": r["rank"]},
+                           index=r.index)
+        for group in dict.fromkeys(self.framework["group"]):
+            keys = [k for k in self.framework.index if self.framework.at[k, "group"] == group and k in self.scores]
+            if keys:
+                w = self.framework.loc[keys, "weight"]
+                s = self.scores[keys]
+                num = s.fillna(0).mul(w, axis=1).sum(axis=1)
+                den = s.notna().mul(w, axis=1).sum(axis=1)
+                tab[f"{group}得分"] = (num / den.where(den > 0)).round(1)
+        tab = tab.reset_index().rename(columns={"dept_code": "街道编码"})
+        return tab.sort_values(["排名", "街道编码"], na_position="last").reset_index(drop=True)
+
+    def comparison(self, code: str) -> pd.DataFrame:
+        """One street's indicators against the peer median: value, score, weight and contribution."""
+        code = str(code)
+        fw = self.framework
+        med_v = self.values.median(skipna=True)
+        med_s = self.scores.median(skipna=True)
+        # an indicator differentiates the peers when at least two of them have different values
+        spread = self.values.max(skipna=True) - self.values.min(skipna=True)
+        differentiated = (self.values.notna().sum() >= 2) & (spread.abs() > 1e-12)
+        v, s = self.values.loc[code], self.scores.loc[code]
+        used = self.result.at[code, "weight_available"] if self.missing == "redistribute" else fw["weight"].sum()
+        contrib = (s.fillna(0) * fw["weight"].reindex(s.index)) / used if used > 0 else s * np.nan
+        return pd.DataFrame({
+            "key": fw.index, "指标": fw["name"].values, "分组": fw["group"].values,
+            "权重": fw["weight"].values, "方向": fw["direction"].map(DIRECTION_LABELS).values,
+            "value": v.reindex(fw.index).values, "peer_median_value": med_v.reindex(fw.index).values,
+            "score": s.reindex(fw.index).values, "peer_median_score": med_s.reindex(fw.index).values,
+            "contribution": contrib.reindex(fw.index).values,
+            "differentiated": differentiated.reindex(fw.index).fillna(False).astype(bool).values,
+        })
+
+
+def compute_index(street_fiscal: pd.DataFrame, departments: pd.DataFrame, year: int, rules,
+                  coverage: pd.DataFrame | None = None) -> FiscalIndex:
+    """The index of ``year`` for every evaluated street, from DataFrames (see the module doc)."""
+    framework = indicator_framework(rules)
+    mode = _missing_mode(rules)
+    streets = peer_streets(departments, street_fiscal, year)
+    codes = list(streets["dept_code"])
+    values = indicator_values(fiscal_wide(street_fiscal), year, codes, coverage, keys=framework.index)
+    scores = normalise(values, framework["direction"].to_dict(), rules.value("fiscal.equal_values_score"))
+    result = composite_index(scores, framework["weight"].to_dict(), mode)
+    result["dept_name"] = result.index.map(dict(zip(streets["dept_code"], streets["dept_name"])))
+    return FiscalIndex(int(year), streets, framework, values, scores, result, coverage, mode)
+
+
+def street_index(store, year: int, rules) -> FiscalIndex:
+    """The index of ``year`` for every evaluated street of a :class:`~perflib.store.Store`."""
+    year = int(year)
+    sf = store.table("street_fiscal")
+    depts = store.table("departments")
+    codes = list(peer_streets(depts, sf, year)["dept_code"])
+    coverage = project_coverage(store.table("projects", [year, year - 1]), store.table("targets", year),
+                                store.table("self_evaluations", year - 1), depts, codes, year)
+    return compute_index(sf, depts, year, rules, coverage)
+
+
+# --- PEFA ------------------------------------------------------------------------------------------
+def _round(x: float, decimals: int) -> float:
+    return float(np.round(x, decimals))
+
+
+def grade_in_bands(ratio: float, bands: dict[str, list[float]], decimals: int = 10) -> str | None:
+    """The best grade whose band holds ``ratio`` (inclusive: lo ≤ ratio ≤ hi); below every band: the
+    grade after the last (D); missing ratio → None."""
+    if ratio is None or pd.isna(ratio):
+        return None
+    r = _round(ratio, decimals)
+    for grade in sorted(bands):
+        lo, hi = bands[grade]
+        if lo <= r <= hi:
+            return grade
+    return _fail_grade(bands)
+
+
+def grade_below(variance: float, limits: dict[str, float], decimals: int = 10) -> str | None:
+    """The best grade whose limit ``variance`` is strictly below; otherwise D; missing → None."""
+    if variance is None or pd.isna(variance):
+        return None
+    v = _round(variance, decimals)
+    for grade in sorted(limits):
+        if v < limits[grade]:
+            return grade
+    return _fail_grade(limits)
+
+
+def _fail_grade(bands: dict) -> str:
+    return chr(ord(max(bands)) + 1)
+
+
+def overall_grade(yearly: list[str | None], grades, required: int) -> str:
+    """The best grade reached or bettered in at least ``required`` years (a year without data
+    counts as not reached); else the failing grade (D)."""
+    grades = sorted(grades)
+    for g in grades:
+        if sum(1 for y in yearly if isinstance(y, str) and y <= g) >= required:
+            return g
+    return chr(ord(grades[-1]) + 1)
+
+
+def composition_variance(budget: pd.Series, outturn: pd.Series) -> float:
+    """PEFA PI-2.1 variance over heads: adjᵢ = budgetᵢ × Σoutturn/Σbudget;
+    Σ|outturnᵢ − adjᵢ| / Σadjᵢ. Missing on one side counts 0; Σbudget ≤ 0 or Σadj = 0 → NaN."""
+    heads = budget.index.union(outturn.index)
+    b = budget.reindex(heads).astype("float64")
+    o = outturn.reindex(heads).astype("float64")
+    both_missing = b.isna() & o.isna()
+    b, o = b[~both_missing].fillna(0.0), o[~both_missing].fillna(0.0)
+    if b.empty or b.sum() <= 0:
+        return float("nan")
+    adj = b * (o.sum() / b.sum())
+    if adj.sum() <= 0:
+        return float("nan")
+    return float((o - adj).abs().sum() / adj.sum())
+
+
+def head_lines(wide: pd.DataFrame, code: str, year: int) -> pd.DataFrame:
+    """Budget and outturn per expenditure head of one street-year, with the adjusted budget and
+    its deviation (the PI-2 working); index = head."""
+    key = (str(code), int(year))
+    if key not in wide.index:
+        return pd.DataFrame(columns=["budget", "outturn", "adjusted", "deviation"])
+    row = wide.loc[key]
+    budget = row[[c for c in row.index if c.startswith(HEAD_BUDGET_PREFIX)]].dropna()
+    budget.index = [c[len(HEAD_BUDGET_PREFIX):] for c in budget.index]
+    outturn = row[[c for c in row.index if c.startswith(HEAD_OUTTURN_PREFIX)]].dropna()
+    outturn.index = [c[len(HEAD_OUTTURN_PREFIX):] for c in outturn.index]
+    heads = list(dict.fromkeys([*budget.index, *outturn.index]))
+    df = pd.DataFrame({"budget": budget.reindex(heads).fillna(0.0), "outturn": outturn.reindex(heads).fillna(0.0)},
+                      index=pd.Index(heads, name="head"))
+    total_b = df["budget"].sum()
+    df["adjusted"] = df["budget"] * (df["outturn"].sum() / total_b) if total_b > 0 else np.nan
+    df["deviation"] = (df["outturn"] - df["adjusted"]).abs()
+    return df
+
+
+@dataclass
+class PefaScore:
+    """One PEFA indicator of one street: the yearly measure and grade, and the overall grade."""
+
+    code: str                   # "PI-1" | "PI-2" | "PI-3"
+    name: str
+    yearly: pd.DataFrame        # columns year, value, grade (value: ratio or variance; NaN = no data)
+    grade: str
+    required: int
+    window: int
+    met: int                    # years in the awarded grade's band (0 for D)
+    insufficient: bool = False  # fewer years with data than ``required``
+    grades: tuple[str, ...] = ("A", "B", "C")  # the banded grades, best first
+
+    @property
+    def weak(self) -> bool:
+        """The lowest banded grade or the failing one (C or D): a finding for the report."""
+        return self.grade >= self.grades[-1]
+
+    def describe(self) -> str:
+        """e.g. 「B（近 3 年中 2 年达到）」 or 「D（数据不足）」."""
+        if self.insufficient:
+            return f"{self.grade}（数据不足）"
+        if self.met:
+            return f"{self.grade}（近 {self.window} 年中 {self.met} 年达到）"
+        return f"{self.grade}（近 {self.window} 年中达到 {self.grades[-1]} 级区间的不足 {self.required} 年）"
+
+
+def _pefa(code: str, values: dict[int, float], grader, grades, window: int, required: int) -> PefaScore:
+    years = sorted(values)
+    yearly_grades = [grader(values[y]) for y in years]
+    yearly = pd.DataFrame({"year": years, "value": [values[y] for y in years],
+                           "grade": pd.Series(yearly_grades, dtype=object)})
+    grade = overall_grade(yearly_grades, grades, required)
+    met = int(sum(1 for g in yearly_grades if g is not None and g <= grade)) if grade in grades else 0
+    n_data = int(yearly["value"].notna().sum())
+    return PefaScore(code, PEFA_NAMES[code], yearly, grade, required, window, met, n_data < required,
+                     tuple(sorted(grades)))
+
+
+def pefa_scores(wide: pd.DataFrame, code: str, year: int, rules) -> list[PefaScore]:
+    """PI-1, PI-2 and PI-3 of one street over the ``window`` years ending at ``year``."""
+    window, required = _pefa_years(rules)
+    decimals = int(rules.value("fiscal.grading_decimals"))
+    b1, b2, b3 = (rules.value(f"fiscal.{k}") for k in ("pi1_bands", "pi2_bands", "pi3_bands"))
+    years = list(range(int(year) - window + 1, int(year) + 1))
+    code = str(code)
+
+    def cell(y: int, name: str) -> float:
+        key = (code, y)
+        if key in wide.index and name in wide.columns:
+            return float(wide.at[key, name])
+        return float("nan")
+
+    def ratio(y: int, num: str, den: str) -> float:
+        n, d = cell(y, num), cell(y, den)
+        return n / d if (not np.isnan(d) and d > 0 and not np.isnan(n)) else float("nan")
+
+    def variance(y: int) -> float:
+        lines = head_lines(wide, code, y)
+        return composition_variance(lines["budget"], lines["outturn"]) if not lines.empty else float("nan")
+
+    pi1 = {y: ratio(y, "一般公共预算支出", "一般公共预算支出预算数") for y in years}
+    pi2 = {y: variance(y) for y in years}
+    pi3 = {y: ratio(y, "一般公共预算收入", "一般公共预算收入预算数") for y in years}
+    return [
+        _pefa("PI-1", pi1, lambda r: grade_in_bands(r, b1, decimals), b1, window, required),
+        _pefa("PI-2", pi2, lambda v: grade_below(v, b2, decimals), b2, window, required),
+        _pefa("PI-3", pi3, lambda r: grade_in_bands(r, b3, decimals), b3, window, required),
+    ]
+
+
+def pefa_table(scores: list[PefaScore]) -> pd.DataFrame:
+    """The PEFA scores as a report table: one row per indicator, each year's measure and grade."""
+    rows = []
+    for s in scores:
+        row: dict[str, Any] = {"指标": s.code, "内容": s.name}
+        for y, v, g in s.yearly[["year", "value", "grade"]].itertuples(index=False):
+            row[f"{y}年"] = "无数据" if pd.isna(v) else f"{v * 100:.2f}%（{g}）"
+        row["综合等级"] = s.describe()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def pefa_band_table(rules) -> pd.DataFrame:
+    """The bands applied, stated with their boundaries (for the report)."""
+    window, required = _pefa_years(rules)
+    rows = []
+    for code, key, kind in (("PI-1", "pi1_bands", "in"), ("PI-2", "pi2_bands", "below"), ("PI-3", "pi3_bands", "in")):
+        bands = rules.value(f"fiscal.{key}")
+        for g in sorted(bands):
+            b = bands[g]
+            text = (f"{b[0] * 100:g}% ≤ 比率 ≤ {b[1] * 100:g}%（含边界）" if kind == "in"
+                    else f"偏差 < {b * 100:g}%（不含边界）")
+            rows.append({"指标": code, "等级": g, "区间": text,
+                         "判定": f"近 {window} 年中至少 {required} 年落在区间内"})
+        rows.append({"指标": code, "等级": _fail_grade(bands), "区间": "未达到 C 级",
+                     "判定": f"或有数据的年度少于 {required} 年（数据不足）"})
+    return pd.DataFrame(rows)
+
+
+# --- streets: parameters, year over year, findings -------------------------------------------------
+def resolve_street(departments: pd.DataFrame, street: str | None, candidates=None) -> tuple[str, str]:
+    """(dept_code, dept_name) of a street given by code or name (full name, or a unique part such as
+    「东风街道」); ``candidates`` limits the choice (e.g. the evaluated streets). ParameterError if none."""
+    d = departments[departments["is_street"].astype(bool)][["dept_code", "dept_name"]].astype(str)
+    if candidates is not None:
+        d = d[d["dept_code"].isin([str(c) for c in candidates])]
+    listing = "、".join(d["dept_name"]) or "（无）"
+    if street is None or str(street).strip() == "":
+        raise ParameterError(f"请指定街道（street，街道编码或名称），可选：{listing}")
+    s = str(street).strip()
+    for col in ("dept_code", "dept_name"):
+        hit = d[d[col] == s]
+        if len(hit) == 1:
+            return hit.iloc[0]["dept_code"], hit.iloc[0]["dept_name"]
+    hit = d[d["dept_name"].str.contains(s, regex=False)]
+    if len(hit) == 1:
+        return hit.iloc[0]["dept_code"], hit.iloc[0]["dept_name"]
+    if len(hit) > 1:
+        raise ParameterError(f"街道「{s}」不唯一，匹配到：{'、'.join(hit['dept_name'])}")
+    raise ParameterError(f"没有街道「{s}」的财政运行数据，可选：{listing}")
+
+
+def previous_evaluation_year(street_fiscal: pd.DataFrame, code: str, year: int) -> int | None:
+    """The latest year before ``year`` in which the street has 街道财政 data (was evaluated)."""
+    ys = street_fiscal.loc[(street_fiscal["dept_code"].astype(str) == str(code))
+                           & (street_fiscal["year"].astype(int) < int(year)), "year"]
+    return int(ys.max()) if len(ys) else None
+
+
+def year_over_year(current: FiscalIndex, previous: FiscalIndex, code: str) -> pd.DataFrame:
+    """One street's index, rank and indicators in an earlier evaluation year against this one."""
+    code = str(code)
+    y0, y1 = previous.year, current.year
+    rows = [{"项目": "综合绩效指数", f"{y0}年": _fmt_num(previous.result.at[code, "index"]),
+             f"{y1}年": _fmt_num(current.result.at[code, "index"]),
+             "变化": _fmt_delta(current.result.at[code, "index"] - previous.result.at[code, "index"], "分")},
+            {"项目": "排名", f"{y0}年": f"{_fmt_rank(previous.result.at[code, 'rank'])}/{previous.n_streets}",
+             f"{y1}年": f"{_fmt_rank(current.result.at[code, 'rank'])}/{current.n_streets}", "变化": ""}]
+    for key in current.framework.index:
+        name = current.framework.at[key, "name"]
+        v0 = previous.values.at[code, key] if key in previous.values.columns else np.nan
+        v1 = current.values.at[code, key]
+        rows.append({"项目": name, f"{y0}年": _fmt_pct(v0), f"{y1}年": _fmt_pct(v1),
+                     "变化": _fmt_delta((v1 - v0) * 100, "个百分点")})
+    return pd.DataFrame(rows)
+
+
+def _fmt_pct(v) -> str:
+    return "缺失" if v is None or pd.isna(v) else f"{v * 100:.2f}%"
+
+
+def _fmt_num(v) -> str:
+    return "缺失" if v is None or pd.isna(v) else f"{v:.2f}"
+
+
+def _fmt_rank(v) -> str:
+    return "—" if v is None or pd.isna(v) else str(int(v))
+
+
+def _fmt_delta(d, unit: str) -> str:
+    if d is None or pd.isna(d):
+        return "—"
+    if abs(d) < 0.005:
+        return "持平"
+    return f"{'上升' if d > 0 else '下降'} {abs(d):.2f} {unit}"
+
+
+def findings_text(fi: FiscalIndex, code: str, pefa: list[PefaScore], rules,
+                  previous: FiscalIndex | None = None) -> str:
+    """A Chinese findings-and-suggestions paragraph drafted from the scores (seed section 五's tone)."""
+    code = str(code)
+    name = fi.name_of(code)
+    weak, strong = float(rules.value("fiscal.weak_score")), float(rules.value("fiscal.strong_score"))
+    idx, rank = fi.result.at[code, "index"], fi.result.at[code, "rank"]
+    median = fi.result["index"].median(skipna=True)
+    parts = []
+    if pd.isna(idx):
+        parts.append(f"{name}{fi.year}年财政运行指标数据不足，未能计算综合绩效指数。")
+    else:
+        parts.append(f"{name}{fi.year}年财政运行综合绩效指数为{idx:.2f}分，在参评的{fi.n_streets}个街道中"
+                     f"排名第{int(rank)}位（参评街道中位数{median:.2f}分）。")
+    if previous is not None and previous.has(code) and not pd.isna(previous.result.at[code, "index"]) \
+            and not pd.isna(idx):
+        d = idx - previous.result.at[code, "index"]
+        r0 = previous.result.at[code, "rank"]
+        trend = "持平" if abs(d) < 0.005 else f"{'上升' if d > 0 else '下降'}{abs(d):.2f}分"
+        parts.append(f"与{previous.year}年评价相比，综合绩效指数{trend}，排名由第{_fmt_rank(r0)}位"
+                     f"变为第{_fmt_rank(rank)}位。")
+    grades = "，".join(f"{s.name.split('（')[0]}（{s.code}）评为{s.describe()}" for s in pefa)
+    if grades:
+        parts.append(f"按 PEFA 方法，{grades}。")
+    cmp = fi.comparison(code)
+    good = cmp[(cmp["score"] >= strong) & cmp["differentiated"]]
+    bad = cmp[(cmp["score"] < weak) & cmp["differentiated"]]
+    missing = cmp[cmp["value"].isna()]
+    if len(good):
+        parts.append("优势方面：" + "、".join(
+            f"{r.指标}{_fmt_pct(r.value)}" for r in good.itertuples()) + "，处于参评街道前列。")
+    if len(bad):
+        parts.append("存在的主要问题：" + "；".join(
+            f"{r.指标}为{_fmt_pct(r.value)}，参评街道中位数为{_fmt_pct(r.peer_median_value)}（得分{r.score:.1f}）"
+            for r in bad.itertuples()) + "。")
+    if len(missing):
+        parts.append("以下指标缺少数据、未参与计分：" + "、".join(missing["指标"]) + "。")
+    suggestions: list[str] = []
+    for r in bad.itertuples():
+        key = r.key
+        if key == "budget_execution":
+            key = "budget_execution_high" if r.value > 1 else "budget_execution_low"
+        suggestions.append(SUGGESTIONS[key])
+    for s in pefa:
+        if s.insufficient:
+            suggestions.append(SUGGESTIONS["data"])
+        elif s.weak and s.code in SUGGESTIONS:
+            suggestions.append(SUGGESTIONS[s.code])
+    suggestions = list(dict.fromkeys(suggestions))
+    if suggestions:
+        parts.append("建议：" + "；".join(f"（{i}）{t}" for i, t in enumerate(suggestions, 1)) + "。")
+    else:
+        parts.append("各项指标均未低于短板线，建议保持现有收支管理水平，持续巩固评价成果。")
+    parts.append(CLOSING)
+    return "".join(parts)
+
+
+# --- facts and the overview's section 五 ------------------------------------------------------------
+@dataclass
+class StreetEvaluation:
+    """Everything the fiscal notebook shows for one street and year."""
+
+    code: str
+    name: str
+    year: int
+    index: FiscalIndex
+    pefa: list[PefaScore]
+    previous: FiscalIndex | None = None
+    heads: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def facts(self) -> dict:
+        r = self.index.result
+        idx = r.at[self.code, "index"]
+        rank = r.at[self.code, "rank"]
+        return {
+            "fiscal.index": None if pd.isna(idx) else round(float(idx), 2),
+            "fiscal.rank": None if pd.isna(rank) else int(rank),
+            "fiscal.streets": int(self.index.n_streets),
+            "fiscal.pi1": self.pefa[0].grade,
+        }
+
+    def findings(self, rules) -> str:
+        return findings_text(self.index, self.code, self.pefa, rules, self.previous)
+
+    def year_over_year(self) -> pd.DataFrame | None:
+        if self.previous is None or not self.previous.has(self.code):
+            return None
+        return year_over_year(self.index, self.previous, self.code)
+
+
+def evaluate_street(store, year: int, street: str, rules) -> StreetEvaluation:
+    """Index, rank, PEFA scores and the previous evaluation for one street (code or name)."""
+    year = int(year)
+    fi = street_index(store, year, rules)
+    depts = store.table("departments")
+    if fi.n_streets == 0:
+        raise ParameterError(f"{year}年没有街道财政运行数据（街道财政表），无法评价")
+    code, name = resolve_street(depts, street, candidates=fi.streets["dept_code"])
+    sf = store.table("street_fiscal")
+    wide = fiscal_wide(sf)
+    prev_year = previous_evaluation_year(sf, code, year)
+    previous = street_index(store, prev_year, rules) if prev_year is not None else None
+    return StreetEvaluation(code, name, year, fi, pefa_scores(wide, code, year, rules), previous,
+                            head_lines(wide, code, year))
+
+
+def fiscal_facts(store, year: int, street: str, rules) -> dict:
+    """SPEC's fiscal facts for one street: ``fiscal.index`` (0–100), ``fiscal.rank`` (1 = best),
+    ``fiscal.streets`` (evaluated streets of the year), ``fiscal.pi1`` (PEFA grade A–D)."""
+    return evaluate_street(store, year, street, rules).facts
+
+
+def overview_section(store, year: int, rules) -> tuple[str, dict]:
+    """Section 五 of the yearly 情况说明: the evaluated streets (all streets with 街道财政 data for Y)
+    and their index, worded as the seed words it. Returns (paragraph, facts)."""
+    year = int(year)
+    fi = street_index(store, year, rules)
+    if fi.n_streets == 0:
+        return (f"{year}年暂无街道级财政运行数据，未开展街道级政府财政运行综合绩效评价。",
+                {"fiscal.streets": 0})
+    sf = store.table("street_fiscal")
+    had_prev = bool(((sf["year"].astype(int) == year - 1)).any())
+    ranked = fi.result.sort_values(["rank", "dept_name"], na_position="last")
+    names = "、".join(fi.streets["dept_name"])
+    scores = "，".join(f"{r.dept_name}{r.index:.2f}分" for r in ranked.itertuples() if not pd.isna(r.index))
+    basis = f"在总结{year - 1}年街道级政府财政运行综合绩效评价工作的基础上，" if had_prev else ""
+    count = f"（共{fi.n_streets}个街道）" if fi.n_streets > 1 else ""
+    text = (f"开展财政运行综合绩效评价工作。{basis}选取{names}{count}开展{year}年街道级政府财政运行"
+            f"综合绩效评价工作。")
+    if scores:
+        text += f"综合绩效指数（满分100分）：{scores}。"
+    text += CLOSING
+    facts = {
+        "fiscal.streets": int(fi.n_streets),
+        "fiscal.evaluated": list(fi.streets["dept_name"]),
+        "fiscal.index_by_street": {r.dept_name: round(float(r.index), 2)
+                                   for r in ranked.itertuples() if not pd.isna(r.index)},
+    }
+    return text, facts

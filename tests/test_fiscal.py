@@ -1,0 +1,468 @@
+"""Street fiscal evaluation: indicator formulas, min–max normalisation, weighted index and rank,
+PEFA PI-1/PI-2/PI-3 grading (band boundaries included), findings, year over year, section 五.
+
+Expected numbers are worked out by hand in the comments next to each assertion.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perflib import fiscal
+from perflib.exceptions import ParameterError, RulesError
+from perflib.rules import load_rules
+from perflib.store import Store
+
+M = 1_000_000  # fixture money in 百万元 steps, stored in 元
+
+DEPARTMENTS = pd.DataFrame({
+    "dept_code": ["101", "201", "201001", "202", "203"],
+    "dept_name": ["区教体局", "东风街道办事处", "东风街道社区服务中心", "全福街道办事处", "华山街道办事处"],
+    "parent_code": [None, None, "201", None, None],
+    "is_street": [False, True, False, True, True],
+})
+
+# street -> year -> indicator -> value (in M 元)
+FISCAL = {
+    "201": {
+        2021: {"一般公共预算收入": 97, "一般公共预算收入预算数": 100, "一般公共预算支出": 110,
+               "一般公共预算支出预算数": 100, "支出预算数:一般公共服务支出": 60, "支出预算数:城乡社区支出": 40,
+               "支出决算数:一般公共服务支出": 66, "支出决算数:城乡社区支出": 44},
+        2022: {"一般公共预算收入": 106, "一般公共预算收入预算数": 100, "一般公共预算支出": 84,
+               "一般公共预算支出预算数": 100, "税收收入": 74.2, "行政成本": 10,
+               "支出预算数:一般公共服务支出": 60, "支出预算数:城乡社区支出": 40,
+               "支出决算数:一般公共服务支出": 50.4, "支出决算数:城乡社区支出": 33.6},
+        2023: {"一般公共预算收入": 93, "一般公共预算收入预算数": 100, "一般公共预算支出": 95,
+               "一般公共预算支出预算数": 100, "税收收入": 74.4, "行政成本": 9.5,
+               "三保支出需求": 40, "三保支出": 38, "债务余额": 46.5, "结转结余": 9.5,
+               "支出预算数:一般公共服务支出": 60, "支出预算数:城乡社区支出": 40,
+               "支出决算数:一般公共服务支出": 66, "支出决算数:城乡社区支出": 29},
+    },
+    "202": {
+        2021: {"一般公共预算支出": 115, "一般公共预算支出预算数": 100, "一般公共预算收入": 100,
+               "一般公共预算收入预算数": 100},
+        2022: {"一般公共预算支出": 116, "一般公共预算支出预算数": 100, "一般公共预算收入": 100,
+               "一般公共预算收入预算数": 100, "税收收入": 50, "行政成本": 30},
+        2023: {"一般公共预算收入": 200, "一般公共预算收入预算数": 200, "税收收入": 120,
+               "一般公共预算支出": 210, "一般公共预算支出预算数": 200, "行政成本": 42,
+               "三保支出需求": 50, "三保支出": 50, "债务余额": 0, "结转结余": 21},
+    },
+    "203": {
+        2023: {"一般公共预算收入": 100, "一般公共预算收入预算数": 100, "税收收入": 70,
+               "一般公共预算支出": 120, "一般公共预算支出预算数": 100, "行政成本": 18,
+               "三保支出需求": 0, "三保支出": 10},
+    },
+    # not a street: its rows must never make it a peer
+    "101": {2023: {"一般公共预算收入": 1000, "税收收入": 10, "一般公共预算支出": 1000,
+                   "一般公共预算支出预算数": 1000, "行政成本": 1}},
+}
+
+
+def fiscal_frame(data=FISCAL) -> pd.DataFrame:
+    rows = [{"dept_code": code, "year": y, "indicator": k, "value": float(v) * M}
+            for code, years in data.items() for y, inds in years.items() for k, v in inds.items()]
+    return pd.DataFrame(rows)
+
+
+def _project(pid, year, dept, fund="本级", classified=False, special=False):
+    return {"project_id": pid, "year": year, "dept_code": dept, "project_name": f"项目{pid}",
+            "budget_kind": "一般公共预算", "fund_source": fund, "budget_amount": 1000.0,
+            "is_classified": classified, "is_special": special}
+
+
+PROJECTS = pd.DataFrame([
+    _project("P1", 2023, "201"), _project("P2", 2023, "201001"),            # eligible, street 201
+    _project("P3", 2023, "201", fund="上级转移支付"),                          # not 本级
+    _project("P4", 2023, "201", classified=True), _project("P5", 2023, "201", special=True),
+    _project("P1", 2022, "201"), _project("P2", 2022, "201001"),
+    _project("P6", 2023, "203"),
+    _project("P7", 2023, "101"),                                              # not a street
+])
+
+
+def _target(pid, year, dept):
+    return {"project_id": pid, "dept_code": dept, "year": year, "level1": "产出指标", "level2": "数量指标",
+            "indicator": "完成数量", "direction": "≥", "target_value": "1", "unit": "个", "weight": 50}
+
+
+TARGETS = pd.DataFrame([_target("P1", 2023, "201"), _target("P3", 2023, "201"), _target("P4", 2023, "201"),
+                        _target("P6", 2023, "203"), _target("P2", 2022, "201001"),
+                        _target(None, 2023, "201")])
+SELF_EVALS = pd.DataFrame([
+    {"project_id": "P1", "year": 2022, "spent_amount": 900.0, "satisfaction": 90.0, "reported_score": 90.0},
+    {"project_id": "P2", "year": 2023, "spent_amount": 900.0, "satisfaction": 90.0, "reported_score": 90.0},
+])
+
+
+@pytest.fixture(scope="module")
+def store():
+    return Store.from_frames({"departments": DEPARTMENTS, "projects": PROJECTS, "targets": TARGETS,
+                              "self_evaluations": SELF_EVALS, "street_fiscal": fiscal_frame()})
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules()
+
+
+@pytest.fixture(scope="module")
+def three_rules(tmp_path_factory):
+    """A user rules file with three indicators: tax share 50 (higher), execution 30 (target_one),
+    administrative cost share 20 (lower)."""
+    p = tmp_path_factory.mktemp("rules") / "three.yaml"
+    p.write_text(yaml.safe_dump({"fiscal": {"indicators": {"value": {
+        "tax_share": {"name": "税收占比", "weight": 50, "direction": "higher", "group": "收入质量"},
+        "budget_execution": {"name": "支出执行率", "weight": 30, "direction": "target_one", "group": "支出管理"},
+        "admin_cost_share": {"name": "行政成本占比", "weight": 20, "direction": "lower", "group": "支出管理"},
+    }}}}, allow_unicode=True), encoding="utf-8")
+    return load_rules(p)
+
+
+# --- PEFA grading at the band boundaries -----------------------------------------------------------
+PI1 = {"A": [0.95, 1.05], "B": [0.90, 1.10], "C": [0.85, 1.15]}
+PI2 = {"A": 0.05, "B": 0.10, "C": 0.15}
+PI3 = {"A": [0.97, 1.06], "B": [0.94, 1.12], "C": [0.92, 1.16]}
+
+
+def test_default_bands_are_specs(rules):
+    assert rules.value("fiscal.pi1_bands") == PI1
+    assert rules.value("fiscal.pi2_bands") == PI2
+    assert rules.value("fiscal.pi3_bands") == PI3
+    assert rules.value("fiscal.pefa_years") == {"window": 3, "required": 2}
+
+
+@pytest.mark.parametrize("ratio, grade", [
+    (0.95, "A"), (1.05, "A"), (1.0, "A"),               # both A bounds are inclusive
+    (0.9499999, "B"), (1.0500001, "B"), (0.90, "B"), (1.10, "B"),
+    (0.8999999, "C"), (1.1000001, "C"), (0.85, "C"), (1.15, "C"),
+    (0.8499999, "D"), (1.1500001, "D"), (0.0, "D"), (2.0, "D"),
+    (105 / 100, "A"), (95 / 100, "A"), (115 * M / (100 * M), "C"), (0.1 + 0.85, "A"),
+])
+def test_pi1_inclusive_bounds(ratio, grade):
+    assert fiscal.grade_in_bands(ratio, PI1) == grade
+
+
+@pytest.mark.parametrize("ratio, grade", [
+    (0.97, "A"), (1.06, "A"), (0.9699999, "B"), (1.0600001, "B"), (0.94, "B"), (1.12, "B"),
+    (0.92, "C"), (1.16, "C"), (0.9199999, "D"), (1.1600001, "D"),
+])
+def test_pi3_inclusive_bounds(ratio, grade):
+    assert fiscal.grade_in_bands(ratio, PI3) == grade
+
+
+@pytest.mark.parametrize("variance, grade", [
+    (0.0, "A"), (0.0499999, "A"), (0.05, "B"),           # strictly below: exactly 5 % is B
+    (0.0999999, "B"), (0.10, "C"), (0.1499999, "C"), (0.15, "D"), (0.9, "D"),
+])
+def test_pi2_strictly_below(variance, grade):
+    assert fiscal.grade_below(variance, PI2) == grade
+
+
+def test_missing_measure_has_no_grade():
+    assert fiscal.grade_in_bands(float("nan"), PI1) is None
+    assert fiscal.grade_below(float("nan"), PI2) is None
+
+
+@pytest.mark.parametrize("yearly, grade", [
+    (["A", "A", "D"], "A"),
+    (["A", "B", "D"], "B"),      # A once, at least B twice
+    (["C", "C", "A"], "C"),
+    (["D", "D", "A"], "D"),
+    (["A", None, None], "D"),    # a year without data does not count
+    (["B", None, "A"], "B"),
+])
+def test_two_of_three_rule(yearly, grade):
+    assert fiscal.overall_grade(yearly, ["A", "B", "C"], required=2) == grade
+
+
+def test_composition_variance_hand_worked():
+    # budget 50/30/20, outturn 55/30/25: Σo = 110, adj = b × 1.1 = 55/33/22, |dev| = 0+3+3 = 6 → 6/110
+    b = pd.Series({"a": 50.0, "b": 30.0, "c": 20.0})
+    o = pd.Series({"a": 55.0, "b": 30.0, "c": 25.0})
+    assert fiscal.composition_variance(b, o) == pytest.approx(6 / 110)
+    assert fiscal.grade_below(6 / 110, PI2) == "B"
+    # 100/100 budget, 105/95 outturn: adj = 100/100, |dev| = 10 → exactly 5 % → B (strict)
+    v = fiscal.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 105.0, "b": 95.0}))
+    assert v == pytest.approx(0.05)
+    assert fiscal.grade_below(v, PI2) == "B"
+    v10 = fiscal.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 110.0, "b": 90.0}))
+    assert fiscal.grade_below(v10, PI2) == "C"
+    # proportional outturn: no composition variance even though the total is off
+    assert fiscal.composition_variance(pd.Series({"a": 60.0, "b": 40.0}),
+                                       pd.Series({"a": 30.0, "b": 20.0})) == pytest.approx(0.0)
+    # a head with budget but no outturn counts outturn 0: Σo = 200, adj 100/100, |dev| 100+100 → 1.0
+    assert fiscal.composition_variance(pd.Series({"a": 100.0, "b": 100.0}),
+                                       pd.Series({"a": 200.0})) == pytest.approx(1.0)
+    # zero budget: no measure (never inf)
+    assert math.isnan(fiscal.composition_variance(pd.Series({"a": 0.0}), pd.Series({"a": 5.0})))
+
+
+def test_pefa_scores_hand_worked(rules):
+    wide = fiscal.fiscal_wide(fiscal_frame())
+    s1 = {s.code: s for s in fiscal.pefa_scores(wide, "201", 2023, rules)}
+    # PI-1: 2021 110/100 = 1.10 → B, 2022 84/100 → D, 2023 95/100 → A: A once, ≥B twice → B
+    assert list(s1["PI-1"].yearly["grade"]) == ["B", "D", "A"]
+    assert s1["PI-1"].yearly["value"].tolist() == pytest.approx([1.10, 0.84, 0.95])
+    assert s1["PI-1"].grade == "B" and s1["PI-1"].met == 2 and not s1["PI-1"].insufficient
+    # PI-2: 2021 and 2022 proportional → 0 (A); 2023 adj 57/38, |dev| 9+9 = 18 over 95 → D → A overall
+    assert s1["PI-2"].yearly["value"].tolist() == pytest.approx([0.0, 0.0, 18 / 95])
+    assert list(s1["PI-2"].yearly["grade"]) == ["A", "A", "D"]
+    assert s1["PI-2"].grade == "A"
+    # PI-3: 0.97 (A, on the bound), 1.06 (A, on the bound), 0.93 (C) → A
+    assert list(s1["PI-3"].yearly["grade"]) == ["A", "A", "C"]
+    assert s1["PI-3"].grade == "A"
+    # 202: 1.15 (C), 1.16 (D), 1.05 (A) → C twice → C
+    s2 = fiscal.pefa_scores(wide, "202", 2023, rules)[0]
+    assert list(s2.yearly["grade"]) == ["C", "D", "A"] and s2.grade == "C"
+    # 203: one year only (1.2 → D) → D with 数据不足
+    s3 = fiscal.pefa_scores(wide, "203", 2023, rules)[0]
+    assert s3.grade == "D" and s3.insufficient and "数据不足" in s3.describe()
+
+
+def test_pefa_window_from_rules(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_text("fiscal:\n  pefa_years: {value: {window: 3, required: 1}}\n", encoding="utf-8")
+    r = load_rules(p)
+    wide = fiscal.fiscal_wide(fiscal_frame())
+    # with 1 of 3 years required, 201's PI-1 (B, D, A) earns A
+    assert fiscal.pefa_scores(wide, "201", 2023, r)[0].grade == "A"
+
+
+def test_pefa_table_states_grades(rules):
+    wide = fiscal.fiscal_wide(fiscal_frame())
+    tab = fiscal.pefa_table(fiscal.pefa_scores(wide, "201", 2023, rules))
+    assert list(tab["指标"]) == ["PI-1", "PI-2", "PI-3"]
+    assert tab.loc[0, "2021年"] == "110.00%（B）"
+    assert tab.loc[0, "综合等级"].startswith("B")
+    bands = fiscal.pefa_band_table(rules)
+    assert "95% ≤ 比率 ≤ 105%（含边界）" in set(bands["区间"])
+    assert "偏差 < 5%（不含边界）" in set(bands["区间"])
+
+
+# --- normalisation and the index -------------------------------------------------------------------
+def test_normalise_min_max_with_directions():
+    values = pd.DataFrame({"h": [0.6, 0.8, 0.7], "l": [0.6, 0.8, 0.7], "t": [0.9, 1.05, 1.2],
+                           "same": [0.3, 0.3, 0.3], "gap": [0.2, np.nan, 0.4]}, index=["a", "b", "c"])
+    s = fiscal.normalise(values, {"h": "higher", "l": "lower", "t": "target_one", "same": "higher",
+                                  "gap": "higher"}, equal_score=100)
+    assert s["h"].tolist() == pytest.approx([0, 100, 50])
+    assert s["l"].tolist() == pytest.approx([100, 0, 50])
+    # distances |x−1| = 0.10, 0.05, 0.20 → lower is better: (0.20−0.10)/0.15 = 2/3
+    assert s["t"].tolist() == pytest.approx([200 / 3, 100, 0])
+    assert s["same"].tolist() == [100, 100, 100]
+    assert s.loc["a", "gap"] == 0 and s.loc["c", "gap"] == 100 and np.isnan(s.loc["b", "gap"])
+
+
+def test_target_one_is_symmetric():
+    s = fiscal.normalise(pd.DataFrame({"t": [0.9, 1.1, 1.0]}), {"t": "target_one"})
+    assert s["t"].tolist() == pytest.approx([0, 0, 100])
+
+
+def test_composite_index_weights_missing_and_ties():
+    scores = pd.DataFrame({"a": [100, 0, 50, 100, 50], "b": [50, np.nan, 100, np.nan, 100]},
+                          index=["x", "y", "z", "w", "v"], dtype="float64")
+    r = fiscal.composite_index(scores, {"a": 60, "b": 40}, "redistribute")
+    # x: (60·100 + 40·50)/100 = 80; y: 0/60 = 0; z: (3000+4000)/100 = 70; w: 6000/60 = 100; v = z = 70
+    assert r["index"].tolist() == pytest.approx([80, 0, 70, 100, 70])
+    assert r["rank"].tolist() == [2, 5, 3, 1, 3]          # ties share the better rank
+    assert r["weight_available"].tolist() == [100, 60, 100, 60, 100]
+    z = fiscal.composite_index(scores, {"a": 60, "b": 40}, "zero")
+    # w: 6000/100 = 60 — a missing indicator scores 0
+    assert z.loc["w", "index"] == pytest.approx(60)
+    assert z.loc["x", "index"] == pytest.approx(80)
+    none = fiscal.composite_index(pd.DataFrame({"a": [np.nan]}, index=["q"]), {"a": 1})
+    assert np.isnan(none.loc["q", "index"]) and pd.isna(none.loc["q", "rank"])
+    with pytest.raises(RulesError):
+        fiscal.composite_index(scores, {"a": 60, "b": 40}, "ignore")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 5, allow_nan=False), min_size=2, max_size=8),
+       st.sampled_from(["higher", "lower", "target_one"]))
+def test_normalise_property(xs, direction):
+    s = fiscal.normalise(pd.DataFrame({"k": xs}), {"k": direction})["k"]
+    assert ((s >= -1e-9) & (s <= 100 + 1e-9)).all()
+    key = pd.Series(xs) if direction != "target_one" else (pd.Series(xs) - 1).abs()
+    best = key.idxmax() if direction == "higher" else key.idxmin()
+    assert s[best] == pytest.approx(100)
+    if not np.isclose(key.max(), key.min(), rtol=0, atol=1e-12):
+        worst = key.idxmin() if direction == "higher" else key.idxmax()
+        assert s[worst] == pytest.approx(0)
+
+
+def test_peers_are_streets_with_data_for_the_year():
+    peers = fiscal.peer_streets(DEPARTMENTS, fiscal_frame(), 2023)
+    assert list(peers["dept_code"]) == ["201", "202", "203"]    # 101 has data but is no street
+    assert list(fiscal.peer_streets(DEPARTMENTS, fiscal_frame(), 2022)["dept_code"]) == ["201", "202"]
+
+
+def test_indicator_values_formulas():
+    wide = fiscal.fiscal_wide(fiscal_frame())
+    v = fiscal.indicator_values(wide, 2023, ["201", "202", "203"])
+    assert v.loc["201", "tax_share"] == pytest.approx(74.4 / 93)
+    assert v.loc["201", "revenue_growth"] == pytest.approx(93 / 106 - 1)
+    assert v.loc["202", "revenue_growth"] == pytest.approx(1.0)
+    assert np.isnan(v.loc["203", "revenue_growth"])            # no 2022 data
+    assert v.loc["201", "budget_execution"] == pytest.approx(0.95)
+    assert v.loc["201", "three_guarantees"] == pytest.approx(0.95)
+    assert np.isnan(v.loc["203", "three_guarantees"])           # zero need → missing, not inf
+    assert v.loc["201", "admin_cost_share"] == pytest.approx(0.1)
+    assert v.loc["201", "admin_cost_change"] == pytest.approx(-0.05)
+    assert v.loc["202", "admin_cost_change"] == pytest.approx(0.4)
+    assert v.loc["201", "debt_ratio"] == pytest.approx(0.5)
+    assert v.loc["202", "debt_ratio"] == 0
+    assert v.loc["201", "balance_ratio"] == pytest.approx(93 / 95)
+    assert v.loc["201", "carryover_share"] == pytest.approx(0.1)
+    assert np.isnan(v.loc["201", "target_coverage"])            # no coverage given
+    assert not np.isinf(v.to_numpy(dtype=float)).any()
+
+
+def test_project_coverage(store):
+    cov = fiscal.project_coverage(store.table("projects"), store.table("targets"),
+                                  store.table("self_evaluations"), store.table("departments"),
+                                  ["201", "202", "203"], 2023)
+    # 201 in 2023: eligible P1 (street) and P2 (its child unit); P3 not 本级, P4 涉密, P5 特殊 → 1/2 targets
+    assert cov.loc["201", "eligible_projects"] == 2 and cov.loc["201", "target_projects"] == 1
+    assert cov.loc["201", "target_coverage"] == pytest.approx(0.5)
+    # fiscal year 2022 evaluated in 2023: P1 has a self-evaluation, P2 not (its 2023 one is a later year)
+    assert cov.loc["201", "selfeval_coverage"] == pytest.approx(0.5)
+    assert np.isnan(cov.loc["202", "target_coverage"])          # no projects → missing
+    assert cov.loc["203", "target_coverage"] == 1.0 and np.isnan(cov.loc["203", "selfeval_coverage"])
+
+
+def test_index_hand_worked(store, three_rules):
+    fi = fiscal.street_index(store, 2023, three_rules)
+    # tax share 0.8 / 0.6 / 0.7 → 100 / 0 / 50; execution |x−1| 0.05 / 0.05 / 0.2 → 100 / 100 / 0;
+    # admin share 0.1 / 0.2 / 0.15 (lower) → 100 / 0 / 50
+    assert fi.scores.loc["201"].tolist() == pytest.approx([100, 100, 100])
+    assert fi.scores.loc["202"].tolist() == pytest.approx([0, 100, 0])
+    assert fi.scores.loc["203"].tolist() == pytest.approx([50, 0, 50])
+    # index: 201 = 100; 202 = 0.3·100 = 30; 203 = 0.5·50 + 0.2·50 = 35
+    assert fi.result.loc[["201", "202", "203"], "index"].tolist() == pytest.approx([100, 30, 35])
+    assert fi.result.loc[["201", "202", "203"], "rank"].tolist() == [1, 3, 2]
+    assert fi.n_streets == 3
+    ranking = fi.ranking()
+    assert list(ranking["街道"]) == ["东风街道办事处", "华山街道办事处", "全福街道办事处"]
+    cmp = fi.comparison("203")
+    assert cmp.set_index("key").loc["tax_share", "peer_median_score"] == pytest.approx(50)
+    assert cmp["contribution"].sum() == pytest.approx(35)
+
+
+def test_index_default_framework_redistributes(store, rules):
+    fi = fiscal.street_index(store, 2023, rules)
+    assert fi.n_streets == 3
+    w = fi.framework["weight"]
+    # the index is the weighted mean of the scores each street has (independent recomputation)
+    for code in ("201", "202", "203"):
+        s = fi.scores.loc[code]
+        have = s.notna()
+        assert fi.result.loc[code, "index"] == pytest.approx((s[have] * w[have]).sum() / w[have].sum())
+        assert 0 <= fi.result.loc[code, "index"] <= 100
+    # 203 lacks revenue growth, admin cost change, debt, carry-over, 三保 (zero need), self-evaluation
+    assert fi.result.loc["203", "weight_available"] == 100 - 10 - 5 - 10 - 5 - 15 - 5
+    assert fi.values.loc["201", "target_coverage"] == pytest.approx(0.5)
+
+
+def test_rules_errors(tmp_path, store):
+    p = tmp_path / "bad.yaml"
+    p.write_text(yaml.safe_dump({"fiscal": {"indicators": {"value": {
+        "happiness": {"name": "幸福感", "weight": 10, "direction": "higher", "group": "其他"}}}}},
+        allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RulesError, match="happiness"):
+        fiscal.street_index(store, 2023, load_rules(p))
+    p.write_text("fiscal:\n  missing_indicator: {value: ignore}\n", encoding="utf-8")
+    with pytest.raises(RulesError, match="missing_indicator"):
+        fiscal.street_index(store, 2023, load_rules(p))
+
+
+def test_missing_zero_mode(tmp_path, store):
+    p = tmp_path / "zero.yaml"
+    p.write_text("fiscal:\n  missing_indicator: {value: zero}\n", encoding="utf-8")
+    fi = fiscal.street_index(store, 2023, load_rules(p))
+    s, w = fi.scores.loc["203"], fi.framework["weight"]
+    assert fi.result.loc["203", "index"] == pytest.approx((s.fillna(0) * w).sum() / w.sum())
+
+
+# --- streets: parameter, evaluation, findings, year over year, section 五 ---------------------------
+def test_resolve_street():
+    assert fiscal.resolve_street(DEPARTMENTS, "201") == ("201", "东风街道办事处")
+    assert fiscal.resolve_street(DEPARTMENTS, "东风街道办事处") == ("201", "东风街道办事处")
+    assert fiscal.resolve_street(DEPARTMENTS, "东风街道") == ("201", "东风街道办事处")
+    for bad in (None, "", "街道", "999", "区教体局"):
+        with pytest.raises(ParameterError):
+            fiscal.resolve_street(DEPARTMENTS, bad)
+    with pytest.raises(ParameterError, match="东风街道办事处"):   # lists the choices
+        fiscal.resolve_street(DEPARTMENTS, "203", candidates=["201"])
+
+
+def test_facts(store, three_rules, rules):
+    facts = fiscal.fiscal_facts(store, 2023, "东风街道", three_rules)
+    assert facts == {"fiscal.index": 100.0, "fiscal.rank": 1, "fiscal.streets": 3, "fiscal.pi1": "B"}
+    f2 = fiscal.fiscal_facts(store, 2023, "202", three_rules)
+    assert f2 == {"fiscal.index": 30.0, "fiscal.rank": 3, "fiscal.streets": 3, "fiscal.pi1": "C"}
+    assert fiscal.fiscal_facts(store, 2023, "203", rules)["fiscal.pi1"] == "D"
+    with pytest.raises(ParameterError):
+        fiscal.fiscal_facts(store, 2020, "201", rules)
+
+
+def test_year_over_year_and_findings(store, three_rules):
+    ev = fiscal.evaluate_street(store, 2023, "202", three_rules)
+    assert ev.previous is not None and ev.previous.year == 2022
+    # 2022 peers 201, 202: tax 0.7 / 0.5 → 100 / 0; execution |x−1| 0.16 / 0.16 → equal → 100 / 100;
+    # admin share 10/84 / 30/116 → 100 / 0; 202 = 0.3·100 = 30, rank 2 of 2
+    assert ev.previous.result.loc["202", "index"] == pytest.approx(30)
+    assert ev.previous.result.loc["202", "rank"] == 2
+    yoy = ev.year_over_year()
+    assert list(yoy.columns) == ["项目", "2022年", "2023年", "变化"]
+    assert yoy.loc[0, "2022年"] == "30.00" and yoy.loc[0, "2023年"] == "30.00" and yoy.loc[0, "变化"] == "持平"
+    assert yoy.loc[1, "2022年"] == "2/2" and yoy.loc[1, "2023年"] == "3/3"
+    assert yoy.set_index("项目").loc["税收占比", "变化"] == "上升 10.00 个百分点"   # 50 % → 60 %
+    text = ev.findings(three_rules)
+    assert text.startswith("全福街道办事处2023年财政运行综合绩效指数为30.00分，在参评的3个街道中排名第3位")
+    assert "与2022年评价相比，综合绩效指数持平，排名由第2位变为第3位" in text
+    # weak: tax share (0) and admin cost share (0); PEFA PI-1 C → suggestions
+    assert "税收占比为60.00%" in text and "压缩和控制行政成本" in text
+    assert "提高税收收入占比" in text and "减少决算与年初预算的偏离" in text
+    assert "支出总额执行（PI-1）评为C" in text
+    # 203 has no earlier evaluation
+    ev3 = fiscal.evaluate_street(store, 2023, "203", three_rules)
+    assert ev3.previous is None and ev3.year_over_year() is None
+    text3 = ev3.findings(three_rules)
+    assert "评价相比" not in text3
+    # one year of data only: PEFA D（数据不足）, and the suggestion is to complete the data
+    assert "支出总额执行（PI-1）评为D（数据不足）" in text3 and "保证近三年数据完整" in text3
+    assert "减少决算与年初预算的偏离" not in text3
+
+
+def test_head_lines(store):
+    lines = fiscal.head_lines(fiscal.fiscal_wide(store.table("street_fiscal")), "201", 2023)
+    assert lines.loc["一般公共服务支出", "adjusted"] == pytest.approx(57 * M)
+    assert lines["deviation"].sum() == pytest.approx(18 * M)
+
+
+def test_overview_section(store, three_rules):
+    text, facts = fiscal.overview_section(store, 2023, three_rules)
+    assert "在总结2022年街道级政府财政运行综合绩效评价工作的基础上" in text
+    assert "选取东风街道办事处、全福街道办事处、华山街道办事处（共3个街道）开展2023年街道级政府财政运行综合绩效评价工作" in text
+    assert "东风街道办事处100.00分，华山街道办事处35.00分，全福街道办事处30.00分" in text
+    assert facts["fiscal.streets"] == 3
+    assert facts["fiscal.index_by_street"] == {"东风街道办事处": 100.0, "华山街道办事处": 35.0, "全福街道办事处": 30.0}
+    empty, f0 = fiscal.overview_section(store, 2019, three_rules)
+    assert "暂无" in empty and f0["fiscal.streets"] == 0
+
+
+def test_findings_threshold_is_strict(store, three_rules):
+    # 203: tax share 0.7 is the peers' midpoint → score exactly 50 = fiscal.weak_score → not a weakness
+    # (strictly below); execution 120 % scores 0 → a weakness with the over-spending suggestion.
+    ev = fiscal.evaluate_street(store, 2023, "华山街道", three_rules)
+    assert ev.index.scores.loc["203", "tax_share"] == 50
+    text = ev.findings(three_rules)
+    problems = text.split("存在的主要问题：")[1].split("。")[0]
+    assert "支出执行率为120.00%" in problems and "税收占比" not in problems
+    assert "杜绝无预算、超预算支出" in text
