@@ -1,0 +1,323 @@
+"""Load an export folder into the DuckDB store: validated, atomic, idempotent.
+
+The new database is built complete in a temporary file beside the target (the rows of the previous
+database that this load keeps, then the new rows), checkpointed, closed and moved over the target
+with ``os.replace``. Until that instant the previous database is untouched; after it, readers see
+the new one. Any failure or kill leaves the previous file byte-for-byte as it was.
+
+What a load replaces: for each table it brings, the rows of the years it brings (a re-export of 2023
+replaces 2023 and keeps 2022); ``monitoring`` per (year, 监控月份) so monthly snapshots accumulate;
+``departments`` wholesale. Loading the same files again changes nothing, and if the files (their
+sha256 set) are exactly those of the last load, the database is not rewritten and no ``loads``
+entry is added.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from filelock import FileLock, Timeout
+
+from . import __version__
+from .exceptions import StoreError
+from .loading import Export, SourceFile, read_export
+from .schema import (
+    BOOL, DATE, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table,
+)
+from .store import create_schema
+from .validation import ValidationFailed, validate
+
+__all__ = ["ingest", "IngestSummary", "replaced_partitions", "DatabaseRows", "TEMP_MARK"]
+
+TEMP_MARK = ".ingest-tmp"
+LOCK_TIMEOUT = 600.0
+
+
+def partition_columns(table: Table) -> tuple[str, ...]:
+    """Columns whose values a load replaces as a whole (empty tuple = the whole table)."""
+    if table.accumulate_by:
+        return table.accumulate_by
+    if any(c.name == "year" for c in table.columns):
+        return ("year",)
+    return ()
+
+
+def replaced_partitions(export: Export) -> dict[str, pd.DataFrame | None]:
+    """For each table the export brings: the distinct partition values it replaces (a frame with
+    the partition columns), or None when it replaces the whole table (departments)."""
+    out: dict[str, pd.DataFrame | None] = {}
+    for name, df in export.tables.items():
+        cols = partition_columns(TABLES[name])
+        if not cols:
+            out[name] = None
+            continue
+        parts = df[list(cols)].dropna().drop_duplicates().astype("int64").reset_index(drop=True)
+        out[name] = parts
+    return out
+
+
+class DatabaseRows:
+    """The rows of the previous database that a load keeps (``ExistingRows`` for validation).
+
+    Works on an open connection where the previous database is attached as ``old`` (or on none,
+    for a first load).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, export: Export, label: str):
+        self.con = con
+        self.label = label
+        self.parts = replaced_partitions(export)
+        self.old_tables: set[str] = set()
+        if con is not None:
+            rows = con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'old'"
+            ).fetchall()
+            self.old_tables = {r[0] for r in rows}
+            for name, parts in self.parts.items():
+                if parts is not None:
+                    con.register(f"_parts_{name}", parts)
+
+    def surviving(self, table: str) -> str | None:
+        """SQL ``FROM … WHERE`` selecting the kept rows of ``table`` (aliased ``t``), or None."""
+        if self.con is None or table not in self.old_tables:
+            return None
+        if table not in self.parts:
+            return f"old.{table} t"
+        parts = self.parts[table]
+        if parts is None:
+            return None
+        cond = " AND ".join(f"p.{c} = t.{c}" for c in parts.columns)
+        return f"old.{table} t WHERE NOT EXISTS (SELECT 1 FROM _parts_{table} p WHERE {cond})"
+
+    def keys(self, table: str, columns: tuple[str, ...]) -> list[tuple]:
+        src = self.surviving(table)
+        if src is None:
+            return []
+        cols = ", ".join(f"t.{c}" for c in columns)
+        return self.con.execute(f"SELECT DISTINCT {cols} FROM {src}").fetchall()
+
+
+@dataclass
+class IngestSummary:
+    """What a load did: the files read, rows per table, and the rows the database now holds."""
+
+    db_path: Path
+    src_dir: Path
+    files: list[SourceFile]
+    rows: dict[str, int]
+    years: dict[str, list[int]]
+    totals: dict[str, int] = field(default_factory=dict)
+    load_id: int | None = None
+    unchanged: bool = False
+
+    def describe(self) -> str:
+        """A short Chinese summary for the command line."""
+        n_files = len({f.path for f in self.files})
+        if self.unchanged:
+            head = (f"导入的 {n_files} 个文件与上次导入的完全相同（sha256 一致），"
+                    f"数据库未改动：{self.db_path}")
+        else:
+            head = f"已导入 {n_files} 个文件到 {self.db_path}（第 {self.load_id} 次导入）："
+        lines = [head]
+        for name in TABLE_ORDER:
+            if name not in self.rows:
+                continue
+            t = TABLES[name]
+            years = self.years.get(name) or []
+            extra = f"，年度 {'、'.join(str(y) for y in years)}" if years else ""
+            lines.append(f"  {t.label}（{name}）：{self.rows[name]:,} 行{extra}")
+        if self.totals:
+            held = "，".join(f"{TABLES[n].label} {c:,} 行" for n, c in self.totals.items() if c)
+            lines.append(f"数据库现有：{held}")
+        return "\n".join(lines)
+
+
+def _arrow_column(kind: str, series: pd.Series) -> pa.Array:
+    values = [None if (v is None or v is pd.NA or (isinstance(v, float) and v != v)) else v
+              for v in series.tolist()]
+    if kind == MONEY:
+        return pa.array(values, type=pa.decimal128(18, 2))
+    if kind == DATE:
+        return pa.array(values, type=pa.date32())
+    if kind in (INT,):
+        return pa.array(values, type=pa.int64())
+    if kind in (YEAR, MONTH):
+        return pa.array(values, type=pa.int32())
+    if kind == NUMBER:
+        return pa.array(values, type=pa.float64())
+    if kind == BOOL:
+        return pa.array(values, type=pa.bool_())
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def _to_arrow(table: Table, df: pd.DataFrame) -> pa.Table:
+    return pa.table({c.name: _arrow_column(c.kind, df[c.name]) for c in table.columns})
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _remove_stale_temps(db: Path) -> None:
+    """Temp files of an ingest that was killed (we hold the lock, so none is in use)."""
+    for p in db.parent.glob(f".{db.name}.*{TEMP_MARK}*"):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _attach_old(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    try:
+        con.execute("ATTACH ? AS old (READ_ONLY)", [str(db)])
+    except duckdb.Error as exc:
+        raise StoreError(f"无法读取现有数据库 {db}（{exc}）。如有其他程序正在写入它，请关闭后重试；"
+                         f"如文件已损坏，请移走它后重新导入全部数据。") from None
+    have = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'old'").fetchall()}
+    missing = [t for t in (*TABLE_ORDER, "loads") if t not in have]
+    if missing:
+        raise StoreError(f"{db} 不是 perflib 数据库（缺少表：{'、'.join(missing)}），未做任何改动。")
+
+
+def _old_columns(con, table: str) -> set[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'old' AND table_name = ?",
+        [table]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _last_load_shas(con) -> frozenset[str] | None:
+    row = con.execute("SELECT max(load_id) FROM old.loads").fetchone()
+    if row is None or row[0] is None:
+        return None
+    rows = con.execute("SELECT DISTINCT sha256 FROM old.loads WHERE load_id = ?", [row[0]]).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path) -> int:
+    """Fill the fresh database on ``con``: kept old rows, new rows, the loads log. Returns load_id."""
+    create_schema(con)
+    for name in TABLE_ORDER:
+        table = TABLES[name]
+        cols = [c.name for c in table.columns]
+        src_sql = rows.surviving(name) if has_old else None
+        if src_sql is not None:
+            have = _old_columns(con, name)
+            select = ", ".join(f"t.{c}" if c in have else f"NULL AS {c}" for c in cols)
+            con.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {select} FROM {src_sql}")
+        df = export.tables.get(name)
+        if df is not None and len(df):
+            con.register("_new", _to_arrow(table, df))
+            con.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _new")
+            con.unregister("_new")
+    load_id = 1
+    if has_old:
+        con.execute("INSERT INTO loads SELECT * FROM old.loads")
+        load_id = (con.execute("SELECT max(load_id) FROM loads").fetchone()[0] or 0) + 1
+    now = dt.datetime.now().replace(microsecond=0)
+    log = [(load_id, now, str(src.resolve()), f.path, f.sheet, f.table, f.sha256, f.rows, __version__)
+           for f in export.files]
+    if log:
+        con.executemany("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
+    return load_id
+
+
+def _years(export: Export) -> dict[str, list[int]]:
+    out = {}
+    for name, df in export.tables.items():
+        if "year" in df.columns:
+            out[name] = sorted(int(y) for y in df["year"].dropna().unique())
+    return out
+
+
+def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LOCK_TIMEOUT) -> IngestSummary:
+    """Validate the export folder ``src_dir`` and load it into the DuckDB file ``db_path``.
+
+    Raises
+    ------
+    InputError : the folder has problems (every problem listed; the database is not touched).
+    StoreError : the database cannot be read or written, or another ingest holds it too long.
+    """
+    src = Path(src_dir)
+    db = Path(db_path)
+    export = read_export(src, strict=False)
+    if db.exists() and not db.is_file():
+        raise StoreError(f"数据库路径 {db} 不是文件")
+    db.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(db) + ".lock", timeout=lock_timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StoreError(f"另一个导入正在写入 {db}（等待 {lock_timeout:g} 秒仍未结束），请稍后重试") from None
+    try:
+        _remove_stale_temps(db)
+        has_old = db.exists()
+        tmp = db.with_name(f".{db.name}.{uuid.uuid4().hex[:12]}{TEMP_MARK}")
+        summary = IngestSummary(db_path=db, src_dir=src, files=export.files,
+                                rows={n: len(df) for n, df in export.tables.items()},
+                                years=_years(export))
+        con = None
+        try:
+            con = duckdb.connect(str(tmp))
+            if has_old:
+                _attach_old(con, db)
+            rows = DatabaseRows(con if has_old else None, export, f"数据库 {db}")
+            problems = validate(export, rows)
+            if problems:
+                raise ValidationFailed(problems)
+            if has_old and _last_load_shas(con) == export.sha256s:
+                summary.unchanged = True
+                summary.totals = {n: con.execute(f"SELECT count(*) FROM old.{n}").fetchone()[0]
+                                  for n in TABLE_ORDER}
+                con.close()
+                con = None
+                _remove(tmp)
+                return summary
+            summary.load_id = _build(con, export, rows, has_old, src)
+            summary.totals = {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
+                              for n in TABLE_ORDER}
+            if has_old:
+                con.execute("DETACH old")
+            con.execute("CHECKPOINT")
+            con.close()
+            con = None
+            os.replace(tmp, db)
+            stale_wal = db.with_name(db.name + ".wal")  # the old file's log must not replay on the new
+            if stale_wal.exists():
+                stale_wal.unlink()
+            _fsync_dir(db.parent)
+            return summary
+        except BaseException:
+            if con is not None:
+                try:
+                    con.close()
+                except Exception:
+                    pass
+            _remove(tmp)
+            raise
+    finally:
+        lock.release()

@@ -1,0 +1,274 @@
+"""Check an export, read, against the schema and against the database it will be loaded into.
+
+Every problem is found and reported at once (not only the first), each located where the analyst
+can find it: file, sheet, row as seen in Excel, the column header as written, the bad value and what
+was expected, in Chinese.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Iterable, Protocol
+
+import pandas as pd
+
+from .exceptions import InputError, PerflibError, Problem
+from .loading import Export, _decimal_from_text
+from .schema import (
+    DATE, ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Reference, Table,
+)
+
+__all__ = ["validate", "ExistingRows", "ValidationFailed", "MAX_LISTED", "QUANTITATIVE_DIRECTIONS"]
+
+MAX_LISTED = 200  # problems listed in the error message; the rest are counted
+QUANTITATIVE_DIRECTIONS = ("≥", "≤", "=")
+
+
+class ExistingRows(Protocol):
+    """What validation needs from the database a load goes into: rows that survive the load."""
+
+    label: str  # how to name the database in a problem (e.g. "数据库 data/perf.duckdb")
+
+    def keys(self, table: str, columns: tuple[str, ...]) -> list[tuple]:
+        """Distinct tuples of ``columns`` over the rows of ``table`` that this load keeps."""
+
+
+class ValidationFailed(InputError):
+    """An :class:`InputError` whose message lists at most :data:`MAX_LISTED` problems (all of them
+    stay in ``.problems``), so that a badly wrong folder still gives a readable report."""
+
+    def __init__(self, problems: list[Problem], summary: str | None = None):
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = summary or f"导入数据有 {n} 处问题，未写入数据库（原数据库保持不变）："
+        lines = [head] + [f"  {i}. {p}" for i, p in enumerate(self.problems[:MAX_LISTED], 1)]
+        if n > MAX_LISTED:
+            lines.append(f"  …… 另有 {n - MAX_LISTED} 处问题未列出（请先改正以上问题后重新导入）")
+        PerflibError.__init__(self, "\n".join(lines))
+
+
+def _na(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
+def _clean(v):
+    return None if _na(v) else v
+
+
+def _shown(v):
+    if isinstance(v, Decimal):
+        return f"{v:,.2f}"
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+class _Checker:
+    def __init__(self, export: Export, existing: ExistingRows | None):
+        self.export = export
+        self.existing = existing
+        self.problems: list[Problem] = []
+
+    def at(self, table: Table, df: pd.DataFrame, i: int, column: str | None, message: str,
+           value=None, expected: str | None = None) -> None:
+        file, sheet, row = df.at[i, "_file"], _clean(df.at[i, "_sheet"]), int(df.at[i, "_row"])
+        header = self.export.header(table.name, file, sheet, column) if column else None
+        self.problems.append(Problem(file=file, sheet=sheet, row=row, column=header, message=message,
+                                     value=_shown(value), expected=expected))
+
+    def place(self, table: Table, df: pd.DataFrame, i: int) -> str:
+        sheet = _clean(df.at[i, "_sheet"])
+        where = f"文件 {df.at[i, '_file']}" + (f" 工作表 {sheet}" if sheet else "")
+        return f"{where} 第 {int(df.at[i, '_row'])} 行"
+
+    # --- cell checks ----------------------------------------------------------------------------
+    def cells(self, table: Table, df: pd.DataFrame) -> None:
+        bad = self.export.bad_cells
+        for col in table.columns:
+            values = df[col.name].tolist()
+            if not col.nullable:
+                for i, v in enumerate(values):
+                    if _na(v) and (table.name, i, col.name) not in bad:
+                        self.at(table, df, i, col.name, "必填项为空", expected=col.expected())
+            if col.kind == ENUM:
+                allowed = set(col.allowed)
+                for i, v in enumerate(values):
+                    if not _na(v) and v not in allowed:
+                        self.at(table, df, i, col.name, "不是允许的取值", v, col.expected())
+            if col.kind in (MONEY, NUMBER, INT, YEAR, MONTH) and (
+                    col.minimum is not None or col.maximum is not None):
+                lo = None if col.minimum is None else _as_kind(col.minimum, col.kind)
+                hi = None if col.maximum is None else _as_kind(col.maximum, col.kind)
+                for i, v in enumerate(values):
+                    if _na(v):
+                        continue
+                    if lo is not None and v < lo:
+                        msg = "不能为负数" if col.minimum == 0 else f"小于允许的最小值 {col.minimum:g}"
+                        self.at(table, df, i, col.name, msg, v, col.expected())
+                    elif hi is not None and v > hi:
+                        self.at(table, df, i, col.name, f"超过允许的最大值 {col.maximum:g}", v,
+                                col.expected())
+
+    # --- unique keys ----------------------------------------------------------------------------
+    def keys(self, table: Table, df: pd.DataFrame) -> None:
+        if not table.key or df.empty:
+            return
+        cols = [df[c].tolist() for c in table.key]
+        first: dict[tuple, int] = {}
+        names = "+".join(table.column(c).header for c in table.key)
+        for i, key in enumerate(zip(*cols)):
+            key = tuple(_clean(v) for v in key)
+            if key in first:
+                j = first[key]
+                shown = "，".join(f"{table.column(c).header}={'（空）' if v is None else v}"
+                                 for c, v in zip(table.key, key))
+                self.at(table, df, i, table.key[0], f"与{self.place(table, df, j)}重复（{names} 应唯一）",
+                        shown, f"每个 {names} 只出现一行")
+            else:
+                first[key] = i
+
+    # --- table-specific rules -------------------------------------------------------------------
+    def payments(self, table: Table, df: pd.DataFrame) -> None:
+        for i, (d, y) in enumerate(zip(df["pay_date"].tolist(), df["year"].tolist())):
+            if _na(d) or _na(y):
+                continue
+            if d.year != int(y):
+                self.at(table, df, i, "pay_date", f"支付日期不在所属年度 {int(y)} 年内", d.isoformat(),
+                        f"{int(y)}-01-01 至 {int(y)}-12-31 之间的日期（与「年度」一致）")
+
+    def targets(self, table: Table, df: pd.DataFrame) -> None:
+        for i, (direction, value) in enumerate(zip(df["direction"].tolist(), df["target_value"].tolist())):
+            if direction in QUANTITATIVE_DIRECTIONS and not _na(value) and not _numeric(value):
+                self.at(table, df, i, "target_value", f"指标方向为「{direction}」的定量指标，指标值应为数值",
+                        value, "数值（如 95；百分比写 95 并在计量单位中写 %），文字目标请把指标方向写为 定性")
+
+    # --- references -----------------------------------------------------------------------------
+    def target_keys(self, ref: Reference) -> set[tuple]:
+        keys: set[tuple] = set()
+        target = self.export.tables.get(ref.target)
+        if target is not None and len(target):
+            for key in zip(*(target[c].tolist() for c in ref.target_columns)):
+                key = tuple(_clean(v) for v in key)
+                if None not in key:
+                    keys.add(key)
+        if self.existing is not None:
+            keys.update(tuple(_clean(v) for v in k) for k in self.existing.keys(ref.target, ref.target_columns))
+        return keys
+
+    def references(self) -> None:
+        for name in TABLE_ORDER:
+            table = TABLES[name]
+            for ref in table.references:
+                known = None
+                df = self.export.tables.get(name)
+                target_label = TABLES[ref.target].label
+                if df is not None and len(df):
+                    known = self.target_keys(ref)
+                    for i, key in enumerate(zip(*(df[c].tolist() for c in ref.columns))):
+                        key = tuple(_clean(v) for v in key)
+                        if None in key or key in known:
+                            continue
+                        self.at(table, df, i, ref.columns[0], _missing_message(table, ref, key),
+                                key[0], f"「{target_label}」表（本次导入或数据库中已有）中存在的"
+                                        f"{_key_words(ref)}")
+                # rows already in the database that this load would leave dangling
+                if self.existing is not None and ref.target in self.export.tables:
+                    if known is None:
+                        known = self.target_keys(ref)
+                    for key in self.existing.keys(name, ref.columns):
+                        key = tuple(_clean(v) for v in key)
+                        if None in key or key in known:
+                            continue
+                        self.problems.append(Problem(
+                            file=self.existing.label, sheet=None, row=None,
+                            column=table.column(ref.columns[0]).header,
+                            message=f"数据库中已有的「{table.label}」数据引用了"
+                                    f"{_describe_key(ref, key)}，本次导入的「{target_label}」表中没有它",
+                            value=key[0],
+                            expected=f"本次导入的「{target_label}」表包含该{_key_words(ref)}，"
+                                     f"或同时导入新的「{table.label}」表"))
+
+    def streets(self) -> None:
+        df = self.export.tables.get("street_fiscal")
+        if df is None or df.empty:
+            return
+        table = TABLES["street_fiscal"]
+        depts = self.export.tables.get("departments")
+        flags: dict = {}
+        if depts is not None:
+            flags = {c: bool(s) if not _na(s) else False
+                     for c, s in zip(depts["dept_code"].tolist(), depts["is_street"].tolist()) if not _na(c)}
+        elif self.existing is not None:
+            flags = {c: bool(s) if not _na(s) else False
+                     for c, s in self.existing.keys("departments", ("dept_code", "is_street"))}
+        names = {}
+        if depts is not None:
+            names = dict(zip(depts["dept_code"].tolist(), depts["dept_name"].tolist()))
+        for i, code in enumerate(df["dept_code"].tolist()):
+            if _na(code) or code not in flags or flags[code]:
+                continue  # a missing department is reported as a reference problem
+            name = names.get(code)
+            self.at(table, df, i, "dept_code",
+                    f"「{name or code}」不是街道（「部门」表中该部门的「是否街道」不是 是）", code,
+                    "「部门」表中「是否街道」为 是 的街道编码")
+
+
+def _as_kind(bound: float, kind: str):
+    if kind == MONEY:
+        return Decimal(str(bound))
+    if kind in (INT, YEAR, MONTH):
+        return int(bound)
+    return float(bound)
+
+
+def _numeric(value) -> bool:
+    try:
+        _decimal_from_text(str(value), percent=True)
+        return True
+    except Exception:
+        return False
+
+
+def _key_words(ref: Reference) -> str:
+    t = TABLES[ref.target]
+    return "+".join(t.column(c).header for c in ref.target_columns)
+
+
+def _describe_key(ref: Reference, key: tuple) -> str:
+    t = TABLES[ref.target]
+    parts = [f"{t.column(c).header}「{v}」" for c, v in zip(ref.target_columns, key)]
+    return "、".join(parts)
+
+
+def _missing_message(table: Table, ref: Reference, key: tuple) -> str:
+    target = TABLES[ref.target]
+    if len(key) == 2 and ref.target_columns[1] == "year":
+        return f"{target.column(ref.target_columns[0]).header}「{key[0]}」在 {key[1]} 年的「{target.label}」表中不存在"
+    if ref.target == table.name:
+        return f"{_describe_key(ref, key)}在「{target.label}」表中不存在"
+    return f"{_describe_key(ref, key)}在「{target.label}」表中不存在"
+
+
+def validate(export: Export, existing: ExistingRows | None = None) -> list[Problem]:
+    """Every problem of ``export``: those found while reading plus required values, allowed values,
+    ranges, unique keys, payment dates within their year, numeric targets, street codes, and
+    referential integrity against ``existing`` (the database rows the load keeps; None = the export
+    is the whole database). Never raises for data problems; an empty list means it can be loaded."""
+    checker = _Checker(export, existing)
+    for name in TABLE_ORDER:
+        df = export.tables.get(name)
+        if df is None or df.empty:
+            continue
+        table = TABLES[name]
+        checker.cells(table, df)
+        checker.keys(table, df)
+        if name == "payments":
+            checker.payments(table, df)
+        if name == "targets":
+            checker.targets(table, df)
+    checker.references()
+    checker.streets()
+    return _sorted([*export.problems, *checker.problems])
+
+
+def _sorted(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.sheet or "", p.row if p.row is not None else -1))

@@ -1,0 +1,197 @@
+"""Shared test helpers: a small, valid export folder built in code.
+
+Stable API (other test modules rely on it; extend, don't change):
+
+- ``small_frames()`` → ``{table: DataFrame}`` with canonical column names and values as an analyst
+  would type them (money in 元 as ``Decimal``, dates as ``datetime.date``, booleans as 是/否). Every
+  table of the schema is present; the data is consistent (references hold, keys unique).
+- ``write_table(path, table, df, ...)`` writes one table as ``.csv`` or ``.xlsx`` with the Chinese
+  headers (``headers=`` overrides some: ``{"budget_amount": "年初预算数（万元）"}``; then divide
+  that column by 10,000 yourself, or pass ``scale={"budget_amount": 10_000}``).
+- ``write_export(folder, frames=None, xlsx=(), gbk=())`` writes every table of ``frames`` (default
+  ``small_frames()``) as ``<中文表名>.csv`` (UTF-8), or ``.xlsx`` for tables named in ``xlsx``, or
+  GBK csv for those in ``gbk``; returns the folder.
+- fixtures: ``export_dir`` (the small export written to ``tmp_path/export``), ``db_path``
+  (``tmp_path/perf.duckdb``, not created), ``ingested_db`` (``export_dir`` ingested into
+  ``db_path``), ``sha256_of(path)`` helper.
+
+Small export facts (worked out by hand, used by the tests):
+departments 5 (101 区教体局, 10101 区实验小学 under 101, 102 区科技局, 103 区财政局, 201 东风街道办事处
+street); projects 2022: P001, P002; 2023: P001, P002, P003, P004 (P004 classified); payments 6
+(2022: 2, 2023: 4); monitoring 2023 month 7: 3 rows; targets 6 (one department-level).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from perflib.schema import TABLES
+
+D = Decimal
+
+
+def small_frames() -> dict[str, pd.DataFrame]:
+    """A small consistent export, one frame per table (canonical column names)."""
+    f = {}
+    f["departments"] = pd.DataFrame([
+        ("101", "区教体局", None, "教育", "否"),
+        ("10101", "区实验小学", "101", "教育", "否"),
+        ("102", "区科技局", None, "科学技术", "否"),
+        ("103", "区财政局", None, "一般公共服务", "否"),
+        ("201", "东风街道办事处", None, "街道", "是"),
+    ], columns=["dept_code", "dept_name", "parent_code", "sector", "is_street"])
+    f["projects"] = pd.DataFrame([
+        ("P001", 2022, "101", "运动场地建设资金", "场馆运行", "一般公共预算", "本级", D("1000000.00"), None, "否", "否"),
+        ("P002", 2022, "102", "人才工程项目", None, "一般公共预算", "本级", D("500000.00"), D("450000.00"), "否", "否"),
+        ("P001", 2023, "101", "运动场地建设资金", "场馆运行", "一般公共预算", "本级", D("1200000.00"), D("1300000.50"), "否", "否"),
+        ("P002", 2023, "102", "人才工程项目", None, "政府性基金预算", "上级转移支付", D("800000.00"), None, "否", "否"),
+        ("P003", 2023, "10101", "校舍维修", "物业管理", "一般公共预算", "本级", D("250000.25"), None, "否", "是"),
+        ("P004", 2023, "103", "某专项保障经费", None, "一般公共预算", "本级", D("90000.00"), None, "是", "否"),
+    ], columns=["project_id", "year", "dept_code", "project_name", "project_type", "budget_kind",
+                "fund_source", "budget_amount", "adjusted_amount", "is_classified", "is_special"])
+    f["targets"] = pd.DataFrame([
+        ("P001", "101", 2023, "产出指标", "数量指标", "新建运动场地", "≥", "3", "个", 20),
+        ("P001", "101", 2023, "效益指标", "社会效益指标", "群众健身条件改善", "定性", "有效改善", None, 30),
+        ("P001", "101", 2023, "满意度指标", "服务对象满意度指标", "群众满意度", "≥", "90", "%", 10),
+        ("P002", "102", 2023, "产出指标", "数量指标", "引进人才数", "≥", "20", "人", 50),
+        ("P001", "101", 2022, "产出指标", "数量指标", "新建运动场地", "≥", "2", "个", 50),
+        (None, "101", 2023, "产出指标", "数量指标", "学校覆盖率", "=", "100", "%", None),
+    ], columns=["project_id", "dept_code", "year", "level1", "level2", "indicator", "direction",
+                "target_value", "unit", "weight"])
+    f["payments"] = pd.DataFrame([
+        ("P001", 2022, dt.date(2022, 3, 15), D("300000.00")),
+        ("P001", 2022, dt.date(2022, 12, 20), D("650000.00")),
+        ("P001", 2023, dt.date(2023, 2, 10), D("200000.00")),
+        ("P001", 2023, dt.date(2023, 7, 31), D("400000.50")),
+        ("P002", 2023, dt.date(2023, 5, 6), D("120000.00")),
+        ("P004", 2023, dt.date(2023, 6, 30), D("30000.00")),
+    ], columns=["project_id", "year", "pay_date", "amount"])
+    f["monitoring"] = pd.DataFrame([
+        ("P001", 2023, 7, "新建运动场地", "2", None, "确定能", "是"),
+        ("P001", 2023, 7, "群众满意度", "85", "其他", "有可能", "是"),
+        ("P002", 2023, 7, "引进人才数", "5", "人员保障", "有可能", "否"),
+    ], columns=["project_id", "year", "as_of_month", "indicator", "actual_value", "deviation_reason",
+                "likelihood", "key_monitored"])
+    f["self_evaluations"] = pd.DataFrame([
+        ("P001", 2022, D("950000.00"), 92, 91),
+        ("P002", 2022, D("430000.00"), None, 85),
+    ], columns=["project_id", "year", "spent_amount", "satisfaction", "reported_score"])
+    f["self_eval_indicators"] = pd.DataFrame([
+        ("P001", 2022, "新建运动场地", "2"),
+        ("P002", 2022, "引进人才数", "18"),
+    ], columns=["project_id", "year", "indicator", "actual_value"])
+    f["key_evaluations"] = pd.DataFrame([
+        ("P001", 2023, "教育", 18, 17, 26, 25, D("1500000.00"), D("1200000.00"), "绩效目标不够细化"),
+    ], columns=["project_id", "year", "domain", "score_decision", "score_process", "score_output",
+                "score_effect", "next_request", "next_approved", "findings"])
+    f["costs"] = pd.DataFrame([
+        ("P001", 2023, "人员成本", D("300000.00")),
+        ("P001", 2023, "委托业务费", D("700000.00")),
+        ("P003", 2023, "商品和服务支出", D("240000.00")),
+    ], columns=["project_id", "year", "cost_element", "amount"])
+    f["outputs"] = pd.DataFrame([
+        ("P001", 2023, "运动场地", "个", 3, 95),
+        ("P003", 2023, "维修面积", "平方米", 1200, None),
+    ], columns=["project_id", "year", "output_name", "unit", "quantity", "quality_score"])
+    f["street_fiscal"] = pd.DataFrame([
+        ("201", 2023, "一般公共预算收入", 52000000),
+        ("201", 2023, "一般公共预算支出", 61000000),
+    ], columns=["dept_code", "year", "indicator", "value"])
+    return f
+
+
+def _cell(v):
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def write_table(path: Path, table: str, df: pd.DataFrame, *, headers: dict | None = None,
+                scale: dict | None = None, encoding: str = "utf-8", sheet: str | None = None,
+                extra_rows: list | None = None) -> Path:
+    """Write one table with Chinese headers as csv (``encoding``) or xlsx (by ``path`` suffix).
+
+    ``scale`` divides a money column (e.g. 10,000 for a 万元 header); ``extra_rows`` are appended
+    verbatim (lists of cells, e.g. a 合计 row)."""
+    path = Path(path)
+    headers = headers or {}
+    scale = scale or {}
+    t = TABLES[table]
+    cols = list(df.columns)
+    head = [headers.get(c, t.column(c).header) for c in cols]
+    rows = []
+    for rec in df.itertuples(index=False):
+        row = []
+        for c, v in zip(cols, rec):
+            if c in scale and v is not None and not (isinstance(v, float) and v != v):
+                v = Decimal(v) / Decimal(scale[c])
+            row.append(v)
+        rows.append(row)
+    rows += extra_rows or []
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        if path.exists():
+            wb = openpyxl.load_workbook(path)
+            ws = wb.create_sheet(sheet or t.label)
+        else:
+            wb = openpyxl.Workbook()
+            ws = wb.active
+            ws.title = sheet or t.label
+        ws.append(head)
+        for row in rows:
+            ws.append([None if (v is None or (isinstance(v, float) and v != v)) else
+                       (float(v) if isinstance(v, Decimal) else v) for v in row])
+        wb.save(path)
+    else:
+        with open(path, "w", encoding=encoding, newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(head)
+            for row in rows:
+                w.writerow([_cell(v) for v in row])
+    return path
+
+
+def write_export(folder: Path, frames: dict | None = None, *, xlsx=(), gbk=()) -> Path:
+    """Write every table of ``frames`` (default: the small export) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = small_frames() if frames is None else frames
+    for name, df in frames.items():
+        label = TABLES[name].label
+        if name in xlsx:
+            write_table(folder / f"{label}.xlsx", name, df)
+        else:
+            write_table(folder / f"{label}.csv", name, df, encoding="gbk" if name in gbk else "utf-8")
+    return folder
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def export_dir(tmp_path) -> Path:
+    """The small valid export (projects as xlsx, the rest csv) in ``tmp_path/export``."""
+    return write_export(tmp_path / "export", xlsx=("projects",))
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "perf.duckdb"
+
+
+@pytest.fixture
+def ingested_db(export_dir, db_path) -> Path:
+    from perflib.ingest import ingest
+
+    ingest(export_dir, db_path)
+    return db_path
