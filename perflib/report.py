@@ -307,6 +307,14 @@ class Report:
             self._write(META_FILE, self._meta)
         _display_html(f'<h{level} id="{esc(slug(text))}">{esc(text)}</h{level}>', str(text))
 
+    def section(self, sec) -> None:
+        """Show a drafted section (``text``, ``facts``, ``tables`` as in :class:`perflib.overview.Section`)."""
+        self.text(sec.text)
+        if getattr(sec, "facts", None):
+            self.facts(sec.facts)
+        for t in getattr(sec, "tables", None) or []:
+            self.table(t.frame, t.title, sheet=t.sheet)
+
     def uses_rules(self, *sections: str) -> None:
         """Name the rules sections this report applies (the footer lists them first)."""
         used = self._meta.setdefault("rules_sections", [])

@@ -1,0 +1,281 @@
+"""Rendering an executed notebook into what auditors open: a self-contained HTML page (no code, no
+network request), a failure page, the reports index, and the ``.xlsx`` of a report's tables.
+
+The page is our own jinja template (``templates/report.html.j2``) around the body that nbconvert's
+``basic`` template produces (cells only: no require.js, no MathJax, no CDN link). CSS and the small
+sortable-table script are inlined; figures are already PNG data URIs. :func:`network_references`
+is the check that keeps it so.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import jinja2
+import pandas as pd
+
+from . import __version__
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_HEADING = re.compile(r"<h([1-4])\b([^>]*)>(.*?)</h\1>", re.S | re.I)
+_ID_ATTR = re.compile(r'\bid="([^"]*)"')
+_TAG = re.compile(r"<[^>]+>")
+# Anything that would make a browser fetch from the network when the page opens.
+_NETWORK = re.compile(
+    r"""(?:\b(?:src|href|data|poster|action|srcset)\s*=\s*["']?\s*(?:https?:)?//)"""
+    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+["']?(?:https?:)?//)""",
+    re.I,
+)
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+# --- atomic files ------------------------------------------------------------------------------------
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# --- body ------------------------------------------------------------------------------------------
+def notebook_body(nb) -> str:
+    """The cells of an executed notebook as HTML: outputs and markdown only (no code, no prompts)."""
+    import copy
+
+    from nbconvert import HTMLExporter
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            # warnings and logs on stderr stay in the .ipynb; the auditor's page shows results only
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, anchor_link_text="")
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+@dataclass
+class TocItem:
+    level: int
+    id: str
+    text: str
+
+
+def add_toc(body: str) -> tuple[str, list[TocItem]]:
+    """Give every h2–h4 heading an id and list them (the page's table of contents)."""
+    items: list[TocItem] = []
+    used: set[str] = set()
+
+    def fix(m: re.Match) -> str:
+        level, attrs, inner = int(m.group(1)), m.group(2), m.group(3)
+        text = html.unescape(_TAG.sub("", inner)).replace("¶", "").strip()
+        found = _ID_ATTR.search(attrs)
+        hid = html.unescape(found.group(1)) if found else ""
+        if not hid or hid in used:
+            base = re.sub(r"[\s\"'<>&#?/\\%]+", "-", text).strip("-") or "section"
+            hid, n = base, 1
+            while hid in used:
+                n += 1
+                hid = f"{base}-{n}"
+            attrs = _ID_ATTR.sub("", attrs) + f' id="{html.escape(hid)}"'
+        used.add(hid)
+        if level >= 2 and text:
+            items.append(TocItem(level, hid, text))
+        return f"<h{level}{attrs}>{inner}</h{level}>"
+
+    return _HEADING.sub(fix, body), items
+
+
+def first_heading(body: str) -> str | None:
+    m = re.search(r"<h1\b[^>]*>(.*?)</h1>", body, re.S | re.I)
+    if not m:
+        return None
+    return html.unescape(_TAG.sub("", m.group(1))).replace("¶", "").strip() or None
+
+
+def drop_first_h1(body: str) -> str:
+    """The page header shows the title; remove the notebook's own h1 so it is not shown twice."""
+    return re.sub(r"<h1\b[^>]*>.*?</h1>", "", body, count=1, flags=re.S | re.I)
+
+
+def network_references(text: str) -> list[str]:
+    """Places in an HTML page that would make a browser fetch from the network (should be none)."""
+    return [m.group(0) for m in _NETWORK.finditer(text)]
+
+
+# --- pages -----------------------------------------------------------------------------------------
+def _now() -> str:
+    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def _rules_rows(rules, sections: Iterable[str] | None) -> tuple[list[str], list[list[str]], list[str]]:
+    table = rules.table()
+    secs = [s for s in (sections or []) if s]
+    if secs:
+        keep = table["规则"].map(lambda k: any(k == s or k.startswith(s + ".") for s in secs))
+        table = pd.concat([table[keep], table[~keep]], ignore_index=True) if keep.any() else table
+    return list(table.columns), table.astype(str).values.tolist(), secs
+
+
+def render_page(*, body: str, title: str, notebook: str, params: dict[str, Any],
+                as_of: str | None, inputs: dict[str, str], rules, rules_sections=None,
+                rendered_at: str | None = None, kind: str = "report",
+                status_note: str | None = None) -> str:
+    """The full HTML page around ``body`` (trusted HTML from nbconvert/our own escaping)."""
+    body, toc = add_toc(body)
+    columns, rows, secs = _rules_rows(rules, rules_sections) if rules is not None else ([], [], [])
+    page = _env().get_template("report.html.j2").render(
+        body=body, toc=toc, title=title, notebook=notebook,
+        params=[(k, "（全部）" if v is None else v) for k, v in params.items()],
+        as_of=as_of, inputs=sorted(inputs.items()), rules=rows, rules_columns=columns,
+        rules_sections=secs, rules_origin=getattr(rules, "origin", ""),
+        rules_sha256=getattr(rules, "sha256", ""), version=__version__,
+        rendered_at=rendered_at or _now(), kind=kind, status_note=status_note,
+    )
+    return page
+
+
+def render_report(nb, *, notebook: str, params: dict[str, Any], as_of: str | None,
+                  inputs: dict[str, str], rules, title: str | None = None,
+                  rules_sections=None, rendered_at: str | None = None) -> str:
+    """HTML page of an executed notebook."""
+    body = notebook_body(nb)
+    heading = first_heading(body)
+    if heading:
+        body = drop_first_h1(body)
+    return render_page(body=body, title=title or heading or notebook, notebook=notebook,
+                       params=params, as_of=as_of, inputs=inputs, rules=rules,
+                       rules_sections=rules_sections, rendered_at=rendered_at)
+
+
+def failing_cell(nb) -> tuple[str, str, str, str] | None:
+    """(cell source, error name, error value, traceback) of the first cell with an error output."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                trace = "\n".join(ANSI.sub("", line) for line in out.get("traceback", []))
+                return cell.source, out.get("ename", ""), out.get("evalue", ""), trace
+    return None
+
+
+def render_failure(*, notebook: str, params: dict[str, Any], error: str, nb=None,
+                   title: str | None = None, as_of: str | None = None,
+                   inputs: dict[str, str] | None = None, rules=None,
+                   last_good: str | None = None, rendered_at: str | None = None) -> str:
+    """The page of a failed report: the failing cell's source, the error and its traceback."""
+    e = html.escape
+    parts = [f'<h2 id="failure">报告生成失败</h2><p class="perf-failed">{e(error)}</p>']
+    found = failing_cell(nb) if nb is not None else None
+    if found:
+        source, ename, evalue, trace = found
+        parts.append('<h3 id="failing-cell">出错的单元格</h3>')
+        parts.append(f'<pre class="perf-source">{e(source)}</pre>')
+        parts.append('<h3 id="error">错误</h3>')
+        parts.append(f'<p><code>{e(ename)}</code>：{e(evalue)}</p>')
+        parts.append('<h3 id="traceback">调用栈</h3>')
+        parts.append(f'<pre class="perf-trace">{e(trace)}</pre>')
+    if last_good:
+        parts.append(f'<p>上次成功生成的报告仍保留：<a href="{e(last_good)}">{e(last_good)}</a></p>')
+    else:
+        parts.append("<p>此前没有成功生成的同名报告。</p>")
+    return render_page(body="\n".join(parts), title=f"{title or notebook}（生成失败）", notebook=notebook,
+                       params=params, as_of=as_of, inputs=inputs or {}, rules=rules,
+                       rendered_at=rendered_at, kind="failed", status_note="生成失败")
+
+
+def render_index(entries: list[dict], updated_at: str | None = None) -> str:
+    """``reports/index.html``: every report with its parameters, status, time and files."""
+    rows = []
+    for e in sorted(entries, key=lambda x: (-int(x.get("year") or 0), x.get("notebook", ""),
+                                            x.get("params_text", ""))):
+        r = dict(e)
+        r.setdefault("title", None)
+        r.setdefault("html", None)
+        r.setdefault("failed_html", None)
+        r.setdefault("last_good_at", "")
+        r.setdefault("files", [])
+        r.setdefault("seconds", 0.0)
+        r.setdefault("rendered_at", "")
+        r["status_text"] = "成功" if r.get("status") == "ok" else "失败"
+        rows.append(r)
+    failed = sum(1 for r in rows if r.get("status") != "ok")
+    return _env().get_template("index.html.j2").render(
+        entries=rows, failed=failed, updated_at=updated_at or _now(), version=__version__)
+
+
+# --- xlsx ------------------------------------------------------------------------------------------
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_names(names: Iterable[str]) -> list[str]:
+    """Valid, unique Excel sheet names (≤ 31 characters, no []:*?/\\)."""
+    out: list[str] = []
+    for raw in names:
+        base = _SHEET_BAD.sub("_", str(raw)).strip("'") or "表"
+        base = base[:31]
+        name, n = base, 1
+        while name.lower() in (x.lower() for x in out):
+            n += 1
+            suffix = f"_{n}"
+            name = base[: 31 - len(suffix)] + suffix
+        out.append(name)
+    return out
+
+
+def xlsx_bytes(tables: list[tuple[str, str, pd.DataFrame]], info: dict[str, Any] | None = None) -> bytes:
+    """An .xlsx of ``(title, sheet, table)``: one sheet per table (headers as shown), plus 说明."""
+    import io
+
+    buf = io.BytesIO()
+    names = sheet_names(["说明"] + [s for _, s, _ in tables])
+    # data never becomes a formula or a link (a name starting with "=" stays text)
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": options}) as xw:
+        about = [("表", "工作表")] + [(t, n) for (t, _, _), n in zip(tables, names[1:])]
+        meta = [(str(k), "" if v is None else str(v)) for k, v in (info or {}).items()]
+        pd.DataFrame(meta + [("", "")] + about, columns=["项目", "内容"]).to_excel(
+            xw, sheet_name=names[0], index=False)
+        for (title, _sheet, df), name in zip(tables, names[1:]):
+            frame = df.copy()
+            for c in frame.columns:
+                if isinstance(frame[c].dtype, pd.DatetimeTZDtype):
+                    frame[c] = frame[c].dt.tz_localize(None)
+            frame.to_excel(xw, sheet_name=name, index=False)
+            ws = xw.sheets[name]
+            for i, c in enumerate(frame.columns):
+                width = max([len(str(c))] + [len(str(v)) for v in frame[c].head(200)]) if len(frame) else len(str(c))
+                ws.set_column(i, i, min(max(8, width * 1.6), 60))
+    return buf.getvalue()
