@@ -307,6 +307,105 @@ def plot_savings_vs_cut(table, title: str | None = None):
     return fig
 
 
+# ---- fiscal ----
+FISCAL_HIGHLIGHT = "#c62828"
+FISCAL_BASE = "#1f4e79"
+FISCAL_PEER = "#9e9e9e"
+
+
+def plot_fiscal_scores(comparison, street_name: str, title: str | None = None):
+    """One street's indicator scores (0–100) beside the peer median score, one bar pair per indicator.
+
+    ``comparison`` is :meth:`perflib.fiscal.FiscalIndex.comparison`'s table (指标, score,
+    peer_median_score); a missing score is drawn as an empty bar and labelled 缺失."""
+    import numpy as np
+
+    setup_theme()
+    df = comparison.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, max(3.5, 0.45 * len(df) + 1.5)))
+    y = np.arange(len(df))[::-1]
+    own = df["score"].astype(float)
+    ax.barh(y + 0.2, own.fillna(0), height=0.4, color=FISCAL_BASE, label=street_name)
+    ax.barh(y - 0.2, df["peer_median_score"].astype(float).fillna(0), height=0.4, color=FISCAL_PEER,
+            label="参评街道中位数")
+    for yi, v in zip(y, own):
+        ax.annotate("缺失" if np.isnan(v) else f"{v:.0f}", (0 if np.isnan(v) else v, yi + 0.2),
+                    xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(y, [str(n) for n in df["指标"]])
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("指标得分（0–100，同级街道极差标准化）")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title or f"{street_name}各指标得分与参评街道中位数")
+    fig.tight_layout()
+    return fig
+
+
+def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None = None):
+    """Every evaluated street's composite index, best first, the chosen street highlighted and the
+    median marked. ``ranking`` is :meth:`perflib.fiscal.FiscalIndex.ranking`'s table."""
+    import numpy as np
+
+    setup_theme()
+    df = ranking[ranking["综合绩效指数"].notna()].sort_values("综合绩效指数", ascending=True)
+    fig, ax = plt.subplots(figsize=(8, max(3.0, 0.4 * len(df) + 1.2)))
+    colors = [FISCAL_HIGHLIGHT if n == highlight else FISCAL_BASE for n in df["街道"]]
+    ax.barh(np.arange(len(df)), df["综合绩效指数"], color=colors)
+    for i, v in enumerate(df["综合绩效指数"]):
+        ax.annotate(f"{v:.1f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    if len(df):
+        med = float(df["综合绩效指数"].median())
+        ax.axvline(med, color=FISCAL_PEER, linestyle="--", linewidth=1, label=f"中位数 {med:.1f}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(np.arange(len(df)), list(df["街道"]))
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("综合绩效指数（0–100）")
+    ax.set_title(title or "街道财政运行综合绩效指数排名")
+    fig.tight_layout()
+    return fig
+
+
+def plot_fiscal_pefa(scores, bands: dict, title: str | None = None):
+    """PEFA PI-1/PI-2/PI-3 of one street by year: the yearly measure against the grade bands.
+
+    ``scores``: :func:`perflib.fiscal.pefa_scores`' list; ``bands``: {"PI-1": pi1_bands,
+    "PI-2": pi2_bands, "PI-3": pi3_bands} from the rules (PI-1/PI-3 intervals, PI-2 upper limits)."""
+    import numpy as np
+
+    setup_theme()
+    fig, axes = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.8), squeeze=False)
+    shades = ("#c8e6c9", "#fff9c4", "#ffe0b2")
+    for ax, s in zip(axes[0], scores):
+        yearly = s.yearly
+        x = np.arange(len(yearly))
+        vals = yearly["value"].astype(float)
+        b = bands[s.code]
+        grades = sorted(b)
+        if isinstance(b[grades[0]], (list, tuple)):
+            for g, shade in reversed(list(zip(grades, shades))):
+                ax.axhspan(b[g][0], b[g][1], color=shade, alpha=0.9, zorder=0)
+                ax.text(-0.45, b[g][1], f"{g} 级区间", fontsize=7, va="top", ha="left")
+            ax.axhline(1.0, color="#555555", linewidth=0.8)
+            ax.plot(x, vals, marker="o", color=FISCAL_BASE, zorder=3)
+            ax.set_ylabel("决算/预算")
+        else:
+            ax.bar(x, vals.fillna(0), color=FISCAL_BASE, zorder=3)
+            for g in grades:
+                ax.axhline(b[g], color=FISCAL_PEER, linestyle="--", linewidth=0.8)
+                ax.text(-0.45, b[g], f"{g} 级上限", fontsize=7, va="bottom", ha="left")
+            ax.set_ylabel("支出结构偏差")
+        for xi, v, g in zip(x, vals, yearly["grade"]):
+            label = "无数据" if np.isnan(v) else f"{v * 100:.1f}% {g}"
+            ax.annotate(label, (xi, 0 if np.isnan(v) else v), xytext=(0, 5), textcoords="offset points",
+                        ha="center", fontsize=7)
+        percent_axis(ax)
+        ax.set_xlim(-0.5, len(yearly) - 0.5)
+        ax.set_xticks(x, [f"{y}年" for y in yearly["year"]])
+        ax.set_title(f"{s.code} 综合 {s.grade}", fontsize=10)
+    fig.suptitle(title or "PEFA 支出与收入执行评分")
+    fig.tight_layout()
+    return fig
+
+
 # ---- coverage ----
 def plot_coverage_by_department(by_dept, title: str | None = None):
     """Target coverage by count per level-1 department (horizontal bars, lowest first); departments
@@ -460,5 +559,141 @@ def plot_projected_unspent(by_dept, n: int = 10, title: str | None = None):
     ax.barh(f["level1_name"].astype(str), f["projected_unspent"], color="#8e6c8a", height=0.7)
     money_axis(ax, unit, axis="x", label="预计年末结转结余")
     ax.set_title(title or "预计年末结转结余最多的部门")
+    fig.tight_layout()
+    return fig
+
+
+# ---- evaluation ----
+GRADE_ORDER = ("优", "良", "中", "差")
+GRADE_COLORS = {"优": "#2e7d32", "良": "#66bb6a", "中": "#f9a825", "差": "#c62828"}
+
+
+def _grade_lines(ax, rules, axis: str = "x") -> None:
+    """Dashed lines at the grade boundaries (中/良/优 lower bounds) with their labels."""
+    for key, label in (("fair", "中"), ("good", "良"), ("excellent", "优")):
+        v = rules.value(f"grades.{key}")
+        line = ax.axvline if axis == "x" else ax.axhline
+        line(v, color="grey", linestyle="--", linewidth=0.8)
+        if axis == "x":
+            ax.text(v, 1.0, f"{label} ≥ {v:g}", transform=ax.get_xaxis_transform(), ha="left", va="bottom",
+                    fontsize=8, color="grey")
+
+
+def plot_selfeval_scores(projects, rules, title: str | None = None):
+    """Histogram of recomputed vs reported self-evaluation scores, with the grade boundaries.
+
+    ``projects``: ``SelfEvaluation.projects`` of :mod:`perflib.evaluation` (recomputable rows used).
+    """
+    import numpy as np
+
+    fig, ax = new_figure(title or "绩效自评得分分布（复核与自评）")
+    p = projects[projects["recomputable"]]
+    bins = np.arange(0, 102.5, 2.5)
+    ax.hist(p["recomputed_score"].dropna(), bins=bins, alpha=0.7, label="复核得分")
+    ax.hist(p["reported_score"].dropna(), bins=bins, histtype="step", linewidth=1.5, label="自评得分")
+    _grade_lines(ax, rules)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("得分")
+    ax.set_ylabel("项目数")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_grades_by_department(by_dept, top: int = 15, title: str | None = None):
+    """Stacked horizontal bars of recomputed grades per level-1 department (the ``top`` with most
+    recomputed projects). ``by_dept``: :func:`perflib.evaluation.grades_by_department`."""
+    d = by_dept[by_dept["recomputed"] > 0].sort_values("recomputed", ascending=False).head(top)
+    d = d.iloc[::-1]
+    fig, ax = new_figure(title or "各部门复核等级分布", figsize=(8, max(3, 0.35 * len(d) + 1.5)))
+    import numpy as np
+
+    left = np.zeros(len(d))
+    for g in GRADE_ORDER:
+        vals = d[g].to_numpy(dtype=float) if g in d else np.zeros(len(d))
+        ax.barh(d["level1_name"].astype(str), vals, left=left, color=GRADE_COLORS[g], label=g)
+        left = left + vals
+    ax.set_xlabel("项目数")
+    ax.legend(title="复核等级", loc="lower right", ncols=4)
+    fig.tight_layout()
+    return fig
+
+
+def plot_reported_vs_recomputed(projects, rules, title: str | None = None):
+    """Reported against recomputed score per project; points above the margin line are 自评虚高."""
+    import numpy as np
+
+    margin = float(rules.value("self_evaluation.inflation_margin"))
+    fig, ax = new_figure(title or "自评得分与复核得分", figsize=(6.5, 6))
+    p = projects[projects["recomputable"]]
+    ok = p[~p["inflated"]]
+    bad = p[p["inflated"]]
+    ax.scatter(ok["recomputed_score"], ok["reported_score"], s=14, alpha=0.6, label="差异在阈值内")
+    ax.scatter(bad["recomputed_score"], bad["reported_score"], s=18, color=GRADE_COLORS["差"],
+               label=f"自评虚高（高出 > {margin:g} 分）")
+    x = np.array([0, 100])
+    ax.plot(x, x, color="grey", linewidth=0.8)
+    ax.plot(x, x + margin, color=GRADE_COLORS["差"], linestyle="--", linewidth=0.8)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("复核得分")
+    ax.set_ylabel("自评得分")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_key_scores(scored, rules, title: str | None = None):
+    """Key evaluations: stacked dimension scores (决策/过程/产出/效益) per project with grade lines.
+    ``scored``: :func:`perflib.evaluation.score_key_evaluations`."""
+    import numpy as np
+
+    dims = (("score_decision", "决策"), ("score_process", "过程"), ("score_output", "产出"), ("score_effect", "效益"))
+    k = scored.sort_values("total_score").reset_index(drop=True)
+    fig, ax = new_figure(title or "重点评价各维度得分", figsize=(8.5, max(3, 0.4 * len(k) + 1.5)))
+    labels = [f"{n}（{g or '—'}）" for n, g in zip(k["project_name"].astype(str), k["grade"])]
+    left = np.zeros(len(k))
+    for col, label in dims:
+        vals = k[col].to_numpy(dtype=float)
+        ax.barh(labels, vals, left=left, label=f"{label}（满分 {rules.value('key_evaluation.weight_' + col[6:]):g}）")
+        left = left + vals
+    _grade_lines(ax, rules)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("得分")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_grade_cut(scored, rules, title: str | None = None):
+    """Grade against next year's cut rate: one point per project, the suggested cut of each grade as
+    a bar with its tolerance band; departures from the suggestion in red."""
+    import numpy as np
+
+    tol = float(rules.value("key_evaluation.decision_tolerance"))
+    suggested = rules.value("key_evaluation.suggested_cut")
+    floors = set(rules.value("key_evaluation.suggested_cut_floor_grades"))
+    fig, ax = new_figure(title or "评价等级与下年度压减率")
+    xs = {g: i for i, g in enumerate(GRADE_ORDER)}
+    for g, i in xs.items():
+        s = suggested[g]
+        top = 1.0 if g in floors else s + tol
+        ax.fill_between([i - 0.3, i + 0.3], max(s - tol, 0), top, color="grey", alpha=0.15, linewidth=0)
+        ax.plot([i - 0.3, i + 0.3], [s, s], color="black", linewidth=1.5)
+    k = scored[scored["cut_rate"].notna()]
+    rng = np.random.default_rng(0)
+    jitter = rng.uniform(-0.15, 0.15, len(k))
+    x = k["grade"].map(xs).to_numpy(dtype=float) + jitter
+    colors = np.where(k["departs"], GRADE_COLORS["差"], "#1565c0")
+    ax.scatter(x, k["cut_rate"], c=colors, s=40, zorder=3)
+    ax.scatter([], [], c="#1565c0", label="符合建议")
+    ax.scatter([], [], c=GRADE_COLORS["差"], label="偏离建议")
+    ax.plot([], [], color="black", label=f"建议压减率（灰带 ±{tol:.0%}；{'、'.join(sorted(floors))}为下限）")
+    ax.set_xticks(range(len(GRADE_ORDER)), list(GRADE_ORDER))
+    ax.set_xlabel("评价等级")
+    ax.set_ylabel("压减率")
+    percent_axis(ax)
+    ax.set_ylim(-0.02, max(0.6, float(k["cut_rate"].max()) + 0.05) if len(k) else 0.6)
+    ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig

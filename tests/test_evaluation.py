@@ -553,3 +553,31 @@ def test_department_filter_and_redaction(rules):
     by = ev.grades_by_department(res).set_index("level1_name")
     assert by.loc["区科技局", "projects"] == 3 and by.loc["区科技局", "recomputed"] == 1
     assert by.loc["区科技局", "中"] == 1 and by.loc["区教体局", "优"] == 1
+
+
+# ------------------------------------------------------------------------------------------
+# plots
+# ------------------------------------------------------------------------------------------
+def test_plots_draw_with_chinese_glyphs(rules):
+    import matplotlib.figure
+
+    from perflib import plots
+
+    store = _store()
+    res = ev.self_evaluation(store, 2023, rules)
+    key = ev.key_evaluations(store, 2023, rules)
+    figs = [plots.plot_selfeval_scores(res.projects, rules),
+            plots.plot_grades_by_department(ev.grades_by_department(res)),
+            plots.plot_reported_vs_recomputed(res.projects, rules),
+            plots.plot_key_scores(key, rules),
+            plots.plot_grade_cut(key, rules)]
+    for fig in figs:
+        assert isinstance(fig, matplotlib.figure.Figure)
+        assert plots.check_glyphs(fig) == []
+    # the grade–cut chart plots one point per project with a request, at its cut rate
+    ax = figs[-1].axes[0]
+    from matplotlib.collections import PathCollection
+
+    ys = sorted(float(y) for coll in ax.collections if isinstance(coll, PathCollection)
+                for _, y in coll.get_offsets())
+    assert ys == pytest.approx([0.0, 0.3])
