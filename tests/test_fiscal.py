@@ -466,3 +466,26 @@ def test_findings_threshold_is_strict(store, three_rules):
     problems = text.split("存在的主要问题：")[1].split("。")[0]
     assert "支出执行率为120.00%" in problems and "税收占比" not in problems
     assert "杜绝无预算、超预算支出" in text
+
+
+# --- plots -----------------------------------------------------------------------------------------
+def test_plots_draw_chinese_without_missing_glyphs(store, rules):
+    import matplotlib.pyplot as plt
+
+    from perflib import plots
+
+    ev = fiscal.evaluate_street(store, 2023, "201", rules)
+    bands = {"PI-1": rules.value("fiscal.pi1_bands"), "PI-2": rules.value("fiscal.pi2_bands"),
+             "PI-3": rules.value("fiscal.pi3_bands")}
+    f1 = plots.plot_fiscal_scores(ev.index.comparison("201"), ev.name)
+    f2 = plots.plot_fiscal_ranking(ev.index.ranking(), ev.name)
+    f3 = plots.plot_fiscal_pefa(ev.pefa, bands)
+    for f in (f1, f2, f3):
+        assert plots.check_glyphs(f) == []
+    # one bar per indicator for the street and one for the median; one bar per street, highlighted
+    assert len(f1.axes[0].patches) == 2 * len(ev.index.framework)
+    bars = f2.axes[0].patches
+    assert len(bars) == 3
+    assert sum(1 for b in bars if b.get_facecolor()[:3] != bars[0].get_facecolor()[:3]) in (1, 2)
+    assert len(f3.axes) == 3
+    plt.close("all")
