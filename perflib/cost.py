@@ -417,9 +417,10 @@ def cost_regression(analysis: TypeAnalysis) -> CostRegression:
 
     p = analysis.peers
     if len(p) < 3 or p["quantity"].nunique() < 2:
+        why = (f"可比项目年度只有 {len(p)} 个（至少需要 3 个）" if len(p) < 3
+               else "各项目年度的产出数量相同")
         return CostRegression(len(p), float("nan"), float("nan"), float("nan"), float("nan"),
-                              float("nan"), analysis.unit,
-                              message=f"可比项目年度只有 {len(p)} 个或产出数量相同，无法做成本—产出回归。")
+                              float("nan"), analysis.unit, message=f"{why}，无法做成本—产出回归。")
     res = stats.linregress(p["quantity"].astype(float), p["total_cost"].astype(float))
     mean_cost = float(p["total_cost"].mean())
     return CostRegression(n=len(p), fixed=float(res.intercept), variable=float(res.slope),
@@ -548,3 +549,124 @@ def cost_overview_facts(store, year: int, rules: Rules) -> dict:
     with_std = [a for a in analyses.values() if a.has_standard]
     return {"cost.standards": len(with_std),
             "cost.savings_total": float(sum(a.savings for a in with_std))}
+
+
+# --------------------------------------------------------------------------------------------
+# Report helpers: display tables and Chinese sentences drawn from the results
+# --------------------------------------------------------------------------------------------
+MONEY_LABELS = [COLUMN_LABELS[c] for c in ("total_cost", "saving", "savings", "budget_amount",
+                                           "next_budget", "budget_cut", "cut_minus_saving", "amount")]
+
+
+def _wan(x: float) -> str:
+    return f"{x / 10_000:,.2f} 万元"
+
+
+def percentile_name(p: float) -> str:
+    """0.5 → 「中位数（第 50 百分位）」, 0.25 → 「第 25 百分位」."""
+    pct = f"{p * 100:g}"
+    return f"中位数（第 {pct} 百分位）" if p == 0.5 else f"第 {pct} 百分位"
+
+
+def unit_cost_table(analysis: TypeAnalysis) -> pd.DataFrame:
+    """Every project-year of the pilot years: cost, output, unit cost, z, flags (Chinese headers)."""
+    cols = ["project_id", "project_name", "dept_name", "year", "total_cost", "output_name", "unit",
+            "quantity", "quality_score", "unit_cost", "robust_z", "is_outlier", "saving", "problem"]
+    df = analysis.rows.sort_values(["year", "unit_cost"], ascending=[False, False])[cols]
+    return label_columns(df.reset_index(drop=True))
+
+
+def quartiles(analysis: TypeAnalysis) -> pd.DataFrame:
+    """Peer unit-cost quartiles per pilot year and over all pilot years (numpy linear quantiles)."""
+    peers = analysis.peers
+    groups = [(str(y), peers[peers["year"] == y]["unit_cost"]) for y in analysis.pilot_years]
+    groups.append((f"{analysis.pilot_years[0]}—{analysis.pilot_years[-1]}", peers["unit_cost"]))
+    out = []
+    for label, s in groups:
+        v = s.dropna().to_numpy(float)
+        q = np.quantile(v, [0, 0.25, 0.5, 0.75, 1]) if len(v) else [np.nan] * 5
+        out.append({"年度": label, "样本数": len(v), "最小值": q[0], "下四分位数": q[1], "中位数": q[2],
+                    "上四分位数": q[3], "最大值": q[4]})
+    return pd.DataFrame(out)
+
+
+def structure_table(overall: pd.DataFrame) -> pd.DataFrame:
+    """Overall cost structure per year, wide: one row per element, amount and share per year."""
+    amount = overall.pivot_table(index="element", columns="year", values="amount", aggfunc="sum")
+    share = overall.pivot_table(index="element", columns="year", values="share", aggfunc="sum")
+    out = pd.DataFrame(index=amount.index)
+    for y in amount.columns:
+        out[f"{int(y)}年金额（元）"] = amount[y]
+        out[f"{int(y)}年占比"] = share[y]
+    return out.reset_index().rename(columns={"element": "成本要素"})
+
+
+def summary_text(analysis: TypeAnalysis) -> str:
+    """The type's headline in Chinese: projects, unit, peers, median, standard, savings, outliers."""
+    a = analysis
+    f = type_facts(a)
+    span = f"{a.pilot_years[0]}—{a.pilot_years[-1]}"
+    u = a.unit or "单位产出"
+    parts = [f"{a.year} 年「{a.project_type}」类有产出数据的项目 {f['cost.projects']} 个"]
+    if a.unit is None:
+        parts.append("，但没有一个项目能算出单位成本，无法开展同类比较。")
+        return "".join(parts)
+    parts.append(f"，产出计量单位为「{a.unit}」。{span} 年共有 {len(a.peers)} 个可比项目年度")
+    if f["cost.unit_cost_median"] is not None:
+        parts.append(f"，{a.year} 年单位成本中位数为 {f['cost.unit_cost_median']:,.2f} 元/{u}")
+    parts.append("。")
+    if a.has_standard:
+        parts.append(f"按同类项目单位成本的{percentile_name(a.percentile)}，支出标准为 "
+                     f"{a.standard:,.2f} 元/{u}")
+        if np.isfinite(a.quality_standard):
+            parts.append(f"（只看质量得分不低于中位数 {a.quality_median:g} 分的项目，为 "
+                         f"{a.quality_standard:,.2f} 元/{u}，仅供参考）")
+        above = int((a.current["saving"].fillna(0) > 0).sum())
+        parts.append(f"；{a.year} 年有 {above} 个项目高于标准，按标准核定可节约资金 {_wan(a.savings)}。")
+    else:
+        parts.append(f"可比项目年度少于 {a.min_peers} 个，暂不制定支出标准。")
+    if a.outliers:
+        names = "、".join(a.current.loc[a.current["is_outlier"], "project_name"].astype(str))
+        parts.append(f"单位成本异常的项目 {a.outliers} 个：{names}，建议重点核实其成本与产出数据。")
+    else:
+        parts.append(f"{a.year} 年没有单位成本异常的项目。")
+    return "".join(parts)
+
+
+def effectiveness_text(effectiveness: pd.DataFrame) -> str:
+    """Who is on the efficient frontier and who is cheap but of low quality."""
+    if effectiveness.empty or effectiveness["quality_score"].isna().all():
+        return "本类项目没有质量得分，无法做成本效益比较。"
+    front = "、".join(effectiveness.loc[effectiveness["efficient"], "project_name"].astype(str))
+    text = f"处在有效前沿（没有别的项目单位成本更低且质量更高）的项目：{front}。"
+    cheap = effectiveness.loc[effectiveness["cheap_low_quality"], "project_name"].astype(str)
+    if len(cheap):
+        text += (f"单位成本低于支出标准但质量得分低于中位数的项目：{'、'.join(cheap)}——"
+                 "其“低成本”可能以服务质量为代价，不宜作为压减依据或标杆。")
+    else:
+        text += "没有“低价低质”的项目。"
+    return text
+
+
+def budget_cut_text(table: pd.DataFrame, year: int) -> str:
+    """Savings against the budget actually cut next year, in words."""
+    saving = float(table["saving"].fillna(0).sum())
+    have = table[table["next_budget"].notna()]
+    if have.empty:
+        return (f"测算可节约资金 {_wan(saving)}；数据中没有这些项目 {year + 1} 年的预算，"
+                "暂无法与实际压减额比较。")
+    cut = float(have["budget_cut"].sum())
+    return (f"测算可节约资金 {_wan(saving)}；其中 {len(have)} 个项目有 {year + 1} 年预算，"
+            f"其年初预算合计比 {year} 年{'减少' if cut >= 0 else '增加'} {_wan(abs(cut))}"
+            f"（这些项目的测算节约为 {_wan(float(have['saving'].fillna(0).sum()))}）。")
+
+
+def loop_text(loop: pd.DataFrame) -> str:
+    """How many projects have cost evidence for each of the five steps."""
+    n = len(loop)
+    if n == 0:
+        return "本年度没有该类项目。"
+    counts = "，".join(f"{s} {int(loop[s].sum())} 个" for s in LOOP_STEPS)
+    full = int((loop["steps"] == len(LOOP_STEPS)).sum())
+    return (f"{n} 个项目中，各环节有成本证据的项目数：{counts}；五个环节证据齐全的 {full} 个。"
+            "缺失的证据逐项列在下表，是下一步补齐成本数据的清单。")

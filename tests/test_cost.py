@@ -383,3 +383,25 @@ def test_plots_render_with_chinese_glyphs(store, rules):
     lines = [ln for ln in fig.axes[0].get_lines() if "支出标准" in str(ln.get_label())]
     assert len(lines) == 1 and list(lines[0].get_ydata()) == [12.0, 12.0]
     plt.close(fig)
+
+
+def test_summary_and_texts(store, road, rules):
+    text = cost.summary_text(road)
+    assert "有产出数据的项目 6 个" in text and "「平方米」" in text
+    assert "中位数（第 50 百分位）" in text and "12.00 元/平方米" in text
+    # 2023 above the standard: R-B and R-D → 2; 12,800 元 = 1.28 万元
+    assert "有 2 个项目高于标准" in text and "1.28 万元" in text
+    assert "异常的项目 1 个：道路保洁R-D" in text
+    data = cost.load_cost_data(store, 2023, rules)
+    rec = cost.analyse_type(data, RECEPTION, rules)
+    assert "暂不制定支出标准" in cost.summary_text(rec)
+    t = cost.budget_cut_text(cost.savings_vs_budget(road, data.projects), 2023)
+    # R-A cut 2,000 and R-B raised 500 → together cut 1,500 = 0.15 万元
+    assert "2 个项目有 2024 年预算" in t and "减少 0.15 万元" in t
+    q = cost.quartiles(road).set_index("年度")
+    assert q.loc["2021—2023", "中位数"] == pytest.approx(12.0) and q.loc["2021—2023", "样本数"] == 9
+    assert q.loc["2023", "中位数"] == pytest.approx(16.0)
+    assert "没有“低价低质”" not in cost.effectiveness_text(cost.cost_effectiveness(road))
+    assert "道路保洁R-C" in cost.effectiveness_text(cost.cost_effectiveness(road))
+    loop = cost.closed_loop(store, road)
+    assert "五个环节证据齐全的 1 个" in cost.loop_text(loop)
