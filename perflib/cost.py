@@ -670,3 +670,50 @@ def loop_text(loop: pd.DataFrame) -> str:
     full = int((loop["steps"] == len(LOOP_STEPS)).sum())
     return (f"{n} 个项目中，各环节有成本证据的项目数：{counts}；五个环节证据齐全的 {full} 个。"
             "缺失的证据逐项列在下表，是下一步补齐成本数据的清单。")
+
+
+# --------------------------------------------------------------------------------------------
+# Overview section 七
+# --------------------------------------------------------------------------------------------
+def types_table(analyses: dict[str, TypeAnalysis]) -> pd.DataFrame:
+    """One row per project type: unit, peers, standard, year-Y projects, outliers, savings."""
+    rows = []
+    for t, a in analyses.items():
+        f = type_facts(a)
+        rows.append({"项目类型": t, "计量单位": a.unit or "—", "可比项目年度": len(a.peers),
+                     "本年项目数": f["cost.projects"], "单位成本中位数（元）": f["cost.unit_cost_median"],
+                     "支出标准（元）": f["cost.standard"], "异常值个数": f["cost.outliers"],
+                     "可节约资金（元）": f["cost.savings"]})
+    return pd.DataFrame(rows, columns=["项目类型", "计量单位", "可比项目年度", "本年项目数",
+                                       "单位成本中位数（元）", "支出标准（元）", "异常值个数",
+                                       "可节约资金（元）"])
+
+
+def overview_section(store, year: int, rules: Rules) -> tuple[str, dict, pd.DataFrame]:
+    """Section 七 of the overview: (Chinese paragraph worded as the seed, facts, per-type table).
+
+    Facts: ``cost.standards`` and ``cost.savings_total`` as :func:`cost_overview_facts` defines them.
+    """
+    analyses = analyse_all_types(store, year, rules)
+    with_std = [a for a in analyses.values() if a.has_standard]
+    facts = {"cost.standards": len(with_std),
+             "cost.savings_total": float(sum(a.savings for a in with_std))}
+    years = pilot_years(year, rules)
+    if not analyses:
+        return (f"数据中没有 {year} 年项目的产出数量，无法开展成本绩效分析和支出标准测算。", facts,
+                types_table(analyses))
+    names = "、".join(analyses)
+    text = (f"{years[0]}—{years[-1]}年对{names}等 {len(analyses)} 类项目开展成本绩效分析，"
+            f"寻找项目成本管控点，优化成本结构。{year}年在各年度成本效益分析的基础上共研究制定了"
+            f"分行业、分领域支出标准{facts['cost.standards']}个")
+    if with_std:
+        text += (f"（{'、'.join(a.project_type for a in with_std)}），并将支出标准应用于预算编制，"
+                 f"按支出标准测算，{year + 1}年预算编制共压减相关项目预算资金"
+                 f"{facts['cost.savings_total'] / 10_000:.0f}万元。")
+    else:
+        text += "。"
+    lacking = [a.project_type for a in analyses.values() if not a.has_standard]
+    if lacking:
+        text += (f"{'、'.join(lacking)}的可比项目年度不足 {int(rules.value('cost.min_peers'))} 个，"
+                 "暂未制定支出标准。")
+    return text, facts, types_table(analyses)

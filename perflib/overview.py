@@ -214,8 +214,13 @@ def section_6(store, year: int, rules, as_of_month: int | None = None) -> Sectio
 
 
 def section_7(store, year: int, rules) -> Section:
-    """七、成本预算绩效管理 (expenditure standards and savings; filled in by the cost module)."""
-    return Section("7", "七、全面实施成本预算绩效管理工作", f"{PENDING}（成本预算绩效分析尚未完成）。")
+    """七、成本预算绩效管理: expenditure standards of the cost pilots and the savings they give
+    (``perflib.cost.overview_section``: cost.standards, cost.savings_total)."""
+    from .cost import overview_section
+
+    text, facts, table = overview_section(store, int(year), rules)
+    tables = [SectionTable("分领域支出标准与节约测算", table, "支出标准")] if len(table) else []
+    return Section("7", "七、全面实施成本预算绩效管理工作", text, facts, tables)
 
 
 OUT_OF_SCOPE = ("一（制度体系建设）和八（宣传与绩效信息公开）的内容不在预算管理系统导出数据的范围内，"

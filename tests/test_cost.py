@@ -405,3 +405,16 @@ def test_summary_and_texts(store, road, rules):
     assert "道路保洁R-C" in cost.effectiveness_text(cost.cost_effectiveness(road))
     loop = cost.closed_loop(store, road)
     assert "五个环节证据齐全的 1 个" in cost.loop_text(loop)
+
+
+def test_overview_section_7(store, rules):
+    from perflib import overview
+
+    sec = overview.section_7(store, 2023, rules)
+    assert sec.facts == {"cost.standards": 2, "cost.savings_total": pytest.approx(15_200)}
+    # 15,200 元 → 「2 万元」 (rounded to 万元 as the seed writes 727 万元)
+    assert "支出标准2个" in sec.text and "共压减相关项目预算资金2万元" in sec.text
+    assert "公务接待的可比项目年度不足 5 个" in sec.text
+    t = sec.tables[0].frame.set_index("项目类型")
+    assert math.isnan(t.loc[RECEPTION, "支出标准（元）"])
+    assert t.loc[ROAD, "可节约资金（元）"] == pytest.approx(12_800)
