@@ -495,3 +495,126 @@ def red_action_list(execution: pd.DataFrame, projection: pd.DataFrame | None = N
         cols = cols + ["projected_unspent"]
     out = out.sort_values(["level1_code", "gap", "project_id"])
     return out[cols].reset_index(drop=True)
+
+
+# --- presentation and narrative -----------------------------------------------------------------
+from .coverage import PCT, PP, WAN, present  # noqa: E402  (presentation helpers shared with coverage)
+
+EXECUTION_SPEC = [
+    ("projects", "项目数", None), ("budget", "预算数", WAN), ("spent", "支出数", WAN),
+    ("execution_rate", "预算执行率", PCT), ("time_progress", "时间进度", PCT), ("gap", "执行进度差", PP),
+    (RED, "红色", None), (YELLOW, "黄色", None), (GREEN, "绿色", None), (NO_BUDGET, "无预算", None),
+]
+PROJECT_SPEC = [
+    ("level1_name", "主管部门", None), ("dept_name", "预算单位", None), ("project_id", "项目编码", None),
+    ("project_name", "项目名称", None), ("budget_kind", "预算类型", None), ("budget", "预算数", WAN),
+    ("spent", "支出数", WAN), ("execution_rate", "预算执行率", PCT), ("gap", "执行进度差", PP),
+    ("band", "预警等级", None),
+]
+ACTION_SPEC = PROJECT_SPEC[:-2] + [
+    ("time_progress", "时间进度", PCT), ("gap", "执行进度差", PP), ("projected_unspent", "预计结转结余", WAN)]
+PROJECT_PROJECTION_SPEC = PROJECT_SPEC[:-3] + [
+    ("profile", "推算依据", None), ("share", "上年同期支出占比", PCT),
+    ("projected_spent", "预计全年支出", WAN), ("projected_unspent", "预计结转结余", WAN),
+    ("projected_rate", "预计全年执行率", PCT)]
+LIKELIHOOD_SPEC = [("likelihood", "完成可能性", None), ("indicators", "指标数", None), ("projects", "项目数", None)]
+DEVIATION_SPEC = [("deviation_reason", "偏差原因", None), ("indicators", "指标数", None), ("projects", "项目数", None)]
+INDICATOR_SPEC = [
+    ("level1_name", "主管部门", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
+    ("snapshot_month", "监控月份", None), ("indicator", "三级指标", None), ("direction", "指标方向", None),
+    ("target_value", "指标值", None), ("unit", "计量单位", None), ("actual_value", "执行值", None),
+    ("completion", "完成度", PCT), ("likelihood", "完成可能性", None), ("deviation_reason", "偏差原因", None),
+]
+PROJECTION_SPEC = [
+    ("projects", "项目数", None), ("budget", "预算数", WAN), ("spent", "已支出", WAN),
+    ("projected_spent", "预计全年支出", WAN), ("projected_unspent", "预计结转结余", WAN),
+    ("projected_rate", "预计全年执行率", PCT),
+]
+DISAGREEMENT_SPEC = [
+    ("level1_name", "主管部门", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
+    ("budget", "预算数", WAN), ("execution_rate", "预算执行率", PCT), ("target_progress", "目标完成度", PCT),
+    ("progress_gap", "目标完成度−执行率", PP), ("disagreement", "类型", None),
+    ("likelihood", "完成可能性", None), ("deviation_reasons", "偏差原因", None),
+]
+KEY_SPEC = [
+    ("level1_name", "主管部门", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
+    ("budget", "预算数", WAN), ("spent", "支出数", WAN), ("execution_rate", "预算执行率", PCT),
+    ("band", "预警等级", None), ("target_progress", "目标完成度", PCT), ("findings", "监控发现", None),
+]
+
+
+def resolve_month(store, year: int, as_of_month=None) -> int:
+    """``as_of_month`` checked, or (None) the last month with payments in ``year``."""
+    if as_of_month is None or (isinstance(as_of_month, str) and not as_of_month.strip()):
+        m = store.last_payment_month(int(year))
+        if m is None:
+            raise ParameterError(f"{year} 年没有支出明细，无法确定监控月份；请用 -p as_of_month=M 指定")
+        return int(m)
+    return check_month(as_of_month)
+
+
+def band_rule_text(rules) -> str:
+    """The bands as the rules state them, for printing beside the counts."""
+    g = f"{float(rules.value('monitoring.green_min_gap')) * 100:g}".replace("-", "−")
+    y = f"{float(rules.value('monitoring.yellow_min_gap')) * 100:g}".replace("-", "−")
+    return (f"执行进度差（执行率 − 时间进度）≥ {g} 个百分点为绿色，{y} 个百分点 ≤ 差 < {g} 个百分点为黄色，"
+            f"< {y} 个百分点为红色；预算为 0 的项目不计执行率，列为「无预算」")
+
+
+def monitoring_text(facts: dict, year: int, rules, scope: str = "区级",
+                    key_names: list[str] | None = None, projection: dict | None = None) -> list[str]:
+    """The report's paragraphs for section 六, drafted from :func:`monitoring_facts` (and, when
+    given, key project names and the projection totals ``budget``/``projected_spent``/
+    ``projected_unspent``)."""
+    y, m = int(year), int(facts["monitoring.as_of_month"])
+    period = "1 月底" if m == 1 else f"1-{m} 月底"
+    rate = facts["monitoring.execution_rate"]
+    rate_text = "—（无预算）" if rate is None else f"{rate * 100:.2f}%"
+    p1 = (f"{y} 年{scope}项目支出绩效跟踪监控工作，涉及项目支出 {facts['monitoring.projects']} 个，"
+          f"资金规模为 {facts['monitoring.budget'] / 1e4:.0f} 万元，{period}实现支出 "
+          f"{facts['monitoring.spent'] / 1e4:.0f} 万元，执行率为 {rate_text}，时间进度为 "
+          f"{facts['monitoring.time_progress'] * 100:.2f}%。")
+    p2 = (f"按执行进度预警：红色 {facts['monitoring.red']} 个、黄色 {facts['monitoring.yellow']} 个、"
+          f"绿色 {facts['monitoring.green']} 个（{band_rule_text(rules)}）。")
+    out = [p1, p2]
+    k = facts["monitoring.key_projects"]
+    if k:
+        names = ""
+        if key_names:
+            shown = [f"「{n}」" for n in key_names]
+            names = ("、".join(shown[:-1]) + "和" + shown[-1]) if len(shown) > 1 else shown[0]
+        out.append(f"选取了{names} {k} 个项目开展财政重点绩效监控，涉及项目资金 "
+                   f"{facts['monitoring.key_amount'] / 1e4:.0f} 万元。")
+    else:
+        out.append(f"{y} 年监控表中没有标记为重点监控的项目。")
+    if projection is not None and m < 12:
+        out.append(f"按上年逐月支出进度推算，年末预计支出 {projection['projected_spent'] / 1e4:.0f} 万元，"
+                   f"预计结转结余 {projection['projected_unspent'] / 1e4:.0f} 万元（预计全年执行率 "
+                   f"{_pct_or_dash(projection['projected_spent'], projection['budget'])}）。")
+    return out
+
+
+def _pct_or_dash(num: float, den: float) -> str:
+    return "—" if not den else f"{num / den * 100:.2f}%"
+
+
+PROJECTION_METHOD = (
+    "年末预计支出 = 截至监控月末已支出 ÷ 上年同期累计支出占上年全年支出的比例。同一项目编码上年有支出且"
+    "同期已有支出的，用该项目上年的逐月进度；否则用全区上年平均进度（全区上年同期累计支出 ÷ 全区上年全年支出）；"
+    "上年全区都没有支出数据的，用时间进度。预计数不低于已支出、不超过预算；预计结转结余 = 预算 − 预计全年支出。"
+)
+
+
+def target_side_text(indicators: pd.DataFrame, progress: pd.DataFrame, execution: pd.DataFrame, rules) -> str:
+    """One paragraph on the target side of 双监控: indicators reported, likelihood, disagreements."""
+    if indicators.empty:
+        return "截至监控月份，绩效监控表中没有本年度的指标执行情况。"
+    lk = likelihood_summary(indicators).set_index("likelihood")["indicators"]
+    d = money_target_disagreement(execution, progress, rules)
+    g = float(rules.value("monitoring.target_lag_gap")) * 100
+    n_money = int((d["disagreement"] == MONEY_FAST).sum())
+    n_target = int((d["disagreement"] == TARGETS_FAST).sum())
+    return (f"{progress['project_id'].nunique()} 个项目填报了 {len(indicators)} 个指标的执行情况，其中完成可能性为"
+            f"「确定能」{int(lk.get('确定能', 0))} 个、「有可能」{int(lk.get('有可能', 0))} 个、"
+            f"「完全不可能」{int(lk.get('完全不可能', 0))} 个。目标完成度与预算执行率相差超过 {g:g} 个百分点的项目："
+            f"资金快、目标慢 {n_money} 个，目标快、资金慢 {n_target} 个。")
