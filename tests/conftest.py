@@ -126,7 +126,7 @@ def write_table(path: Path, table: str, df: pd.DataFrame, *, headers: dict | Non
     scale = scale or {}
     t = TABLES[table]
     cols = list(df.columns)
-    head = [headers.get(c, t.column(c).header) for c in cols]
+    head = [headers[c] if c in headers else t.column(c).header for c in cols]
     rows = []
     for rec in df.itertuples(index=False):
         row = []
