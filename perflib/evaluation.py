@@ -782,6 +782,8 @@ def self_evaluation_paragraph(result: SelfEvaluation, year: int, rules) -> str:
     s = self_evaluation_summary(result)
     n_all = len(result.projects)
     fy = int(year) - 1
+    if n_all == 0:
+        return f"数据中没有{fy}年度项目的绩效自评记录。"
     if s["selfeval.recomputed"] == 0:
         return f"{fy}年度绩效自评共{n_all}个项目，均无可用于复核的绩效指标。"
     g = s["selfeval.grades"]
@@ -839,3 +841,96 @@ def budget_application_table(scored: pd.DataFrame) -> pd.DataFrame:
         "建议性质": np.where(k["suggested_is_floor"], "不低于", "约为"),
         "偏离": k["departure"].round(4), "结论": k["decision"],
     })
+
+
+def grades_by_department_table(by_dept: pd.DataFrame) -> pd.DataFrame:
+    """:func:`grades_by_department` with Chinese headers."""
+    return by_dept.rename(columns={"level1_name": "主管部门", "projects": "自评项目数", "recomputed": "复核项目数",
+                                   "mean_reported": "平均自评得分", "mean_recomputed": "平均复核得分",
+                                   "inflated": "自评虚高项目数"})
+
+
+def cut_by_grade_table(by_grade: pd.DataFrame) -> pd.DataFrame:
+    """:func:`cut_by_grade` with Chinese headers."""
+    return pd.DataFrame({"等级": by_grade["grade"], "项目数": by_grade["projects"],
+                         "下年度申请数（元）": by_grade["request"], "压减额（元）": by_grade["cut"],
+                         "压减率": by_grade["cut_rate"].round(4), "建议压减率": by_grade["suggested_cut_rate"],
+                         "偏离建议项目数": by_grade["departs"]})
+
+
+def key_domains_table(domains: pd.DataFrame) -> pd.DataFrame:
+    """:func:`key_domains` with Chinese headers."""
+    return domains.rename(columns={"domain": "评价领域", "projects": "项目数", "budget": "项目资金（元）",
+                                   "mean_score": "平均总分"})
+
+
+# money columns of the Chinese tables (summed on the 涉密项目（合计） line)
+SELF_EVAL_MONEY = ["全年预算数（元）", "全年执行数（元）"]
+KEY_MONEY = ["项目资金（元）"]
+APPLICATION_MONEY = ["下年度申请数（元）", "下年度安排数（元）", "压减额（元）"]
+
+
+def report_title(year: int, dept: str | None = None, store=None) -> str:
+    """The evaluation report's title (with the department's name when filtered)."""
+    name = ""
+    if dept is not None and store is not None:
+        d = store.departments()
+        hit = d[(d["dept_code"].astype(str) == str(dept)) | (d["dept_name"].astype(str) == str(dept))]
+        name = str(hit["dept_name"].iloc[0]) if len(hit) else str(dept)
+    elif dept is not None:
+        name = str(dept)
+    return f"{int(year)} 年{name}预算绩效评价与结果应用报告"
+
+
+def flags_paragraph(result: SelfEvaluation, rules) -> str:
+    """What the auditor's checks found, by kind, with the thresholds applied."""
+    f = result.flags
+    if f.empty:
+        return "复核未发现需要关注的问题。"
+    per = f.groupby("flag")["project_id"].nunique()
+    n_over = int((f["flag"] == FLAG_OVERACHIEVED).sum())
+    margin = rules.value("self_evaluation.inflation_margin")
+    ratio = rules.value("self_evaluation.overachievement_ratio")
+    low = rules.value("self_evaluation.full_marks_low_execution")
+    full = rules.value("self_evaluation.full_marks_min")
+    parts = []
+    if per.get(FLAG_INFLATED, 0):
+        parts.append(f"自评得分高于复核得分超过{margin:g}分（自评虚高）的项目{per[FLAG_INFLATED]}个")
+    if n_over:
+        parts.append(f"实际完成值超过目标值{ratio:.0%}（目标可能定得过低）的指标{n_over}个，涉及项目{per[FLAG_OVERACHIEVED]}个")
+    if per.get(FLAG_FULL_LOW_EXEC, 0):
+        parts.append(f"自评{full:g}分但预算执行率低于{low:.0%}的项目{per[FLAG_FULL_LOW_EXEC]}个")
+    if per.get(FLAG_MISSING, 0):
+        parts.append(f"有指标缺少实际完成值的项目{per[FLAG_MISSING]}个")
+    if per.get(FLAG_UNREADABLE, 0):
+        parts.append(f"指标值或完成值无法识别的项目{per[FLAG_UNREADABLE]}个")
+    if per.get(FLAG_NO_BUDGET, 0):
+        parts.append(f"全年预算数为0的项目{per[FLAG_NO_BUDGET]}个")
+    if per.get(FLAG_NOT_RECOMPUTED, 0):
+        parts.append(f"没有绩效目标指标、无法复核的项目{per[FLAG_NOT_RECOMPUTED]}个")
+    return "复核发现：" + "；".join(parts) + "。各项目的问题及相关数字见下表。"
+
+
+def budget_application_paragraph(scored: pd.DataFrame, year: int, rules) -> str:
+    """Results applied to next year's budget: totals, by grade, and departures from the suggestion."""
+    y = int(year)
+    if scored.empty:
+        return f"{y}年没有重点评价项目，不涉及评价结果与{y + 1}年预算安排的挂钩。"
+    t = key_evaluation_totals(scored)
+    tol = rules.value("key_evaluation.decision_tolerance")
+    g = scored["grade"].value_counts()
+    grades_text = "、".join(f"{k}{int(g.get(k, 0))}个" for k in GRADES)
+    text = (f"{y}年重点评价项目{t['keyeval.projects']}个，评价等级{grades_text}。"
+            f"相关项目{y + 1}年申请预算{_yi(t['keyeval.request'])}亿元，")
+    if t["keyeval.cut_rate"] is None:
+        return text + "申请数为0，无法计算压减率。"
+    text += (f"安排{_yi(t['keyeval.request'] - t['keyeval.cut'])}亿元，压减{_yi(t['keyeval.cut'])}亿元，"
+             f"压减率{t['keyeval.cut_rate'] * 100:.2f}%。")
+    too_little = int((scored["decision"] == DECISION_TOO_LITTLE).sum())
+    too_much = int((scored["decision"] == DECISION_TOO_MUCH).sum())
+    if too_little or too_much:
+        text += (f"与按等级建议的压减比例相比（容差{tol * 100:g}个百分点），压减不足的项目{too_little}个，"
+                 f"压减超出建议的项目{too_much}个，其余项目的安排符合建议。")
+    else:
+        text += f"各项目的压减比例均在按等级建议比例的容差（{tol * 100:g}个百分点）以内。"
+    return text
