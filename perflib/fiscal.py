@@ -777,3 +777,75 @@ def overview_section(store, year: int, rules) -> tuple[str, dict]:
                                    for r in ranked.itertuples() if not pd.isna(r.index)},
     }
     return text, facts
+
+
+# --- report tables and method text -----------------------------------------------------------------
+WAN = 10_000
+
+
+def framework_table(rules) -> pd.DataFrame:
+    """The indicator framework as printed in the report: name, group, weight, direction, formula,
+    source and status (Chinese headers)."""
+    from .rules import STATUS_LABELS
+
+    fw = indicator_framework(rules)
+    return pd.DataFrame({
+        "指标": fw["name"].values, "分组": fw["group"].values, "权重": fw["weight"].values,
+        "方向": fw["direction"].map(DIRECTION_LABELS).values, "计算公式": fw["formula"].values,
+        "依据": fw["source"].values,
+        "性质": [STATUS_LABELS.get(s, s) for s in fw["status"]],
+    })
+
+
+def indicator_table(ev: StreetEvaluation) -> pd.DataFrame:
+    """One street's indicators: value and peer median (in %), score and median score (0–100), and the
+    weighted points each contributes to the index."""
+    cmp = ev.index.comparison(ev.code)
+    return pd.DataFrame({
+        "指标": cmp["指标"], "分组": cmp["分组"], "权重": cmp["权重"], "方向": cmp["方向"],
+        "本街道取值（%）": (cmp["value"] * 100).round(2),
+        "参评街道中位数（%）": (cmp["peer_median_value"] * 100).round(2),
+        "指标得分": cmp["score"].round(2), "参评街道中位数得分": cmp["peer_median_score"].round(2),
+        "计入指数的分值": cmp["contribution"].round(2),
+    })
+
+
+def heads_table(ev: StreetEvaluation) -> pd.DataFrame:
+    """PI-2 working for year Y: budget, outturn, adjusted budget and deviation per head, in 万元."""
+    h = ev.heads
+    if h.empty:
+        return pd.DataFrame(columns=["功能科目", "预算数（万元）", "决算数（万元）", "调整后预算数（万元）", "偏差绝对值（万元）"])
+    return pd.DataFrame({
+        "功能科目": h.index.astype(str), "预算数（万元）": (h["budget"] / WAN).round(2).values,
+        "决算数（万元）": (h["outturn"] / WAN).round(2).values,
+        "调整后预算数（万元）": (h["adjusted"] / WAN).round(2).values,
+        "偏差绝对值（万元）": (h["deviation"] / WAN).round(2).values,
+    })
+
+
+def year_over_year_text(ev: StreetEvaluation) -> str:
+    """A sentence introducing the year-over-year table, or saying there is no earlier evaluation."""
+    if ev.previous is None or not ev.previous.has(ev.code):
+        return f"{ev.name}在{ev.year}年以前没有街道财政运行数据，无上年评价可比。"
+    return (f"{ev.name}上一次评价为{ev.previous.year}年（当年参评街道{ev.previous.n_streets}个）。"
+            f"下表比较两次评价的综合绩效指数、排名和各项指标取值；指标得分按各年参评街道分别标准化。")
+
+
+def method_text(rules) -> str:
+    """The methods applied, in Chinese, with every boundary stated (printed in the report)."""
+    window, required = _pefa_years(rules)
+    mode = _missing_mode(rules)
+    missing = ("该指标权重按比例分配给其余有数据的指标（综合指数 = Σ 权重 × 得分 ÷ 有数据指标的权重之和）"
+               if mode == "redistribute" else "该指标计 0 分（综合指数 = Σ 权重 × 得分 ÷ 全部权重之和）")
+    return (
+        f"参评街道：是否街道为“是”且当年有街道财政数据的全部街道。"
+        f"指标标准化：在参评街道间按极差法换算为 0–100 分，越高越好的指标得分 = 100 ×（取值 − 最小值）÷（最大值 − 最小值），"
+        f"越低越好的指标得分 = 100 ×（最大值 − 取值）÷（最大值 − 最小值），越接近 100% 越好的指标以 |取值 − 100%| 按越低越好计分；"
+        f"各街道取值全部相同时均计 {rules.value('fiscal.equal_values_score'):g} 分。"
+        f"指标缺失（无数据，或分母缺失、为 0）时，{missing}。排名按综合指数从高到低，并列者名次相同。"
+        f"绩效目标覆盖率按当年、绩效自评覆盖率按上年度（当年开展的是上年度项目自评）计算，口径为街道及其下属单位的本级、非涉密、非特殊资金项目。"
+        f"PEFA 评分看近 {window} 年：PI-1、PI-3 的比率落在区间内（含上下限）即达到该等级，PI-2 偏差须严格低于上限；"
+        f"某等级在至少 {required} 年达到即评为该等级，否则为 D；缺数据的年度不计为达到。"
+        f"指标得分低于 {rules.value('fiscal.weak_score'):g} 分列为问题，不低于 {rules.value('fiscal.strong_score'):g} 分列为优势"
+        f"（仅限参评街道间取值有差异的指标）。"
+    )

@@ -489,3 +489,18 @@ def test_plots_draw_chinese_without_missing_glyphs(store, rules):
     assert sum(1 for b in bars if b.get_facecolor()[:3] != bars[0].get_facecolor()[:3]) in (1, 2)
     assert len(f3.axes) == 3
     plt.close("all")
+
+
+def test_report_tables(store, three_rules, rules):
+    ev = fiscal.evaluate_street(store, 2023, "201", three_rules)
+    tab = fiscal.indicator_table(ev).set_index("指标").loc[["税收占比", "支出执行率", "行政成本占比"]]
+    assert list(tab["本街道取值（%）"]) == pytest.approx([80.0, 95.0, 10.0])
+    assert list(tab["计入指数的分值"]) == pytest.approx([50.0, 30.0, 20.0])    # sums to the index 100
+    heads = fiscal.heads_table(ev)
+    assert heads.set_index("功能科目").loc["城乡社区支出", "调整后预算数（万元）"] == pytest.approx(3800)
+    fw = fiscal.framework_table(rules)
+    assert len(fw) == 11 and fw["权重"].sum() == 100 and set(fw["性质"]) == {"假设（可配置）"}
+    assert "年以前没有" in fiscal.year_over_year_text(fiscal.evaluate_street(store, 2023, "203", rules))
+    assert "上一次评价为2022年" in fiscal.year_over_year_text(ev)
+    text = fiscal.method_text(rules)
+    assert "含上下限" in text and "严格低于" in text and "至少 2 年" in text and "按比例分配" in text
