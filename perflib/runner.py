@@ -36,7 +36,11 @@ LEAK_MASK = "［涉密信息已隐去］"
 
 
 def default_notebooks_dir() -> Path:
-    """``notebooks/`` of the source tree (perflib is installed editable), else of the cwd."""
+    """``$PERFLIB_NOTEBOOKS_DIR``, else ``notebooks/`` of the source tree (perflib is installed
+    editable), else of the cwd."""
+    env = os.environ.get("PERFLIB_NOTEBOOKS_DIR")
+    if env:
+        return Path(env)
     here = Path(__file__).resolve().parent.parent / "notebooks"
     return here if here.is_dir() else Path.cwd() / "notebooks"
 
