@@ -172,8 +172,18 @@ def section_3(store, year: int, rules) -> Section:
 
 
 def section_4(store, year: int, rules) -> Section:
-    """四、强化财政重点评价结果应用 (key evaluations; filled in by the evaluation module)."""
-    return Section("4", "四、强化财政重点评价结果应用", f"{PENDING}（重点绩效评价与结果应用的分析尚未完成）。")
+    """四、强化财政重点评价结果应用: the key evaluations of Y (domains, projects, funds) and the cut
+    of the Y+1 budgets they led to, drafted by :mod:`perflib.evaluation` (keyeval.* facts)."""
+    from .evaluation import (APPLICATION_MONEY, budget_application_table, key_evaluation_paragraph,
+                             key_evaluation_totals, key_evaluations)
+
+    key = key_evaluations(store, int(year), rules)
+    facts = key_evaluation_totals(key)
+    tables = []
+    if len(key):
+        t = budget_application_table(key).rename(columns={"project_id": "项目编码"})
+        tables.append(SectionTable("重点评价结果应用", t, "重点评价结果应用"))
+    return Section("4", "四、强化财政重点评价结果应用", key_evaluation_paragraph(key, int(year)), facts, tables)
 
 
 def section_5(store, year: int, rules) -> Section:

@@ -581,3 +581,15 @@ def test_plots_draw_with_chinese_glyphs(rules):
     ys = sorted(float(y) for coll in ax.collections if isinstance(coll, PathCollection)
                 for _, y in coll.get_offsets())
     assert ys == pytest.approx([0.0, 0.3])
+
+
+def test_overview_section_4_uses_the_evaluation_module(rules):
+    from perflib import overview
+
+    sec = overview.section_4(_store(), 2023, rules)
+    # 2 projects, funds 300 + 1000 元, cut 180 of 1000 → 18.00 %
+    assert sec.facts == {"keyeval.projects": 2, "keyeval.amount": 1300.0, "keyeval.request": 1000.0,
+                         "keyeval.cut": 180.0, "keyeval.cut_rate": pytest.approx(0.18)}
+    assert "等2个项目开展重点绩效评价" in sec.text and "压减率18.00%" in sec.text
+    assert overview.PENDING not in sec.text
+    assert list(sec.tables[0].frame["项目名称"]) == ["运动场地建设", "科技园区"]
