@@ -389,3 +389,47 @@ def test_disagreement_boundary_survives_float_rounding():
     assert 0.7 - 0.9 < -0.2
     d = mon.money_target_disagreement(pe, pp, RULES).set_index("project_id")
     assert dict(d["disagreement"]) == {"b": mon.MONEY_FAST, "d": mon.TARGETS_FAST}
+
+
+def test_monitoring_plots_draw_with_cjk_glyphs(store):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from perflib import plots
+
+    pe = mon.project_execution(store, 2023, 7, RULES)
+    by_dept = mon.execution_summary(pe, ["level1_code", "level1_name"])
+    monthly = mon.monthly_execution(store, 2023, 7, RULES)
+    proj = mon.projection_summary(mon.year_end_projection(store, 2023, 7, RULES, execution=pe),
+                                  ["level1_code", "level1_name"])
+    figs = [plots.plot_execution_curve(mon.execution_curve(monthly), 2023),
+            plots.plot_department_curves(monthly, ["100", "200"], 2023),
+            plots.plot_band_counts(by_dept), plots.plot_execution_scatter(pe, RULES),
+            plots.plot_projected_unspent(proj)]
+    for fig in figs:
+        assert isinstance(fig, Figure)
+        assert plots.check_glyphs(fig) == []
+    curve_lines = figs[0].axes[0].get_lines()
+    assert len(curve_lines) == 3                          # time progress, prior year, this year
+    assert list(curve_lines[2].get_xdata()) == list(range(1, 8))
+    plt.close("all")
+
+
+def test_monitoring_text(store):
+    f = mon.monitoring_facts(store, 2023, 7, RULES)
+    p = mon.monitoring_text(f, 2023, RULES, key_names=["项目M2"],
+                            projection={"budget": 6800.0, "projected_spent": 5000.0, "projected_unspent": 1800.0})
+    assert "涉及项目支出 6 个" in p[0] and "1-7 月底" in p[0] and f"执行率为 {4079.98 / 6800 * 100:.2f}%" in p[0]
+    assert "红色 1 个、黄色 2 个、绿色 2 个" in p[1]
+    assert "≥ −10 个百分点为绿色" in p[1] and "< −20 个百分点为红色" in p[1]
+    assert "「项目M2」 1 个项目" in p[2]
+    assert "预计结转结余 0 万元" in p[3]
+    jan = mon.monitoring_text(mon.monitoring_facts(store, 2023, 1, RULES), 2023, RULES)
+    assert "1 月底" in jan[0] and len(jan) == 2 + 1
+
+
+def test_resolve_month(store):
+    assert mon.resolve_month(store, 2023, None) == 12      # last payment 2023-12-31
+    assert mon.resolve_month(store, 2023, "7") == 7
+    with pytest.raises(ParameterError):
+        mon.resolve_month(store, 2019, None)
