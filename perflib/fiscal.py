@@ -750,25 +750,25 @@ def fiscal_facts(store, year: int, street: str, rules) -> dict:
     return evaluate_street(store, year, street, rules).facts
 
 
-def overview_section(store, year: int, rules) -> tuple[str, dict]:
+def overview_section(store, year: int, rules) -> tuple[str, dict, pd.DataFrame]:
     """Section 五 of the yearly 情况说明: the evaluated streets (all streets with 街道财政 data for Y)
-    and their index, worded as the seed words it. Returns (paragraph, facts)."""
+    and their index, worded as the seed words it. Returns (paragraph, facts, ranking table)."""
     year = int(year)
     fi = street_index(store, year, rules)
     if fi.n_streets == 0:
-        return (f"{year}年暂无街道级财政运行数据，未开展街道级政府财政运行综合绩效评价。",
-                {"fiscal.streets": 0})
+        return (f"{year} 年暂无街道级财政运行数据，未开展街道级政府财政运行综合绩效评价。",
+                {"fiscal.streets": 0}, pd.DataFrame())
     sf = store.table("street_fiscal")
-    had_prev = bool(((sf["year"].astype(int) == year - 1)).any())
+    depts = store.table("departments")
+    had_prev = len(peer_streets(depts, sf, year - 1)) > 0
     ranked = fi.result.sort_values(["rank", "dept_name"], na_position="last")
     names = "、".join(fi.streets["dept_name"])
-    scores = "，".join(f"{r.dept_name}{r.index:.2f}分" for r in ranked.itertuples() if not pd.isna(r.index))
-    basis = f"在总结{year - 1}年街道级政府财政运行综合绩效评价工作的基础上，" if had_prev else ""
-    count = f"（共{fi.n_streets}个街道）" if fi.n_streets > 1 else ""
-    text = (f"开展财政运行综合绩效评价工作。{basis}选取{names}{count}开展{year}年街道级政府财政运行"
-            f"综合绩效评价工作。")
+    scores = "，".join(f"{r.dept_name} {r.index:.2f} 分" for r in ranked.itertuples() if not pd.isna(r.index))
+    basis = f"在总结 {year - 1} 年街道级政府财政运行综合绩效评价工作的基础上，" if had_prev else ""
+    count = f"（共 {fi.n_streets} 个街道）" if fi.n_streets > 1 else ""
+    text = f"{basis}选取{names}{count}开展 {year} 年街道级政府财政运行综合绩效评价工作。"
     if scores:
-        text += f"综合绩效指数（满分100分）：{scores}。"
+        text += f"综合绩效指数（满分 100 分）：{scores}。"
     text += CLOSING
     facts = {
         "fiscal.streets": int(fi.n_streets),
@@ -776,7 +776,7 @@ def overview_section(store, year: int, rules) -> tuple[str, dict]:
         "fiscal.index_by_street": {r.dept_name: round(float(r.index), 2)
                                    for r in ranked.itertuples() if not pd.isna(r.index)},
     }
-    return text, facts
+    return text, facts, fi.ranking()
 
 
 # --- report tables and method text -----------------------------------------------------------------

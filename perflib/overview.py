@@ -187,8 +187,13 @@ def section_4(store, year: int, rules) -> Section:
 
 
 def section_5(store, year: int, rules) -> Section:
-    """五、财政运行综合绩效评价 (street fiscal evaluation; filled in by the fiscal module)."""
-    return Section("5", "五、开展财政运行综合绩效评价工作", f"{PENDING}（街道级财政运行综合绩效评价的分析尚未完成）。")
+    """五、开展财政运行综合绩效评价工作: the evaluated streets (every street with 街道财政 data for Y)
+    and their composite index, drafted by :func:`perflib.fiscal.overview_section` (fiscal.* facts)."""
+    from .fiscal import overview_section
+
+    text, facts, ranking = overview_section(store, int(year), rules)
+    tables = [SectionTable("街道财政运行综合绩效指数", ranking, "街道财政运行评价")] if len(ranking) else []
+    return Section("5", "五、开展财政运行综合绩效评价工作", text, facts, tables)
 
 
 def section_6(store, year: int, rules, as_of_month: int | None = None) -> Section:

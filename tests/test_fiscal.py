@@ -447,13 +447,20 @@ def test_head_lines(store):
 
 
 def test_overview_section(store, three_rules):
-    text, facts = fiscal.overview_section(store, 2023, three_rules)
-    assert "在总结2022年街道级政府财政运行综合绩效评价工作的基础上" in text
-    assert "选取东风街道办事处、全福街道办事处、华山街道办事处（共3个街道）开展2023年街道级政府财政运行综合绩效评价工作" in text
-    assert "东风街道办事处100.00分，华山街道办事处35.00分，全福街道办事处30.00分" in text
+    text, facts, ranking = fiscal.overview_section(store, 2023, three_rules)
+    assert text.startswith("在总结 2022 年街道级政府财政运行综合绩效评价工作的基础上，")
+    assert ("选取东风街道办事处、全福街道办事处、华山街道办事处（共 3 个街道）开展 2023 年"
+            "街道级政府财政运行综合绩效评价工作") in text
+    assert "东风街道办事处 100.00 分，华山街道办事处 35.00 分，全福街道办事处 30.00 分" in text
+    assert "压缩和控制行政成本" in text
     assert facts["fiscal.streets"] == 3
     assert facts["fiscal.index_by_street"] == {"东风街道办事处": 100.0, "华山街道办事处": 35.0, "全福街道办事处": 30.0}
-    empty, f0 = fiscal.overview_section(store, 2019, three_rules)
+    assert list(ranking["排名"]) == [1, 2, 3]
+    # 2022: no 2021 peers with data except 201/202 (both have 2021 rows) → the basis clause stays;
+    # 2021: nothing in 2020 → no basis clause
+    t21, f21, _ = fiscal.overview_section(store, 2021, three_rules)
+    assert t21.startswith("选取东风街道办事处、全福街道办事处（共 2 个街道）开展 2021 年") and f21["fiscal.streets"] == 2
+    empty, f0, _ = fiscal.overview_section(store, 2019, three_rules)
     assert "暂无" in empty and f0["fiscal.streets"] == 0
 
 
@@ -504,3 +511,16 @@ def test_report_tables(store, three_rules, rules):
     assert "上一次评价为2022年" in fiscal.year_over_year_text(ev)
     text = fiscal.method_text(rules)
     assert "含上下限" in text and "严格低于" in text and "至少 2 年" in text and "按比例分配" in text
+
+
+def test_overview_section_5_uses_the_fiscal_module(store, rules):
+    from perflib import overview
+
+    sec = overview.section_5(store, 2023, rules)
+    assert "待补充" not in sec.text
+    assert "选取东风街道办事处、全福街道办事处、华山街道办事处（共 3 个街道）开展 2023 年" in sec.text
+    assert sec.facts["fiscal.streets"] == 3
+    fi = fiscal.street_index(store, 2023, rules)
+    for code, name in (("201", "东风街道办事处"), ("202", "全福街道办事处"), ("203", "华山街道办事处")):
+        assert f"{name} {fi.result.loc[code, 'index']:.2f} 分" in sec.text
+    assert sec.tables and len(sec.tables[0].frame) == 3
