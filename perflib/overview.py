@@ -55,6 +55,13 @@ def wan(amount: float, digits: int = 0) -> str:
     return f"{amount / WAN:.{digits}f}"
 
 
+def money_words(amount: float, digits: int = 0) -> str:
+    """An amount as the seed writes it: 亿元 from one 亿 up (「88 亿元」), else 万元 (「620 万元」)."""
+    if abs(amount) >= YI:
+        return f"{yi(amount, digits)} 亿元"
+    return f"{wan(amount, 0)} 万元"
+
+
 def pct(rate: float | None, digits: int = 2) -> str:
     """A fraction as a percentage: 0.3147 → '31.47%' (「—」 when undefined)."""
     return "—" if rate is None else f"{rate * 100:.{digits}f}%"
@@ -120,7 +127,7 @@ def section_2(store, year: int, rules) -> Section:
     n, prev = facts["targets.projects"], facts["targets.projects_prev"]
     diff = n - prev
     s1 = (f"{y} 年全区编制部门预算绩效目标 {n} 个，比上年{change(diff, f' {abs(diff)} 个')}，"
-          f"涉及资金 {yi(facts['targets.amount'])} 亿元。")
+          f"涉及资金 {money_words(facts['targets.amount'])}。")
     cc, ca = facts["targets.coverage_count"], facts["targets.coverage_amount"]
     if cc is None:
         s2 = "除涉密或特殊资金安排外，本年没有纳入绩效目标管理范围的本级项目。"
@@ -165,9 +172,9 @@ def section_3(store, year: int, rules) -> Section:
     else:
         cover = f"涵盖{'、'.join(kinds)}。"
     text = (f"{cover}今年对 {y - 1} 年度编制部门预算绩效目标的预算单位及项目支出开展了绩效自评。"
-            f"涉及项目支出 {n} 个，绩效自评资金 {yi(amt)} 亿元，"
+            f"涉及项目支出 {n} 个，绩效自评资金 {money_words(amt)}，"
             f"比上年{change(dn, f'项目支出 {abs(dn)} 个')}，"
-            f"绩效自评资金{change(round(da / YI), f' {abs(da) / YI:.0f} 亿元')}。")
+            f"绩效自评资金{change(da, ' ' + money_words(abs(da)))}。")
     return Section("3", "三、绩效自评全覆盖", text, facts)
 
 
