@@ -504,20 +504,23 @@ def closed_loop(store, analysis: TypeAnalysis) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Facts
 # --------------------------------------------------------------------------------------------
-def _num(x: float) -> float | None:
-    return None if x is None or not np.isfinite(x) else float(x)
+def _num(x: float, digits: int | None = None) -> float | None:
+    if x is None or not np.isfinite(x):
+        return None
+    return float(round(x, digits)) if digits is not None else float(x)
 
 
 def type_facts(analysis: TypeAnalysis) -> dict:
     """SPEC fact names of one type: projects (year-Y project-years with outputs), unit-cost median of
-    year Y, standard (None without one), savings (None without a standard), outliers (year Y)."""
+    year Y, standard (None without one), savings in 元 rounded to the fen (None without a standard),
+    outliers (year-Y project-years with |robust z| > cost.outlier_z against the pilot-year peers)."""
     cur = analysis.current
     uc = cur["unit_cost"].dropna()
     return {
         "cost.projects": int(len(cur)),
         "cost.unit_cost_median": _num(float(np.median(uc))) if len(uc) else None,
         "cost.standard": _num(analysis.standard),
-        "cost.savings": _num(analysis.savings),
+        "cost.savings": _num(analysis.savings, 2),  # 元, to the fen
         "cost.outliers": analysis.outliers,
     }
 
@@ -545,10 +548,14 @@ def analyse_all_types(store, year: int, rules: Rules) -> dict[str, TypeAnalysis]
 def cost_overview_facts(store, year: int, rules: Rules) -> dict:
     """Overview facts: ``cost.standards`` = types with a standard; ``cost.savings_total`` = Σ their
     savings (元)."""
-    analyses = analyse_all_types(store, year, rules)
+    return _overview_facts(analyse_all_types(store, year, rules))
+
+
+def _overview_facts(analyses: dict[str, TypeAnalysis]) -> dict:
+    """Σ of the per-type ``cost.savings`` facts (each to the fen) over the types with a standard."""
     with_std = [a for a in analyses.values() if a.has_standard]
     return {"cost.standards": len(with_std),
-            "cost.savings_total": float(sum(a.savings for a in with_std))}
+            "cost.savings_total": float(round(sum(type_facts(a)["cost.savings"] for a in with_std), 2))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -696,8 +703,7 @@ def overview_section(store, year: int, rules: Rules) -> tuple[str, dict, pd.Data
     """
     analyses = analyse_all_types(store, year, rules)
     with_std = [a for a in analyses.values() if a.has_standard]
-    facts = {"cost.standards": len(with_std),
-             "cost.savings_total": float(sum(a.savings for a in with_std))}
+    facts = _overview_facts(analyses)
     years = pilot_years(year, rules)
     if not analyses:
         return (f"数据中没有 {year} 年项目的产出数量，无法开展成本绩效分析和支出标准测算。", facts,
