@@ -328,7 +328,7 @@ WITH snap AS (
     SELECT project_id, max(as_of_month) AS snapshot_month FROM monitoring
     WHERE year = ? AND as_of_month <= ? GROUP BY project_id
 )
-SELECT mo.project_id, mo.as_of_month AS snapshot_month, mo.indicator, t.level1, t.direction,
+SELECT mo.project_id, mo.as_of_month AS snapshot_month, mo.indicator, t.level1, t.level2, t.direction,
        t.target_value, t.unit, mo.actual_value, mo.deviation_reason, mo.likelihood,
        coalesce(mo.key_monitored, false) AS key_monitored
 FROM monitoring mo
@@ -366,10 +366,28 @@ def indicator_completion(direction: pd.Series, target: pd.Series, actual: pd.Ser
     return out
 
 
+QUANTITY_LEVEL2 = "数量指标"
+
+
+def cumulative_mask(indicators: pd.DataFrame) -> pd.Series:
+    """Indicators whose actual value accumulates over the year, so that its completion so far is
+    comparable with the execution rate: 二级指标 = 数量指标; where 二级指标 is empty, a ≥ or =
+    indicator with a numeric target whose unit is not %. Level-type indicators (合格率, 满意度, 定性,
+    ≤ ceilings) say how well, not how far, and are reported as attainment instead."""
+    level2 = indicators["level2"].astype("string").str.strip()
+    has_level2 = level2.notna() & (level2 != "")
+    numeric = _to_number(indicators["target_value"]).notna()
+    unit = indicators["unit"].astype("string").str.strip().fillna("")
+    fallback = indicators["direction"].isin(["≥", "="]) & numeric & ~unit.isin(["%", "％"])
+    out = (has_level2 & (level2 == QUANTITY_LEVEL2)) | (~has_level2 & fallback)
+    return out.fillna(False).astype(bool)
+
+
 def target_progress(store, year: int, as_of_month: int, rules, dept: str | None = None) -> pd.DataFrame:
     """Indicator progress from the latest monitoring snapshot of each project up to ``as_of_month``,
-    with the indicator's target, ``completion`` (see :func:`indicator_completion`), deviation
-    reason and likelihood of completion; project columns joined (redacted)."""
+    with the indicator's target, ``completion`` (see :func:`indicator_completion`), ``cumulative``
+    (see :func:`cumulative_mask`), deviation reason and likelihood of completion; project columns
+    joined (redacted)."""
     year, m = int(year), check_month(as_of_month)
     rows = store.redact_frame(store.sql(_TARGET_PROGRESS_SQL, [year, m, year]))
     projects = store.projects(year)
@@ -377,6 +395,7 @@ def target_progress(store, year: int, as_of_month: int, rules, dept: str | None 
         ["project_id", "project_name", "dept_name", "level1_code", "level1_name", "budget"]]
     df = projects.merge(rows, on="project_id", how="inner")
     df["completion"] = indicator_completion(df["direction"], df["target_value"], df["actual_value"], rules)
+    df["cumulative"] = cumulative_mask(df)
     return df.sort_values(["level1_code", "project_id", "indicator"]).reset_index(drop=True)
 
 
@@ -384,16 +403,21 @@ LIKELIHOOD_ORDER = {"确定能": 0, "有可能": 1, "完全不可能": 2}
 
 
 def project_target_progress(indicators: pd.DataFrame) -> pd.DataFrame:
-    """Per project: ``target_progress`` = mean over indicators with a known completion of
-    min(completion, 1) (an over-achieved indicator does not make up for a lagging one),
-    ``indicators``, ``impossible`` (indicators 完全不可能), ``likelihood`` (the worst one),
-    ``deviation_reasons`` (distinct, joined with 「、」) and ``snapshot_month``."""
-    f = indicators.assign(_c=indicators["completion"].clip(upper=1.0),
+    """Per project: ``target_progress`` = mean of min(completion, 1) over its cumulative
+    indicators with a known completion (an over-achieved indicator does not make up for a lagging
+    one; NaN when it has none — then money and targets are not compared); ``attainment`` = the
+    same over its level-type indicators; ``indicators``, ``impossible`` (indicators 完全不可能),
+    ``likelihood`` (the worst one), ``deviation_reasons`` (distinct, joined with 「、」) and
+    ``snapshot_month``."""
+    capped = indicators["completion"].clip(upper=1.0)
+    f = indicators.assign(_c=capped.where(indicators["cumulative"]),
+                          _l=capped.where(~indicators["cumulative"]),
                           _imp=(indicators["likelihood"] == "完全不可能").astype(int),
                           _lk=indicators["likelihood"].map(LIKELIHOOD_ORDER))
     g = f.groupby("project_id")
     out = pd.DataFrame({
         "target_progress": g["_c"].mean(),
+        "attainment": g["_l"].mean(),
         "indicators": g.size(),
         "impossible": g["_imp"].sum().astype(int),
         "snapshot_month": g["snapshot_month"].max(),
@@ -472,7 +496,10 @@ def _finding(r) -> str:
         parts = [f"执行率 {_pct(r.execution_rate)}，{rel}（{r.band}）"]
     tp = getattr(r, "target_progress", np.nan)
     if pd.notna(tp):
-        parts.append(f"目标完成度 {_pct(tp)}")
+        parts.append(f"数量指标完成度 {_pct(tp)}")
+    at = getattr(r, "attainment", np.nan)
+    if pd.notna(at):
+        parts.append(f"质量时效等指标达成度 {_pct(at)}")
     lk = getattr(r, "likelihood", None)
     if isinstance(lk, str) and lk:
         parts.append(f"完成可能性：{lk}")
@@ -523,7 +550,8 @@ INDICATOR_SPEC = [
     ("level1_name", "主管部门", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
     ("snapshot_month", "监控月份", None), ("indicator", "三级指标", None), ("direction", "指标方向", None),
     ("target_value", "指标值", None), ("unit", "计量单位", None), ("actual_value", "执行值", None),
-    ("completion", "完成度", PCT), ("likelihood", "完成可能性", None), ("deviation_reason", "偏差原因", None),
+    ("completion", "完成度", PCT), ("cumulative", "累计型（数量）指标", None), ("likelihood", "完成可能性", None),
+    ("deviation_reason", "偏差原因", None),
 ]
 PROJECTION_SPEC = [
     ("projects", "项目数", None), ("budget", "预算数", WAN), ("spent", "已支出", WAN),
@@ -532,14 +560,14 @@ PROJECTION_SPEC = [
 ]
 DISAGREEMENT_SPEC = [
     ("level1_name", "主管部门", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
-    ("budget", "预算数", WAN), ("execution_rate", "预算执行率", PCT), ("target_progress", "目标完成度", PCT),
-    ("progress_gap", "目标完成度−执行率", PP), ("disagreement", "类型", None),
+    ("budget", "预算数", WAN), ("execution_rate", "预算执行率", PCT), ("target_progress", "数量指标完成度", PCT),
+    ("progress_gap", "完成度−执行率", PP), ("disagreement", "类型", None),
     ("likelihood", "完成可能性", None), ("deviation_reasons", "偏差原因", None),
 ]
 KEY_SPEC = [
     ("level1_name", "主管部门", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
     ("budget", "预算数", WAN), ("spent", "支出数", WAN), ("execution_rate", "预算执行率", PCT),
-    ("band", "预警等级", None), ("target_progress", "目标完成度", PCT), ("findings", "监控发现", None),
+    ("band", "预警等级", None), ("target_progress", "数量指标完成度", PCT), ("findings", "监控发现", None),
 ]
 
 
@@ -616,5 +644,5 @@ def target_side_text(indicators: pd.DataFrame, progress: pd.DataFrame, execution
     n_target = int((d["disagreement"] == TARGETS_FAST).sum())
     return (f"{progress['project_id'].nunique()} 个项目填报了 {len(indicators)} 个指标的执行情况，其中完成可能性为"
             f"「确定能」{int(lk.get('确定能', 0))} 个、「有可能」{int(lk.get('有可能', 0))} 个、"
-            f"「完全不可能」{int(lk.get('完全不可能', 0))} 个。目标完成度与预算执行率相差超过 {g:g} 个百分点的项目："
+            f"「完全不可能」{int(lk.get('完全不可能', 0))} 个。数量指标完成度与预算执行率相差超过 {g:g} 个百分点的项目："
             f"资金快、目标慢 {n_money} 个，目标快、资金慢 {n_target} 个。")

@@ -68,8 +68,8 @@ def frames():
         mo("M6", 7, "完成量", "80"),
     ])
 
-    def tg(pid, level1, indicator, direction, value, unit=None):
-        return dict(project_id=pid, dept_code="100", year=2023, level1=level1, level2=None,
+    def tg(pid, level1, indicator, direction, value, unit=None, level2=None):
+        return dict(project_id=pid, dept_code="100", year=2023, level1=level1, level2=level2,
                     indicator=indicator, direction=direction, target_value=value, unit=unit,
                     weight=None)
 
@@ -79,7 +79,7 @@ def frames():
         tg("M1", "效益指标", "覆盖率", "≥", "50", "%"),
         tg("M2", "产出指标", "培训人次", "≥", "10", "人次"),
         tg("M2", "成本指标", "单位成本", "≤", "100", "元"),
-        tg("M3", "产出指标", "建设进度", "≥", "10", "%"),
+        tg("M3", "产出指标", "建设进度", "≥", "10", "%", level2="数量指标"),  # level2 wins over %
         tg("M6", "产出指标", "完成量", "≥", "100", "件"),
     ])
     # prior year: M1 again (own profile: 500 of 1000 by July → share 0.5) and P9 (only in 2022)
@@ -327,10 +327,23 @@ def test_target_progress_uses_latest_snapshot(store):
     assert set(earlier["project_id"]) == {"M1"}           # nobody else reported before July
 
 
+def test_cumulative_indicators():
+    ind = pd.DataFrame({
+        "level2": [None, None, None, None, "数量指标", "质量指标", ""],
+        "direction": ["≥", "≥", "定性", "≤", "≥", "≥", "="],
+        "target_value": ["10", "95", "优", "100", "80", "10", "3"],
+        "unit": ["人次", "%", None, "元", "%", "个", None],
+    })
+    assert list(mon.cumulative_mask(ind)) == [True, False, False, False, True, False, True]
+
+
 def test_project_target_progress(store):
     pp = mon.project_target_progress(mon.target_progress(store, 2023, 7, RULES)).set_index("project_id")
-    assert pp.loc["M1", "target_progress"] == pytest.approx((0.8 + 0.8 + 1.0) / 3)   # 150 % capped
-    assert pp.loc["M2", "target_progress"] == pytest.approx((0.5 + 100 / 120) / 2)
+    # M1: cumulative 培训人次 0.8; level-type 满意度 良 0.8 and 覆盖率 150 % (capped at 1)
+    assert pp.loc["M1", "target_progress"] == pytest.approx(0.8)
+    assert pp.loc["M1", "attainment"] == pytest.approx((0.8 + 1.0) / 2)
+    assert pp.loc["M2", "target_progress"] == pytest.approx(0.5)
+    assert pp.loc["M2", "attainment"] == pytest.approx(100 / 120)
     assert pp.loc["M2", "likelihood"] == "有可能" and pp.loc["M2", "deviation_reasons"] == "制度保障"
     assert pp.loc["M3", "impossible"] == 1 and pp.loc["M3", "likelihood"] == "完全不可能"
 
@@ -339,12 +352,11 @@ def test_money_and_targets_disagree(store):
     pe = mon.project_execution(store, 2023, 7, RULES)
     pp = mon.project_target_progress(mon.target_progress(store, 2023, 7, RULES))
     d = mon.money_target_disagreement(pe, pp, RULES).set_index("project_id")
-    # M1 0.8667 − 0.4833 = +0.38 → targets ahead; M2 0.6667 − 0.3833 = +0.28 → targets ahead;
+    # M1 0.8 − 0.4833 = +0.32 → targets ahead; M2 0.5 − 0.3833 = +0.12 → agree;
     # M3 0.1 − 0.3833 = −0.28 → money ahead; M6 0.8 − 1.0 = −0.20 exactly → not a disagreement
     assert d.loc["M1", "disagreement"] == mon.TARGETS_FAST
-    assert d.loc["M2", "disagreement"] == mon.TARGETS_FAST
     assert d.loc["M3", "disagreement"] == mon.MONEY_FAST
-    assert "M6" not in d.index
+    assert "M2" not in d.index and "M6" not in d.index
 
 
 def test_deviation_and_likelihood_summaries(store):
@@ -361,7 +373,8 @@ def test_key_project_report_and_findings(store):
     assert list(k["project_id"]) == ["M2"]
     f = k["findings"].iloc[0]
     assert "执行率 38.33%" in f and "低于时间进度 20.00 个百分点" in f and "黄色" in f
-    assert "目标完成度 66.67%" in f and "有可能" in f and "制度保障" in f
+    assert "数量指标完成度 50.00%" in f and "质量时效等指标达成度 83.33%" in f
+    assert "有可能" in f and "制度保障" in f
 
 
 def test_red_action_list(store):
