@@ -154,9 +154,9 @@ def collapse_classified(df: pd.DataFrame, money: Iterable[str] | None = None) ->
         row[label_col] = CLASSIFIED_TOTAL_LABEL
     kept = df[~mask]
     total = pd.DataFrame([row], columns=df.columns)
-    for c in df.columns:  # keep numeric dtypes where possible (None → NaN)
-        if c in sums:
-            total[c] = pd.to_numeric(total[c])
+    for c in df.columns:  # keep numeric columns numeric (a blank is NaN)
+        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+            total[c] = pd.to_numeric(total[c]).astype("float64")
     parts = [p for p in (kept, total) if len(p)]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else total.reset_index(drop=True)
 

@@ -1,0 +1,180 @@
+"""The notebook-side report API: classified rows collapsed, escaping, artifacts for the runner."""
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perflib import report as rp
+from perflib.report import collapse_classified, open_report, to_jsonable
+from perflib.store import CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """Capture what the report displays (mime bundles) instead of sending them to IPython."""
+    out: list[dict] = []
+    monkeypatch.setattr(rp, "_display_html", lambda html, plain: out.append({"html": html, "plain": plain}))
+    return out
+
+
+def small_store(extra_name: str = "运动场地建设资金") -> Store:
+    deps = pd.DataFrame({"dept_code": ["101", "102"], "dept_name": ["区教体局", "区科技局"],
+                         "parent_code": [None, None], "sector": ["教育", "科技"], "is_street": [False, False]})
+    proj = pd.DataFrame({
+        "project_id": ["P1", "P2", "S1", "P1"], "year": [2023, 2023, 2023, 2022],
+        "dept_code": ["101", "102", "102", "101"],
+        "project_name": [extra_name, "人才工程", "秘密工程", extra_name],
+        "project_type": [None] * 4, "budget_kind": ["一般公共预算"] * 4, "fund_source": ["本级"] * 4,
+        "budget_amount": [100.0, 200.0, 300.0, 50.0], "adjusted_amount": [None, 250.0, None, None],
+        "is_classified": [False, False, True, False], "is_special": [False] * 4})
+    return Store.from_frames({"departments": deps, "projects": proj})
+
+
+def test_collapse_classified_sums_money_and_blanks_text():
+    df = pd.DataFrame({
+        "project_id": ["P1", f"{CLASSIFIED_PREFIX}01", f"{CLASSIFIED_PREFIX}02"],
+        "project_name": ["甲", "涉密项目", "涉密项目"],
+        "dept_name": ["区教体局", "区科技局", "区财政局"],
+        "budget": [100.0, 30.0, 12.5],
+        "execution_rate": [0.5, 0.2, 0.9],
+    })
+    out = collapse_classified(df)
+    assert list(out["project_name"]) == ["甲", CLASSIFIED_TOTAL_LABEL]
+    total = out.iloc[1]
+    assert total["budget"] == 42.5  # 30 + 12.5
+    assert pd.isna(total["execution_rate"])  # a rate is not summed
+    assert out["execution_rate"].dtype == "float64"
+    assert pd.isna(total["dept_name"]) and pd.isna(total["project_id"])
+
+
+def test_collapse_classified_keeps_frames_without_classified_rows():
+    df = pd.DataFrame({"project_id": ["P1"], "budget": [1.0]})
+    assert collapse_classified(df) is df
+
+
+def test_collapse_classified_chinese_headers_and_explicit_money():
+    df = pd.DataFrame({"项目编码": ["P1", f"{CLASSIFIED_PREFIX}01"], "项目名称": ["甲", "涉密项目"],
+                       "得分": [90.0, 80.0], "数量": [3, 4]})
+    out = collapse_classified(df, money=["数量"])
+    assert out.iloc[1]["项目名称"] == CLASSIFIED_TOTAL_LABEL and out.iloc[1]["数量"] == 4
+    assert pd.isna(out.iloc[1]["得分"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(min_value=0, max_value=10**9)), min_size=1, max_size=30))
+def test_collapse_preserves_totals_and_hides_every_surrogate(rows):
+    ids = [f"{CLASSIFIED_PREFIX}{i:02d}" if secret else f"P{i}" for i, (secret, _) in enumerate(rows)]
+    df = pd.DataFrame({"project_id": ids, "project_name": ["x"] * len(rows),
+                       "budget_amount": [float(v) for _, v in rows]})
+    out = collapse_classified(df)
+    assert out["budget_amount"].sum() == pytest.approx(df["budget_amount"].sum())
+    assert not out["project_id"].astype("string").str.startswith(CLASSIFIED_PREFIX).fillna(False).any()
+    n_secret = sum(s for s, _ in rows)
+    assert len(out) == len(rows) - n_secret + (1 if n_secret else 0)
+
+
+def test_to_jsonable_plain_values():
+    v = to_jsonable({"a": np.int64(3), "b": np.float64("nan"), "c": {"优": np.int32(2)},
+                     "d": pd.Timestamp("2023-07-31"), "e": [np.float32(0.5)], "f": np.bool_(True)})
+    assert v == {"a": 3, "b": None, "c": {"优": 2}, "d": "2023-07-31T00:00:00", "e": [0.5], "f": True}
+    json.dumps(v)
+
+
+def test_open_report_resolves_latest_year_and_loads_rules(tmp_path, shown):
+    rep = open_report("x", store=small_store(), artifacts_dir=tmp_path / "a", dept="101")
+    assert rep.year == 2023 and rep.params == {"dept": "101"}
+    assert rep.rules.value("grades.excellent") == 90
+    rep2 = open_report("x", store=small_store(), year=2022)
+    assert rep2.year == 2022 and rep2.artifacts_dir is None
+
+
+def test_table_collapses_escapes_and_records(tmp_path, shown):
+    store = small_store("<script>alert(1)</script>")
+    rep = open_report("x", store=store, artifacts_dir=tmp_path)
+    df = store.projects(2023)[["project_id", "project_name", "budget"]]
+    out = rep.table(df, "项目<表>", sheet="项目")
+    assert list(out.columns) == ["项目编码", "项目名称", "预算数"]
+    assert CLASSIFIED_TOTAL_LABEL in list(out["项目名称"])
+    html = shown[-1]["html"]
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "项目&lt;表&gt;" in html
+    assert "秘密工程" not in html and "S1" not in html
+    meta = json.loads((tmp_path / "tables.json").read_text("utf-8"))
+    assert meta == [{"file": "table_001.pkl", "title": "项目<表>", "sheet": "项目"}]
+    with open(tmp_path / "tables" / "table_001.pkl", "rb") as fh:
+        saved = pickle.load(fh)
+    assert saved.equals(out)
+    # P1 100 + P2 adjusted 250; the classified S1 (300) only on the total line
+    assert saved["预算数"].tolist() == [100.0, 250.0, 300.0]
+
+
+def test_table_numbers_sort_by_raw_value(tmp_path, shown):
+    rep = open_report("x", store=small_store())
+    rep.table(pd.DataFrame({"金额": [1234567.891, 0.5]}), "t")
+    html = shown[-1]["html"]
+    assert 'data-v="1234567.891">1,234,567.89<' in html and 'data-type="num"' in html
+
+
+def test_table_limits_rows_shown_but_keeps_all(tmp_path, shown):
+    rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
+    out = rep.table(pd.DataFrame({"n": range(50)}), "t", max_rows=10)
+    assert len(out) == 50 and shown[-1]["html"].count("<tr>") == 11  # header + 10
+    assert "共 50 行" in shown[-1]["html"]
+
+
+def test_facts_accumulate_in_artifacts(tmp_path, shown):
+    rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
+    rep.facts({"a.b": np.int64(5)})
+    rep.fact("c", 0.25)
+    assert json.loads((tmp_path / "facts.json").read_text("utf-8")) == {"a.b": 5, "c": 0.25}
+    assert rep.recorded_facts == {"a.b": 5, "c": 0.25}
+
+
+def test_without_artifacts_dir_nothing_is_written(tmp_path, shown, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rep = open_report("x", store=small_store())
+    rep.facts({"a": 1})
+    rep.table(pd.DataFrame({"a": [1]}), "t")
+    assert list(tmp_path.iterdir()) == []
+    assert len(shown) == 1
+
+
+def test_text_escapes_html_but_keeps_markdown(shown):
+    rep = open_report("x", store=small_store())
+    rep.text("共 **511** 个 <img src=x onerror=alert(1)>")
+    html = shown[-1]["html"]
+    assert "<strong>511</strong>" in html and "<img" not in html and "&lt;img" in html
+
+
+def test_heading_level_1_is_the_title(tmp_path, shown):
+    rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
+    rep.heading("历城区 <2023> 年", 1)
+    assert json.loads((tmp_path / "meta.json").read_text("utf-8"))["title"] == "历城区 <2023> 年"
+    assert shown[-1]["html"].startswith("<h1 ") and "&lt;2023&gt;" in shown[-1]["html"]
+
+
+def test_figure_is_embedded_as_data_uri(shown):
+    import matplotlib.pyplot as plt
+
+    rep = open_report("x", store=small_store())
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    rep.figure(fig, "执行率")
+    html = shown[-1]["html"]
+    assert 'src="data:image/png;base64,' in html and "<figcaption>执行率</figcaption>" in html
+    assert not plt.fignum_exists(fig.number)  # closed: not shown twice by the inline backend
+
+
+def test_section_shows_text_facts_and_tables(tmp_path, shown):
+    from perflib.overview import Section, SectionTable
+
+    rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
+    rep.section(Section("2", "二", "正文", {"k": 1}, [SectionTable("表", pd.DataFrame({"a": [1]}), "s")]))
+    assert rep.recorded_facts == {"k": 1}
+    assert len(shown) == 2 and "正文" in shown[0]["html"]
