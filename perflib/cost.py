@@ -644,8 +644,13 @@ def effectiveness_text(effectiveness: pd.DataFrame) -> str:
     """Who is on the efficient frontier and who is cheap but of low quality."""
     if effectiveness.empty or effectiveness["quality_score"].isna().all():
         return "本类项目没有质量得分，无法做成本效益比较。"
-    front = "、".join(effectiveness.loc[effectiveness["efficient"], "project_name"].astype(str))
-    text = f"处在有效前沿（没有别的项目单位成本更低且质量更高）的项目：{front}。"
+    eff = effectiveness["efficient"]
+    front = "、".join(effectiveness.loc[eff, "project_name"].astype(str))
+    text = f"处在有效前沿（没有别的项目单位成本更低且质量更高）的项目 {int(eff.sum())} 个：{front}"
+    bench = effectiveness.loc[eff & ~effectiveness["cheap_low_quality"], "project_name"].astype(str)
+    if int(eff.sum()) != len(bench):
+        text += (f"；其中可作为标杆（不属于低价低质）的：{'、'.join(bench) if len(bench) else '无'}")
+    text += "。"
     cheap = effectiveness.loc[effectiveness["cheap_low_quality"], "project_name"].astype(str)
     if len(cheap):
         text += (f"单位成本低于支出标准但质量得分低于中位数的项目：{'、'.join(cheap)}——"

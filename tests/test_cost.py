@@ -402,7 +402,10 @@ def test_summary_and_texts(store, road, rules):
     assert q.loc["2021—2023", "中位数"] == pytest.approx(12.0) and q.loc["2021—2023", "样本数"] == 9
     assert q.loc["2023", "中位数"] == pytest.approx(16.0)
     assert "没有“低价低质”" not in cost.effectiveness_text(cost.cost_effectiveness(road))
-    assert "道路保洁R-C" in cost.effectiveness_text(cost.cost_effectiveness(road))
+    et = cost.effectiveness_text(cost.cost_effectiveness(road))
+    # frontier A, B, C; C is cheap and low quality → benchmarks A, B only
+    assert "项目 3 个" in et and "可作为标杆（不属于低价低质）的：道路保洁R-A、道路保洁R-B" in et
+    assert "质量得分低于中位数的项目：道路保洁R-C" in et
     loop = cost.closed_loop(store, road)
     assert "五个环节证据齐全的 1 个" in cost.loop_text(loop)
 
