@@ -1,0 +1,99 @@
+"""Chart base: a CJK font on a fresh machine (no missing glyph), one theme, money axes."""
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+from perflib import plots  # noqa: E402
+
+CHINESE = "预算执行率与时间进度（万元）东风街道办事处 −10%"
+
+
+def _glyph_warnings(fig) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    return [str(w.message) for w in caught if "missing from" in str(w.message) or "Glyph" in str(w.message)]
+
+
+def test_chinese_title_renders_without_missing_glyphs():
+    font = plots.setup_theme()
+    fig, ax = plt.subplots()
+    ax.set_title(CHINESE)
+    ax.set_xlabel("部门")
+    ax.bar(["区教体局", "区科技局"], [3.2e8, -1.5e8])
+    plots.money_axis(ax, "亿元", label="预算数")
+    assert _glyph_warnings(fig) == []
+    assert plt.rcParams["font.sans-serif"][0] == font
+    assert plots.check_glyphs(fig) == []
+    plt.close(fig)
+
+
+def test_bundled_font_works_without_any_system_cjk_font():
+    """What a fresh machine with only pip has: mplfonts' Noto Sans CJK SC, registered by path."""
+    paths = plots._bundled_font_paths()
+    assert paths, "mplfonts ships no CJK font"
+    font_manager.fontManager.addfont(str(paths[0]))
+    prop = font_manager.FontProperties(fname=str(paths[0]))
+    fig, ax = plt.subplots()
+    ax.set_title(CHINESE, fontproperties=prop)
+    ax.set_ylabel("执行数（万元）", fontproperties=prop)
+    assert _glyph_warnings(fig) == []
+    plt.close(fig)
+
+
+def test_without_a_system_font_the_bundled_one_is_chosen(monkeypatch):
+    monkeypatch.setattr(plots, "_font_name", None)
+    monkeypatch.setattr(plots, "CJK_FONT_CANDIDATES", ("No Such Font",))
+    name = plots.cjk_font_name()
+    bundled = font_manager.FontProperties(fname=str(plots._bundled_font_paths()[0])).get_name()
+    assert name == bundled
+    fig, ax = plt.subplots()
+    ax.set_title(CHINESE, fontfamily=name)
+    assert _glyph_warnings(fig) == []
+    plt.close(fig)
+
+
+def test_a_font_without_cjk_would_be_caught():
+    """The glyph check itself can fail: DejaVu Sans lacks CJK glyphs."""
+    fig, ax = plt.subplots()
+    ax.set_title("预算", fontfamily="DejaVu Sans")
+    assert _glyph_warnings(fig)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("unit, value, digits, text", [
+    ("万元", 123_456_789, 2, "12,345.68"),
+    ("亿元", 2_415_000_000, 2, "24.15"),
+    ("元", 1234.5, 0, "1,234"),
+])
+def test_format_money(unit, value, digits, text):
+    assert plots.format_money(value, unit, digits) == text
+
+
+def test_money_axis_divides_ticks_and_labels_unit():
+    plots.setup_theme()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 3e8])
+    plots.money_axis(ax, "亿元", label="预算数")
+    assert ax.get_ylabel() == "预算数（亿元）"
+    assert ax.yaxis.get_major_formatter()(2e8, 0) == "2"
+    plots.money_axis(ax, "万元", axis="x")
+    assert ax.get_xlabel() == "万元" and ax.xaxis.get_major_formatter()(2e8, 0) == "20,000"
+    with pytest.raises(ValueError):
+        plots.money_axis(ax, "美元")
+    plt.close(fig)
+
+
+def test_percent_axis():
+    fig, ax = plt.subplots()
+    plots.percent_axis(ax, digits=1)
+    assert ax.yaxis.get_major_formatter()(0.3147, 0) == "31.5%"
+    plt.close(fig)

@@ -1,0 +1,156 @@
+"""HTML rendering: offline page, no code, table of contents, header/footer, failure page, index, xlsx,
+atomic writes."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import nbformat
+import openpyxl
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from perflib import render
+from perflib.rules import load_rules
+
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+def executed_notebook():
+    code = new_code_cell("secret_code_marker = 1\nprint('x')", execution_count=3)
+    code.outputs = [
+        new_output("display_data", data={"text/html": '<h2 id="sec-a">二、第一节</h2>', "text/plain": "h"}),
+        new_output("display_data", data={"image/png": PNG, "text/plain": "fig"}),
+        new_output("stream", name="stderr", text="UserWarning: noisy\n"),
+        new_output("execute_result", data={"text/plain": "42"}, execution_count=3),
+    ]
+    return new_notebook(cells=[
+        new_markdown_cell("# 标题一\n\n说明 $x^2$ 文字"),
+        code,
+        new_markdown_cell("## 二、第一节\n\n### 小节"),
+    ])
+
+
+@pytest.fixture(scope="module")
+def page():
+    return render.render_report(
+        executed_notebook(), notebook="probe", params={"dept": "区教体局", "year": 2023, "n": None},
+        as_of="2023-07-31", inputs={"项目.xlsx": "a" * 64, "<evil>.csv": "b" * 64}, rules=load_rules(),
+        rules_sections=["monitoring"], rendered_at="2024-01-02 03:04:05 +0800")
+
+
+def test_page_makes_no_network_request(page):
+    low = page.lower()
+    assert render.network_references(page) == []
+    for bad in ("require.js", "mathjax", "cdn.", 'src="http', "<link href=\"http", "@import"):
+        assert bad not in low
+
+
+def test_network_check_itself_finds_requests():
+    assert render.network_references('<script src="https://cdn.x/require.js"></script>')
+    assert render.network_references("<link href='//fonts.example/x.css'>")
+    assert render.network_references("<style>@import url(http://x/y.css)</style>")
+    assert render.network_references('<img src="data:image/png;base64,AAA">') == []
+    assert render.network_references('<a href="#sec">x</a>') == []
+
+
+def test_page_has_no_code_and_no_prompts(page):
+    assert "secret_code_marker" not in page and "print(" not in page
+    assert "In&nbsp;[" not in page and "Out[" not in page
+    assert "UserWarning: noisy" not in page  # stderr is kept in the .ipynb only
+
+
+def test_page_embeds_images_and_keeps_outputs(page):
+    assert f"data:image/png;base64,{PNG}" in page
+    assert "42" in page
+
+
+def test_header_title_params_and_as_of(page):
+    assert "<title>标题一</title>" in page
+    assert page.count("标题一") == 2  # <title> and the header; the notebook's own h1 is not repeated
+    assert "区教体局" in page and "2023-07-31" in page and "2024-01-02 03:04:05 +0800" in page
+    assert "（全部）" in page  # a parameter left open
+
+
+def test_table_of_contents_links_every_section(page):
+    toc = page.split('<nav class="perf-toc">')[1].split("</nav>")[0]
+    assert toc.count("二、第一节") == 2 and "小节" in toc
+    assert 'href="#sec-a"' in toc
+    ids = [part.split('"')[0] for part in page.split(' id="')[1:]]
+    assert len(ids) == len(set(ids))  # unique anchors
+
+
+def test_footer_version_inputs_rules(page):
+    from perflib import __version__
+
+    footer = page.split('<footer class="perf-footer">')[1]
+    assert __version__ in footer and "a" * 64 in footer and "&lt;evil&gt;.csv" in footer
+    assert "monitoring.green_min_gap" in footer and "本报告适用的规则（monitoring）" in footer
+    assert load_rules().sha256 in footer
+
+
+def test_print_css_and_inline_table_script(page):
+    assert "@page { size: A4" in page and "break-before: page" in page
+    assert "perf-search" in page and "<script>" in page and "<script src" not in page
+
+
+def test_failure_page_shows_cell_error_and_traceback_escaped():
+    nb = new_notebook(cells=[new_code_cell("x = '<b>'\nraise ValueError(x)")])
+    nb.cells[0].outputs = [new_output("error", ename="ValueError", evalue="<b>",
+                                      traceback=["\x1b[31mTraceback\x1b[0m", "ValueError: <b>"])]
+    html = render.render_failure(notebook="probe", params={"year": 2023}, error="单元格出错 <b>", nb=nb,
+                                 rules=load_rules(), last_good="probe.html")
+    assert "<b>" not in html.split("<main")[1].split("</main>")[0]
+    assert "raise ValueError(x)" in html and "&lt;b&gt;" in html and "Traceback" in html
+    assert "\x1b" not in html
+    assert 'href="probe.html"' in html
+    assert render.network_references(html) == []
+
+
+def test_index_lists_reports_with_status():
+    html = render.render_index([
+        {"notebook": "overview", "year": 2023, "params_text": "（全区）", "status": "ok", "seconds": 3.2,
+         "rendered_at": "t", "html": "2023/overview.html", "files": [("xlsx", "2023/overview.xlsx")]},
+        {"notebook": "cost", "year": 2023, "params_text": "project_type=<道路>", "status": "failed",
+         "seconds": 1, "rendered_at": "t", "html": "2023/cost.html", "failed_html": "2023/cost.failed.html",
+         "last_good_at": "earlier"},
+    ])
+    assert 'href="2023/overview.html"' in html and 'href="2023/overview.xlsx"' in html
+    assert 'href="2023/cost.failed.html"' in html and "上次成功的报告" in html
+    assert "&lt;道路&gt;" in html and "失败 1" in html
+
+
+def test_xlsx_sheets_headers_and_no_formulas():
+    df = pd.DataFrame({"项目名称": ["=1+1", "http://x"], "预算数": [1.5, 2.0]})
+    data = render.xlsx_bytes([("项目表", "项目", df), ("同名", "项目", df)], {"报告": "probe"})
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["说明", "项目", "项目_2"]
+    rows = list(wb["项目"].values)
+    assert rows[0] == ("项目名称", "预算数")
+    assert rows[1] == ("=1+1", 1.5) and wb["项目"]["A2"].data_type == "s"  # text, not a formula
+
+
+def test_sheet_names_are_valid_and_unique():
+    names = render.sheet_names(["a/b", "x" * 40, "x" * 40, "说明"])
+    assert names[0] == "a_b" and all(len(n) <= 31 for n in names) and len(set(names)) == 4
+
+
+def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
+    target = tmp_path / "r.html"
+    render.atomic_write_text(target, "old")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        render.atomic_write_text(target, "new " * 1000)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # temp file removed
+
+
+def test_report_template_is_packaged():
+    for name in ("report.html.j2", "index.html.j2", "report.css", "report.js"):
+        assert (Path(render.__file__).parent / "templates" / name).is_file()
