@@ -95,12 +95,12 @@ class DatabaseRows:
         cond = " AND ".join(f"p.{c} = t.{c}" for c in parts.columns)
         return f"old.{table} t WHERE NOT EXISTS (SELECT 1 FROM _parts_{table} p WHERE {cond})"
 
-    def keys(self, table: str, columns: tuple[str, ...]) -> list[tuple]:
+    def keys(self, table: str, columns: tuple[str, ...]) -> pd.DataFrame:
         src = self.surviving(table)
         if src is None:
-            return []
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
         cols = ", ".join(f"t.{c}" for c in columns)
-        return self.con.execute(f"SELECT DISTINCT {cols} FROM {src}").fetchall()
+        return self.con.execute(f"SELECT DISTINCT {cols} FROM {src} ORDER BY ALL").df()
 
 
 @dataclass

@@ -475,7 +475,12 @@ def _read_xlsx(data: bytes, rel: str, sha: str) -> list[_Sheet]:
 
 
 def _blank(row: tuple) -> bool:
-    return all(_is_empty(v) for v in row)
+    for v in row:
+        if v is None or v == "":
+            continue
+        if not _is_empty(v):
+            return False
+    return True
 
 
 # --- one sheet → one table part ------------------------------------------------------------------
@@ -609,17 +614,15 @@ class _Reader:
                 continue
             j = mapping[col.name]
             convert = _converter(col, units.get(col.name))
-            cache: dict = {}
+            empty = (True, col.default)
+            cache: dict = {(type(None), None): empty, (str, ""): empty}
             out = []
             for pos, (n, r) in enumerate(data):
                 v = r[j] if j < len(r) else None
-                if _is_empty(v):
-                    out.append(col.default)
-                    continue
                 key = (type(v), v)
                 hit = cache.get(key)
                 if hit is None:
-                    hit = self._convert(convert, v)
+                    hit = empty if _is_empty(v) else self._convert(convert, v)
                     cache[key] = hit
                 ok, result = hit
                 if ok:

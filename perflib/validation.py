@@ -28,8 +28,8 @@ class ExistingRows(Protocol):
 
     label: str  # how to name the database in a problem (e.g. "数据库 data/perf.duckdb")
 
-    def keys(self, table: str, columns: tuple[str, ...]) -> list[tuple]:
-        """Distinct tuples of ``columns`` over the rows of ``table`` that this load keeps."""
+    def keys(self, table: str, columns: tuple[str, ...]) -> pd.DataFrame:
+        """Distinct ``columns`` (a frame) over the rows of ``table`` that this load keeps."""
 
 
 class ValidationFailed(InputError):
@@ -84,56 +84,60 @@ class _Checker:
     def cells(self, table: Table, df: pd.DataFrame) -> None:
         bad = self.export.bad_cells
         for col in table.columns:
-            values = df[col.name].tolist()
+            series = df[col.name]
+            present = series.notna()
             if not col.nullable:
-                for i, v in enumerate(values):
-                    if _na(v) and (table.name, i, col.name) not in bad:
+                for i in _positions(~present):
+                    if (table.name, i, col.name) not in bad:
                         self.at(table, df, i, col.name, "必填项为空", expected=col.expected())
             if col.kind == ENUM:
-                allowed = set(col.allowed)
-                for i, v in enumerate(values):
-                    if not _na(v) and v not in allowed:
-                        self.at(table, df, i, col.name, "不是允许的取值", v, col.expected())
+                wrong = present & ~series.isin(list(col.allowed))
+                for i in _positions(wrong):
+                    self.at(table, df, i, col.name, "不是允许的取值", series.iat[i], col.expected())
             if col.kind in (MONEY, NUMBER, INT, YEAR, MONTH) and (
                     col.minimum is not None or col.maximum is not None):
-                lo = None if col.minimum is None else _as_kind(col.minimum, col.kind)
-                hi = None if col.maximum is None else _as_kind(col.maximum, col.kind)
-                for i, v in enumerate(values):
-                    if _na(v):
-                        continue
-                    if lo is not None and v < lo:
-                        msg = "不能为负数" if col.minimum == 0 else f"小于允许的最小值 {col.minimum:g}"
-                        self.at(table, df, i, col.name, msg, v, col.expected())
-                    elif hi is not None and v > hi:
-                        self.at(table, df, i, col.name, f"超过允许的最大值 {col.maximum:g}", v,
+                values = series[present]
+                if col.minimum is not None:
+                    lo = _as_kind(col.minimum, col.kind)
+                    msg = "不能为负数" if col.minimum == 0 else f"小于允许的最小值 {col.minimum:g}"
+                    for i in _positions(_flags(values, lambda v: v < lo), len(df)):
+                        self.at(table, df, i, col.name, msg, series.iat[i], col.expected())
+                if col.maximum is not None:
+                    hi = _as_kind(col.maximum, col.kind)
+                    for i in _positions(_flags(values, lambda v: v > hi), len(df)):
+                        self.at(table, df, i, col.name, f"超过允许的最大值 {col.maximum:g}", series.iat[i],
                                 col.expected())
 
     # --- unique keys ----------------------------------------------------------------------------
     def keys(self, table: Table, df: pd.DataFrame) -> None:
         if not table.key or df.empty:
             return
-        cols = [df[c].tolist() for c in table.key]
-        first: dict[tuple, int] = {}
+        key = list(table.key)
+        later = df.duplicated(subset=key, keep="first")
+        if not later.any():
+            return
+        groups = df.groupby(key, dropna=False, sort=False).ngroup()
+        first_of = {}
+        for i, g in enumerate(groups.tolist()):
+            first_of.setdefault(g, i)
         names = "+".join(table.column(c).header for c in table.key)
-        for i, key in enumerate(zip(*cols)):
-            key = tuple(_clean(v) for v in key)
-            if key in first:
-                j = first[key]
-                shown = "，".join(f"{table.column(c).header}={'（空）' if v is None else v}"
-                                 for c, v in zip(table.key, key))
-                self.at(table, df, i, table.key[0], f"与{self.place(table, df, j)}重复（{names} 应唯一）",
-                        shown, f"每个 {names} 只出现一行")
-            else:
-                first[key] = i
+        for i in _positions(later):
+            j = first_of[groups.iat[i]]
+            shown = "，".join(f"{table.column(c).header}={'（空）' if _na(df[c].iat[i]) else df[c].iat[i]}"
+                             for c in table.key)
+            self.at(table, df, i, table.key[0], f"与{self.place(table, df, j)}重复（{names} 应唯一）",
+                    shown, f"每个 {names} 只出现一行")
 
     # --- table-specific rules -------------------------------------------------------------------
     def payments(self, table: Table, df: pd.DataFrame) -> None:
-        for i, (d, y) in enumerate(zip(df["pay_date"].tolist(), df["year"].tolist())):
+        dates, years = df["pay_date"].tolist(), df["year"].tolist()
+        for i, (d, y) in enumerate(zip(dates, years)):
             if _na(d) or _na(y):
                 continue
-            if d.year != int(y):
-                self.at(table, df, i, "pay_date", f"支付日期不在所属年度 {int(y)} 年内", d.isoformat(),
-                        f"{int(y)}-01-01 至 {int(y)}-12-31 之间的日期（与「年度」一致）")
+            y = int(y)
+            if d.year != y:
+                self.at(table, df, i, "pay_date", f"支付日期不在所属年度 {y} 年内", d.isoformat(),
+                        f"{y}-01-01 至 {y}-12-31 之间的日期（与「年度」一致）")
 
     def targets(self, table: Table, df: pd.DataFrame) -> None:
         for i, (direction, value) in enumerate(zip(df["direction"].tolist(), df["target_value"].tolist())):
@@ -142,17 +146,22 @@ class _Checker:
                         value, "数值（如 95；百分比写 95 并在计量单位中写 %），文字目标请把指标方向写为 定性")
 
     # --- references -----------------------------------------------------------------------------
-    def target_keys(self, ref: Reference) -> set[tuple]:
-        keys: set[tuple] = set()
+    def target_keys(self, ref: Reference) -> pd.DataFrame:
+        """Distinct key tuples of the reference's target, in this export or kept in the database,
+        as strings (so that Int64 years from a file and INTEGER years from DuckDB compare equal)."""
+        frames = []
         target = self.export.tables.get(ref.target)
         if target is not None and len(target):
-            for key in zip(*(target[c].tolist() for c in ref.target_columns)):
-                key = tuple(_clean(v) for v in key)
-                if None not in key:
-                    keys.add(key)
+            frames.append(target[list(ref.target_columns)])
         if self.existing is not None:
-            keys.update(tuple(_clean(v) for v in k) for k in self.existing.keys(ref.target, ref.target_columns))
-        return keys
+            old = self.existing.keys(ref.target, ref.target_columns)
+            if len(old):
+                frames.append(old)
+        if not frames:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in ref.columns})
+        keys = pd.concat([_as_text(f.dropna(), ref.target_columns) for f in frames], ignore_index=True)
+        keys.columns = list(ref.columns)
+        return keys.drop_duplicates()
 
     def references(self) -> None:
         for name in TABLE_ORDER:
@@ -163,10 +172,7 @@ class _Checker:
                 target_label = TABLES[ref.target].label
                 if df is not None and len(df):
                     known = self.target_keys(ref)
-                    for i, key in enumerate(zip(*(df[c].tolist() for c in ref.columns))):
-                        key = tuple(_clean(v) for v in key)
-                        if None in key or key in known:
-                            continue
+                    for i, key in _missing(df, ref.columns, known):
                         self.at(table, df, i, ref.columns[0], _missing_message(table, ref, key),
                                 key[0], f"「{target_label}」表（本次导入或数据库中已有）中存在的"
                                         f"{_key_words(ref)}")
@@ -174,10 +180,8 @@ class _Checker:
                 if self.existing is not None and ref.target in self.export.tables:
                     if known is None:
                         known = self.target_keys(ref)
-                    for key in self.existing.keys(name, ref.columns):
-                        key = tuple(_clean(v) for v in key)
-                        if None in key or key in known:
-                            continue
+                    old = self.existing.keys(name, ref.columns)
+                    for _, key in _missing(old, ref.columns, known):
                         self.problems.append(Problem(
                             file=self.existing.label, sheet=None, row=None,
                             column=table.column(ref.columns[0]).header,
@@ -198,8 +202,9 @@ class _Checker:
             flags = {c: bool(s) if not _na(s) else False
                      for c, s in zip(depts["dept_code"].tolist(), depts["is_street"].tolist()) if not _na(c)}
         elif self.existing is not None:
+            old = self.existing.keys("departments", ("dept_code", "is_street"))
             flags = {c: bool(s) if not _na(s) else False
-                     for c, s in self.existing.keys("departments", ("dept_code", "is_street"))}
+                     for c, s in zip(old["dept_code"].tolist(), old["is_street"].tolist())}
         names = {}
         if depts is not None:
             names = dict(zip(depts["dept_code"].tolist(), depts["dept_name"].tolist()))
@@ -210,6 +215,46 @@ class _Checker:
             self.at(table, df, i, "dept_code",
                     f"「{name or code}」不是街道（「部门」表中该部门的「是否街道」不是 是）", code,
                     "「部门」表中「是否街道」为 是 的街道编码")
+
+
+def _positions(mask: pd.Series, n: int | None = None) -> list[int]:
+    """Positions (0-based, as in the frame) where ``mask`` is true; ``mask`` may be a subset
+    (its index labels are then positions of a RangeIndex frame)."""
+    if n is not None:
+        return [int(i) for i in mask.index[mask.to_numpy(dtype=bool)]]
+    return [int(i) for i in (mask.to_numpy(dtype=bool)).nonzero()[0]]
+
+
+def _flags(values: pd.Series, test) -> pd.Series:
+    if values.dtype == object:
+        return pd.Series([bool(test(v)) for v in values.tolist()], index=values.index, dtype=bool)
+    return test(values).fillna(False).astype(bool)
+
+
+def _as_text(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    for c in columns:
+        s = frame[c]
+        if str(s.dtype) in ("Int64", "Int32", "int64", "int32"):
+            s = s.astype("int64")
+        out[c] = s.map(str).astype(object)
+    return out
+
+
+def _missing(df: pd.DataFrame, columns: tuple[str, ...], known: pd.DataFrame) -> list[tuple[int, tuple]]:
+    """(position, key) of rows of ``df`` whose non-empty ``columns`` are not among ``known``."""
+    if df is None or not len(df):
+        return []
+    sub = df[list(columns)].reset_index(drop=True)
+    sub = sub[sub.notna().all(axis=1)]
+    if sub.empty:
+        return []
+    text = _as_text(sub, columns)
+    merged = text.merge(known.assign(_hit=True), how="left", on=list(columns))
+    merged.index = text.index
+    miss = merged["_hit"].isna()
+    return [(int(i), tuple(_clean(v) for v in sub.loc[i, list(columns)].tolist()))
+            for i in sub.index[miss.to_numpy()]]
 
 
 def _as_kind(bound: float, kind: str):
