@@ -84,6 +84,9 @@ def _level1(store, year) -> list[tuple[Any, str]]:
 
 def _streets(store, year) -> list[tuple[Any, str]]:
     s = store.streets()
+    if year is not None:  # the streets evaluated in that year: those with 街道财政 rows for it (fiscal)
+        have = set(store.sql("SELECT DISTINCT dept_code FROM street_fiscal WHERE year = ?", [int(year)])["dept_code"])
+        s = s[s["dept_code"].isin(have)]
     return list(zip(s["dept_code"], s["dept_name"]))
 
 

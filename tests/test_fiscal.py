@@ -524,3 +524,14 @@ def test_overview_section_5_uses_the_fiscal_module(store, rules):
     for code, name in (("201", "东风街道办事处"), ("202", "全福街道办事处"), ("203", "华山街道办事处")):
         assert f"{name} {fi.result.loc[code, 'index']:.2f} 分" in sec.text
     assert sec.tables and len(sec.tables[0].frame) == 3
+
+
+def test_runner_fans_out_over_the_streets_evaluated_that_year(store):
+    from perflib.runner import PARAMETERS
+
+    kind = PARAMETERS["street"]
+    assert [c for c, _ in kind.choices(store, 2023)] == ["201", "202", "203"]
+    assert [c for c, _ in kind.choices(store, 2022)] == ["201", "202"]      # 203 has no 2022 data
+    assert kind.resolve(store, 2023, "东风街道") == ("201", "东风街道办事处")
+    with pytest.raises(ParameterError):
+        kind.resolve(store, 2022, "华山街道办事处")
