@@ -3,6 +3,7 @@ DuckDB file (independently of perflib's analysis code), and has the format featu
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from decimal import Decimal
 from pathlib import Path
@@ -325,12 +326,16 @@ def test_format_features(demo):
     assert {r[header.index("是否涉密")] for r in body} == {"是", "否"}
     pay = pd.read_csv(src / "支出明细.csv", dtype=str, nrows=5)
     assert pay["支付日期"].str.match(r"^\d{4}-\d{2}-\d{2}$").all()
+    wb = openpyxl.load_workbook(src / "2021年支出明细.xlsx", read_only=True)
+    first = next(wb["支出明细"].iter_rows(min_row=2, max_row=2, values_only=True))
+    assert isinstance(first[2], dt.datetime)                  # a real date cell
 
 
 def test_deterministic_and_seed_independent_figures(demo, tmp_path):
     src0 = demo[0]
     again = write_demo(tmp_path / "again", seed=0)
-    for name in ("支出明细.csv", "绩效目标.csv", "绩效监控.csv", "成本构成.csv", "产出数量.csv"):
+    for name in ("支出明细.csv", "绩效目标.csv", "绩效监控.csv", "成本构成.csv", "产出数量.csv",
+                 "项目.xlsx", "绩效自评.xlsx"):
         assert (again / name).read_bytes() == (src0 / name).read_bytes(), name
     other = write_demo(tmp_path / "other", seed=1)
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
