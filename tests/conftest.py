@@ -13,7 +13,8 @@ Stable API (other test modules rely on it; extend, don't change):
   GBK csv for those in ``gbk``; returns the folder.
 - fixtures: ``export_dir`` (the small export written to ``tmp_path/export``), ``db_path``
   (``tmp_path/perf.duckdb``, not created), ``ingested_db`` (``export_dir`` ingested into
-  ``db_path``), ``sha256_of(path)`` helper.
+  ``db_path``), ``sha256_of(path)`` helper; ``demo_db`` (session-scoped: ``perflib demo`` seed 0
+  written once and ingested into a DuckDB file; treat it as read-only).
 
 Small export facts (worked out by hand, used by the tests):
 departments 5 (101 区教体局, 10101 区实验小学 under 101, 102 区科技局, 103 区财政局, 201 东风街道办事处
@@ -195,3 +196,16 @@ def ingested_db(export_dir, db_path) -> Path:
 
     ingest(export_dir, db_path)
     return db_path
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The default demo export (seed 0) ingested once per test session; do not write to it."""
+    from perflib.demo import write_demo
+    from perflib.ingest import ingest
+
+    root = tmp_path_factory.mktemp("demo")
+    src = write_demo(root / "export", seed=0)
+    db = root / "perf.duckdb"
+    ingest(src, db)
+    return db

@@ -248,3 +248,9 @@ def test_db_directory_created(export_dir, tmp_path):
     db = tmp_path / "new" / "dir" / "perf.duckdb"
     ingest(export_dir, db)
     assert q(db, "SELECT count(*) FROM projects") == [(6,)]
+
+
+def test_demo_export_ingests(demo_db):
+    """The demo generator's folder (mixed xlsx/csv, GBK, 万元, 合计 row) loads without problems."""
+    assert q(demo_db, "SELECT count(*) > 0 FROM projects WHERE year = 2023") == [(True,)]
+    assert q(demo_db, "SELECT count(DISTINCT table_name) FROM loads") == [(len(TABLE_ORDER),)]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import sha256_of, small_frames, write_export, write_table
 from perflib.cli import main
@@ -248,3 +249,28 @@ def test_missing_folder_exit_2(tmp_path, capsys):
     assert main(["ingest", str(tmp_path / "nope"), "--db", str(tmp_path / "x.duckdb")]) == 2
     assert "找不到导出数据文件夹" in capsys.readouterr().err
     assert not (tmp_path / "x.duckdb").exists()
+
+
+PAYMENTS_BASE = small_frames()["payments"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad=st.sets(st.integers(min_value=0, max_value=len(PAYMENTS_BASE) - 1), min_size=1),
+       kind=st.sampled_from(["negative", "wrong_year", "not_a_number"]))
+def test_exactly_the_corrupted_rows_are_reported(tmp_path_factory, bad, kind):
+    """Whatever rows are corrupted, validation names exactly those rows (Excel row = index + 2)."""
+    folder = tmp_path_factory.mktemp("prop")
+    frames = small_frames()
+    pay = frames["payments"]
+    for i in bad:
+        if kind == "negative":
+            setcell(pay, i, "amount", "-1")
+        elif kind == "wrong_year":
+            setcell(pay, i, "pay_date", dt.date(2030, 1, 1))
+        else:
+            setcell(pay, i, "amount", "十元")
+    write_export(folder, frames)
+    problems = validate(read_export(folder, strict=False))
+    column = "支付日期" if kind == "wrong_year" else "支付金额"
+    assert sorted((p.file, p.row, p.column) for p in problems) == \
+        sorted(("支出明细.csv", i + 2, column) for i in bad)
