@@ -172,8 +172,11 @@ def slug(text: str) -> str:
     return s or "section"
 
 
-def _cell(value: Any) -> tuple[str, str]:
-    """(display text, sort key) of one table cell."""
+_RATE_NAME = re.compile(r"(率|占比|进度|比例|rate|share|progress)", re.IGNORECASE)
+
+
+def _cell(value: Any, rate: bool = False) -> tuple[str, str]:
+    """(display text, sort key) of one table cell; ``rate`` columns (fractions) show as percentages."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
         return "", ""
     if isinstance(value, (bool, np.bool_)):
@@ -182,6 +185,8 @@ def _cell(value: Any) -> tuple[str, str]:
         return f"{int(value):,}", str(int(value))
     if isinstance(value, (float, np.floating, decimal.Decimal)):
         f = float(value)
+        if rate and abs(f) <= 10:
+            return f"{f * 100:.2f}%", repr(f)
         if f.is_integer() and abs(f) >= 1000:
             return f"{f:,.0f}", repr(f)
         return f"{f:,.2f}" if abs(f) >= 1 else f"{f:.4g}", repr(f)
@@ -198,11 +203,12 @@ def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None) -> str
         f'<th data-type="{"num" if pd.api.types.is_numeric_dtype(df[c]) else "text"}">{esc(c)}</th>'
         for c in df.columns
     )
+    rates = [bool(_RATE_NAME.search(str(c))) and pd.api.types.is_float_dtype(df[c]) for c in df.columns]
     rows = []
     for rec in shown.itertuples(index=False, name=None):
         cells = []
-        for v in rec:
-            text, key = _cell(v)
+        for v, is_rate in zip(rec, rates):
+            text, key = _cell(v, is_rate)
             attr = f' data-v="{esc(key)}"' if key else ""
             cells.append(f"<td{attr}>{esc(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")

@@ -180,3 +180,104 @@ def test_overview_html_offline_without_code_and_escaped(rendered):
         assert heading in html
     assert "数据截至" in html and "2023-07-31" in html
     assert len(html.encode("utf-8")) < 2_000_000
+
+
+# --- the demo store: the seed's figures ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from perflib.demo import write_demo
+    from perflib.ingest import ingest
+
+    base = tmp_path_factory.mktemp("overview-demo")
+    db = base / "perf.duckdb"
+    ingest(write_demo(base / "export", seed=0), db)
+    out = base / "reports"
+    code = main(["run", "overview", "--db", str(db), "--out", str(out), "--no-progress"])
+    doc = json.loads((out / "2023" / "overview.facts.json").read_text("utf-8"))
+    html = (out / "2023" / "overview.html").read_text("utf-8")
+    return {"db": db, "code": code, "facts": doc["facts"], "html": html, "out": out}
+
+
+def _demo_sql(db):
+    """The seed figures computed here with plain SQL, independently of perflib's analysis code."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        q = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+        with_targets = ("SELECT DISTINCT project_id FROM targets WHERE year = {y} AND project_id IS NOT NULL")
+        budget = "coalesce(adjusted_amount, budget_amount)"
+        r = {}
+        r["targets.projects"], r["targets.amount"] = q(
+            f"SELECT count(*), sum(budget_amount) FROM projects WHERE year = 2023 "
+            f"AND project_id IN ({with_targets.format(y=2023)})")
+        r["targets.projects_prev"] = q(f"SELECT count(*) FROM projects WHERE year = 2022 "
+                                       f"AND project_id IN ({with_targets.format(y=2022)})")[0]
+        r["departments.level1"], r["departments.with_targets"] = q(
+            "SELECT count(*), count(*) FILTER (WHERE dept_code IN (SELECT dept_code FROM targets "
+            "WHERE year = 2023 AND project_id IS NULL)) FROM departments WHERE parent_code IS NULL")
+        for key, y in (("selfeval", 2022), ("selfeval_prev", 2021)):
+            n, amt = q(f"SELECT count(*), sum({budget}) FROM projects WHERE year = {y} AND project_id IN "
+                       f"(SELECT project_id FROM self_evaluations WHERE year = {y})")
+            r[f"{key}.projects"], r[f"{key}.amount"] = n, amt
+        r["monitoring.projects"], r["monitoring.budget"] = q(
+            f"SELECT count(*), sum({budget}) FROM projects WHERE year = 2023 AND NOT is_classified")
+        r["monitoring.spent"] = q(
+            "SELECT sum(pa.amount) FROM payments pa JOIN projects p USING (project_id, year) "
+            "WHERE pa.year = 2023 AND NOT p.is_classified AND pa.pay_date <= DATE '2023-07-31'")[0]
+        r["monitoring.key_projects"], r["monitoring.key_amount"] = q(
+            f"SELECT count(*), sum({budget}) FROM projects WHERE year = 2023 AND project_id IN "
+            "(SELECT project_id FROM monitoring WHERE year = 2023 AND key_monitored)")
+        r["keyeval.projects"], r["keyeval.request"], r["keyeval.cut"] = q(
+            "SELECT count(*), sum(next_request), sum(next_request - next_approved) FROM key_evaluations "
+            "WHERE year = 2023")
+        r["keyeval.amount"] = q(
+            f"SELECT sum({budget}) FROM projects WHERE year = 2023 AND project_id IN "
+            "(SELECT project_id FROM key_evaluations WHERE year = 2023)")[0]
+    return {k: float(v) if v is not None and not isinstance(v, int) else v for k, v in r.items()}
+
+
+def test_demo_overview_facts_equal_independent_sql_and_the_seed(demo):
+    assert demo["code"] == 0
+    f, s = demo["facts"], _demo_sql(demo["db"])
+    for key in ("targets.projects", "targets.projects_prev", "departments.level1",
+                "departments.with_targets", "selfeval.projects", "monitoring.projects",
+                "monitoring.key_projects", "keyeval.projects"):
+        assert f[key] == s[key], key
+    for key in ("targets.amount", "selfeval.amount", "monitoring.budget", "monitoring.spent",
+                "monitoring.key_amount", "keyeval.amount", "keyeval.request", "keyeval.cut"):
+        assert f[key] == pytest.approx(s[key], abs=0.01), key
+    assert f["selfeval.projects_prev"] == s["selfeval_prev.projects"]
+    assert f["selfeval.amount_prev"] == pytest.approx(s["selfeval_prev.amount"], abs=0.01)
+    # the seed's figures (SPEC: what the demo data must reproduce)
+    assert (f["targets.projects"], f["targets.projects_prev"]) == (511, 391)
+    assert round(f["targets.amount"] / 1e8) == 88
+    assert (f["departments.level1"], f["departments.with_targets"]) == (77, 77)
+    assert (f["selfeval.projects"], round(f["selfeval.amount"] / 1e8)) == (2157, 242)
+    assert (f["selfeval.projects_prev"], round(f["selfeval.amount_prev"] / 1e8)) == (315, 29)
+    assert f["monitoring.projects"] == 609
+    assert round(f["monitoring.budget"] / 1e4) == 936947 and round(f["monitoring.spent"] / 1e4) == 294875
+    assert round(f["monitoring.execution_rate"] * 100, 2) == 31.47
+    assert (f["monitoring.key_projects"], round(f["monitoring.key_amount"] / 1e4)) == (3, 620)
+    assert f["keyeval.projects"] == 16 and round(f["keyeval.amount"] / 1e8, 2) == 24.15
+    assert round(f["keyeval.cut"] / 1e8, 2) == 1.92 and round(f["keyeval.cut_rate"] * 100, 2) == 18.43
+    assert f["cost.standards"] == 5 and round(f["cost.savings_total"] / 1e4) == 727
+
+
+def test_demo_overview_sentences_read_as_the_seed(demo):
+    html = demo["html"]
+    assert "2023 年全区编制部门预算绩效目标 511 个，比上年增加 120 个，涉及资金 88 亿元。" in html
+    assert "将全区 77 家一级预算部门全部纳入部门整体绩效管理" in html
+    assert "涉及项目支出 2157 个，绩效自评资金 242 亿元，比上年增加项目支出 1842 个" in html
+    assert ("涉及项目支出 609 个，资金规模为 936947 万元，1-7 月底实现支出 294875 万元，执行率为 31.47%。"
+            in html)
+    assert "3 个项目开展财政重点绩效监控工作，涉及项目资金 620 万元" in html
+    assert "东风街道" in html
+    assert "待补充" not in html
+    assert render_offline(html)
+    assert len(html.encode("utf-8")) < 2_000_000
+
+
+def render_offline(html: str) -> bool:
+    from perflib.render import network_references
+
+    low = html.lower()
+    return (not network_references(html) and '<script src="http' not in low
+            and '<link href="http' not in low and "open_report" not in html)

@@ -178,3 +178,10 @@ def test_section_shows_text_facts_and_tables(tmp_path, shown):
     rep.section(Section("2", "二", "正文", {"k": 1}, [SectionTable("表", pd.DataFrame({"a": [1]}), "s")]))
     assert rep.recorded_facts == {"k": 1}
     assert len(shown) == 2 and "正文" in shown[0]["html"]
+
+
+def test_rate_columns_show_as_percentages(shown):
+    rep = open_report("x", store=small_store())
+    rep.table(pd.DataFrame({"执行率": [0.3147], "预算数": [0.5]}), "t")
+    html = shown[-1]["html"]
+    assert 'data-v="0.3147">31.47%<' in html and ">0.5<" in html
