@@ -184,14 +184,9 @@ def test_overview_html_offline_without_code_and_escaped(rendered):
 
 # --- the demo store: the seed's figures ------------------------------------------------------------
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from perflib.demo import write_demo
-    from perflib.ingest import ingest
-
-    base = tmp_path_factory.mktemp("overview-demo")
-    db = base / "perf.duckdb"
-    ingest(write_demo(base / "export", seed=0), db)
-    out = base / "reports"
+def demo(demo_db, tmp_path_factory):
+    db = demo_db  # conftest: the seed-0 demo export ingested once per session (read-only)
+    out = tmp_path_factory.mktemp("overview-demo") / "reports"
     code = main(["run", "overview", "--db", str(db), "--out", str(out), "--no-progress"])
     doc = json.loads((out / "2023" / "overview.facts.json").read_text("utf-8"))
     html = (out / "2023" / "overview.html").read_text("utf-8")
