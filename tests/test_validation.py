@@ -115,13 +115,23 @@ def base_db(tmp_path) -> Path:
     return db
 
 
+@pytest.fixture(scope="module")
+def shared_db(tmp_path_factory) -> Path:
+    """One database for all the refused loads below (each checks it stays byte-for-byte the same)."""
+    root = tmp_path_factory.mktemp("shared")
+    db = root / "db" / "perf.duckdb"
+    ingest(write_export(root / "base"), db)
+    return db
+
+
 def located(problem_line: str, file, row, column, part) -> bool:
     return (f"文件 {file}" in problem_line and (row is None or f"第 {row} 行" in problem_line)
             and (column is None or f"列「{column}」" in problem_line) and part in problem_line)
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_exit_2_located_message_db_unchanged(case, tmp_path, base_db, capsys):
+def test_bad_input_exit_2_located_message_db_unchanged(case, tmp_path, shared_db, capsys):
+    base_db = shared_db
     mutate, (file, row, column, part) = CASES[case]
     frames = small_frames()
     folder = tmp_path / "bad"
