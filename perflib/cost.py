@@ -34,6 +34,7 @@ import pandas as pd
 
 from .exceptions import ParameterError
 from .rules import Rules
+from .store import CLASSIFIED_PREFIX
 
 LOOP_STEPS = ("入库分析", "编制细化", "审核核定", "执行控制", "完成评价")
 
@@ -83,7 +84,9 @@ COLUMN_LABELS = {
 
 
 def label_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """The same frame with Chinese headers (for report tables and xlsx); unknown columns kept."""
+    """The same frame with Chinese headers (for report tables and xlsx); unknown columns kept, the
+    chart-only ``label`` column dropped (the table shows project name and department)."""
+    df = df.drop(columns=[c for c in ("label",) if c in df.columns])
     return df.rename(columns={c: COLUMN_LABELS.get(c, c) for c in df.columns})
 
 
@@ -127,6 +130,19 @@ def load_cost_data(store, year: int, rules: Rules) -> CostData:
 # --------------------------------------------------------------------------------------------
 # Unit costs
 # --------------------------------------------------------------------------------------------
+def with_labels(projects: pd.DataFrame) -> pd.DataFrame:
+    """Add ``label``: the project name, with the department in brackets where several projects of
+    the frame share one name (e.g. 公务接待费（区教体局）); redacted projects stay 涉密项目."""
+    out = projects.copy()
+    name = out["project_name"].astype(str)
+    ambiguous = name.map(out.groupby(name)["project_id"].nunique()) > 1
+    redacted = out["project_id"].astype(str).str.startswith(CLASSIFIED_PREFIX)
+    dept = out["dept_name"].astype(object).where(out["dept_name"].notna(), "") if "dept_name" in out \
+        else pd.Series("", index=out.index)
+    out["label"] = name.where(~ambiguous | redacted | (dept == ""), name + "（" + dept.astype(str) + "）")
+    return out
+
+
 def project_year_table(projects: pd.DataFrame, costs: pd.DataFrame, outputs: pd.DataFrame,
                        project_type: str, years: list[int]) -> pd.DataFrame:
     """One row per project-year of ``project_type`` in ``years`` that has outputs or cost elements:
@@ -140,6 +156,7 @@ def project_year_table(projects: pd.DataFrame, costs: pd.DataFrame, outputs: pd.
     typed = projects[(projects["project_type"] == project_type) & projects["year"].isin(years)]
     cols = ["project_id", "year", "project_name", "dept_name", "project_type"]
     typed = typed[[c for c in cols if c in typed.columns]].drop_duplicates(["project_id", "year"])
+    typed = with_labels(typed)
     keys = typed[["project_id", "year"]]
 
     c = costs.merge(keys, on=["project_id", "year"])
@@ -334,7 +351,7 @@ def analyse_type(data: CostData, project_type: str, rules: Rules) -> TypeAnalysi
     bad = rows[in_year & rows["has_outputs"] & ~rows["is_peer"]]
     if len(bad):
         messages.append(f"{year} 年有 {len(bad)} 个项目无法计算单位成本或单位不一致，未计入节约测算："
-                        + "；".join(f"{r.project_name}（{r.problem}）" for r in bad.itertuples()))
+                        + "；".join(f"{r.label}（{r.problem}）" for r in bad.itertuples()))
     return TypeAnalysis(project_type=project_type, year=year, pilot_years=data.pilot_years, unit=unit,
                         rows=rows, standard=standard, quality_standard=quality_standard,
                         quality_median=quality_median, percentile=percentile, min_peers=min_peers,
@@ -364,10 +381,11 @@ def cost_structure(data: CostData, project_type: str) -> tuple[pd.DataFrame, pd.
     """Shares of each cost element: per project-year (long: project, year, element, amount, share)
     and overall per year (Σ over the type's projects). Shares of a zero total are NaN."""
     typed = data.projects[(data.projects["project_type"] == project_type)
-                          & data.projects["year"].isin(data.pilot_years)][
-        ["project_id", "year", "project_name"]].drop_duplicates(["project_id", "year"])
+                          & data.projects["year"].isin(data.pilot_years)]
+    typed = with_labels(typed.drop_duplicates(["project_id", "year"]))[
+        ["project_id", "year", "project_name", "label"]]
     c = data.costs.merge(typed, on=["project_id", "year"]).rename(columns={"cost_element": "element"})
-    per = c.groupby(["project_id", "project_name", "year", "element"], as_index=False)["amount"].sum()
+    per = c.groupby(["project_id", "project_name", "label", "year", "element"], as_index=False)["amount"].sum()
     tot = per.groupby(["project_id", "year"])["amount"].transform("sum")
     per["share"] = per["amount"] / tot.where(tot > 0)
     overall = per.groupby(["year", "element"], as_index=False)["amount"].sum()
@@ -453,7 +471,7 @@ def cost_effectiveness(analysis: TypeAnalysis) -> pd.DataFrame:
                                     & (cur["quality_score"] < analysis.quality_median))
     else:
         cur["cheap_low_quality"] = False
-    cols = ["project_id", "project_name", "dept_name", "unit_cost", "quality_score", "efficient",
+    cols = ["project_id", "project_name", "dept_name", "label", "unit_cost", "quality_score", "efficient",
             "cheap_low_quality"]
     return cur[cols].sort_values("unit_cost").reset_index(drop=True)
 
@@ -464,7 +482,7 @@ def cost_effectiveness(analysis: TypeAnalysis) -> pd.DataFrame:
 def savings_vs_budget(analysis: TypeAnalysis, projects: pd.DataFrame) -> pd.DataFrame:
     """Year-Y savings per project beside the budget actually cut: this year's 年初预算数 minus next
     year's 年初预算数 of the same project code (positive = cut; NaN where no next-year project)."""
-    cur = analysis.current[["project_id", "project_name", "dept_name", "unit_cost", "saving"]]
+    cur = analysis.current[["project_id", "project_name", "dept_name", "label", "unit_cost", "saving"]]
     y = analysis.year
     this = projects[projects["year"] == y][["project_id", "budget_amount"]]
     nxt = projects[projects["year"] == y + 1][["project_id", "budget_amount"]].rename(
@@ -528,6 +546,9 @@ def type_facts(analysis: TypeAnalysis) -> dict:
 def check_project_type(store, year: int, project_type: str) -> None:
     """Raise a ParameterError naming the types available when ``project_type`` has no outputs in Y."""
     types = store.project_types(year)
+    if project_type is None or str(project_type).strip() == "":
+        raise ParameterError(f"请指定项目类型参数 project_type；{year} 年可选："
+                             f"{'、'.join(types) if types else '（无）'}")
     if project_type not in types:
         raise ParameterError(f"{year} 年没有项目类型「{project_type}」的产出数据；可选："
                              f"{'、'.join(types) if types else '（无）'}")
@@ -608,6 +629,32 @@ def structure_table(overall: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index().rename(columns={"element": "成本要素"})
 
 
+def structure_by_project(per_project: pd.DataFrame) -> pd.DataFrame:
+    """Cost structure per project-year, wide: total cost and each element's share (pilot years)."""
+    share = per_project.pivot_table(index=["project_id", "project_name", "year"], columns="element",
+                                    values="share", aggfunc="sum")
+    share.columns = [f"{c}占比" for c in share.columns]
+    total = per_project.groupby(["project_id", "project_name", "year"])["amount"].sum().rename("total_cost")
+    out = pd.concat([total, share], axis=1).reset_index()
+    out = out.sort_values(["year", "project_id"], ascending=[False, True]).reset_index(drop=True)
+    return label_columns(out)
+
+
+def standard_table(analysis: TypeAnalysis) -> pd.DataFrame:
+    """The plain SPEC standard (used by the facts) beside the quality-adjusted one (reference only)."""
+    a = analysis
+    good = a.peers[a.peers["quality_score"] >= a.quality_median] if np.isfinite(a.quality_median) \
+        else a.peers.iloc[0:0]
+    name = percentile_name(a.percentile)
+    return pd.DataFrame([
+        {"口径": f"全部可比项目年度的{name}（规则口径，用于测算）", "样本数": len(a.peers),
+         "支出标准（元）": a.standard, "计量单位": a.unit},
+        {"口径": (f"质量得分不低于中位数（{a.quality_median:g} 分）的项目年度的{name}（质量调整，仅供参考）"
+                  if np.isfinite(a.quality_median) else "质量调整口径（无质量得分，不适用）"),
+         "样本数": len(good), "支出标准（元）": a.quality_standard, "计量单位": a.unit},
+    ])
+
+
 def summary_text(analysis: TypeAnalysis) -> str:
     """The type's headline in Chinese: projects, unit, peers, median, standard, savings, outliers."""
     a = analysis
@@ -633,7 +680,7 @@ def summary_text(analysis: TypeAnalysis) -> str:
     else:
         parts.append(f"可比项目年度少于 {a.min_peers} 个，暂不制定支出标准。")
     if a.outliers:
-        names = "、".join(a.current.loc[a.current["is_outlier"], "project_name"].astype(str))
+        names = "、".join(a.current.loc[a.current["is_outlier"], "label"].astype(str))
         parts.append(f"单位成本异常的项目 {a.outliers} 个：{names}，建议重点核实其成本与产出数据。")
     else:
         parts.append(f"{a.year} 年没有单位成本异常的项目。")
@@ -645,13 +692,13 @@ def effectiveness_text(effectiveness: pd.DataFrame) -> str:
     if effectiveness.empty or effectiveness["quality_score"].isna().all():
         return "本类项目没有质量得分，无法做成本效益比较。"
     eff = effectiveness["efficient"]
-    front = "、".join(effectiveness.loc[eff, "project_name"].astype(str))
+    front = "、".join(effectiveness.loc[eff, "label"].astype(str))
     text = f"处在有效前沿（没有别的项目单位成本更低且质量更高）的项目 {int(eff.sum())} 个：{front}"
-    bench = effectiveness.loc[eff & ~effectiveness["cheap_low_quality"], "project_name"].astype(str)
+    bench = effectiveness.loc[eff & ~effectiveness["cheap_low_quality"], "label"].astype(str)
     if int(eff.sum()) != len(bench):
         text += (f"；其中可作为标杆（不属于低价低质）的：{'、'.join(bench) if len(bench) else '无'}")
     text += "。"
-    cheap = effectiveness.loc[effectiveness["cheap_low_quality"], "project_name"].astype(str)
+    cheap = effectiveness.loc[effectiveness["cheap_low_quality"], "label"].astype(str)
     if len(cheap):
         text += (f"单位成本低于支出标准但质量得分低于中位数的项目：{'、'.join(cheap)}——"
                  "其“低成本”可能以服务质量为代价，不宜作为压减依据或标杆。")

@@ -155,7 +155,8 @@ def plot_cost_structure(per_project, overall, year: int, title: str | None = Non
     n = max(len(cur["project_id"].unique()), 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, max(3.5, 0.32 * n + 1.5)),
                                    gridspec_kw={"width_ratios": [2, 1]})
-    wide = cur.pivot_table(index="project_name", columns="element", values="share", aggfunc="sum")
+    name_col = "label" if "label" in cur.columns else "project_name"
+    wide = cur.pivot_table(index=name_col, columns="element", values="share", aggfunc="sum")
     wide = wide.reindex(columns=elements).fillna(0)
     if len(wide):
         wide.plot.barh(stacked=True, ax=ax1, legend=False, width=0.75)
@@ -275,7 +276,7 @@ def plot_cost_effectiveness(effectiveness, standard: float, quality_median: floa
     if quality_median is not None and math.isfinite(quality_median):
         ax.axhline(quality_median, color="#9e9e9e", linestyle=":", linewidth=1, label="质量得分中位数")
     for r in df.itertuples():
-        ax.annotate(str(r.project_name)[:10], (r.unit_cost, r.quality_score), fontsize=7,
+        ax.annotate(str(getattr(r, "label", r.project_name))[:14], (r.unit_cost, r.quality_score), fontsize=7,
                     xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel(f"单位成本（元/{unit}）" if unit else "单位成本（元）")
     ax.set_ylabel("质量得分")
@@ -297,7 +298,7 @@ def plot_savings_vs_cut(table, title: str | None = None):
     y = np.arange(len(df))
     ax.barh(y - 0.2, df["saving"].fillna(0), height=0.4, color="#1f4e79", label="按支出标准测算可节约")
     ax.barh(y + 0.2, df["budget_cut"].fillna(0), height=0.4, color="#f9a825", label="下年度预算实际压减")
-    ax.set_yticks(y, [str(n)[:14] for n in df["project_name"]])
+    ax.set_yticks(y, [str(n)[:18] for n in df["label" if "label" in df.columns else "project_name"]])
     ax.axvline(0, color="#555555", linewidth=0.8)
     money_axis(ax, _cost_money_unit(list(df["saving"].fillna(0)) + list(df["budget_cut"].fillna(0))),
                axis="x", digits=1)

@@ -421,3 +421,27 @@ def test_overview_section_7(store, rules):
     t = sec.tables[0].frame.set_index("项目类型")
     assert math.isnan(t.loc[RECEPTION, "支出标准（元）"])
     assert t.loc[ROAD, "可节约资金（元）"] == pytest.approx(12_800)
+
+
+def test_structure_and_standard_tables(store, rules, road):
+    per, _ = cost.cost_structure(cost.load_cost_data(store, 2023, rules), ROAD)
+    t = cost.structure_by_project(per).set_index(["项目编码", "年度"])
+    assert t.loc[("R-D", 2023), "设备购置/折旧占比"] == pytest.approx(1.0)
+    assert t.loc[("R-A", 2021), "人员经费占比"] == pytest.approx(0.6)
+    assert t.loc[("R-A", 2021), "总成本（元）"] == pytest.approx(10_000)
+    s = cost.standard_table(road)
+    assert list(s["支出标准（元）"]) == pytest.approx([12.0, 13.0])
+    assert list(s["样本数"]) == [9, 5]
+
+
+def test_missing_project_type_parameter(store):
+    with pytest.raises(ParameterError, match="请指定项目类型参数 project_type"):
+        cost.check_project_type(store, 2023, None)
+
+
+def test_labels_disambiguate_shared_names():
+    df = pd.DataFrame({"project_id": ["A", "B", "C", "涉密项目-01", "涉密项目-02"],
+                       "project_name": ["公务接待费", "公务接待费", "物业费", "涉密项目", "涉密项目"],
+                       "dept_name": ["区教体局", "区卫健局", "区教体局", "区财政局", "区财政局"]})
+    assert list(cost.with_labels(df)["label"]) == ["公务接待费（区教体局）", "公务接待费（区卫健局）", "物业费",
+                                                   "涉密项目", "涉密项目"]
