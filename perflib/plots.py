@@ -352,10 +352,10 @@ def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None
     colors = [FISCAL_HIGHLIGHT if n == highlight else FISCAL_BASE for n in df["街道"]]
     ax.barh(np.arange(len(df)), df["综合绩效指数"], color=colors)
     for i, v in enumerate(df["综合绩效指数"]):
-        ax.annotate(f"{v:.1f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        ax.annotate(f"{v:.2f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     if len(df):
         med = float(df["综合绩效指数"].median())
-        ax.axvline(med, color=FISCAL_PEER, linestyle="--", linewidth=1, label=f"中位数 {med:.1f}")
+        ax.axvline(med, color=FISCAL_PEER, linestyle="--", linewidth=1, label=f"中位数 {med:.2f}")
         ax.legend(loc="lower right", fontsize=8)
     ax.set_yticks(np.arange(len(df)), list(df["街道"]))
     ax.set_xlim(0, 110)
