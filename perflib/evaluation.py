@@ -750,7 +750,12 @@ def _join_cn(items: list[str]) -> str:
 
 
 def key_evaluation_paragraph(scored: pd.DataFrame, year: int, *, named: int = 3) -> str:
-    """The seed's section 四 sentence drafted from the data (domains and named projects by budget)."""
+    """The seed's section 四 sentence drafted from the data.
+
+    Domains are listed by their Σ budget (largest first); the projects named are the largest
+    (by budget) of each of the first ``named`` domains, as the seed names one project per domain;
+    classified projects are never named.
+    """
     from .store import CLASSIFIED_NAME
 
     y = int(year)
@@ -758,9 +763,16 @@ def key_evaluation_paragraph(scored: pd.DataFrame, year: int, *, named: int = 3)
         return f"{y}年未开展财政重点绩效评价（数据中没有{y}年的重点评价记录）。"
     t = key_evaluation_totals(scored)
     domains = [d for d in key_domains(scored)["domain"] if d != "未注明"]
-    ordered = scored.sort_values("budget", ascending=False, kind="stable")
-    names = [n for n in ordered["project_name"].astype(object) if isinstance(n, str) and n != CLASSIFIED_NAME]
-    names = names[:named]
+    ordered = scored[scored["project_name"].astype(object) != CLASSIFIED_NAME]
+    ordered = ordered.assign(domain=ordered["domain"].astype(object).fillna("未注明"))
+    ordered = ordered.sort_values("budget", ascending=False, kind="stable")
+    names = []
+    for d in key_domains(scored)["domain"]:
+        hit = ordered.loc[ordered["domain"] == d, "project_name"]
+        if len(hit) and len(names) < named:
+            names.append(str(hit.iloc[0]))
+    if len(names) < named:  # fewer domains than names wanted: the next largest projects
+        names += [str(n) for n in ordered["project_name"] if str(n) not in names][: named - len(names)]
     text = f"{y}年重点绩效评价"
     if domains:
         text += f"在项目选取上聚焦{_join_cn(domains)}等领域，"
@@ -810,9 +822,19 @@ def self_evaluation_table(result: SelfEvaluation) -> pd.DataFrame:
     }).rename(columns={"project_id": "project_id"})
 
 
-def flags_table(result: SelfEvaluation) -> pd.DataFrame:
-    """Flagged projects with the reason and the numbers behind it (Chinese headers)."""
+FLAG_ORDER = (FLAG_INFLATED, FLAG_FULL_LOW_EXEC, FLAG_OVERACHIEVED, FLAG_MISSING, FLAG_UNREADABLE,
+              FLAG_NO_BUDGET, FLAG_NOT_RECOMPUTED)
+
+
+def flags_table(result: SelfEvaluation, include_not_recomputed: bool = False) -> pd.DataFrame:
+    """Flagged projects with the reason and the numbers behind it (Chinese headers), the most
+    serious kinds first. Projects not recomputed (no indicators) are left out unless asked for:
+    they are counted in :func:`flags_paragraph` and listed by the coverage report."""
     f = result.flags
+    if not include_not_recomputed:
+        f = f[f["flag"] != FLAG_NOT_RECOMPUTED]
+    rank = {k: i for i, k in enumerate(FLAG_ORDER)}
+    f = f.assign(_rank=f["flag"].map(rank)).sort_values(["_rank", "project_id"], kind="stable")
     return pd.DataFrame({"project_id": f["project_id"], "项目名称": f["project_name"],
                          "主管部门": f["level1_name"], "问题类型": f["flag"], "说明": f["detail"],
                          "自评得分": f["reported_score"], "复核得分": f["recomputed_score"]})

@@ -477,9 +477,10 @@ def test_key_scores_above_their_weight_are_rejected(rules):
 def test_key_paragraph_words_like_the_seed(rules):
     k = ev.score_key_evaluations(_key_frame(), _key_projects(), rules)
     text = ev.key_evaluation_paragraph(k, 2023)
-    # domains by Σ budget: 公共卫生 900, 拉动消费 700, 乡村振兴 300, 基金运作 200; projects by budget: 己 戊 丁
+    # domains by Σ budget: 公共卫生 900 (丁 400, 戊 500), 拉动消费 700 (甲 100, 己 600), 乡村振兴 300 (丙),
+    # 基金运作 200 (乙); named: the largest of each of the first three domains: 戊, 己, 丙
     assert text.startswith("2023年重点绩效评价在项目选取上聚焦公共卫生、拉动消费、乡村振兴和基金运作等领域，"
-                           "最终选定“己”、“戊”和“丁”等6个项目开展重点绩效评价，涉及项目资金0.00亿元。")
+                           "最终选定“戊”、“己”和“丙”等6个项目开展重点绩效评价，涉及项目资金0.00亿元。")
     assert "共压减2024年相关项目支出预算资金0.00亿元，压减率14.17%。" in text
     assert ev.key_evaluation_paragraph(k.iloc[0:0], 2023).startswith("2023年未开展")
 
@@ -593,3 +594,12 @@ def test_overview_section_4_uses_the_evaluation_module(rules):
     assert "等2个项目开展重点绩效评价" in sec.text and "压减率18.00%" in sec.text
     assert overview.PENDING not in sec.text
     assert list(sec.tables[0].frame["项目名称"]) == ["运动场地建设", "科技园区"]
+
+
+def test_flags_table_orders_by_seriousness_and_leaves_out_unrecomputed(rules):
+    res = ev.self_evaluation(_store(), 2023, rules)
+    t = ev.flags_table(res)
+    assert t["问题类型"].tolist() == [ev.FLAG_INFLATED]          # B only; C and S not recomputed
+    full = ev.flags_table(res, include_not_recomputed=True)
+    assert full["问题类型"].tolist() == [ev.FLAG_INFLATED, ev.FLAG_NOT_RECOMPUTED, ev.FLAG_NOT_RECOMPUTED]
+    assert "没有绩效目标指标、无法复核的项目2个" in ev.flags_paragraph(res, rules)

@@ -1,0 +1,157 @@
+"""The evaluation notebook through ``perflib run`` on the demo store: its facts equal the seed's
+figures (16 projects, 24.15 亿元, cut 1.92 亿元, 18.43 %) and an independent recomputation of the
+self-evaluation scores written in plain SQL on the demo DuckDB (not perflib.evaluation)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from perflib.cli import main
+
+YEAR = 2023
+
+# The scoring of 财预〔2020〕10号 as SPEC states it, written independently in SQL: execution 10,
+# 产出 50 (成本指标 counted in 产出), 效益 30, 满意度 10 (from the 满意度 column when no 满意度
+# indicator); a missing level's points go to the present ones of 产出/效益 pro rata (else to the
+# present levels); points within a level by 分值 (equal split if any is missing); ≥ a/t, ≤ t/a,
+# = min/max, 定性 优 1 良 0.8 中 0.6 差 0; missing actual 0; total rounded to 0.01.
+SCORES_SQL = """
+WITH se AS (
+    SELECT s.project_id, s.year, s.spent_amount::DOUBLE AS spent, s.satisfaction, s.reported_score,
+           coalesce(p.adjusted_amount, p.budget_amount)::DOUBLE AS budget
+    FROM self_evaluations s JOIN projects p USING (project_id, year) WHERE s.year = ?),
+ind AS (
+    SELECT t.project_id, t.year,
+           CASE WHEN t.level1 = '成本指标' THEN '产出指标' ELSE t.level1 END AS lvl,
+           t.direction, t.weight, a.actual_value,
+           TRY_CAST(replace(t.target_value, '%', '') AS DOUBLE) AS tv,
+           TRY_CAST(replace(a.actual_value, '%', '') AS DOUBLE) AS av
+    FROM targets t JOIN se USING (project_id, year)
+    LEFT JOIN self_eval_indicators a USING (project_id, year, indicator)
+    WHERE t.project_id IS NOT NULL),
+ratio AS (
+    SELECT *, CASE
+        WHEN actual_value IS NULL OR trim(actual_value) = '' THEN 0
+        WHEN direction = '定性' THEN CASE trim(actual_value) WHEN '优' THEN 1 WHEN '良' THEN 0.8
+                                                            WHEN '中' THEN 0.6 ELSE 0 END
+        WHEN av IS NULL OR tv IS NULL THEN 0
+        WHEN direction = '≥' THEN CASE WHEN av >= tv THEN 1 WHEN tv > 0 THEN greatest(av / tv, 0) ELSE 0 END
+        WHEN direction = '≤' THEN CASE WHEN av <= tv THEN 1 ELSE greatest(tv / av, 0) END
+        WHEN direction = '=' THEN CASE WHEN av = tv THEN 1 WHEN av > 0 AND tv > 0
+                                       THEN least(av, tv) / greatest(av, tv) ELSE 0 END
+        ELSE 0 END AS r
+    FROM ind),
+lv AS (
+    SELECT project_id, year, lvl, count(*) AS n, count(weight) AS nw, sum(weight) AS wsum
+    FROM ratio GROUP BY ALL),
+pres AS (
+    SELECT se.project_id, se.year,
+           bool_or(lv.lvl = '产出指标') AS po, bool_or(lv.lvl = '效益指标') AS pe,
+           bool_or(lv.lvl = '满意度指标') AS ps_ind
+    FROM se JOIN lv USING (project_id, year) GROUP BY ALL),
+pts AS (
+    SELECT pres.*, (NOT ps_ind AND se.satisfaction IS NOT NULL) AS s_col,
+           (ps_ind OR se.satisfaction IS NOT NULL) AS ps
+    FROM pres JOIN se USING (project_id, year)),
+lp AS (
+    SELECT *,
+        50 * (1 - po::INT) + 30 * (1 - pe::INT) + 10 * (1 - ps::INT) AS missing,
+        CASE WHEN po OR pe THEN 50 * po::INT + 30 * pe::INT ELSE 10 END AS recv
+    FROM pts),
+levelpts AS (
+    SELECT project_id, year, s_col,
+        CASE WHEN po THEN 50 + missing * 50.0 / recv ELSE 0 END AS p_o,
+        CASE WHEN pe THEN 30 + missing * 30.0 / recv ELSE 0 END AS p_e,
+        CASE WHEN ps THEN 10 + CASE WHEN po OR pe THEN 0 ELSE missing END ELSE 0 END AS p_s
+    FROM lp),
+earned AS (
+    SELECT r.project_id, r.year,
+        sum(r.r * CASE r.lvl WHEN '产出指标' THEN l.p_o WHEN '效益指标' THEN l.p_e ELSE l.p_s END
+            * CASE WHEN lv.nw = lv.n AND lv.wsum > 0 THEN r.weight / lv.wsum ELSE 1.0 / lv.n END) AS pts
+    FROM ratio r JOIN lv USING (project_id, year, lvl) JOIN levelpts l USING (project_id, year)
+    GROUP BY ALL)
+SELECT se.project_id, se.reported_score,
+    round(CASE WHEN budget > 0 THEN least(spent / budget, 1) * 10 ELSE 0 END + e.pts
+          + CASE WHEN l.s_col THEN least(greatest(se.satisfaction / 100, 0), 1) * l.p_s ELSE 0 END, 2) AS score
+FROM se JOIN earned e USING (project_id, year) JOIN levelpts l USING (project_id, year)
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(demo_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("evaluation_reports")
+    rc_all = main(["run", "evaluation", "--db", str(demo_db), "--out", str(out), "--year", str(YEAR),
+                   "--no-progress"])
+    rc_dept = main(["run", "evaluation", "--db", str(demo_db), "--out", str(out), "--year", str(YEAR),
+                    "-p", "dept=区卫健局", "--no-progress"])
+    return rc_all, rc_dept, out / str(YEAR)
+
+
+def _facts(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))["facts"]
+
+
+def test_key_evaluation_facts_equal_the_seed(runs, demo_db):
+    rc, _, out = runs
+    assert rc == 0
+    facts = _facts(out / "evaluation.facts.json")
+    con = duckdb.connect(str(demo_db), read_only=True)
+    n, amount, request, cut = con.execute(
+        "SELECT count(*), sum(coalesce(p.adjusted_amount, p.budget_amount)), sum(k.next_request), "
+        "sum(k.next_request - k.next_approved) FROM key_evaluations k JOIN projects p USING (project_id, year) "
+        "WHERE k.year = ?", [YEAR]).fetchone()
+    con.close()
+    assert facts["keyeval.projects"] == n == 16
+    assert facts["keyeval.amount"] == pytest.approx(float(amount)) and round(float(amount) / 1e8, 2) == 24.15
+    assert facts["keyeval.request"] == pytest.approx(float(request))
+    assert facts["keyeval.cut"] == pytest.approx(float(cut)) and round(float(cut) / 1e8, 2) == 1.92
+    assert facts["keyeval.cut_rate"] == pytest.approx(float(cut) / float(request))
+    assert round(facts["keyeval.cut_rate"] * 100, 2) == 18.43
+
+
+def test_self_evaluation_facts_equal_an_independent_sql_recomputation(runs, demo_db):
+    _, _, out = runs
+    facts = _facts(out / "evaluation.facts.json")
+    con = duckdb.connect(str(demo_db), read_only=True)
+    df = con.execute(SCORES_SQL, [YEAR - 1]).df()
+    con.close()
+    assert len(df) > 0
+    assert facts["selfeval.recomputed"] == len(df)
+    assert facts["selfeval.mean_score"] == pytest.approx(df["score"].mean(), abs=0.006)
+    grades = {"优": int((df["score"] >= 90).sum()), "良": int(((df["score"] >= 80) & (df["score"] < 90)).sum()),
+              "中": int(((df["score"] >= 60) & (df["score"] < 80)).sum()), "差": int((df["score"] < 60).sum())}
+    assert facts["selfeval.grades"] == grades
+    assert facts["selfeval.inflated"] == int(((df["reported_score"] - df["score"]).round(6) > 5).sum())
+    assert facts["selfeval.inflated"] > 0   # the demo plants inflated self-evaluations
+
+
+def test_report_outputs_and_seed_wording(runs):
+    _, _, out = runs
+    html = (out / "evaluation.html").read_text(encoding="utf-8")
+    assert "涉及项目资金24.15亿元" in html
+    assert "共压减2024年相关项目支出预算资金1.92亿元，压减率18.43%" in html
+    assert "“唐冶（三甲）医院”" in html
+    for heading in ("一、绩效自评复核", "二、需要关注的自评问题", "三、财政重点评价", "四、评价结果应用"):
+        assert heading in html
+    assert 'src="http' not in html and "Traceback" not in html
+    assert (out / "evaluation.xlsx").exists()
+
+
+def test_department_report(runs, demo_db):
+    _, rc, out = runs
+    assert rc == 0
+    files = sorted(out.glob("evaluation-*.facts.json"))
+    assert len(files) == 1
+    facts = _facts(files[0])
+    con = duckdb.connect(str(demo_db), read_only=True)
+    n, cut = con.execute(
+        "SELECT count(*), coalesce(sum(k.next_request - k.next_approved), 0) FROM key_evaluations k "
+        "JOIN projects p USING (project_id, year) JOIN departments d USING (dept_code) "
+        "LEFT JOIN departments d1 ON d1.dept_code = d.parent_code "
+        "WHERE k.year = ? AND (d.dept_name = '区卫健局' OR d1.dept_name = '区卫健局')", [YEAR]).fetchone()
+    con.close()
+    assert facts["keyeval.projects"] == n > 0
+    assert facts["keyeval.cut"] == pytest.approx(float(cut))
