@@ -24,7 +24,7 @@ import pandas as pd
 from .exceptions import InputError, Problem
 from .schema import (
     BOOL, CODE, DATE, ENUM, ENUM_SYNONYMS, FALSE_WORDS, INT, MONEY, MONEY_UNITS, MONTH,
-    NUMBER, TABLE_ORDER, TABLES, TEXT, TOTAL_LABELS, TRUE_WORDS, VALUE, YEAR, Column, Table,
+    NUMBER, TABLE_ORDER, TABLES, TOTAL_LABELS, TRUE_WORDS, VALUE, YEAR, Column, Table,
 )
 
 __all__ = [

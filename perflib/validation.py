@@ -14,7 +14,7 @@ import pandas as pd
 from .exceptions import InputError, PerflibError, Problem
 from .loading import Export, _decimal_from_text
 from .schema import (
-    DATE, ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Reference, Table,
+    ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Reference, Table,
 )
 
 __all__ = ["validate", "ExistingRows", "ValidationFailed", "MAX_LISTED", "QUANTITATIVE_DIRECTIONS"]
@@ -288,8 +288,6 @@ def _missing_message(table: Table, ref: Reference, key: tuple) -> str:
     target = TABLES[ref.target]
     if len(key) == 2 and ref.target_columns[1] == "year":
         return f"{target.column(ref.target_columns[0]).header}「{key[0]}」在 {key[1]} 年的「{target.label}」表中不存在"
-    if ref.target == table.name:
-        return f"{_describe_key(ref, key)}在「{target.label}」表中不存在"
     return f"{_describe_key(ref, key)}在「{target.label}」表中不存在"
 
 

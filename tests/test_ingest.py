@@ -3,18 +3,17 @@ accumulates by month, re-ingest is idempotent, and any failure leaves the previo
 from __future__ import annotations
 
 import datetime as dt
-import os
 from decimal import Decimal
 
 import duckdb
 import pandas as pd
 import pytest
 
-from conftest import sha256_of, small_frames, write_export, write_table
+from conftest import sha256_of, small_frames, write_export
 from perflib.cli import main
-from perflib.exceptions import InputError, StoreError
+from perflib.exceptions import StoreError
 from perflib.ingest import TEMP_MARK, ingest
-from perflib.schema import TABLE_ORDER, TABLES
+from perflib.schema import TABLE_ORDER
 from perflib.store import Store
 
 

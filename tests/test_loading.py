@@ -7,11 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import small_frames, write_export, write_table
+from conftest import small_frames, write_export
 from perflib.exceptions import InputError
 from perflib.loading import match_table_name, parse_date, parse_money, read_export
 
