@@ -561,6 +561,27 @@ def execute_job(job: Job) -> ReportResult:
                         error=_mask(error, job.secrets) if error else None, fingerprint=job.fingerprint)
 
 
+def execute_job_safely(job: Job) -> ReportResult:
+    """:func:`execute_job`, with any unexpected error (disk full, a bug of ours) turned into a failed
+    result for this report, so that the other reports of the run still render."""
+    started = time.monotonic()
+    try:
+        return execute_job(job)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("%s: unexpected error", job.stem)
+        error = _mask(f"{type(exc).__name__}: {exc}", job.secrets)
+        try:
+            from .render import atomic_write_text, render_failure
+
+            page = render_failure(notebook=job.notebook, params=dict(job.display, 年度=job.year), error=error)
+            atomic_write_text(Path(job.out) / f"{job.stem}.failed.html", _mask(page, job.secrets))
+        except Exception:  # noqa: BLE001 - nothing more we can do for this report
+            log.exception("%s: could not write the failure page", job.stem)
+        return ReportResult(notebook=job.notebook, stem=job.stem, year=job.year, display=job.display,
+                            status="failed", seconds=round(time.monotonic() - started, 2),
+                            rendered_at=_now(), error=error, fingerprint=job.fingerprint)
+
+
 # --- the index ------------------------------------------------------------------------------------
 def _params_text(display: dict) -> str:
     shown = [f"{k}={v}" for k, v in display.items() if v is not None]
@@ -682,7 +703,7 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
             from dask.distributed import Client, as_completed as dask_completed
 
             with Client(dask) as client:
-                futures = [client.submit(execute_job, j, pure=False) for j in todo]
+                futures = [client.submit(execute_job_safely, j, pure=False) for j in todo]
                 for fut in dask_completed(futures):
                     done(fut.result())
         elif jobs > 1 and len(todo) > 1:
@@ -691,12 +712,12 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
 
             ctx = mp.get_context("spawn")  # no forked DuckDB handles or kernel sockets
             with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
-                futures = [pool.submit(execute_job, j) for j in todo]
+                futures = [pool.submit(execute_job_safely, j) for j in todo]
                 for fut in as_completed(futures):
                     done(fut.result())
         else:
             for j in todo:
-                done(execute_job(j))
+                done(execute_job_safely(j))
     finally:
         bar.close()
         if results:

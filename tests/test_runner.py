@@ -302,3 +302,20 @@ def test_leak_scan_matches_codes_as_whole_tokens():
     assert runner._leaks(b"x P004 y", ["P004"]) == [0]
     assert runner._leaks(b"P0041", ["P004"]) == []
     assert runner._leaks("&lt;秘&gt;".encode(), ["<秘>"]) == [0]
+
+
+def test_unexpected_error_fails_one_report_and_the_run_goes_on(env, monkeypatch, tmp_path):
+    calls = []
+
+    def broken(job):
+        calls.append(job.stem)
+        raise OSError("磁盘已满")
+
+    monkeypatch.setattr(runner, "execute_job", broken)
+    summary = runner.run_reports(["probe"], db=env["db"], out=tmp_path, each=["dept"], progress=False,
+                                 notebooks_dir=env["nbdir"])
+    assert len(calls) == 4 and summary.exit_code == 1
+    assert all(r.status == "failed" and "磁盘已满" in r.error for r in summary.results)
+    page = (tmp_path / "2023" / "probe-区教体局.failed.html").read_text("utf-8")
+    assert "磁盘已满" in page
+    assert "probe-区教体局.failed.html" in (tmp_path / "index.html").read_text("utf-8")
