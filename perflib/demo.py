@@ -9,6 +9,7 @@ that every calibrated sum is exact.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -834,14 +835,25 @@ class _Generator:
         proj = pj[row_pm]
         mon = month[row_pm]
         yr = year[proj]
-        days = _days_in_month(yr, mon)
-        day = 1 + np.floor(rng.random(len(row_pm)) * days).astype(int)
-        order = np.lexsort((day, mon, proj))
-        proj, mon, day, w, yr = proj[order], mon[order], day[order], w[order], yr[order]
+        # a uniformly drawn working day of the month (no weekends, 元旦, 劳动节, 国庆节)
+        first = (yr - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (mon - 1)
+        hol = _holidays(range(int(yr.min()), int(yr.max()) + 1))
+        first_day = first.astype("datetime64[D]")
+        n_work = np.busday_count(first_day, (first + 1).astype("datetime64[D]"), holidays=hol)
+        k = np.floor(rng.random(len(row_pm)) * n_work).astype(int)
+        order = np.lexsort((k, mon, proj))
+        proj, mon, k, w, yr = proj[order], mon[order], k[order], w[order], yr[order]
+        first_day = first_day[order]
         amount = _split_groups(proj, w, total)
+        dates = np.busday_offset(first_day, k, roll="forward", holidays=hol)
+        # the data are as of the last day of the as-of month: the latest 2023 payment is on it
+        cur = np.flatnonzero(yr == YEAR)
+        if len(cur):
+            dates[cur[np.argmax(dates[cur])]] = np.datetime64(
+                dt.date(YEAR, AS_OF_MONTH, calendar.monthrange(YEAR, AS_OF_MONTH)[1]))
         df = pd.DataFrame({
             "project_id": pid[proj], "year": yr,
-            "pay_date": pd.to_datetime(dict(year=yr, month=mon, day=day)).dt.date,
+            "pay_date": pd.Series(dates).dt.date,
             "amount_fen": amount,
         })
         df = df[df["amount_fen"] > 0]
@@ -961,14 +973,15 @@ class _Generator:
                              zip(t["direction"], t["target_value"], t["unit"])]
         self.selfeval_actuals = t
         # satisfaction: the 满意度 indicator's actual where there is one, else a survey figure or empty
-        sat_ind = t[t["level1"] == "满意度指标"].set_index(["project_id", "year"])["actual_value"]
+        sat_t = t[t["level1"] == "满意度指标"]
+        sat_ind = dict(zip(zip(sat_t["project_id"], sat_t["year"]), sat_t["actual_value"]))
         has_targets = set(zip(t["project_id"], t["year"]))
         justified = _justified_scores(t, ev)
         sat, score = [], []
         for pid, year, j in zip(ev["project_id"], ev["year"], justified):
             key = (pid, year)
-            if key in sat_ind.index:
-                v = sat_ind.loc[key]
+            if key in sat_ind:
+                v = sat_ind[key]
                 sat.append(float(v) if v is not None else None)
             elif key in has_targets:
                 sat.append(None)
@@ -1004,7 +1017,8 @@ class _Generator:
         key_names = {n for _, n, _ in KEY_MONITORED}
         key_ids = set(p.loc[(p["year"] == YEAR) & p["project_name"].isin(key_names)
                             & (p["group"] == "key_monitored"), "project_id"])
-        actuals = self.selfeval_actuals.set_index(["project_id", "year", "indicator"])["actual_value"]
+        a = self.selfeval_actuals
+        actuals = dict(zip(zip(a["project_id"], a["year"], a["indicator"]), a["actual_value"]))
         for year, month in ((2022, 7), (2022, 12), (YEAR, AS_OF_MONTH)):
             t = proj_targets[proj_targets["year"] == year].copy()
             pay = payments[(payments["year"] == year)
@@ -1167,7 +1181,7 @@ class _Generator:
         for (pid, year), q in self.pilot_quantities.items():
             ct = COST_TYPES[self.pilot_type[(pid, year)]]
             rows.append(dict(project_id=pid, year=year, output_name=ct.output, unit=ct.unit,
-                             quantity=float(q), quality_score=self.pilot_quality[(pid, year)]))
+                             quantity=int(q), quality_score=self.pilot_quality[(pid, year)]))
         outputs = pd.DataFrame(rows).sort_values(["year", "project_id"]).reset_index(drop=True)
         return costs.sort_values(["year", "project_id"], kind="stable").reset_index(drop=True), outputs
 
@@ -1243,9 +1257,13 @@ def _scale_to_total_signed(raw: np.ndarray, total: int, step: int) -> np.ndarray
     return out
 
 
-def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
-    first = pd.to_datetime(dict(year=year, month=month, day=1))
-    return first.dt.days_in_month.to_numpy()
+def _holidays(years) -> np.ndarray:
+    """Fixed-date public holidays (元旦, 劳动节, 国庆节) on which the treasury makes no payment."""
+    days = []
+    for y in years:
+        days += [f"{y}-01-01", f"{y}-05-01", f"{y}-05-02", f"{y}-05-03"]
+        days += [f"{y}-10-0{d}" for d in range(1, 8)]
+    return np.array(days, dtype="datetime64[D]")
 
 
 def _weights(points: int, n: int, rng: np.random.Generator) -> list[float]:
@@ -1288,14 +1306,16 @@ def _justified_scores(ind: pd.DataFrame, ev: pd.DataFrame) -> np.ndarray:
     lv = ind.groupby(["project_id", "year", "lvl"])[["earned", "w"]].sum()
     lv["share"] = lv["earned"] / lv["w"]
     share = lv["share"].unstack("lvl")
+    shares = {key: {lvl: v for lvl, v in zip(share.columns, vals)}
+              for key, vals in zip(share.index, share.to_numpy())}
     points = {"产出指标": 50.0, "效益指标": 30.0, "满意度指标": 10.0}
     out = []
     rng_default = np.linspace(0.78, 0.92, len(ev)) if len(ev) else []
     for k, (pid, year) in enumerate(zip(ev["project_id"], ev["year"])):
-        if (pid, year) not in share.index:
+        if (pid, year) not in shares:
             out.append(execution[k] + 90 * rng_default[k])
             continue
-        row = share.loc[(pid, year)]
+        row = shares[(pid, year)]
         present = {lvl: pts for lvl, pts in points.items() if lvl in row and pd.notna(row[lvl])}
         missing = sum(pts for lvl, pts in points.items() if lvl not in present)
         base = sum(present[lvl] for lvl in ("产出指标", "效益指标") if lvl in present)
@@ -1507,7 +1527,7 @@ def write_demo(out_dir: str | Path, seed: int = 0, scale: str = "district") -> P
     ----------
     out_dir : the folder to write (created if needed; existing demo files are overwritten).
     seed : random seed; any seed reproduces the seed report's figures, names and details vary.
-    scale : ``district`` (about 3,300 projects) — ``province`` is not implemented yet.
+    scale : ``district`` (about 3,100 projects over 2021–2023) — ``province`` is not implemented yet.
     """
     if scale == "province":
         raise ParameterError("省级规模（--scale province）的演示数据尚未实现，请使用 --scale district。")

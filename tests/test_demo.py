@@ -22,12 +22,12 @@ Y = 2023
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("demo")
-    src = write_demo(root / "export", seed=0)
-    db = root / "perf.duckdb"
-    ingest(src, db)
-    return src, db
+def demo(demo_db) -> tuple[Path, Path]:
+    """The seed-0 export and its ingested store: the session's shared ``demo_db`` (conftest writes
+    the export beside it, in ``export/``)."""
+    src = demo_db.parent / "export"
+    assert (src / "项目.xlsx").is_file(), "conftest's demo_db no longer keeps its export beside the db"
+    return src, demo_db
 
 
 @pytest.fixture(scope="module")
