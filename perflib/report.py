@@ -337,6 +337,24 @@ class Report:
         tmp.replace(self.artifacts_dir / file)
 
 
+def find_db(db: str | Path | None) -> Path:
+    """The store a notebook means: ``db`` as given when it exists; ``None`` → ``$PERFLIB_DB``; a
+    relative path that does not exist from here (e.g. ``../data/perf.duckdb`` when papermill runs
+    from the repository root) → ``data/<name>`` in the working directory or one of its parents."""
+    import os
+
+    if db is None:
+        db = os.environ.get("PERFLIB_DB", "data/perf.duckdb")
+    p = Path(db)
+    if p.exists() or p.is_absolute():
+        return p
+    for base in (Path.cwd(), *Path.cwd().parents):
+        candidate = base / "data" / p.name
+        if candidate.exists():
+            return candidate
+    return p
+
+
 def open_report(name: str, *, db: str | Path | Store | None = None, year: int | None = None,
                 rules: str | Path | Rules | None = None, artifacts_dir: str | Path | None = None,
                 store: Store | None = None, **params: Any) -> Report:
@@ -353,7 +371,7 @@ def open_report(name: str, *, db: str | Path | Store | None = None, year: int | 
     from .plots import setup_theme
 
     if store is None:
-        store = db if isinstance(db, Store) else Store(db if db is not None else "data/perf.duckdb")
+        store = db if isinstance(db, Store) else Store(find_db(db))
     loaded = rules if isinstance(rules, Rules) else load_rules(rules)
     resolved = int(year) if year is not None else store.latest_year()
     if resolved is None:

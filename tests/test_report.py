@@ -185,3 +185,19 @@ def test_rate_columns_show_as_percentages(shown):
     rep.table(pd.DataFrame({"执行率": [0.3147], "预算数": [0.5]}), "t")
     html = shown[-1]["html"]
     assert 'data-v="0.3147">31.47%<' in html and ">0.5<" in html
+
+
+def test_find_db_from_another_working_directory(tmp_path, monkeypatch):
+    from perflib.report import find_db
+
+    (tmp_path / "data").mkdir()
+    db = tmp_path / "data" / "perf.duckdb"
+    db.write_bytes(b"")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path)  # papermill run from the repository root
+    assert find_db("../data/perf.duckdb") == tmp_path / "data" / "perf.duckdb"
+    monkeypatch.chdir(tmp_path / "notebooks")  # JupyterLab in notebooks/
+    assert find_db("../data/perf.duckdb").resolve() == db.resolve()
+    monkeypatch.setenv("PERFLIB_DB", str(db))
+    assert find_db(None) == db
+    assert find_db(tmp_path / "none.duckdb") == tmp_path / "none.duckdb"  # absolute: as given
