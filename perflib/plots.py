@@ -576,7 +576,7 @@ def _grade_lines(ax, rules, axis: str = "x") -> None:
         line = ax.axvline if axis == "x" else ax.axhline
         line(v, color="grey", linestyle="--", linewidth=0.8)
         if axis == "x":
-            ax.text(v, 1.0, f"{label} ≥ {v:g}", transform=ax.get_xaxis_transform(), ha="left", va="bottom",
+            ax.text(v, 0.98, f"{label} ≥ {v:g} ", transform=ax.get_xaxis_transform(), ha="right", va="top",
                     fontsize=8, color="grey")
 
 
@@ -593,10 +593,12 @@ def plot_selfeval_scores(projects, rules, title: str | None = None):
     ax.hist(p["recomputed_score"].dropna(), bins=bins, alpha=0.7, label="复核得分")
     ax.hist(p["reported_score"].dropna(), bins=bins, histtype="step", linewidth=1.5, label="自评得分")
     _grade_lines(ax, rules)
-    ax.set_xlim(0, 100)
+    low = min(p["recomputed_score"].min(), p["reported_score"].min()) if len(p) else 0
+    low = min(float(rules.value("grades.fair")) - 5, float(np.floor(low / 10) * 10)) if np.isfinite(low) else 0
+    ax.set_xlim(max(low, 0), 100)
     ax.set_xlabel("得分")
     ax.set_ylabel("项目数")
-    ax.legend(loc="upper left")
+    ax.legend(loc="center left")
     fig.tight_layout()
     return fig
 
