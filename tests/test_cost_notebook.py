@@ -13,16 +13,7 @@ SEED_TYPES = {"道路保洁", "文博场馆运行", "消防业务", "物业管�
 YEAR = 2023
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from perflib.demo import write_demo
-    from perflib.ingest import ingest
-
-    base = tmp_path_factory.mktemp("cost_demo")
-    src = write_demo(base / "export", seed=0)
-    db = base / "perf.duckdb"
-    ingest(src, db)
-    return db
+# ``demo_db``: conftest's session fixture (the seed-0 demo export ingested once, read-only).
 
 
 def _expected(db) -> dict[str, dict]:
