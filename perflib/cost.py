@@ -145,8 +145,8 @@ def with_labels(projects: pd.DataFrame) -> pd.DataFrame:
 
 def project_year_table(projects: pd.DataFrame, costs: pd.DataFrame, outputs: pd.DataFrame,
                        project_type: str, years: list[int]) -> pd.DataFrame:
-    """One row per project-year of ``project_type`` in ``years`` that has outputs or cost elements:
-    total cost, output (name, unit, quantity, quality), unit cost and a Chinese ``problem`` flag.
+    """One row per project-year of ``project_type`` in ``years`` (with or without cost data): total
+    cost, output (name, unit, quantity, quality), unit cost and a Chinese ``problem`` flag.
 
     Rules: total cost = Σ cost elements (NaN when the project-year has none); several output rows
     of one unit are summed (quality = quantity-weighted mean of the scores given); several units in
@@ -186,12 +186,13 @@ def project_year_table(projects: pd.DataFrame, costs: pd.DataFrame, outputs: pd.
 
     rows = typed.merge(total, on=["project_id", "year"], how="left").merge(
         out, on=["project_id", "year"], how="left")
-    rows = rows[rows["total_cost"].notna() | rows["n_units"].notna()].copy()
+    rows = rows.copy()
     rows["has_outputs"] = rows["n_units"].notna()
 
     problem = pd.Series("", index=rows.index, dtype=object)
     qty = rows["quantity"].astype(float)
     problem[~rows["has_outputs"]] = "无产出数量数据，无法计算单位成本"
+    problem[~rows["has_outputs"] & rows["total_cost"].isna()] = "无成本构成和产出数量数据"
     problem[rows["has_outputs"] & (rows["n_units"] > 1)] = "同一项目年度的产出有多个计量单位，无法合并计算单位成本"
     single = rows["has_outputs"] & (rows["n_units"] <= 1)
     problem[single & qty.isna()] = "产出数量为空，无法计算单位成本"

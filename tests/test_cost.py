@@ -62,6 +62,7 @@ def _frames() -> dict[str, pd.DataFrame]:
     outputs.append(dict(project_id="R-F", year=2023, output_name="保洁长度", unit="公里", quantity=10))
     project("R-G", 2023, ROAD)  # costs but no outputs: not a cost.projects project
     costs.append(dict(project_id="R-G", year=2023, cost_element="人员经费", amount=9999.0))
+    project("R-H", 2023, ROAD)  # neither costs nor outputs: listed, no cost evidence at all
     # next-year budgets (2024) for R-A (cut) and R-B (raised)
     project("R-A", 2024, ROAD, budget=13_000.0)
     project("R-B", 2024, ROAD, budget=13_000.0)
@@ -312,6 +313,9 @@ def test_closed_loop(store, road):
     assert b["missing"] == "当年支付记录、当年度绩效自评"
     assert not loop.loc["R-E", "入库分析"]  # zero quantity: no unit cost at entry
     assert not loop.loc["R-G", "入库分析"] and bool(loop.loc["R-G", "编制细化"])
+    h = loop.loc["R-H"]
+    assert not h[list(cost.LOOP_STEPS)].any() and h["steps"] == 0
+    assert h["missing"].count("、") == 4
 
 
 def test_classified_project_is_redacted(store, rules):
