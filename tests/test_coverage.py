@@ -245,3 +245,47 @@ def test_present_converts_units():
                            ("r", "执行率", cov.PCT), ("g", "差", cov.PP)])
     assert list(out.columns) == ["项目编码", "预算数（万元）", "执行率（%）", "差（百分点）"]
     assert out.iloc[0].tolist() == ["X", 1234.57, 31.47, -10.0]
+
+
+# --- the notebook on the demo store (session fixture ``demo_db`` from conftest) ----------------
+def test_coverage_notebook_on_demo_reproduces_the_seed(demo_db, tmp_path):
+    import json
+
+    import duckdb
+
+    from perflib.cli import main
+
+    out = tmp_path / "reports"
+    assert main(["run", "coverage", "--db", str(demo_db), "--out", str(out), "--no-progress"]) == 0
+    payload = json.loads((out / "2023" / "coverage.facts.json").read_text(encoding="utf-8"))
+    facts = payload["facts"]
+    assert set(FACT_NAMES) <= set(facts)
+    # the seed's figures
+    assert facts["targets.projects"] == 511 and facts["targets.projects_prev"] == 391
+    assert facts["targets.projects"] - facts["targets.projects_prev"] == 120
+    assert round(facts["targets.amount"] / 1e8) == 88
+    assert facts["departments.level1"] == 77 and facts["departments.with_targets"] == 77
+    assert facts["selfeval.projects"] == 2157 and round(facts["selfeval.amount"] / 1e8) == 242
+    assert facts["selfeval.projects_prev"] == 315 and round(facts["selfeval.amount_prev"] / 1e8) == 29
+    # independent SQL on the demo DuckDB
+    con = duckdb.connect(str(demo_db), read_only=True)
+    q = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+    n, amount = q("""SELECT count(*), sum(budget_amount) FROM projects p WHERE year = 2023 AND EXISTS
+                     (SELECT 1 FROM targets t WHERE t.year = 2023 AND t.project_id = p.project_id)""")
+    assert facts["targets.projects"] == n and facts["targets.amount"] == pytest.approx(float(amount), abs=0.005)
+    elig, covered = q("""SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM targets t
+                         WHERE t.year = 2023 AND t.project_id = p.project_id)) FROM projects p
+                         WHERE year = 2023 AND fund_source = '本级' AND NOT is_classified AND NOT is_special""")
+    assert facts["targets.coverage_count"] == pytest.approx(covered / elig)
+    se_n, se_amt = q("""SELECT count(*), sum(coalesce(p.adjusted_amount, p.budget_amount))
+                        FROM self_evaluations s JOIN projects p USING (project_id, year) WHERE s.year = 2022""")
+    assert facts["selfeval.projects"] == se_n
+    assert facts["selfeval.amount"] == pytest.approx(float(se_amt), abs=0.005)
+    l1, l1t = q("""SELECT count(*), count(*) FILTER (WHERE dept_code IN (SELECT dept_code FROM targets
+                   WHERE year = 2023 AND project_id IS NULL)) FROM departments WHERE parent_code IS NULL""")
+    assert (facts["departments.level1"], facts["departments.with_targets"]) == (l1, l1t)
+    con.close()
+    html = (out / "2023" / "coverage.html").read_text(encoding="utf-8")
+    assert "比上年增加 120 个，涉及资金 88 亿元" in html
+    assert "绩效自评资金 242 亿元" in html
+    assert (out / "2023" / "coverage.xlsx").exists()

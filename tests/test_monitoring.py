@@ -446,3 +446,85 @@ def test_resolve_month(store):
     assert mon.resolve_month(store, 2023, "7") == 7
     with pytest.raises(ParameterError):
         mon.resolve_month(store, 2019, None)
+
+
+# --- the notebook on the demo store (session fixture ``demo_db`` from conftest) ----------------
+def _facts(out, stem):
+    import json
+
+    return json.loads((out / f"{stem}.facts.json").read_text(encoding="utf-8"))["facts"]
+
+
+def test_monitoring_notebook_on_demo_reproduces_the_seed(demo_db, tmp_path):
+    import duckdb
+    import openpyxl
+
+    from perflib.cli import main
+
+    out = tmp_path / "reports"
+    # as_of_month left open: the last month with payments in 2023 (July in the demo)
+    assert main(["run", "monitoring", "--db", str(demo_db), "--out", str(out), "--no-progress"]) == 0
+    html_files = list((out / "2023").glob("monitoring*.html"))
+    assert len(html_files) == 1
+    stem = html_files[0].with_suffix("")
+    f = _facts(out, stem.relative_to(out))
+    assert f["monitoring.as_of_month"] == 7
+    assert f["monitoring.projects"] == 609
+    assert f["monitoring.budget"] == 9_369_470_000.00          # 936,947 万元
+    assert f["monitoring.spent"] == 2_948_750_000.00           # 294,875 万元
+    assert round(f["monitoring.execution_rate"], 4) == 0.3147
+    assert f["monitoring.key_projects"] == 3 and f["monitoring.key_amount"] == 6_200_000.00
+    con = duckdb.connect(str(demo_db), read_only=True)
+    rows = con.execute("""
+        SELECT p.project_id, coalesce(p.adjusted_amount, p.budget_amount) AS b,
+               coalesce((SELECT sum(amount) FROM payments x WHERE x.project_id = p.project_id
+                         AND x.year = 2023 AND x.pay_date <= DATE '2023-07-31'), 0) AS s
+        FROM projects p WHERE p.year = 2023 AND NOT p.is_classified""").fetchall()
+    con.close()
+    from decimal import Decimal
+
+    red = yellow = green = 0
+    for _, b, s in rows:                          # bands in exact decimals, written independently
+        gap = Decimal(s) / Decimal(b) - Decimal(7) / Decimal(12) if b else None
+        if gap is None:
+            continue
+        if gap >= Decimal("-0.10"):
+            green += 1
+        elif gap >= Decimal("-0.20"):
+            yellow += 1
+        else:
+            red += 1
+    assert (f["monitoring.red"], f["monitoring.yellow"], f["monitoring.green"]) == (red, yellow, green)
+    assert red > 0 and yellow > 0 and green > 0
+    html = html_files[0].read_text(encoding="utf-8")
+    assert "资金规模为 936947 万元，1-7 月底实现支出 294875 万元，执行率为 31.47%" in html
+    wb = openpyxl.load_workbook(stem.with_suffix(".xlsx"), read_only=True)
+    assert "红色预警清单" in wb.sheetnames
+    ws = wb["红色预警清单"]
+    assert ws.max_row - 1 == red                  # one row per red project under the header
+    wb.close()
+
+
+def test_monitoring_renders_for_every_month_of_a_full_year(demo_db, tmp_path):
+    import duckdb
+
+    from perflib.cli import main
+
+    con = duckdb.connect(str(demo_db), read_only=True)
+    monthly = dict(con.execute("""
+        SELECT month(pa.pay_date), sum(pa.amount) FROM payments pa
+        JOIN projects p ON p.project_id = pa.project_id AND p.year = pa.year
+        WHERE pa.year = 2022 AND NOT p.is_classified GROUP BY 1""").fetchall())
+    con.close()
+    out = tmp_path / "reports"
+    for m in range(1, 13):
+        assert main(["run", "monitoring", "--db", str(demo_db), "--year", "2022", "-p", f"as_of_month={m}",
+                     "--out", str(out), "--no-progress"]) == 0, m
+        files = [p for p in (out / "2022").glob("monitoring*.facts.json") if f"-{m}月" in p.name]
+        assert len(files) == 1, m
+        f = _facts(out, files[0].relative_to(out).with_suffix("").with_suffix(""))
+        assert f["monitoring.as_of_month"] == m
+        assert f["monitoring.time_progress"] == pytest.approx(m / 12)
+        expected = sum(float(v) for k, v in monthly.items() if k <= m)
+        assert f["monitoring.spent"] == pytest.approx(expected, abs=0.01)
+        assert files[0].with_name(files[0].name.replace(".facts.json", ".html")).exists()
