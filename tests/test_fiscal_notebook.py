@@ -16,16 +16,7 @@ from perflib.rules import load_rules
 YEAR = 2023
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    from perflib.demo import write_demo
-    from perflib.ingest import ingest
-
-    base = tmp_path_factory.mktemp("fiscal_demo")
-    src = write_demo(base / "export", seed=0)
-    db = base / "perf.duckdb"
-    ingest(src, db)
-    return db
+# ``demo_db``: the session-scoped demo store of tests/conftest.py (seed 0, ingested once).
 
 
 @pytest.fixture(scope="module")
