@@ -296,10 +296,6 @@ MONTH_PROFILE = np.array([3.0, 4.5, 6.5, 7.0, 7.5, 8.0, 7.5, 8.0, 8.5, 9.0, 10.0
 # ---------------------------------------------------------------------------------------------
 # Small exact-money helpers (integer fen)
 # ---------------------------------------------------------------------------------------------
-def _to_fen(yuan: float | int) -> int:
-    return int(round(yuan * FEN))
-
-
 def _scale_to_total(raw: np.ndarray, total: int, step: int = 100 * FEN) -> np.ndarray:
     """Integer amounts proportional to ``raw``, rounded to ``step`` fen, summing exactly to ``total``."""
     raw = np.asarray(raw, dtype=float)
@@ -607,8 +603,7 @@ class _Generator:
             kind = "政府性基金预算" if name == "临港开发区园区综合建设" else "一般公共预算"
             self.add(2023, dept, name, "key_eval", kind=kind)
         n_free = TARGETS_PROJECTS - n_pilot - len(KEY_MONITORED) - len(KEY_EVALUATIONS)
-        e22_free = [r for r in e22]
-        cont = [e22_free[i] for i in rng.choice(len(e22_free), size=240, replace=False)]
+        cont = [e22[i] for i in rng.choice(len(e22), size=240, replace=False)]
         self.continue_projects(cont, 2023, "eligible_t")
         self.new_projects(2023, n_free - 240, "eligible_t", "本级")
         o22_transfer = [r for r in o22 if r["fund_source"] == "上级转移支付"]
@@ -1367,10 +1362,6 @@ def _calibrate_savings(df: pd.DataFrame, target: float) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Writing the export folder
 # ---------------------------------------------------------------------------------------------
-def _headers(table: str) -> dict[str, str]:
-    return {c.name: c.header for c in TABLES[table].columns}
-
-
 def _export_frame(df: pd.DataFrame, table: str, *, text_money: bool, bool_words: bool = True,
                   wan_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """Canonical frame → the user-facing frame (Chinese headers, 是/否, money in 元 or 万元)."""

@@ -13,8 +13,11 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from perflib.demo import write_demo
+from perflib.cli import main
+from perflib.demo import _scale_to_total, _split_groups, write_demo
 from perflib.exceptions import ParameterError
 from perflib.ingest import ingest
 
@@ -364,6 +367,33 @@ def test_deterministic_and_seed_independent_figures(demo, tmp_path):
     assert f0["targets.amount"] != f1["targets.amount"]
 
 
-def test_province_scale_not_yet(tmp_path):
+def test_province_scale_not_yet(tmp_path, capsys):
     with pytest.raises(ParameterError, match="尚未实现"):
         write_demo(tmp_path / "x", scale="province")
+    assert main(["demo", str(tmp_path / "y"), "--scale", "province"]) == 2
+    assert "尚未实现" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.floats(0, 1e6)), min_size=1, max_size=40),
+       st.lists(st.integers(0, 10**13), min_size=7, max_size=7))
+@settings(max_examples=200, deadline=None)
+def test_split_groups_is_exact(rows, totals):
+    """Splitting fen totals over weighted rows: shares are non-negative and sum exactly per group."""
+    rows = sorted(rows)
+    group = np.array([g for g, _ in rows])
+    weight = np.array([w for _, w in rows])
+    totals = np.array(totals, dtype=np.int64)
+    out = _split_groups(group, weight, totals)
+    assert (out >= 0).all()
+    for g in np.unique(group):
+        assert out[group == g].sum() == totals[g]
+
+
+@given(st.lists(st.floats(0.01, 1e4), min_size=1, max_size=50), st.integers(10**8, 10**13),
+       st.sampled_from([1, 100, 10_000]))
+@settings(max_examples=200, deadline=None)
+def test_scale_to_total_is_exact(raw, total, step):
+    """Calibrated amounts sum exactly to the total and stay non-negative."""
+    out = _scale_to_total(np.array(raw), total, step)
+    assert out.sum() == total and (out >= 0).all()
