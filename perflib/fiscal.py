@@ -651,6 +651,9 @@ def findings_text(fi: FiscalIndex, code: str, pefa: list[PefaScore], rules,
     else:
         parts.append(f"{name}{fi.year}年财政运行综合绩效指数为{idx:.2f}分，在参评的{fi.n_streets}个街道中"
                      f"排名第{int(rank)}位（参评街道中位数{median:.2f}分）。")
+    if fi.n_streets == 1 and not pd.isna(idx):
+        parts.append(f"当年仅 1 个街道参评，各指标无法在街道间比较，有数据的指标均按规则计"
+                     f"{rules.value('fiscal.equal_values_score'):g}分，综合绩效指数仅供参考。")
     if previous is not None and previous.has(code) and not pd.isna(previous.result.at[code, "index"]) \
             and not pd.isna(idx):
         d = idx - previous.result.at[code, "index"]

@@ -535,3 +535,15 @@ def test_runner_fans_out_over_the_streets_evaluated_that_year(store):
     assert kind.resolve(store, 2023, "东风街道") == ("201", "东风街道办事处")
     with pytest.raises(ParameterError):
         kind.resolve(store, 2022, "华山街道办事处")
+
+
+def test_single_street_is_flagged(rules):
+    frames = {"departments": DEPARTMENTS,
+              "street_fiscal": fiscal_frame({"201": {2023: FISCAL["201"][2023]}})}
+    st1 = Store.from_frames(frames)
+    ev = fiscal.evaluate_street(st1, 2023, "201", rules)
+    assert ev.facts["fiscal.streets"] == 1 and ev.facts["fiscal.rank"] == 1
+    assert ev.facts["fiscal.index"] == 100.0            # every indicator it has: fiscal.equal_values_score
+    assert "当年仅 1 个街道参评" in ev.findings(rules)
+    text, facts, _ = fiscal.overview_section(st1, 2023, rules)
+    assert text.startswith("选取东风街道办事处开展 2023 年街道级政府财政运行综合绩效评价工作。")
