@@ -606,14 +606,15 @@ def grade_counts(scores: pd.DataFrame) -> dict[str, int]:
 
 
 def grades_by_department(result: SelfEvaluation) -> pd.DataFrame:
-    """Per level-1 department: self-evaluated projects, recomputed, mean scores, grade counts, flags."""
+    """Per level-1 department: self-evaluated projects, recomputed ones, their mean reported and
+    recomputed scores (both over the recomputed projects, so they compare), grade counts, 自评虚高."""
     p = result.projects.copy()
     p["level1_name"] = p["level1_name"].astype(object).fillna("（未知部门）")
     g = p.groupby("level1_name", sort=True)
     out = pd.DataFrame({
         "projects": g.size(),
         "recomputed": g["recomputable"].sum().astype(int),
-        "mean_reported": g["reported_score"].mean().round(2),
+        "mean_reported": p["reported_score"].where(p["recomputable"]).groupby(p["level1_name"]).mean().round(2),
         "mean_recomputed": g["recomputed_score"].mean().round(2),
     })
     counts = p[p["recomputable"]].groupby(["level1_name", "grade"]).size().unstack("grade")
@@ -814,7 +815,7 @@ def self_evaluation_table(result: SelfEvaluation) -> pd.DataFrame:
     return pd.DataFrame({
         "project_id": p["project_id"], "项目名称": p["project_name"], "主管部门": p["level1_name"],
         "全年预算数（元）": p["budget"], "全年执行数（元）": p["spent_amount"],
-        "执行率": p["execution_rate"].round(4), "执行率得分": p["execution_score"].round(2),
+        "执行率": p["execution_rate"].round(4), "预算执行得分": p["execution_score"].round(2),
         "产出得分": p["output_score"].round(2), "效益得分": p["effect_score"].round(2),
         "满意度得分": p["satisfaction_score"].round(2), "满意度来源": p["satisfaction_source"],
         "复核得分": p["recomputed_score"], "复核等级": p["grade"], "自评得分": p["reported_score"],
@@ -861,14 +862,14 @@ def budget_application_table(scored: pd.DataFrame) -> pd.DataFrame:
         "压减额（元）": k["cut"], "压减率": k["cut_rate"].round(4),
         "建议压减率": k["suggested_cut_rate"],
         "建议性质": np.where(k["suggested_is_floor"], "不低于", "约为"),
-        "偏离": k["departure"].round(4), "结论": k["decision"],
+        "压减率偏离": k["departure"].round(4), "结论": k["decision"],
     })
 
 
 def grades_by_department_table(by_dept: pd.DataFrame) -> pd.DataFrame:
     """:func:`grades_by_department` with Chinese headers."""
     return by_dept.rename(columns={"level1_name": "主管部门", "projects": "自评项目数", "recomputed": "复核项目数",
-                                   "mean_reported": "平均自评得分", "mean_recomputed": "平均复核得分",
+                                   "mean_reported": "复核项目平均自评得分", "mean_recomputed": "平均复核得分",
                                    "inflated": "自评虚高项目数"})
 
 
