@@ -291,19 +291,16 @@ def target_quality(frame: pd.DataFrame) -> pd.DataFrame:
     unit). Only projects with targets are checked. Column ``problems`` joins the findings with 「；」.
     """
     f = frame[frame["has_target"]].copy()
-    problems = []
-    for r in f.itertuples(index=False):
-        p = []
-        if not r.has_output:
-            p.append(QUALITY_NO_OUTPUT)
-        if not r.has_effect:
-            p.append(QUALITY_NO_EFFECT)
-        if r.n_quant == 0:
-            p.append(QUALITY_NO_QUANT)
-        elif r.n_quant_repeated == r.n_quant:
-            p.append(QUALITY_REPEATED)
-        problems.append("；".join(p))
-    f["problems"] = problems
+    flags = {
+        QUALITY_NO_OUTPUT: ~f["has_output"],
+        QUALITY_NO_EFFECT: ~f["has_effect"],
+        QUALITY_NO_QUANT: f["n_quant"] == 0,
+        QUALITY_REPEATED: (f["n_quant"] > 0) & (f["n_quant_repeated"] == f["n_quant"]),
+    }
+    text = pd.Series("", index=f.index, dtype=object)
+    for label, hit in flags.items():
+        text = text.where(~hit, text + "；" + label)
+    f["problems"] = text.str.lstrip("；")
     f = f[f["problems"] != ""]
     return f.sort_values(["level1_code", "dept_code", "project_id"]).reset_index(drop=True)
 

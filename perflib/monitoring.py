@@ -426,8 +426,8 @@ def project_target_progress(indicators: pd.DataFrame) -> pd.DataFrame:
     out["likelihood"] = g["_lk"].max().map(inv)
     reasons = f.dropna(subset=["deviation_reason"])
     reasons = reasons[reasons["deviation_reason"].astype("string").str.strip() != ""]
-    out["deviation_reasons"] = reasons.groupby("project_id")["deviation_reason"].agg(
-        lambda s: "、".join(dict.fromkeys(s.astype(str))))
+    reasons = reasons.drop_duplicates(["project_id", "deviation_reason"])
+    out["deviation_reasons"] = reasons.groupby("project_id")["deviation_reason"].agg("、".join)
     out["deviation_reasons"] = out["deviation_reasons"].fillna("")
     return out.reset_index()
 

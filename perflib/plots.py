@@ -422,6 +422,7 @@ def plot_coverage_by_department(by_dept, title: str | None = None):
     ax.set_xlim(0, 1.12)
     percent_axis(ax, axis="x")
     ax.set_xlabel("绩效目标覆盖率（按项目数）")
+    ax.margins(y=0.01)
     ax.tick_params(axis="y", labelsize=8 if n > 30 else 10)
     ax.set_title(title or "各部门绩效目标覆盖率")
     fig.tight_layout()
