@@ -124,9 +124,17 @@ def first_heading(body: str) -> str | None:
     return html.unescape(_TAG.sub("", m.group(1))).replace("¶", "").strip() or None
 
 
-def drop_first_h1(body: str) -> str:
-    """The page header shows the title; remove the notebook's own h1 so it is not shown twice."""
-    return re.sub(r"<h1\b[^>]*>.*?</h1>", "", body, count=1, flags=re.S | re.I)
+def drop_title_h1(body: str, title: str | None) -> str:
+    """The page header shows the title: remove the notebook's first h1 (its title in JupyterLab) and
+    any h1 that repeats ``title``, so the title is not shown twice."""
+    seen = [False]
+
+    def fix(m: re.Match) -> str:
+        text = html.unescape(_TAG.sub("", m.group(1))).replace("¶", "").strip()
+        first, seen[0] = not seen[0], True
+        return "" if first or text == (title or "").strip() else m.group(0)
+
+    return re.sub(r"<h1\b[^>]*>(.*?)</h1>", fix, body, flags=re.S | re.I)
 
 
 def network_references(text: str) -> list[str]:
@@ -171,10 +179,9 @@ def render_report(nb, *, notebook: str, params: dict[str, Any], as_of: str | Non
                   rules_sections=None, rendered_at: str | None = None) -> str:
     """HTML page of an executed notebook."""
     body = notebook_body(nb)
-    heading = first_heading(body)
-    if heading:
-        body = drop_first_h1(body)
-    return render_page(body=body, title=title or heading or notebook, notebook=notebook,
+    title = title or first_heading(body) or notebook
+    body = drop_title_h1(body, title)
+    return render_page(body=body, title=title, notebook=notebook,
                        params=params, as_of=as_of, inputs=inputs, rules=rules,
                        rules_sections=rules_sections, rendered_at=rendered_at)
 

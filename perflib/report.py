@@ -173,6 +173,7 @@ def slug(text: str) -> str:
 
 
 _RATE_NAME = re.compile(r"(率|占比|进度|比例|rate|share|progress)", re.IGNORECASE)
+_PERCENT_UNIT = re.compile(r"(%|％|百分|pp|分)")  # already in percent (points): shown as is
 
 
 def _cell(value: Any, rate: bool = False) -> tuple[str, str]:
@@ -203,7 +204,8 @@ def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None) -> str
         f'<th data-type="{"num" if pd.api.types.is_numeric_dtype(df[c]) else "text"}">{esc(c)}</th>'
         for c in df.columns
     )
-    rates = [bool(_RATE_NAME.search(str(c))) and pd.api.types.is_float_dtype(df[c]) for c in df.columns]
+    rates = [bool(_RATE_NAME.search(str(c))) and not _PERCENT_UNIT.search(str(c))
+             and pd.api.types.is_float_dtype(df[c]) for c in df.columns]
     rows = []
     for rec in shown.itertuples(index=False, name=None):
         cells = []

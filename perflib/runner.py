@@ -509,7 +509,7 @@ def execute_job(job: Job) -> ReportResult:
             try:
                 facts, tables, meta = _read_artifacts(adir)
                 title = meta.get("title") or first_heading(notebook_body(nb)) or job.notebook
-                page = render_report(nb, notebook=job.notebook, params=dict(job.display, 年度=job.year),
+                page = render_report(nb, notebook=job.notebook, params=dict(labelled(job.display), 年度=job.year),
                                      as_of=job.as_of, inputs=job.inputs, rules=rules, title=title,
                                      rules_sections=meta.get("rules_sections"), rendered_at=rendered_at)
                 facts_doc = {
@@ -521,7 +521,7 @@ def execute_job(job: Job) -> ReportResult:
                     "rendered_at": rendered_at,
                     "facts": facts,
                 }
-                info = {"报告": title, "年度": job.year, **{k: v for k, v in job.display.items()},
+                info = {"报告": title, "年度": job.year, **labelled(job.display),
                         "数据截至": job.as_of, "生成时间": rendered_at, "perflib 版本": __version__}
                 files = {
                     ".html": page.encode("utf-8"),
@@ -545,7 +545,7 @@ def execute_job(job: Job) -> ReportResult:
                 error = f"报告渲染失败：{type(exc).__name__}: {exc}"
         if error is not None:
             good = Path(str(base) + ".html")
-            page = render_failure(notebook=job.notebook, params=dict(job.display, 年度=job.year),
+            page = render_failure(notebook=job.notebook, params=dict(labelled(job.display), 年度=job.year),
                                   error=error, nb=nb, title=title, as_of=job.as_of, inputs=job.inputs,
                                   rules=rules, last_good=good.name if good.exists() else None,
                                   rendered_at=rendered_at)
@@ -573,7 +573,7 @@ def execute_job_safely(job: Job) -> ReportResult:
         try:
             from .render import atomic_write_text, render_failure
 
-            page = render_failure(notebook=job.notebook, params=dict(job.display, 年度=job.year), error=error)
+            page = render_failure(notebook=job.notebook, params=dict(labelled(job.display), 年度=job.year), error=error)
             atomic_write_text(Path(job.out) / f"{job.stem}.failed.html", _mask(page, job.secrets))
         except Exception:  # noqa: BLE001 - nothing more we can do for this report
             log.exception("%s: could not write the failure page", job.stem)
@@ -583,8 +583,17 @@ def execute_job_safely(job: Job) -> ReportResult:
 
 
 # --- the index ------------------------------------------------------------------------------------
+PARAM_LABELS = {"dept": "部门", "street": "街道", "project_type": "项目类型", "as_of_month": "截至月份",
+                "year": "年度"}
+
+
+def labelled(display: dict) -> dict:
+    """Parameters as people read them: Chinese names for the known ones."""
+    return {PARAM_LABELS.get(k, k): v for k, v in display.items()}
+
+
 def _params_text(display: dict) -> str:
-    shown = [f"{k}={v}" for k, v in display.items() if v is not None]
+    shown = [f"{k}={v}" for k, v in labelled(display).items() if v is not None]
     return "，".join(shown) or "（全区）"
 
 

@@ -154,3 +154,15 @@ def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
 def test_report_template_is_packaged():
     for name in ("report.html.j2", "index.html.j2", "report.css", "report.js"):
         assert (Path(render.__file__).parent / "templates" / name).is_file()
+
+
+def test_title_is_not_shown_twice():
+    nb = new_notebook(cells=[new_markdown_cell("# 静态标题\n\n说明")])
+    code = new_code_cell("x")
+    code.outputs = [new_output("display_data", data={"text/html": '<h1 id="t">动态 2023 标题</h1>'})]
+    nb.cells.append(code)
+    nb.cells.append(new_markdown_cell("# 另一个一级标题"))
+    html = render.render_report(nb, notebook="n", params={}, as_of=None, inputs={}, rules=None,
+                                title="动态 2023 标题")
+    assert html.count("动态 2023 标题") == 2  # <title> and the page header only
+    assert "静态标题" not in html and "另一个一级标题" in html and "说明" in html

@@ -201,3 +201,10 @@ def test_find_db_from_another_working_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("PERFLIB_DB", str(db))
     assert find_db(None) == db
     assert find_db(tmp_path / "none.duckdb") == tmp_path / "none.duckdb"  # absolute: as given
+
+
+def test_columns_already_in_percent_are_not_scaled_again(shown):
+    rep = open_report("x", store=small_store())
+    rep.table(pd.DataFrame({"预算执行率（%）": [4.51], "执行进度差（百分点）": [-5.0]}), "t")
+    html = shown[-1]["html"]
+    assert ">4.51<" in html and "451" not in html and ">-5.00<" in html
