@@ -454,8 +454,7 @@ def score_self_evaluations(self_evals: pd.DataFrame, projects: pd.DataFrame, tar
     points.index = pd.MultiIndex.from_frame(base[KEY])
 
     # indicator points and scores
-    lp = points.stack().rename("level_points").reset_index().rename(columns={"level_1": "level"})
-    lp.columns = KEY + ["level", "level_points"]
+    lp = points.reset_index().melt(id_vars=KEY, var_name="level", value_name="level_points")
     ind = ind.merge(lp, on=KEY + ["level"], how="left")
     ind["points"] = ind["level_points"] * ind["share"]
     ind["score"] = ind["points"] * ind["ratio"]
