@@ -110,6 +110,8 @@ def add_toc(body: str) -> tuple[str, list[TocItem]]:
                 hid = f"{base}-{n}"
             attrs = _ID_ATTR.sub("", attrs) + f' id="{html.escape(hid)}"'
         used.add(hid)
+        if level == 2 and not any(i.level == 2 for i in items):
+            attrs = attrs + ' data-first="1"'  # no page break before the first section
         if level >= 2 and text:
             items.append(TocItem(level, hid, text))
         return f"<h{level}{attrs}>{inner}</h{level}>"
@@ -147,13 +149,15 @@ def _now() -> str:
     return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
-def _rules_rows(rules, sections: Iterable[str] | None) -> tuple[list[str], list[list[str]], list[str]]:
+def _rules_rows(rules, sections: Iterable[str] | None):
+    """(columns, all rows, rows of the sections used, other rows, sections) of the applied rules."""
     table = rules.table()
     secs = [s for s in (sections or []) if s]
-    if secs:
-        keep = table["规则"].map(lambda k: any(k == s or k.startswith(s + ".") for s in secs))
-        table = pd.concat([table[keep], table[~keep]], ignore_index=True) if keep.any() else table
-    return list(table.columns), table.astype(str).values.tolist(), secs
+    keep = table["规则"].map(lambda k: any(k == s or k.startswith(s + ".") for s in secs)).astype(bool)
+    rows = lambda t: t.astype(str).values.tolist()  # noqa: E731
+    if not keep.any():
+        secs = []
+    return list(table.columns), rows(table), rows(table[keep]), rows(table[~keep]), secs
 
 
 def render_page(*, body: str, title: str, notebook: str, params: dict[str, Any],
@@ -162,11 +166,13 @@ def render_page(*, body: str, title: str, notebook: str, params: dict[str, Any],
                 status_note: str | None = None) -> str:
     """The full HTML page around ``body`` (trusted HTML from nbconvert/our own escaping)."""
     body, toc = add_toc(body)
-    columns, rows, secs = _rules_rows(rules, rules_sections) if rules is not None else ([], [], [])
+    columns, rows, used, other, secs = (_rules_rows(rules, rules_sections) if rules is not None
+                                        else ([], [], [], [], []))
     page = _env().get_template("report.html.j2").render(
         body=body, toc=toc, title=title, notebook=notebook,
         params=[(k, "（全部）" if v is None else v) for k, v in params.items()],
         as_of=as_of, inputs=sorted(inputs.items()), rules=rows, rules_columns=columns,
+        rules_used=used, rules_other=other,
         rules_sections=secs, rules_origin=getattr(rules, "origin", ""),
         rules_sha256=getattr(rules, "sha256", ""), version=__version__,
         rendered_at=rendered_at or _now(), kind=kind, status_note=status_note,

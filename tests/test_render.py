@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -166,3 +167,16 @@ def test_title_is_not_shown_twice():
                                 title="动态 2023 标题")
     assert html.count("动态 2023 标题") == 2  # <title> and the page header only
     assert "静态标题" not in html and "另一个一级标题" in html and "说明" in html
+
+
+def test_print_breaks_before_every_section_but_the_first(page):
+    body = page.split('<main class="perf-body">')[1].split("</main>")[0]
+    h2 = re.findall(r"<h2\b[^>]*>", body)
+    assert len(h2) >= 2 and "data-first" in h2[0] and not any("data-first" in h for h in h2[1:])
+
+
+def test_rules_not_used_are_folded_away(page):
+    footer = page.split('<footer class="perf-footer">')[1]
+    used, other = footer.split("<details", 1)
+    assert "monitoring.green_min_gap" in used and "grades.excellent" not in used
+    assert "grades.excellent" in other and "其余规则" in other
