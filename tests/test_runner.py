@@ -93,7 +93,7 @@ def _no_kernel(*a, **k):  # papermill.execute_notebook replacement: a kernel sta
 @pytest.fixture(scope="module")
 def runs(env):
     """Run 1: probe ok. Run 1b: same request again (served from the cache, no kernel).
-    Run 2: probe now fails, plus a leaking and a timing-out notebook."""
+    Run 2 (two worker processes): probe now fails, plus a leaking and a timing-out notebook."""
     import papermill
 
     real_execute = papermill.execute_notebook
@@ -113,7 +113,7 @@ def runs(env):
         write_notebook(env["nbdir"] / "slow.ipynb", "db = None\nyear = None\nrules = None\nartifacts_dir = None\n",
                        SLOW_BODY)
         code2 = main(["run", "probe", "leaky", "slow", "--db", str(db), "--out", str(out), "--no-progress",
-                      "--timeout", "4"])
+                      "--timeout", "6", "--jobs", "2"])  # parallel worker processes
     finally:
         mp.undo()
     return {"code1": code1, "good": good, "cached": cached, "code2": code2}
