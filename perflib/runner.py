@@ -172,6 +172,9 @@ class RunSummary:
         lines = [f"共生成 {len(self.results)} 份报告：成功 {n_ok}，失败 {len(self.failed)}。"]
         for r in self.failed:
             lines.append(f"  失败：{r.stem}（{r.error}）→ {self.out / (r.stem + '.failed.html')}")
+        for r in self.results:
+            if r.notebook == "overview" and r.ok:
+                lines.append(f"情况说明：{(self.out / (r.stem + '.html')).resolve()}")
         lines.append(f"报告目录：{(self.out / 'index.html').resolve()}")
         return "\n".join(lines)
 
@@ -537,8 +540,9 @@ def execute_job(job: Job) -> ReportResult:
                     error = (f"输出中出现了 {len(leaked)} 个涉密项目的名称或编码（{'、'.join(where)}），"
                              "报告未发布")
                 else:
-                    for suffix, data in files.items():
-                        atomic_write_bytes(Path(str(base) + suffix), data)
+                    # companions first, the page last: once the .html is there, so is the rest
+                    for suffix in (".ipynb", ".facts.json", ".xlsx", ".html"):
+                        atomic_write_bytes(Path(str(base) + suffix), files[suffix])
                     Path(str(base) + ".failed.html").unlink(missing_ok=True)
             except Exception as exc:  # noqa: BLE001 - a rendering bug fails this report only
                 log.debug("render failed", exc_info=True)
