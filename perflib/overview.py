@@ -175,6 +175,12 @@ def section_3(store, year: int, rules) -> Section:
             f"涉及项目支出 {n} 个，绩效自评资金 {money_words(amt)}，"
             f"比上年{change(dn, f'项目支出 {abs(dn)} 个')}，"
             f"绩效自评资金{change(da, ' ' + money_words(abs(da)))}。")
+    # the quality of those self-evaluations: scores recomputed from the indicators (evaluation module)
+    from .evaluation import self_evaluation, self_evaluation_paragraph, self_evaluation_summary
+
+    scored = self_evaluation(store, y, rules)
+    facts.update(self_evaluation_summary(scored))
+    text += self_evaluation_paragraph(scored, y, rules)
     return Section("3", "三、绩效自评全覆盖", text, facts)
 
 

@@ -104,8 +104,19 @@ def test_section_3_self_evaluation(store, rules):
     # fiscal 2022: P001 (1,000,000) and P002 (adjusted 450,000) self-evaluated = 145 万元; 2021: none
     assert "今年对 2022 年度" in sec.text
     assert "涉及项目支出 2 个，绩效自评资金 145 万元，比上年增加项目支出 2 个，绩效自评资金增加 145 万元。" in sec.text
-    assert sec.facts == {"selfeval.projects": 2, "selfeval.amount": 1_450_000.0,
-                         "selfeval.projects_prev": 0, "selfeval.amount_prev": 0.0}
+    assert {k: sec.facts[k] for k in ("selfeval.projects", "selfeval.amount", "selfeval.projects_prev",
+                                      "selfeval.amount_prev")} == {
+        "selfeval.projects": 2, "selfeval.amount": 1_450_000.0,
+        "selfeval.projects_prev": 0, "selfeval.amount_prev": 0.0}
+    # Recomputed by hand (财预〔2020〕10号 defaults): P001 FY2022 spent 950,000 of 1,000,000 → 9.5;
+    # its only indicator (产出, ≥ 2, actual 2) is met and takes 产出 50 + the missing 效益 30 = 80;
+    # 满意度 from the 满意度 column 92 → 9.2; total 98.7 (优), reported 91 (not inflated).
+    # P002 has no FY2022 targets, so it is not recomputed.
+    assert sec.facts["selfeval.recomputed"] == 1
+    assert sec.facts["selfeval.mean_score"] == pytest.approx(98.7)
+    assert sec.facts["selfeval.grades"] == {"优": 1, "良": 0, "中": 0, "差": 0}
+    assert sec.facts["selfeval.inflated"] == 0
+    assert "复核平均得分98.70分" in sec.text
 
 
 def test_section_6_monitoring(store, rules, db):
