@@ -25,9 +25,7 @@ ingest: demo
 	$(BIN)/perflib ingest $(DEMO) --db $(DB)
 
 reports: ingest
-	@if $(BIN)/python -c "import perflib.runner" 2>/dev/null; then \
-		$(BIN)/perflib run --db $(DB) --out $(OUT); \
-	else echo "数据库已就绪：$(DB)（报告生成功能尚未合入）"; fi
+	$(BIN)/perflib run --db $(DB) --out $(OUT) --jobs 2
 
 test: install
 	$(BIN)/python -m pytest -q
