@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+from html.parser import HTMLParser
 import math
 import re
 import unicodedata
@@ -34,6 +35,7 @@ __all__ = [
 
 ORIGIN_COLUMNS = ("_file", "_sheet", "_row")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+HTML_EXCEL_SUFFIXES = (".xls",)  # read only when the file is really an HTML table (or a renamed .xlsx)
 CSV_SUFFIXES = (".csv",)
 EXCEL_ERRORS = frozenset({
     "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
@@ -85,6 +87,9 @@ class Export:
     # (table, frame index, column) of cells already reported while reading (not re-reported empty)
     bad_cells: set = field(default_factory=set)
     ignored: list[str] = field(default_factory=list)
+    # tables with a file, sheet or header that could not be read: checks of references into them
+    # would only repeat that problem row by row, so validation skips them
+    unread_tables: set = field(default_factory=set)
 
     def header(self, table: str, file: str, sheet: str | None, column: str) -> str:
         """The header of ``column`` as written in that file/sheet (the Chinese header if absent)."""
@@ -134,6 +139,14 @@ def match_table_name(name: str) -> Table | None:
     return None
 
 
+_NOTES_NAME = re.compile(r"^(?:填表|编制|导出)?(?:说明|须知|注意事项)|^readme", re.I)
+
+
+def _is_notes_name(name: str) -> bool:
+    """A sheet of instructions beside the data (填表说明, 说明, 须知, README…)."""
+    return bool(_NOTES_NAME.match(_nfkc(name)))
+
+
 def _is_ignored(path: Path) -> bool:
     name = path.name
     low = name.lower()
@@ -180,7 +193,13 @@ def parse_header(text: str, table: Table) -> tuple[str | None, str | None]:
 # --- cell parsing --------------------------------------------------------------------------------
 
 class _Bad(Exception):
-    """A cell that cannot be read as its column's kind (message says why, in Chinese)."""
+    """A cell that cannot be read as its column's kind (message says why, in Chinese); for a whole
+    file, ``row``/``column`` locate the trouble where known."""
+
+    def __init__(self, message: str = "", row: int | None = None, column: str | None = None):
+        super().__init__(message)
+        self.row = row
+        self.column = column
 
 
 def _is_empty(v) -> bool:
@@ -195,6 +214,12 @@ def _is_empty(v) -> bool:
 
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+# 1.2E+06, 3.70112E+17: how Excel shows a long number in a narrow General cell; saved to CSV like
+# that, the digits beyond the shown ones are gone, so the value is refused rather than guessed.
+_SCIENTIFIC_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
+_SCIENTIFIC_MESSAGE = ("是科学计数法（Excel 显示长数字时的写法，另存为 CSV 后多出的位数已丢失）；"
+                       "请把该列设为数值或文本格式后重新导出")
+_MONEY_SUFFIX_RE = re.compile(r"^(.*?)\s*(万元|亿元|千元|元)$")
 
 
 def _decimal_from_text(text: str, *, percent: bool = False) -> Decimal:
@@ -204,7 +229,7 @@ def _decimal_from_text(text: str, *, percent: bool = False) -> Decimal:
     if _GROUPED_RE.match(t):
         t = t.replace(",", "")
     if not _NUMBER_RE.match(t):
-        raise _Bad("不是数值")
+        raise _Bad(_SCIENTIFIC_MESSAGE if _SCIENTIFIC_RE.match(t) else "不是数值")
     return Decimal(t)
 
 
@@ -225,8 +250,18 @@ def _decimal(v, *, percent: bool = False) -> Decimal:
 
 
 def parse_money(v, unit: str | None = None) -> Decimal:
-    """A money cell in 元, exact to the fen (the header's unit 元/万元/亿元 applied)."""
-    factor = MONEY_UNITS[unit or "元"]
+    """A money cell in 元, exact to the fen (the header's unit 元/万元/亿元 applied). A cell may repeat
+    its column's unit (``300,000.00元``); another unit in a cell (``12万元`` in a 元 column) is refused,
+    never converted cell by cell."""
+    unit = unit or "元"
+    if isinstance(v, str) and v.rstrip().endswith("元"):
+        m = _MONEY_SUFFIX_RE.match(_nfkc(v))
+        if m and m.group(2) != unit:
+            raise _Bad(f"带单位「{m.group(2)}」，与本列的单位「{unit}」不一致（不逐格换算单位）；请去掉单位，"
+                       f"把整列换算为同一单位，单位写在表头，如「年初预算数（万元）」")
+        if m:
+            v = m.group(1)
+    factor = MONEY_UNITS[unit]
     return (_decimal(v) * factor).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -321,7 +356,10 @@ def _code(v) -> str:
         return str(int(v)) if v.is_integer() else repr(v)
     if isinstance(v, (dt.date, dt.datetime)):
         raise _Bad("是日期，不是编码")
-    return _nfkc(str(v))
+    text = _nfkc(str(v))
+    if _SCIENTIFIC_RE.match(text) and "." in text:
+        raise _Bad(_SCIENTIFIC_MESSAGE.replace("数值或文本", "文本"))
+    return text
 
 
 def _text(v) -> str:
@@ -419,9 +457,52 @@ class _Sheet:
     rows: list[tuple[int, tuple]]
     sha256: str
     encoding: str | None = None
+    hidden: bool = False
+    # (row, column index) → formula, of formula cells that hold no computed value
+    uncached: dict = field(default_factory=dict)
+
+
+def _mixed_utf8_lines(data: bytes) -> list[int]:
+    """Line numbers (1-based) that are not UTF-8 in a file that is otherwise UTF-8 with Chinese text
+    (a row pasted from a GBK file); empty when the file is not mostly UTF-8."""
+    good, bad = 0, []
+    for i, line in enumerate(data.split(b"\n"), 1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad.append(i)
+    return bad if bad and good > len(bad) else []
+
+
+def _garbled_column(data: bytes, line: int) -> str | None:
+    """The header (first line) of the first field of ``line`` that is not UTF-8."""
+    lines = data.split(b"\n")
+    head = lines[0].decode("utf-8", errors="replace").lstrip("\ufeff")
+    delimiter = max((",", "\t", ";"), key=head.count)
+    names = next(csv.reader([head], delimiter=delimiter), [])
+    cells = next(csv.reader([lines[line - 1].decode("utf-8", errors="replace")], delimiter=delimiter), [])
+    j = next((j for j, c in enumerate(cells) if "\ufffd" in c), None)
+    return names[j].strip() if j is not None and j < len(names) else None
 
 
 def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode 文本": UTF-16 with a BOM
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        bad = _mixed_utf8_lines(data)
+        if bad:
+            lines = "、".join(str(i) for i in bad[:5]) + ("等" if len(bad) > 5 else "")
+            raise _Bad(f"编码混杂：文件是 UTF-8 编码，但第 {lines} 行不是（像是从 GBK 编码的文件粘贴来的），"
+                       f"按任一编码读取都会出现乱码；请在 Excel 或编辑器中把这些行重新输入或整体另存为 UTF-8",
+                       row=bad[0], column=_garbled_column(data, bad[0]))
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(enc), ("utf-8" if enc == "utf-8-sig" else "gb18030")
@@ -448,30 +529,199 @@ def _read_csv(data: bytes, rel: str, sha: str) -> _Sheet:
             line = reader.line_num
             rows.append((start, tuple(record)))
     except csv.Error as exc:
-        raise _Bad(f"第 {line + 1} 行附近 CSV 格式有误（{exc}）") from None
+        raise _Bad(f"第 {line + 1} 行附近 CSV 格式有误（{exc}）", row=line + 1) from None
+    if rows:
+        start, last = rows[-1]
+        width = max(2, len(rows[0][1]))
+        swallowed = max((c.count("\n") for c in last
+                         if any(ln.count(delimiter) >= width - 1 for ln in c.split("\n")[1:])), default=0)
+        if swallowed:  # a quote opened and never closed: the rest of the file became one cell
+            raise _Bad(f"第 {start} 行有一个没有配对的引号（\"），从这里到文件末尾的 {swallowed + 1} 行"
+                       f"被读成了一个单元格；请删除或补全这个引号", row=start)
     return _Sheet(rel, None, rows, sha, encoding)
 
 
-def _read_xlsx(data: bytes, rel: str, sha: str) -> list[_Sheet]:
+_BROKEN_WORKBOOK = "无法作为 Excel 工作簿打开（文件已损坏或不完整：{}）；请重新导出，或在 Excel 中打开后另存为 .xlsx"
+
+
+def _workbook_rows(data: bytes, *, data_only: bool) -> list[tuple[str, str, list]]:
+    """(title, state, rows) of every worksheet; rows numbered from 1 as in Excel."""
     import openpyxl  # imported lazily: a csv-only folder does not need it
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
         except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, …
-            raise _Bad(f"无法作为 Excel 工作簿打开（{type(exc).__name__}）；请确认是 .xlsx 格式") from None
-    sheets = []
+            raise _Bad(_BROKEN_WORKBOOK.format(type(exc).__name__)) from None
+        out = []
+        try:
+            for ws in wb.worksheets:
+                if getattr(ws, "reset_dimensions", None):
+                    ws.reset_dimensions()  # some exporters write a wrong dimension; read every cell
+                rows = [(i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), 1)]
+                out.append((ws.title, getattr(ws, "sheet_state", "visible"), rows))
+        except Exception as exc:  # a damaged part inside a readable zip (bad XML, CRC error, …)
+            raise _Bad(_BROKEN_WORKBOOK.format(type(exc).__name__)) from None
+        finally:
+            wb.close()
+    return out
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(data: bytes) -> bool:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in zf.namelist():
+            if not name.startswith("xl/worksheets/"):
+                continue
+            tail = b""
+            with zf.open(name) as fh:
+                while chunk := fh.read(1 << 20):
+                    if _FORMULA_TAG.search(tail + chunk):
+                        return True
+                    tail = chunk[-8:]
+    return False
+
+
+def _read_xlsx(data: bytes, rel: str, sha: str) -> list[_Sheet]:
+    sheets = [_Sheet(rel, title, rows, sha, hidden=state != "visible")
+              for title, state, rows in _workbook_rows(data, data_only=True)]
     try:
-        for ws in wb.worksheets:
-            if getattr(ws, "reset_dimensions", None):
-                ws.reset_dimensions()  # some exporters write a wrong dimension; read every cell
-            rows = [(i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), 1)]
-            sheets.append(_Sheet(rel, ws.title, rows, sha))
-    finally:
-        wb.close()
+        formulas = _has_formulas(data)
+    except Exception:
+        formulas = False
+    if formulas:
+        # A formula never calculated (a workbook written by a program, not saved by Excel) has no
+        # value: reading values only, it looks empty. Find those cells to name them.
+        for sheet, (_, _, frows) in zip(sheets, _workbook_rows(data, data_only=False)):
+            for (n, values), (_, formulas_row) in zip(sheet.rows, frows):
+                for j, f in enumerate(formulas_row):
+                    is_formula = (isinstance(f, str) and f.startswith("=")) or \
+                        type(f).__name__ in ("ArrayFormula", "DataTableFormula")
+                    if is_formula and (j >= len(values) or values[j] is None):
+                        sheet.uncached[(n, j)] = getattr(f, "text", f)
     return sheets
+
+
+class _HtmlTable(HTMLParser):
+    """The rows of the tables of an HTML page (what some systems save as an "Excel" .xls/.xlsx)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows: list[tuple] = []
+        self.row: list | None = None
+        self.cell: list | None = None
+        self.span = 1
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self._end_row()
+            self.row = []
+        elif tag in ("td", "th"):
+            self._end_cell()
+            if self.row is None:
+                self.row = []
+            self.cell = []
+            try:
+                self.span = min(max(int(dict(attrs).get("colspan") or 1), 1), 1000)
+            except ValueError:
+                self.span = 1
+        elif tag == "br" and self.cell is not None:
+            self.cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._end_cell()
+        elif tag in ("tr", "table"):
+            self._end_row()
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+    def _end_cell(self):
+        if self.cell is not None and self.row is not None:
+            self.row.append("".join(self.cell).strip())
+            self.row.extend([""] * (self.span - 1))
+        self.cell = None
+
+    def _end_row(self):
+        self._end_cell()
+        if self.row is not None:
+            self.rows.append(tuple(self.row))
+        self.row = None
+
+
+def _read_html(data: bytes, rel: str, sha: str) -> _Sheet:
+    m = re.search(rb"charset\s*=\s*[\"']?([\w-]+)", data[:4096], re.I)
+    declared = m.group(1).decode("ascii").lower() if m else None
+    if declared in ("gbk", "gb2312", "gb18030", "x-gbk"):
+        declared = "gb18030"
+    text = None
+    for enc in ([declared] if declared else []) + ["utf-8-sig", "gb18030"]:
+        try:
+            text = data.decode(enc)
+            encoding = enc
+            break
+        except (UnicodeDecodeError, LookupError):
+            continue
+    if text is None:
+        raise _Bad("无法识别网页表格的编码；请在 Excel 中打开后另存为 .xlsx")
+    parser = _HtmlTable()
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception as exc:
+        raise _Bad(f"网页表格无法解析（{type(exc).__name__}）；请在 Excel 中打开后另存为 .xlsx") from None
+    parser._end_row()
+    rows = [(i, r) for i, r in enumerate(parser.rows, 1)]
+    return _Sheet(rel, None, rows, sha, "utf-8" if encoding == "utf-8-sig" else encoding)
+
+
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+def _is_text(head: bytes) -> bool:
+    """The start of a file is text (UTF-8 or GBK, no NUL bytes), not a binary format."""
+    if b"\x00" in head:
+        return False
+    for enc in ("utf-8", "gb18030"):
+        for cut in range(4):  # the sample may end inside a character
+            try:
+                head[:len(head) - cut].decode(enc)
+                return True
+            except UnicodeDecodeError:
+                continue
+    return False
+_ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
+
+
+def _read_workbook_file(data: bytes, rel: str, sha: str, suffix: str) -> list[_Sheet]:
+    """A .xlsx/.xlsm/.xls file read by what it holds, not by its name: a zip is a workbook; an HTML
+    table (what some budget systems export as "Excel") is read as a table; an encrypted or an old
+    binary workbook, or text, is refused with what to do."""
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data, rel, sha)
+    if data.startswith(OLE2_MAGIC[:4]):
+        if _ENCRYPTED_MARK in data:
+            raise _Bad("工作簿设置了打开密码（已加密），无法读取：请在 Excel 中打开，去掉密码（文件 → 信息 → "
+                       "保护工作簿 → 用密码进行加密，清空密码）后保存")
+        raise _Bad("是旧版 Excel 97-2003 二进制格式（.xls），无法读取：请另存为 .xlsx 或 .csv"
+                   "（在 Excel 中打开 → 另存为 → Excel 工作簿）")
+    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise _Bad("文件是空的（没有任何内容）")
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<") and re.search(rb"<table[\s>]", data, re.I):
+        return [_read_html(data, rel, sha)]
+    if _is_text(data[:4096]) and not head.startswith(b"<"):
+        raise _Bad(f"扩展名是 {suffix}，但内容是纯文本（像是 CSV）：请把扩展名改为 .csv，"
+                   f"或在 Excel 中打开后另存为 .xlsx")
+    raise _Bad(_BROKEN_WORKBOOK.format("不是 Excel 工作簿"))
 
 
 def _blank(row: tuple) -> bool:
@@ -497,6 +747,128 @@ def _fmt_money(amount: Decimal, unit: str) -> str:
     return f"{value:,.{2 if unit == '元' else 6}f}".rstrip("0").rstrip(".") + f" {unit}"
 
 
+_SUBTOTAL_LABELS = frozenset({"小计"})
+_UNIT_COLUMN_KEYS = frozenset({"单位", "金额单位", "货币单位", "计量单位"})
+_CELL_MONEY_UNITS = frozenset({*MONEY_UNITS, "千元"})
+_TOTAL_VALUE_KINDS = (MONEY, NUMBER, INT, YEAR, MONTH)
+_PLACEHOLDERS = frozenset({"-", "--", "—", "——", "/", "\\", "－"})
+
+
+def _total_label_at(row: tuple, table: Table, mapping: dict[str, int], *,
+                    subtotal: bool = True) -> int | None:
+    """Column index of the 合计 (or, with ``subtotal``, 小计) label when ``row`` is a total row: the
+    label is its first filled cell, and the other filled cells of known columns are numbers (or
+    dashes). A data row whose code happens to read 合计 is not a total (it is reported as data,
+    never silently dropped)."""
+    first = next((j for j, v in enumerate(row) if not _is_empty(v)), None)
+    if first is None:
+        return None
+    v = row[first]
+    is_sub = subtotal and isinstance(v, str) and re.sub(r"\s+", "", _nfkc(v)) in _SUBTOTAL_LABELS
+    if not (_is_total_label(v) or is_sub):
+        return None
+    numeric = {j for c, j in mapping.items() if table.column(c).kind in _TOTAL_VALUE_KINDS}
+    known = set(mapping.values())
+    for j, v in enumerate(row):
+        if j == first or _is_empty(v) or j not in known or j in numeric:
+            continue
+        if not (isinstance(v, str) and v.strip() in _PLACEHOLDERS):
+            return None
+    return first
+
+
+def _without_repeated_headers(data: list, header: tuple, mapping: dict[str, int]) -> list:
+    """Rows that repeat the header (two exports pasted one after the other) are not data."""
+    keys = {j: _header_key(str(header[j])) for j in mapping.values()}
+    j0 = min(keys)
+    k0 = keys[j0]
+
+    def repeats(r: tuple) -> bool:
+        v = r[j0] if j0 < len(r) else None
+        if not isinstance(v, str) or _header_key(v) != k0:
+            return False
+        return all(j < len(r) and isinstance(r[j], str) and _header_key(r[j]) == k for j, k in keys.items())
+
+    return [(n, r) for n, r in data if not repeats(r)]
+
+
+def _joined_names(parent: str, child: str) -> list[str]:
+    """Header names a group cell and a cell under it may stand for: 决策+得分, 下年度+申请数, and with the
+    group's unit (预算数（万元） over 年初 → 年初预算数（万元））."""
+    key = _nfkc(parent)
+    m = _UNIT_RE.match(key)
+    base, unit = (m.group(1), m.group(2)) if m else (key, None)
+    out = []
+    for name in (child + base, base + child):
+        out.append(f"{name}({unit})" if unit else name)
+    return out
+
+
+def _two_row_header(top: tuple, sub: tuple, table: Table) -> tuple | None:
+    """The header of a two-row header (a group cell merged over the cells below it), or None when
+    ``top`` is complete or ``sub`` is not the second header row."""
+    names = [parse_header(str(v), table)[0] if isinstance(v, str) else None for v in top]
+    have = {n for n in names if n}
+    if all(c.name in have for c in table.columns if c.required):
+        return None
+    width = max(len(top), len(sub))
+    out = list(top) + [None] * (width - len(top))
+    parent = None
+    gained = 0
+    for j in range(width):
+        t = top[j] if j < len(top) else None
+        s = sub[j] if j < len(sub) else None
+        if not _is_empty(t):
+            parent = None if names[j] else str(t).strip()
+        if _is_empty(s):
+            continue
+        if not isinstance(s, str) or parent is None:
+            return None  # a value under a complete header: ``sub`` is data
+        name = next((c for c in _joined_names(parent, s.strip()) if parse_header(c, table)[0]), None)
+        if name is None:
+            return None
+        out[j] = name
+        gained += 1
+    return tuple(out) if gained else None
+
+
+_MOJIBAKE_REPAIRS = (
+    ("GBK 编码的文件被当作 ANSI/Latin-1 打开后又保存", lambda t: t.encode("cp1252").decode("gb18030")),
+    ("GBK 编码的文件被当作 ANSI/Latin-1 打开后又保存", lambda t: t.encode("latin-1").decode("gb18030")),
+    ("UTF-8 编码的文件被当作 GBK 打开后又保存", lambda t: t.encode("gb18030").decode("utf-8", errors="replace")),
+)
+
+
+def _mojibake(header: tuple, table: Table) -> tuple[str, str] | None:
+    """(message, header as written) when a header row that names no column is text garbled by a
+    wrong encoding (ÏîÄ¿±àÂë, 椤圭洰缂栫爜, �…): one clear "encoding" problem instead of every column
+    reported missing."""
+    texts = [str(v).strip() for v in header if isinstance(v, str) and v.strip()]
+    if not texts:
+        return None
+    joined = "\x1f".join(texts)
+    for how, repair in _MOJIBAKE_REPAIRS:
+        try:
+            fixed = repair(joined).split("\x1f")
+        except (UnicodeError, ValueError):
+            continue
+        if len(fixed) != len(texts):
+            continue
+        known = [(t, f) for t, f in zip(texts, fixed) if parse_header(f, table)[0]]
+        if len(known) >= 2:
+            t, f = known[0]
+            return (f"表头是乱码，文件编码出错（{how}）：如「{t}」原本是「{f}」；文件中的中文已被破坏，"
+                    f"请改用原始导出文件，或从系统重新导出", t)
+    if "\ufffd" in joined:
+        return ("表头含有乱码字符「\ufffd」，文件编码出错（曾被按错误的编码打开又保存，中文已无法恢复）："
+                "请改用原始导出文件，或从系统重新导出", texts[0])
+    latin = sum("\u00c0" <= ch <= "\u00ff" for ch in joined)
+    if latin >= 3 and latin * 3 >= len(joined):
+        return ("表头像是乱码（文件编码出错：中文被当作西文字符保存了）：请改用原始导出文件，或从系统重新导出",
+                texts[0])
+    return None
+
+
 @dataclass
 class _Part:
     table: Table
@@ -509,6 +881,7 @@ class _Reader:
     def __init__(self, src_dir: Path):
         self.src_dir = src_dir
         self.problems: list[Problem] = []
+        self.unread: set[str] = set()
 
     def problem(self, file: str, message: str, **kw) -> None:
         self.problems.append(Problem(file=file, message=message, **kw))
@@ -548,11 +921,17 @@ class _Reader:
         where = dict(sheet=sheet.sheet)
         hpos, preamble_unit = self._find_header(sheet, table)
         header_rownum, header = sheet.rows[hpos]
+        start = hpos + 1
+        if start < len(sheet.rows):
+            combined = _two_row_header(header, sheet.rows[start][1], table)
+            if combined is not None:  # 得分 over 决策/过程/…: the names joined, data after both rows
+                header, start = combined, start + 1
         # map columns
         mapping: dict[str, int] = {}
         headers: dict[str, str] = {}
         units: dict[str, str] = {}
         unknown: list[str] = []
+        unknown_at: dict[int, str] = {}
         fatal = False
         for j, h in enumerate(header):
             if _is_empty(h):
@@ -561,6 +940,7 @@ class _Reader:
             name, unit = parse_header(written, table)
             if name is None:
                 unknown.append(written)
+                unknown_at[j] = written
                 continue
             col = table.column(name)
             if name in mapping:
@@ -582,28 +962,37 @@ class _Reader:
                 units[name] = preamble_unit or "元"
             mapping[name] = j
             headers[name] = written
-        for col in table.columns:
-            if col.required and col.name not in mapping:
-                extra = f"（文件中未识别的列：{'、'.join(unknown)}）" if unknown else ""
-                self.problem(sheet.file, f"缺少必需的列「{col.header}」{extra}", row=header_rownum,
-                             column=col.header, expected=f"表头「{col.header}」（或英文名 {col.name}）",
-                             **where)
-                fatal = True
-        data = [(n, r) for n, r in sheet.rows[hpos + 1:] if not _blank(r)]
+        missing = [col for col in table.columns if col.required and col.name not in mapping]
+        garbled = _mojibake(header, table) if missing and not mapping else None
+        if garbled:  # one clear problem, not every column "missing"
+            self.problem(sheet.file, garbled[0], row=header_rownum, column=garbled[1], **where)
+            fatal = True
+            missing = []
+        for col in missing:
+            extra = f"（文件中未识别的列：{'、'.join(unknown)}）" if unknown else ""
+            self.problem(sheet.file, f"缺少必需的列「{col.header}」{extra}", row=header_rownum,
+                         column=col.header, expected=f"表头「{col.header}」（或英文名 {col.name}）",
+                         **where)
+            fatal = True
+        data = [(n, r) for n, r in sheet.rows[start:] if not _blank(r)]
+        if mapping and data:
+            data = _without_repeated_headers(data, header, mapping)
         total = None
-        if data:
-            n, r = data[-1]
-            first = next((v for v in r if not _is_empty(v)), None)
-            if _is_total_label(first):
-                total = data.pop()
+        if data and _total_label_at(data[-1][1], table, mapping, subtotal=False) is not None:
+            total = data.pop()
+        if data and not fatal:
+            data = self._drop_subtotals(sheet, table, data, mapping, headers)
         source = SourceFile(path=sheet.file, sha256=sheet.sha256, table=table.name, sheet=sheet.sheet,
                             rows=len(data), header_row=header_rownum, headers=headers, units=units,
                             encoding=sheet.encoding, total_row=total[0] if total else None)
         if fatal:
+            self.unread.add(table.name)
             return _Part(table, pd.DataFrame(), source, [])
         if not data:
             self.problem(sheet.file, "没有数据行（只有表头）", row=header_rownum,
                          expected=f"「{table.label}」表的数据", **where)
+            self.unread.add(table.name)
+        self._check_unit_column(sheet, table, data, unknown_at, mapping, units)
         rownums = [n for n, _ in data]
         columns: dict[str, pd.Series] = {}
         bad: list[tuple[int, str]] = []
@@ -617,8 +1006,17 @@ class _Reader:
             empty = (True, col.default)
             cache: dict = {(type(None), None): empty, (str, ""): empty}
             out = []
+            formulas = {n: f for (n, jj), f in sheet.uncached.items() if jj == j}
             for pos, (n, r) in enumerate(data):
                 v = r[j] if j < len(r) else None
+                if formulas and n in formulas and _is_empty(v):
+                    out.append(None)
+                    bad.append((pos, col.name))
+                    self.problem(sheet.file, "单元格是公式，但没有计算结果（文件由程序生成、从未在 Excel 中计算并"
+                                 "保存过，只读数值时为空）", row=n, column=headers[col.name],
+                                 value=formulas[n], expected="请在 Excel 中打开并保存该文件，或把公式复制后"
+                                 "选择性粘贴为数值", **where)
+                    continue
                 key = (type(v), v)
                 hit = cache.get(key)
                 if hit is None:
@@ -641,6 +1039,44 @@ class _Reader:
         if total is not None:
             self._check_total(sheet, table, total, frame, mapping, headers, units)
         return _Part(table, frame, source, bad)
+
+    def _drop_subtotals(self, sheet, table, data, mapping, headers) -> list:
+        """Data rows without 小计/合计 rows in the middle of the table, each reported (only the last
+        row may be a total, which is checked against the column sums)."""
+        kept = []
+        names = {j: headers[c] for c, j in mapping.items()}
+        for n, r in data:
+            j = _total_label_at(r, table, mapping)
+            if j is None:
+                kept.append((n, r))
+                continue
+            label = str(r[j]).strip()
+            self.problem(sheet.file, f"「{label}」行在表格中间：小计/合计行不能作为数据导入（只有最后一行可以是"
+                         f"合计行，并会与各行之和核对）", row=n, column=names.get(j), value=label,
+                         expected="删除表格中间的小计/合计行", sheet=sheet.sheet)
+        return kept
+
+    def _check_unit_column(self, sheet, table, data, unknown_at, mapping, units) -> None:
+        """A 单位 column beside the money columns (元 on some rows, 万元 on others) is not applied row
+        by row: a row whose unit differs from its money columns' unit is a problem."""
+        money = {units.get(c, "元") for c in table.money_columns if c in mapping}
+        if not money or not data:
+            return
+        for j, written in unknown_at.items():
+            if _header_key(written) not in _UNIT_COLUMN_KEYS:
+                continue
+            for n, r in data:
+                v = r[j] if j < len(r) else None
+                if _is_empty(v):
+                    continue
+                u = re.sub(r"\s+", "", _nfkc(str(v))).strip("()（）")
+                if u not in _CELL_MONEY_UNITS or {u} == money:
+                    continue
+                shown = "、".join(sorted(money))
+                self.problem(sheet.file, f"本行的「{written}」为「{u}」，与金额列的单位（{shown}，按表头）不一致："
+                             f"不逐行换算单位", row=n, column=written, value=u,
+                             expected=f"本行金额换算为{shown}，或把整列统一后把单位写在表头（如「支付金额（万元）」）",
+                             sheet=sheet.sheet)
 
     @staticmethod
     def _convert(convert, v) -> tuple[bool, object]:
@@ -721,8 +1157,8 @@ def read_export(src_dir: str | Path, *, strict: bool = True) -> Export:
             ignored.append(rel)
             continue
         suffix = path.suffix.lower()
-        if suffix not in EXCEL_SUFFIXES + CSV_SUFFIXES:
-            hint = "请另存为 .xlsx 或 .csv" if suffix in (".xls", ".et", ".ods", ".txt", ".tsv") else \
+        if suffix not in EXCEL_SUFFIXES + CSV_SUFFIXES + HTML_EXCEL_SUFFIXES:
+            hint = "请另存为 .xlsx 或 .csv" if suffix in (".et", ".ods", ".txt", ".tsv") else \
                 "导出文件夹中只应有 .xlsx 或 .csv 数据文件"
             reader.problem(rel, f"无法识别的文件（{hint}）", value=path.name,
                            expected="以表名命名的 .xlsx 或 .csv 文件，如 项目.xlsx")
@@ -730,18 +1166,27 @@ def read_export(src_dir: str | Path, *, strict: bool = True) -> Export:
         data_files += 1
         data = path.read_bytes()
         sha = _sha256(data)
-        try:
-            sheets = _read_xlsx(data, rel, sha) if suffix in EXCEL_SUFFIXES else [_read_csv(data, rel, sha)]
-        except _Bad as exc:
-            reader.problem(rel, str(exc))
-            continue
         file_table = match_table_name(path.stem)
+        try:
+            sheets = [_read_csv(data, rel, sha)] if suffix in CSV_SUFFIXES else \
+                _read_workbook_file(data, rel, sha, suffix)
+        except _Bad as exc:
+            reader.problem(rel, str(exc), row=exc.row, column=exc.column)
+            if file_table is not None:
+                reader.unread.add(file_table.name)
+            continue
         nonempty = [s for s in sheets if any(not _blank(r) for _, r in s.rows)]
         if not nonempty:
             reader.problem(rel, "文件是空的（没有任何内容）")
+            if file_table is not None:
+                reader.unread.add(file_table.name)
             continue
         for sheet in nonempty:
-            table = (match_table_name(sheet.sheet) if sheet.sheet else None) or file_table
+            sheet_table = match_table_name(sheet.sheet) if sheet.sheet else None
+            if sheet_table is None and sheet.sheet and (sheet.hidden or _is_notes_name(sheet.sheet)):
+                ignored.append(f"{rel}#{sheet.sheet}")  # instructions, or a hidden list behind drop-downs
+                continue
+            table = sheet_table or file_table
             if table is None:
                 where = f"工作表「{sheet.sheet}」" if sheet.sheet else "文件"
                 names = "、".join(TABLES[t].label for t in TABLE_ORDER)
@@ -777,7 +1222,7 @@ def read_export(src_dir: str | Path, *, strict: bool = True) -> Export:
             df = _empty_frame(TABLES[name])
         tables[name] = df
     export = Export(src_dir=src, tables=tables, files=files, problems=reader.problems,
-                    bad_cells=bad_cells, ignored=ignored)
+                    bad_cells=bad_cells, ignored=ignored, unread_tables=set(reader.unread))
     if strict and export.problems:
         raise InputError(export.problems)
     return export

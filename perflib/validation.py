@@ -6,6 +6,7 @@ was expected, in Chinese.
 """
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Iterable, Protocol
 
@@ -17,9 +18,14 @@ from .schema import (
     ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Reference, Table,
 )
 
-__all__ = ["validate", "ExistingRows", "ValidationFailed", "MAX_LISTED", "QUANTITATIVE_DIRECTIONS"]
+__all__ = ["validate", "ExistingRows", "ValidationFailed", "MAX_LISTED", "QUANTITATIVE_DIRECTIONS",
+           "MONEY_LIMIT"]
 
 MAX_LISTED = 200  # problems listed in the error message; the rest are counted
+# The largest amount one cell may hold: 1 万亿元 (10^12 元). A whole province's yearly budget is of
+# that order, so a single project, payment or cost above it is a unit or typing error; the bound also
+# keeps every amount (and sums of millions of them) far inside the store's DECIMAL(18,2).
+MONEY_LIMIT = Decimal("1000000000000")
 QUANTITATIVE_DIRECTIONS = ("≥", "≤", "=")
 
 
@@ -107,6 +113,11 @@ class _Checker:
                     for i in _positions(_flags(values, lambda v: v > hi), len(df)):
                         self.at(table, df, i, col.name, f"超过允许的最大值 {col.maximum:g}", series.iat[i],
                                 col.expected())
+            if col.kind == MONEY:
+                values = series[present]
+                for i in _positions(_flags(values, lambda v: abs(v) >= MONEY_LIMIT), len(df)):
+                    self.at(table, df, i, col.name, "金额达到或超过 1 万亿元，不可信（请检查单位 元/万元 "
+                            "或是否多输了数字）", series.iat[i], f"{col.expected()}，小于 1 万亿元")
 
     # --- unique keys ----------------------------------------------------------------------------
     def keys(self, table: Table, df: pd.DataFrame) -> None:
@@ -130,7 +141,10 @@ class _Checker:
 
     # --- table-specific rules -------------------------------------------------------------------
     def payments(self, table: Table, df: pd.DataFrame) -> None:
+        """A payment lies in its year, and not after today (the day of the load is the latest date
+        an export can know a payment of; a later one was typed wrong or is only planned)."""
         dates, years = df["pay_date"].tolist(), df["year"].tolist()
+        today = dt.date.today()
         for i, (d, y) in enumerate(zip(dates, years)):
             if _na(d) or _na(y):
                 continue
@@ -138,6 +152,9 @@ class _Checker:
             if d.year != y:
                 self.at(table, df, i, "pay_date", f"支付日期不在所属年度 {y} 年内", d.isoformat(),
                         f"{y}-01-01 至 {y}-12-31 之间的日期（与「年度」一致）")
+            elif d > today:
+                self.at(table, df, i, "pay_date", f"支付日期晚于今天（{today.isoformat()}），尚未发生的支付不能导入",
+                        d.isoformat(), f"不晚于 {today.isoformat()} 的实际支付日期")
 
     def targets(self, table: Table, df: pd.DataFrame) -> None:
         for i, (direction, value) in enumerate(zip(df["direction"].tolist(), df["target_value"].tolist())):
@@ -164,9 +181,12 @@ class _Checker:
         return keys.drop_duplicates()
 
     def references(self) -> None:
+        unread = getattr(self.export, "unread_tables", set())
         for name in TABLE_ORDER:
             table = TABLES[name]
             for ref in table.references:
+                if ref.target in unread:
+                    continue  # its file could not be read: that problem is reported, not each row
                 known = None
                 df = self.export.tables.get(name)
                 target_label = TABLES[ref.target].label
@@ -197,6 +217,8 @@ class _Checker:
             return
         table = TABLES["street_fiscal"]
         depts = self.export.tables.get("departments")
+        if "departments" in getattr(self.export, "unread_tables", set()):
+            return
         flags: dict = {}
         if depts is not None:
             flags = {c: bool(s) if not _na(s) else False
