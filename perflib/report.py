@@ -225,10 +225,19 @@ def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None) -> str
 
 
 def markdown_html(text: str) -> str:
-    """Markdown → HTML with any raw HTML in the text escaped (shown as text, never interpreted)."""
+    """Markdown → HTML with any raw HTML in the text escaped (shown as text, never interpreted).
+
+    The text is drafted from data (project and department names), so markdown links, images and
+    autolinks stay literal text: a name like ``![x](http://…)`` must not make the page fetch or link
+    anywhere (SECURITY.md, tests/test_browser.py)."""
     import mistune
 
     md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
+    for rule in ("link", "auto_link", "auto_email"):
+        if rule in md.inline.rules:
+            md.inline.rules.remove(rule)
+    if "ref_link" in md.block.rules:
+        md.block.rules.remove("ref_link")
     return md(text)
 
 
