@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -134,6 +135,11 @@ class Job:
     fingerprint: str
     secrets: list[str] = field(default_factory=list, repr=False)
     kernel_name: str = KERNEL_NAME
+    # incremental runs and preloaded kernels (perflib.deps, perflib.kernels)
+    tables: dict[str, str] = field(default_factory=dict, repr=False)  # content print of each table now
+    code_key: str = ""  # all of perflib's code: a worker's zygote is rebuilt when it changes
+    preload: list[str] = field(default_factory=list, repr=False)  # modules the zygote imports
+    zygote: str | None = None  # socket of the run's zygote (local runs); None: the worker's own
 
 
 @dataclass
@@ -148,6 +154,8 @@ class ReportResult:
     title: str | None = None
     error: str | None = None
     fingerprint: str | None = None
+    tables: dict[str, str] | None = None  # the tables the report read, with their content prints
+    timing: dict[str, float] = field(default_factory=dict)  # seconds: kernel, cells, execute, render
 
     @property
     def ok(self) -> bool:
@@ -186,21 +194,43 @@ def available_notebooks(notebooks_dir: Path) -> dict[str, Path]:
 
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
-    """The notebook's parameters cell as {name: default value} (literal defaults; else the text)."""
-    import papermill
+    """The notebook's parameters cell as {name: default value} (literal defaults; else the text).
 
+    Read with ``json`` and ``ast`` (the assignments papermill would override), not with papermill:
+    importing papermill/nbformat costs seconds, too much for a run that has nothing to re-render.
+    """
     try:
-        found = papermill.inspect_notebook(str(path))
-    except Exception as exc:  # noqa: BLE001 - a broken notebook file is the user's to fix
-        raise ParameterError(f"无法读取报告 {path.name} 的参数单元格：{exc}") from None
+        nb = json.loads(Path(path).read_text("utf-8"))
+        cell = next((c for c in nb.get("cells", []) if c.get("cell_type") == "code"
+                     and "parameters" in (c.get("metadata", {}).get("tags") or [])), None)
+        if cell is None:
+            return {}
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else src
+        tree = ast.parse(src)
+    except (OSError, ValueError, SyntaxError, AttributeError, TypeError) as exc:
+        raise ParameterError(f"无法读取报告 {Path(path).name} 的参数单元格：{exc}") from None
     out: dict[str, Any] = {}
-    for name, info in found.items():
-        text = info.get("default")
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value = node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, value = node.target.id, node.value
+        else:
+            continue
         try:
-            out[name] = ast.literal_eval(text) if text is not None else None
-        except (ValueError, SyntaxError):
-            out[name] = text
+            out[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError, TypeError):
+            out[name] = ast.get_source_segment(src, value)
     return out
+
+
+def lighten_imports() -> None:
+    """Skip jsonschema's optional IRI checker (``rfc3987_syntax`` compiles a grammar at import:
+    ~2.5 s of CPU in every process that imports nbformat, papermill or nbconvert; nothing here
+    validates IRIs). Only for processes perflib owns: the CLI and its worker processes."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
 
 
 _TRUE = {"true", "1", "yes", "y", "是"}
@@ -246,8 +276,14 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _code_fingerprint() -> str:
-    """Hash of perflib's own code, rules and templates: a change invalidates the incremental cache."""
+def _code_fingerprint(notebook: Path | None = None) -> str:
+    """Hash of the perflib code a notebook's reports depend on (the modules it imports, transitively,
+    and the rendering side: :func:`perflib.deps.code_fingerprint`); without a notebook, of all of
+    perflib's code, rules and templates."""
+    if notebook is not None:
+        from .deps import code_fingerprint
+
+        return code_fingerprint(Path(notebook), __version__)
     h = hashlib.sha256(__version__.encode())
     base = Path(__file__).resolve().parent
     for p in sorted(base.rglob("*")):
@@ -326,11 +362,17 @@ def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = N
         as_of_date = store.last_payment_date(year)
         as_of = str(as_of_date)[:10] if as_of_date is not None else None
         secrets = sorted(Store(db, redact=False).classified_names(), key=len, reverse=True)
-        stat = db.stat()
+        # what every report depends on besides its notebook, parameters and the tables it reads
+        # (perflib.deps): the data date in its header, the classified projects, rules, version
         base_print = {
-            "code": _code_fingerprint(), "db": [stat.st_size, stat.st_mtime_ns], "inputs": inputs,
-            "rules": loaded_rules.sha256, "year": year,
+            "version": __version__, "as_of": as_of, "rules": loaded_rules.sha256, "year": year,
+            "classified": hashlib.sha256("\n".join(sorted(secrets)).encode()).hexdigest(),
         }
+        from .deps import preload_modules, table_fingerprints
+
+        tables_now = table_fingerprints(db)
+        code_key = _code_fingerprint()
+        preload = preload_modules([found[n] for n in names])
 
         jobs: list[Job] = []
         for name in names:
@@ -370,19 +412,21 @@ def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = N
                 combos = [(dict(v, **{pname: code}), dict(d, **{pname: label}), ls + [label])
                           for v, d, ls in combos for code, label in choices]
             nb_sha = _sha256_file(found[name])
+            code_print = _code_fingerprint(found[name])
             for values, disp, fan_labels in combos:
                 p = dict(fixed, **values)
                 d = {k: disp.get(k, display.get(k)) for k in decl if k not in RUNNER_PARAMS}
                 all_labels = labels + fan_labels
                 stem = f"{year}/{name}" + "".join(f"-{safe_label(x)}" for x in all_labels)
                 fp = hashlib.sha256(json.dumps(
-                    dict(base_print, notebook=nb_sha, params=p), ensure_ascii=False, sort_keys=True,
-                    default=str).encode()).hexdigest()
+                    dict(base_print, notebook=nb_sha, code=code_print, params=p), ensure_ascii=False,
+                    sort_keys=True, default=str).encode()).hexdigest()
                 jobs.append(Job(notebook=name, path=str(found[name].resolve()), year=year, params=p,
                                 display=d, stem=stem, db=str(db),
                                 rules=str(rules_path) if rules_path else None, out=str(Path(out).resolve()),
                                 timeout=timeout, log_output=log_output, as_of=as_of, inputs=inputs,
-                                fingerprint=fp, secrets=secrets))
+                                fingerprint=fp, secrets=secrets, tables=tables_now, code_key=code_key,
+                                preload=preload))
         seen: dict[str, Job] = {}
         for j in jobs:
             if j.stem in seen:
@@ -477,7 +521,6 @@ def execute_job(job: Job) -> ReportResult:
     """Execute one notebook and publish its outputs (or its failure page); never raises for a
     notebook failure."""
     import nbformat
-    import papermill
 
     from .render import (atomic_write_bytes, atomic_write_text, first_heading, notebook_body,
                          render_failure, render_report, xlsx_bytes)
@@ -495,19 +538,15 @@ def execute_job(job: Job) -> ReportResult:
     parameters = dict(job.params, db=job.db, year=job.year, rules=job.rules, artifacts_dir=str(adir))
     error: str | None = None
     nb = None
+    tables_read: set[str] | None = None
+    timing: dict[str, float] = {}
     try:
-        try:
-            papermill.execute_notebook(
-                job.path, str(executed), parameters=parameters, kernel_name=job.kernel_name,
-                progress_bar=False, log_output=job.log_output, cwd=str(Path(job.path).parent),
-                execution_timeout=job.timeout, request_save_on_cell_execute=True,
-            )
-        except Exception as exc:  # noqa: BLE001 - any notebook failure becomes a failure page
-            error = _failure_reason(exc)
+        error, timing, tables_read = _execute_notebook(job, parameters, executed, work)
         if executed.exists():
             nb = nbformat.read(str(executed), as_version=4)
         rendered_at = _now()
         title = None
+        render_started = time.monotonic()
         if error is None:
             try:
                 facts, tables, meta = _read_artifacts(adir)
@@ -548,6 +587,8 @@ def execute_job(job: Job) -> ReportResult:
                 log.debug("render failed", exc_info=True)
                 error = f"报告渲染失败：{type(exc).__name__}: {exc}"
         if error is not None:
+            if nb is not None:
+                _mark_running_cell(nb)
             good = Path(str(base) + ".html")
             page = render_failure(notebook=job.notebook, params=dict(labelled(job.display), 年度=job.year),
                                   error=error, nb=nb, title=title, as_of=job.as_of, inputs=job.inputs,
@@ -557,12 +598,120 @@ def execute_job(job: Job) -> ReportResult:
             status = "failed"
         else:
             status = "ok"
+        timing["render"] = time.monotonic() - render_started
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    timing["total"] = time.monotonic() - started
+    read = sorted(tables_read or ())
     return ReportResult(notebook=job.notebook, stem=job.stem, year=job.year, display=job.display,
                         status=status, seconds=round(time.monotonic() - started, 2),
                         rendered_at=rendered_at, title=title,
-                        error=_mask(error, job.secrets) if error else None, fingerprint=job.fingerprint)
+                        error=_mask(error, job.secrets) if error else None, fingerprint=job.fingerprint,
+                        tables={t: job.tables.get(t, "") for t in read}, timing=_rounded(timing))
+
+
+def _rounded(timing: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in timing.items()}
+
+
+def _quiet_papermill(log_output: bool) -> None:
+    """papermill's per-report INFO lines (input/output paths, "Executing notebook with kernel")
+    go to DEBUG unless cell output is asked for in the log (``--log-output``)."""
+    logging.getLogger("papermill").setLevel(logging.INFO if log_output else logging.WARNING)
+
+
+def _zygote_for(job: Job) -> str | None:
+    """The zygote socket this job's kernel forks from: the run's, or this worker's own (Dask);
+    None for ordinary kernel starts (``PERFLIB_PRELOAD=0``, or another kernel than ours)."""
+    if os.environ.get("PERFLIB_PRELOAD", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    if job.kernel_name != KERNEL_NAME:
+        return None
+    if job.zygote:
+        return job.zygote
+    from .kernels import shared_zygote
+
+    return shared_zygote(job.preload, job.code_key)
+
+
+def _died_at_start(exc: BaseException, cells_started: bool) -> bool:
+    """A kernel that died (or never answered) before the first cell ran: worth one more start."""
+    if cells_started:
+        return False
+    name = type(exc).__name__
+    text = str(exc)
+    return name == "DeadKernelError" or (isinstance(exc, RuntimeError) and (
+        "Kernel died before replying" in text or "Kernel didn't respond" in text))
+
+
+def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path
+                      ) -> tuple[str | None, dict[str, float], set[str] | None]:
+    """Run the notebook with papermill in its own kernel: (error or None, timing, tables read).
+
+    The kernel runs in the notebook's folder (nbclient's ``resources`` path: no ``os.chdir`` in
+    this process, which may run other reports in other threads), talks over IPC sockets in a
+    private runtime directory, and is started once more if it dies before the first cell.
+    """
+    import papermill
+
+    from .deps import TABLES_READ_ENV, read_tables_file
+    from .kernels import kernel_manager_class
+
+    _quiet_papermill(job.log_output)
+    tables_file = work / "tables-read.txt"
+    zygote = _zygote_for(job)
+    error: str | None = None
+    timing: dict[str, float] = {}
+    for attempt in (1, 2):
+        tables_file.unlink(missing_ok=True)
+        executed.unlink(missing_ok=True)
+        marks: dict[str, float] = {}
+        t0 = time.monotonic()
+        manager = kernel_manager_class(zygote=zygote, env={TABLES_READ_ENV: str(tables_file)},
+                                       log_path=work / "kernel.log")
+        try:
+            papermill.execute_notebook(
+                job.path, str(executed), parameters=parameters, kernel_name=job.kernel_name,
+                progress_bar=False, log_output=job.log_output, execution_timeout=job.timeout,
+                request_save_on_cell_execute=True, kernel_manager_class=manager,
+                resources={"metadata": {"path": str(Path(job.path).parent)}},
+                on_notebook_start=lambda **_: marks.setdefault("ready", time.monotonic()),
+                on_cell_start=lambda **_: marks.setdefault("first_cell", time.monotonic()),
+            )
+            error = None
+        except Exception as exc:  # noqa: BLE001 - any notebook failure becomes a failure page
+            if attempt == 1 and _died_at_start(exc, "first_cell" in marks):
+                log.warning("%s：内核启动失败，重试一次（%s: %s）%s", job.stem, type(exc).__name__, exc,
+                            _kernel_log_tail(work / "kernel.log"))
+                continue
+            error = _failure_reason(exc)
+            if "DeadKernel" in type(exc).__name__ or "Kernel died" in str(exc):
+                log.debug("%s: kernel output%s", job.stem, _kernel_log_tail(work / "kernel.log"))
+        end = time.monotonic()
+        ready = marks.get("ready", end)
+        timing = {"kernel": ready - t0, "execute": end - ready, "cells": _cells_seconds(executed)}
+        if attempt == 2:
+            timing["retried"] = 1.0
+        break
+    return error, timing, read_tables_file(tables_file)
+
+
+def _cells_seconds(executed: Path) -> float:
+    """Seconds the kernel spent in the cells (papermill's per-cell durations)."""
+    try:
+        nb = json.loads(executed.read_text("utf-8"))
+    except (OSError, ValueError):
+        return 0.0
+    return sum(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0)
+               for c in nb.get("cells", []))
+
+
+def _kernel_log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    return ("\n" + "\n".join(text.splitlines()[-lines:])) if text else ""
 
 
 def execute_job_safely(job: Job) -> ReportResult:
@@ -573,17 +722,25 @@ def execute_job_safely(job: Job) -> ReportResult:
         return execute_job(job)
     except Exception as exc:  # noqa: BLE001
         log.exception("%s: unexpected error", job.stem)
-        error = _mask(f"{type(exc).__name__}: {exc}", job.secrets)
-        try:
-            from .render import atomic_write_text, render_failure
+        return failed_result(job, f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - started)
 
-            page = render_failure(notebook=job.notebook, params=dict(labelled(job.display), 年度=job.year), error=error)
-            atomic_write_text(Path(job.out) / f"{job.stem}.failed.html", _mask(page, job.secrets))
-        except Exception:  # noqa: BLE001 - nothing more we can do for this report
-            log.exception("%s: could not write the failure page", job.stem)
-        return ReportResult(notebook=job.notebook, stem=job.stem, year=job.year, display=job.display,
-                            status="failed", seconds=round(time.monotonic() - started, 2),
-                            rendered_at=_now(), error=error, fingerprint=job.fingerprint)
+
+def failed_result(job: Job, error: str, seconds: float = 0.0) -> ReportResult:
+    """A failed result for ``job`` with its failure page written (for errors outside the notebook:
+    a bug of ours, a worker process or Dask worker that died)."""
+    error = _mask(error, job.secrets)
+    try:
+        from .render import atomic_write_text, render_failure
+
+        page = render_failure(notebook=job.notebook, params=dict(labelled(job.display), 年度=job.year), error=error)
+        target = Path(job.out) / f"{job.stem}.failed.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(target, _mask(page, job.secrets))
+    except Exception:  # noqa: BLE001 - nothing more we can do for this report
+        log.exception("%s: could not write the failure page", job.stem)
+    return ReportResult(notebook=job.notebook, stem=job.stem, year=job.year, display=job.display,
+                        status="failed", seconds=round(seconds, 2), rendered_at=_now(), error=error,
+                        fingerprint=job.fingerprint)
 
 
 # --- the index ------------------------------------------------------------------------------------
@@ -626,8 +783,13 @@ def update_index(out: Path, results: list[ReportResult]) -> Path:
             if r.ok:
                 entry["last_good_at"] = r.rendered_at if r.status == "ok" else prev.get("last_good_at", r.rendered_at)
                 entry["fingerprint"] = r.fingerprint
+                if r.status == "ok":  # what it read, for the next incremental run
+                    entry["tables"] = r.tables or {}
             else:
                 entry.pop("fingerprint", None)
+                entry.pop("tables", None)
+            if r.status != "cached":
+                entry["timing"] = r.timing
             state[r.stem] = entry
         # entries whose files were removed by hand disappear from the index
         for stem in list(state):
@@ -661,6 +823,9 @@ def _cached(job: Job) -> ReportResult | None:
         return None
     if not entry or entry.get("fingerprint") != job.fingerprint or entry.get("status") != "ok":
         return None
+    read = entry.get("tables")
+    if not isinstance(read, dict) or any(job.tables.get(t) != fp for t, fp in read.items()):
+        return None  # a table it read has changed (or an older index that did not record them)
     if not all((out / f"{job.stem}{s}").exists() for s in (".html", ".ipynb", ".facts.json", ".xlsx")):
         return None
     return ReportResult(notebook=job.notebook, stem=job.stem, year=job.year, display=job.display,
@@ -682,56 +847,57 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
     ``force`` re-renders reports whose code, data, rules and parameters are unchanged.
     """
     out = Path(out)
+    _quiet_papermill(log_output)
+    if dask:
+        from .distributed import check_dask
+
+        check_dask()  # ParameterError (exit 2) when dask.distributed is not installed
     planned = plan_jobs(notebooks, db=Path(db), year=year, params=params, each=each, out=out,
                         rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
                         notebooks_dir=Path(notebooks_dir) if notebooks_dir else None)
-    if dask:
-        try:
-            from dask.distributed import Client, as_completed as dask_completed  # noqa: F401
-        except ImportError:
-            raise ParameterError("--dask 需要安装 dask[distributed]（pip install 'dask[distributed]'）") from None
     results: list[ReportResult] = []
     todo: list[Job] = []
     for job in planned:
         hit = None if force else _cached(job)
         if hit is not None:
             results.append(hit)
-            log.info("%s %s 未变化，沿用已有报告", job.stem, _params_text(job.display))
+            log.info("%s %s 跳过（未变化，沿用已有报告）", job.notebook, _params_text(job.display))
         else:
             todo.append(job)
-    show = (sys.stderr.isatty() if progress is None else progress) and len(todo) > 0
+    show = (sys.stderr.isatty() if progress is None else progress) and len(planned) > 0
     from tqdm import tqdm
 
-    bar = tqdm(total=len(todo), desc="生成报告", unit="份", disable=not show, file=sys.stderr)
+    counts = {"成功": 0, "失败": 0, "跳过": len(results)}
+    bar = tqdm(total=len(planned), initial=len(results), desc="生成报告", unit="份", disable=not show,
+               file=sys.stderr, dynamic_ncols=True)
+    bar.set_postfix_str(_counts_text(counts), refresh=False)
 
     def done(res: ReportResult) -> None:
         results.append(res)
+        counts["成功" if res.ok else "失败"] += 1
         level = logging.INFO if res.ok else logging.ERROR
-        log.log(level, "%s %s %s %.1fs%s", res.notebook, _params_text(res.display),
-                "成功" if res.ok else "失败", res.seconds, f"：{res.error}" if res.error else "")
+        log.log(level, "%s %s %s %.1fs%s%s", res.notebook, _params_text(res.display),
+                "成功" if res.ok else "失败", res.seconds, _timing_text(res.timing),
+                f"：{res.error}" if res.error else "")
+        bar.set_postfix_str(_counts_text(counts), refresh=False)
         bar.update(1)
 
+    zygote = None
     try:
         if dask and todo:
-            from dask.distributed import Client, as_completed as dask_completed
+            from .distributed import run_on_dask
 
-            with Client(dask) as client:
-                futures = [client.submit(execute_job_safely, j, pure=False) for j in todo]
-                for fut in dask_completed(futures):
-                    done(fut.result())
-        elif jobs > 1 and len(todo) > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            ctx = mp.get_context("spawn")  # no forked DuckDB handles or kernel sockets
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
-                futures = [pool.submit(execute_job_safely, j) for j in todo]
-                for fut in as_completed(futures):
-                    done(fut.result())
+            run_on_dask(dask, todo, done)
         else:
-            for j in todo:
-                done(execute_job_safely(j))
+            zygote = _start_zygote(todo)
+            if jobs > 1 and len(todo) > 1:
+                _run_in_processes(todo, jobs, done)
+            else:
+                for j in todo:
+                    done(execute_job_safely(j))
     finally:
+        if zygote is not None:
+            zygote.close()
         bar.close()
         if results:
             update_index(out, results)
@@ -740,8 +906,67 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
     return RunSummary(results=results, out=out)
 
 
+def _counts_text(counts: dict[str, int]) -> str:
+    return " ".join(f"{k} {v}" for k, v in counts.items())
+
+
+TIMING_LABELS = (("kernel", "内核启动"), ("cells", "单元格"), ("render", "渲染"))
+
+
+def _timing_text(timing: dict[str, float]) -> str:
+    shown = [f"{label} {timing[k]:.1f}s" for k, label in TIMING_LABELS if k in timing]
+    if timing.get("retried"):
+        shown.append("内核重启 1 次")
+    return f"（{'，'.join(shown)}）" if shown else ""
+
+
+def _start_zygote(todo: list[Job]):
+    """The run's zygote (one process that has imported what the notebooks import; every kernel of
+    this run forks from it), or None: nothing to run, ``PERFLIB_PRELOAD=0``, or it failed."""
+    if not todo or _zygote_for(dataclasses.replace(todo[0], zygote="-")) is None:
+        return None
+    from .kernels import Zygote
+
+    try:
+        zygote = Zygote(sorted({m for j in todo for m in j.preload})).start()
+    except (OSError, RuntimeError) as exc:
+        log.debug("no zygote (%s); kernels start the ordinary way", exc)
+        return None
+    for j in todo:
+        j.zygote = zygote.address
+    return zygote
+
+
+def _init_worker(level: int) -> None:
+    """Worker processes log like the parent (spawned processes start unconfigured)."""
+    lighten_imports()
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                            stream=sys.stderr)
+
+
+def _run_in_processes(todo: list[Job], jobs: int, done: Callable[[ReportResult], None]) -> None:
+    """Each report in one of ``jobs`` worker processes (each report its own kernel). A worker that
+    dies (killed, out of memory) fails its reports, not the run."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = mp.get_context("spawn")  # no forked DuckDB handles, kernel sockets or threads
+    level = logging.getLogger().getEffectiveLevel()
+    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
+                             initializer=_init_worker, initargs=(level,)) as pool:
+        futures = {pool.submit(execute_job_safely, j): j for j in todo}
+        for fut in as_completed(futures):
+            try:
+                res = fut.result()
+            except Exception as exc:  # noqa: BLE001 - BrokenProcessPool and the like
+                res = failed_result(futures[fut], f"工作进程意外退出（{type(exc).__name__}: {exc}）")
+            done(res)
+
+
 def run_from_cli(args) -> int:
     """``perflib run``: the argparse namespace → exit code (0 ok, 1 a report failed)."""
+    lighten_imports()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                             stream=sys.stderr)

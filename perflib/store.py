@@ -8,6 +8,7 @@ that joins still work but no output can show what they are.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -74,6 +75,10 @@ class Store:
                 self.con = duckdb.connect(str(p), read_only=True)
             except duckdb.Error as exc:
                 raise StoreError(f"无法打开数据库 {p}：{exc}") from None
+            if os.environ.get("PERFLIB_TABLES_READ"):  # perflib run: record the tables a report reads
+                from .deps import traced
+
+                self.con = traced(self.con)
             self.path = p
             missing = [t for t in TABLE_ORDER if not self._has_table(t)]
             if missing:

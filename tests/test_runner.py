@@ -100,7 +100,7 @@ def runs(env):
     mp = pytest.MonkeyPatch()
     mp.setenv("PERFLIB_NOTEBOOKS_DIR", str(env["nbdir"]))
     # perflib's own files take part in the cache key; pin it (other work may edit the tree meanwhile)
-    mp.setattr(runner, "_code_fingerprint", lambda: "pinned")
+    mp.setattr(runner, "_code_fingerprint", lambda *notebook: "pinned")
     out, db = env["out"], env["db"]
     try:
         code1 = main(["run", "probe", "--db", str(db), "--out", str(out), "--no-progress"])

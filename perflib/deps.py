@@ -1,0 +1,238 @@
+"""What a rendered report depends on, so that an incremental ``perflib run`` re-renders exactly the
+reports whose inputs changed.
+
+A report depends on: its notebook file; its parameters (as resolved against the data); the rules
+file; perflib's version and the source of the perflib modules its notebook imports (transitively,
+imports inside functions included) plus the rendering side (runner, render, report, templates);
+the data date shown in its header (last payment date of the year), the set of classified projects
+and the latest load's input files (all shown in or guarding every report); and the *content* of
+each store table the notebook's queries named while it ran (recorded by the store when
+``PERFLIB_TABLES_READ`` is set, fingerprinted as a row count plus an order-independent sum of row
+hashes). The granularity is the table: a re-ingest that changes ``costs`` for one year re-renders
+every report that read ``costs``, and no other.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+TABLES_READ_ENV = "PERFLIB_TABLES_READ"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# the parent side of every report: executing, rendering, publishing
+RENDER_MODULES = ("perflib", "perflib.runner", "perflib.render", "perflib.report", "perflib.deps",
+                  "perflib.kernels")
+RENDER_SUFFIXES = (".j2", ".html", ".css", ".js")
+
+
+# --- tables a report reads (recorded in the kernel) ---------------------------------------------
+def _table_names() -> tuple[str, ...]:
+    from .schema import TABLES
+
+    return tuple(sorted(set(TABLES) | {"loads"}))
+
+
+@lru_cache(maxsize=1)
+def _table_pattern() -> re.Pattern:
+    return re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, _table_names())) + r")(?![A-Za-z0-9_])")
+
+
+def tables_in(query: str) -> set[str]:
+    """Store tables a SQL text names (as whole words; an alias that happens to be a table name
+    counts too: a dependency too many only costs a re-render)."""
+    return set(_table_pattern().findall(query or ""))
+
+
+class TracingConnection:
+    """A DuckDB connection that appends the tables each query names to a file (one name a line).
+
+    The store wraps its connection in this when ``PERFLIB_TABLES_READ`` is set (``perflib run``
+    sets it for each report's kernel); everything else is delegated unchanged.
+    """
+
+    def __init__(self, con, path: str | os.PathLike):
+        self._con = con
+        self._path = str(path)
+        self._seen: set[str] = set()
+
+    def execute(self, query, *args, **kwargs):
+        new = tables_in(query if isinstance(query, str) else str(query)) - self._seen
+        if new:
+            self._seen |= new
+            with open(self._path, "a", encoding="utf-8") as fh:
+                fh.write("".join(f"{t}\n" for t in sorted(new)))
+        return self._con.execute(query, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def traced(con):
+    """``con`` wrapped in a :class:`TracingConnection` when the runner asks for it, else ``con``."""
+    path = os.environ.get(TABLES_READ_ENV)
+    return TracingConnection(con, path) if path else con
+
+
+def read_tables_file(path: Path) -> set[str] | None:
+    """Table names recorded by a kernel (None: nothing recorded: the notebook opened no store)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    return {line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()}
+
+
+# --- table content fingerprints (in the parent, before any kernel) ------------------------------
+def table_fingerprints(db: str | os.PathLike) -> dict[str, str]:
+    """{table: fingerprint of its content} for every table of the store (row count, sum of row
+    hashes, column names and types, DuckDB version); a few ms for the district demo."""
+    import duckdb
+
+    out: dict[str, str] = {}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        present = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        for name in _table_names():
+            if name not in present:
+                continue
+            cols = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                               "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                               [name]).fetchall()
+            n, total = con.execute(f"SELECT count(*), sum(hash(t))::HUGEINT FROM {name} t").fetchone()
+            h = hashlib.sha256(json.dumps([duckdb.__version__, cols, n, str(total)]).encode())
+            out[name] = h.hexdigest()[:32]
+    finally:
+        con.close()
+    return out
+
+
+# --- perflib code a notebook uses ----------------------------------------------------------------
+def _code_cells(path: Path) -> list[str]:
+    nb = json.loads(Path(path).read_text("utf-8"))
+    out = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            src = cell.get("source", "")
+            src = "".join(src) if isinstance(src, list) else src
+            # IPython magics and shell escapes are not Python
+            out.append("\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                                 for line in src.splitlines()))
+    return out
+
+
+def _imports(tree: ast.AST, package: str | None) -> set[str]:
+    """Absolute module names a tree imports anywhere (function bodies included); ``from a import b``
+    yields ``a`` and ``a.b`` (b may be a module)."""
+    out: set[str] = set()
+    for node in _walk_statements(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if not package:
+                    continue
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1])
+                mod = f"{base}.{node.module}" if node.module else base
+            else:
+                mod = node.module or ""
+            if mod:
+                out.add(mod)
+                out.update(f"{mod}.{a.name}" for a in node.names if a.name != "*")
+    return out
+
+
+def _walk_statements(tree: ast.AST):
+    """Every statement, at any depth (imports are statements: expressions need no visit)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                todo.extend(c for c in children if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case)))
+
+
+def _perflib_file(module: str) -> Path | None:
+    if module != "perflib" and not module.startswith("perflib."):
+        return None
+    rel = module.split(".")[1:]
+    if not rel:
+        return PACKAGE_DIR / "__init__.py"
+    f = PACKAGE_DIR.joinpath(*rel).with_suffix(".py")
+    if f.is_file():
+        return f
+    f = PACKAGE_DIR.joinpath(*rel, "__init__.py")
+    return f if f.is_file() else None
+
+
+def import_closure(roots: Iterable[str]) -> tuple[list[Path], set[str]]:
+    """The perflib source files reachable from ``roots`` (module names) through imports, and every
+    module name met on the way (perflib's and third-party ones: what a kernel will import)."""
+    todo = list(roots)
+    seen: set[str] = set()
+    files: dict[Path, None] = {}
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        seen.add(mod)
+        f = _perflib_file(mod)
+        if f is None:
+            continue
+        files[f] = None
+        parent = mod.rsplit(".", 1)[0] if mod.count(".") else mod
+        pkg = mod if f.name == "__init__.py" else parent
+        st = f.stat()
+        todo.extend(_file_imports(str(f), pkg, st.st_mtime_ns, st.st_size) - seen)
+    return sorted(files), seen
+
+
+@lru_cache(maxsize=512)
+def _file_imports(path: str, package: str, _mtime_ns: int, _size: int) -> frozenset[str]:
+    """Modules a source file imports (cached per file version: a run parses each module once)."""
+    try:
+        tree = ast.parse(Path(path).read_text("utf-8"))
+    except (SyntaxError, ValueError):
+        return frozenset()  # the kernel will fail on it; its bytes are still part of the fingerprint
+    return frozenset(_imports(tree, package))
+
+
+def notebook_modules(path: Path) -> set[str]:
+    """Modules a notebook's code cells import (top-level statements and anywhere else)."""
+    out: set[str] = set()
+    for src in _code_cells(path):
+        try:
+            out |= _imports(ast.parse(src), None)
+        except SyntaxError:
+            continue
+    return out
+
+
+def code_fingerprint(notebook: Path, version: str) -> str:
+    """Hash of perflib's version, the perflib modules the notebook imports (transitively) and the
+    rendering code and templates: a change to any of them re-renders the notebook's reports."""
+    files, _ = import_closure(sorted(notebook_modules(notebook) | set(RENDER_MODULES)))
+    extra = sorted(p for p in (PACKAGE_DIR / "templates").rglob("*")
+                   if p.is_file() and p.suffix in RENDER_SUFFIXES) if (PACKAGE_DIR / "templates").is_dir() else []
+    h = hashlib.sha256(version.encode())
+    for p in [*files, *extra]:
+        h.update(str(p.relative_to(PACKAGE_DIR)).encode() + b"\0")
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def preload_modules(notebooks: Iterable[Path]) -> list[str]:
+    """Modules worth importing once before forking kernels: everything the notebooks import,
+    directly or through perflib (lazy imports inside functions included), existing or not."""
+    mods: set[str] = set()
+    for nb in notebooks:
+        mods |= notebook_modules(nb)
+    _, seen = import_closure(sorted(mods))
+    return sorted(seen)

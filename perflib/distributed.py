@@ -1,0 +1,72 @@
+"""``perflib run --dask tcp://HOST:PORT``: each report is one task on an existing Dask cluster.
+
+The workers run the same function as local worker processes (:func:`perflib.runner.execute_job_safely`):
+each report its own kernel, forked from a zygote kept by each Dask worker process. They need perflib
+installed (the same version as here), and the store, the notebooks folder and the output folder at
+the same paths as on this machine (a shared folder mounted at the same place everywhere). This
+module is imported only when ``--dask`` is given: without it, nothing of Dask is imported.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Callable
+
+from .exceptions import ParameterError
+
+log = logging.getLogger("perflib.runner")
+
+CONNECT_TIMEOUT = 15  # seconds to reach the scheduler
+
+
+def check_dask() -> None:
+    """:class:`ParameterError` (exit 2) when dask.distributed is not installed here."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ParameterError("--dask 需要安装 dask.distributed（pip install 'perflib[dask]' 或 "
+                             "pip install distributed）") from None
+
+
+def _worker_version() -> str:
+    from perflib import __version__
+
+    return __version__
+
+
+def run_on_dask(address: str, jobs: list, done: Callable, *, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Submit every job to the scheduler at ``address`` and hand each result to ``done`` as it
+    arrives. A task that fails on the cluster (its worker died, perflib missing there) fails its
+    report, not the run; an unreachable scheduler is a :class:`ParameterError` before any report."""
+    from distributed import Client, as_completed
+
+    from . import __version__
+    from .runner import execute_job_safely, failed_result
+
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ParameterError(f"无法连接 Dask 调度器 {address}：{exc}") from None
+    try:
+        try:
+            versions = client.run(_worker_version)
+        except Exception as exc:  # noqa: BLE001 - e.g. perflib not importable on a worker
+            raise ParameterError(f"Dask 工作节点无法导入 perflib（工作节点需要安装 perflib）：{exc}") from None
+        if not versions:
+            raise ParameterError(f"Dask 调度器 {address} 没有工作节点")
+        other = {w: v for w, v in versions.items() if v != __version__}
+        if other:
+            log.warning("Dask 工作节点的 perflib 版本与本机（%s）不同：%s", __version__,
+                        "，".join(f"{w} {v}" for w, v in other.items()))
+        run = uuid.uuid4().hex[:8]
+        futures = {client.submit(execute_job_safely, job, key=f"perflib-{run}-{i:05d}-{job.notebook}",
+                                 pure=False): job for i, job in enumerate(jobs)}
+        for fut in as_completed(list(futures)):
+            job = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as exc:  # noqa: BLE001 - KilledWorker, CancelledError, ...
+                res = failed_result(job, f"Dask 任务失败（{type(exc).__name__}: {exc}）")
+            done(res)
+    finally:
+        client.close()
