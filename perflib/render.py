@@ -35,13 +35,23 @@ _NETWORK = re.compile(
 )
 
 
+def href(path: str) -> str:
+    """A relative file path as a link target: characters a URL would read as something else (``#``,
+    ``%``, ``?``, spaces, quotes) are %-encoded, CJK is kept readable. A report file name keeps such
+    characters when a parameter value (a street, a project type) has them."""
+    return re.sub(r"[%#?\s\"'<>\\]", lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")),
+                  str(path))
+
+
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters["href"] = href
+    return env
 
 
 # --- atomic files ------------------------------------------------------------------------------------
@@ -221,7 +231,7 @@ def render_failure(*, notebook: str, params: dict[str, Any], error: str, nb=None
         parts.append('<h3 id="traceback">调用栈</h3>')
         parts.append(f'<pre class="perf-trace">{e(trace)}</pre>')
     if last_good:
-        parts.append(f'<p>上次成功生成的报告仍保留：<a href="{e(last_good)}">{e(last_good)}</a></p>')
+        parts.append(f'<p>上次成功生成的报告仍保留：<a href="{e(href(last_good))}">{e(last_good)}</a></p>')
     else:
         parts.append("<p>此前没有成功生成的同名报告。</p>")
     return render_page(body="\n".join(parts), title=f"{title or notebook}（生成失败）", notebook=notebook,

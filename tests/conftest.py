@@ -209,3 +209,176 @@ def demo_db(tmp_path_factory) -> Path:
     db = root / "perf.duckdb"
     ingest(src, db)
     return db
+
+
+# --- hostile demo and the full demo suite (session-scoped; tests/test_classified.py, test_browser.py) --
+# Names that carry HTML/JS/markdown/formula payloads, planted into the demo data where reports show them
+# (tables, narrative text, page headers, file names). None may run, fetch or become a formula.
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+MD_IMAGE = "![x](http://tracker.invalid/x.png)"
+MD_LINK = "[详情](javascript:window.__xss=1)"
+FORMULA = '=HYPERLINK("http://tracker.invalid/f","点我")'
+HOSTILE = {
+    # (table, key column, key value, column, new value)
+    "street": ("departments", "dept_name", "鲍山街道办事处", "dept_name", f"鲍山街道办事处{XSS_IMG}"),
+    "dept": ("departments", "dept_name", "区金融服务中心", "dept_name", f"区金融服务中心{XSS_SCRIPT}"),
+    "key_monitored": ("projects", "project_name", "运动场地建设资金", "project_name", f"运动场地建设资金{MD_IMAGE}"),
+    "key_evaluated": ("projects", "project_name", "文旅消费惠民券", "project_name", f"文旅消费惠民券{MD_LINK}"),
+    "formula": ("projects", "project_id", "370112-2023-0001", "project_name", FORMULA),
+    # a fan-out value whose file name keeps URL specials: links to it must still work
+    "project_type": ("projects", "project_type", "道路保洁", "project_type", "道路保洁#1 50%"),
+}
+# classified projects of the seed-0 demo given rows in every table (the demo alone gives them only
+# projects and payments): a twin of a 公务接待 project, a key evaluation, key monitoring
+CLASSIFIED_TWIN = "370112-2021-0072"  # classified 2021–2023 (某专项保障经费)
+TWIN_OF = "370112-2021-0001"          # 公务接待费: targets, monitoring, self-evaluations, outputs, costs
+CLASSIFIED_KEYEVAL = "370112-2023-0122"
+
+
+def hostile_demo_data():
+    """Seed-0 demo tables with the HOSTILE names and classified projects present in every table."""
+    import dataclasses
+
+    from perflib.demo import build_demo
+
+    data = build_demo(0)
+    frames = {f.name: getattr(data, f.name).copy() for f in dataclasses.fields(data) if f.name != "notes"}
+    for table, key, value, column, new in HOSTILE.values():
+        df = frames[table]
+        hit = df[key] == value
+        assert hit.any(), (table, key, value)
+        df.loc[hit, column] = new
+    proj = frames["projects"]
+    assert proj.loc[proj["project_id"].isin([CLASSIFIED_TWIN, CLASSIFIED_KEYEVAL]), "is_classified"].all()
+    twin_type = proj.loc[proj["project_id"] == TWIN_OF, "project_type"].iloc[0]
+    proj.loc[proj["project_id"] == CLASSIFIED_TWIN, "project_type"] = twin_type
+    twin_dept = proj.loc[proj["project_id"] == CLASSIFIED_TWIN, "dept_code"].iloc[0]
+    twin_years = set(proj.loc[proj["project_id"] == CLASSIFIED_TWIN, "year"])
+    for name in ("targets", "monitoring", "self_evaluations", "self_eval_indicators", "outputs", "costs"):
+        df = frames[name]
+        rows = df[(df["project_id"] == TWIN_OF) & df["year"].isin(twin_years)].copy()
+        assert len(rows), name
+        rows["project_id"] = CLASSIFIED_TWIN
+        if "dept_code" in rows.columns:
+            rows["dept_code"] = twin_dept
+        if name == "monitoring":
+            rows["key_monitored"] = True
+        frames[name] = pd.concat([df, rows], ignore_index=True)
+    ke = frames["key_evaluations"]
+    extra = ke.iloc[[0]].copy()
+    extra["project_id"] = CLASSIFIED_KEYEVAL
+    extra["findings"] = "涉密项目的评价发现"
+    frames["key_evaluations"] = pd.concat([ke, extra], ignore_index=True)
+    return dataclasses.replace(data, **frames)
+
+
+@pytest.fixture(scope="session")
+def hostile_demo(tmp_path_factory) -> dict:
+    """The hostile demo export ingested into a DuckDB file: {"root", "export", "db"} (read-only)."""
+    from perflib.demo import write_export as write_demo_export
+    from perflib.ingest import ingest
+
+    root = tmp_path_factory.mktemp("hostile")
+    export = root / "export"
+    write_demo_export(hostile_demo_data(), export)
+    db = root / "perf.duckdb"
+    ingest(export, db)
+    return {"root": root, "export": export, "db": db}
+
+
+# Loaded by every Python process of the run (PYTHONPATH): records the text drawn in each saved figure,
+# one JSON line per figure, into $PERFLIB_TEST_FIGURE_TEXT/<pid>.jsonl (figures are PNG: no other way
+# to see their text). Patches matplotlib.figure.Figure.savefig when that module is first imported.
+FIGURE_TEXT_HOOK = r'''
+import importlib.abc, importlib.util, json, os, sys
+
+_OUT = os.environ.get("PERFLIB_TEST_FIGURE_TEXT")
+
+
+def _patch(module):
+    original = module.Figure.savefig
+
+    def savefig(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        try:
+            from matplotlib.text import Text
+            texts = [t.get_text() for t in self.findobj(Text) if t.get_text()]
+            with open(os.path.join(_OUT, f"{os.getpid()}.jsonl"), "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(texts, ensure_ascii=False) + "\n")
+        except Exception as exc:  # the hook must never break a report
+            print("figure text hook:", exc, file=sys.stderr)
+        return result
+
+    module.Figure.savefig = savefig
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "matplotlib.figure":
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return None
+        exec_module = spec.loader.exec_module
+
+        def patched(module):
+            exec_module(module)
+            _patch(module)
+
+        spec.loader.exec_module = patched
+        return spec
+
+
+if _OUT:
+    sys.meta_path.insert(0, _Finder())
+'''
+
+
+@pytest.fixture(scope="session")
+def demo_suite(hostile_demo) -> dict:
+    """Every notebook rendered once on the hostile demo by ``perflib run`` in a subprocess, with its
+    log (stdout, stderr, cell output via --log-output) captured and the text of every figure recorded.
+
+    Returns {"out", "db", "returncode", "log", "figure_text" (list of lists of str), "seconds"}."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    root = hostile_demo["root"]
+    keep = os.environ.get("PERFLIB_TEST_SUITE_DIR")  # developer aid: render once, reuse across runs
+    if keep:
+        root = Path(keep)
+        root.mkdir(parents=True, exist_ok=True)
+        if (root / "suite.json").exists():
+            return dict(json.loads((root / "suite.json").read_text("utf-8")), out=root / "reports",
+                        db=hostile_demo["db"])
+    hook = root / "hook"
+    hook.mkdir(exist_ok=True)
+    (hook / "sitecustomize.py").write_text(FIGURE_TEXT_HOOK, "utf-8")
+    texts = root / "figure_text"
+    texts.mkdir(exist_ok=True)
+    out = root / "reports"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
+               PERFLIB_TEST_FIGURE_TEXT=str(texts), PYTHONUNBUFFERED="1")
+    env.pop("PERFLIB_NOTEBOOKS_DIR", None)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "perflib.cli", "run", "--db", str(hostile_demo["db"]), "--out", str(out),
+         "--no-progress", "--log-output"],
+        env=env, capture_output=True, text=True, timeout=1200)
+    seconds = time.monotonic() - started
+    figures = []
+    for p in sorted(texts.glob("*.jsonl")):
+        figures += [json.loads(line) for line in p.read_text("utf-8").splitlines() if line.strip()]
+    result = {"returncode": proc.returncode, "log": proc.stdout + "\n" + proc.stderr,
+              "figure_text": figures, "seconds": seconds}
+    if keep:
+        (root / "suite.json").write_text(json.dumps(result, ensure_ascii=False), "utf-8")
+    return dict(result, out=out, db=hostile_demo["db"])
