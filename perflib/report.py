@@ -69,12 +69,12 @@ ID_COLUMNS = ("project_id", "项目编码")
 NAME_COLUMNS = ("project_name", "项目名称")
 _SUM_NAME = re.compile(
     r"(amount|budget|spent|cut$|savings|request|approved|cost$|count|projects$|"
-    r"金额|预算|支付|支出|执行数|申请数|安排数|核减|节约|资金|成本$|项目数|个数)",
+    r"金额|预算|支付|支出|执行数|申请数|安排数|核减|压减|节约|资金|成本$|项目数|个数|（元）|（万元）)",
     re.IGNORECASE,
 )
 _NO_SUM_NAME = re.compile(
     r"(rate|ratio|progress|score|unit_|share|month|year|gap|"
-    r"率|比例|占比|进度|得分|分值|单位|月|年度|均|中位|标准)",
+    r"率|比例|占比|进度|得分|分值|单位|月|年度$|均|中位|标准)",  # 年度$: a year column, not 下年度申请数
     re.IGNORECASE,
 )
 
