@@ -61,7 +61,7 @@ def run_on_dask(address: str, jobs: list, done: Callable, *, timeout: float = CO
         run = uuid.uuid4().hex[:8]
         futures = {client.submit(execute_job_safely, job, key=f"perflib-{run}-{i:05d}-{job.notebook}",
                                  pure=False): job for i, job in enumerate(jobs)}
-        for fut in as_completed(list(futures)):
+        for fut in as_completed(list(futures), loop=client.loop):
             job = futures[fut]
             try:
                 res = fut.result()

@@ -26,6 +26,7 @@ import importlib
 import importlib.util
 import json
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -187,7 +188,7 @@ class Zygote:
         try:
             if self.proc.stdin:
                 self.proc.stdin.close()  # the zygote exits on EOF; its kernels run on
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=3)
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
@@ -435,9 +436,16 @@ def launch(address: str, argv: list[str], wait: float = 30.0) -> int:
 
     for name in FORWARDED_SIGNALS:
         signal.signal(getattr(signal, name), forward)
+    parent = os.getppid()
     code = 1
     while True:
         try:
+            ready, _, _ = select.select([sock], [], [], 1.0)
+            if not ready:
+                if os.getppid() != parent:  # the kernel manager died without stopping us: so does the kernel
+                    forward(signal.SIGKILL, None)
+                    return 1
+                continue
             msg, _ = _recv(sock)
         except InterruptedError:
             continue
@@ -454,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) >= 3 and args[0] == "zygote":
         serve(args[1], args[2])
-        return 0
+        os._exit(0)  # no interpreter teardown of everything preloaded: the parent waits for this
     if len(args) >= 2 and args[0] == "launch":
         return launch(args[1], args[2:])
     print("usage: python -m perflib.kernels zygote SOCKET SPEC | launch SOCKET KERNEL-ARGS...",
