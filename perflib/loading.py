@@ -480,10 +480,14 @@ def _mixed_utf8_lines(data: bytes) -> list[int]:
 def _garbled_column(data: bytes, line: int) -> str | None:
     """The header (first line) of the first field of ``line`` that is not UTF-8."""
     lines = data.split(b"\n")
-    head = lines[0].decode("utf-8", errors="replace").lstrip("\ufeff")
+    head = lines[0].decode("utf-8", errors="replace").lstrip("\ufeff").replace("\r", "")
     delimiter = max((",", "\t", ";"), key=head.count)
-    names = next(csv.reader([head], delimiter=delimiter), [])
-    cells = next(csv.reader([lines[line - 1].decode("utf-8", errors="replace")], delimiter=delimiter), [])
+    try:
+        names = next(csv.reader([head], delimiter=delimiter), [])
+        bad = lines[line - 1].decode("utf-8", errors="replace").replace("\r", "")
+        cells = next(csv.reader([bad], delimiter=delimiter), [])
+    except csv.Error:  # a line that is not a whole record (a quoted cell spanning lines)
+        return None
     j = next((j for j, c in enumerate(cells) if "\ufffd" in c), None)
     return names[j].strip() if j is not None and j < len(names) else None
 
@@ -779,15 +783,15 @@ def _total_label_at(row: tuple, table: Table, mapping: dict[str, int], *,
 
 def _without_repeated_headers(data: list, header: tuple, mapping: dict[str, int]) -> list:
     """Rows that repeat the header (two exports pasted one after the other) are not data."""
-    keys = {j: _header_key(str(header[j])) for j in mapping.values()}
+    keys = {j: str(header[j]).strip() for j in mapping.values()}
     j0 = min(keys)
     k0 = keys[j0]
 
     def repeats(r: tuple) -> bool:
         v = r[j0] if j0 < len(r) else None
-        if not isinstance(v, str) or _header_key(v) != k0:
+        if not isinstance(v, str) or v.strip() != k0:
             return False
-        return all(j < len(r) and isinstance(r[j], str) and _header_key(r[j]) == k for j, k in keys.items())
+        return all(j < len(r) and isinstance(r[j], str) and r[j].strip() == k for j, k in keys.items())
 
     return [(n, r) for n, r in data if not repeats(r)]
 
@@ -1046,6 +1050,10 @@ class _Reader:
         kept = []
         names = {j: headers[c] for c, j in mapping.items()}
         for n, r in data:
+            head = r[0] if r else None
+            if not _is_empty(head) and not (isinstance(head, str) and "计" in head):
+                kept.append((n, r))  # fast path: every total label (合计, 总计, 小计) has 计
+                continue
             j = _total_label_at(r, table, mapping)
             if j is None:
                 kept.append((n, r))
