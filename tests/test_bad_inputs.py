@@ -233,6 +233,8 @@ def test_readme_table_states_every_case_and_its_outcome():
         if m and m.group(1) in CASES:
             rows[m.group(1)] = m.group(2)
     assert sorted(rows) == CASES
+    assert f"Totals: {len(CASES)} cases — {len(REFUSED)} refused" in text
+    assert f"{len(LOADS)} loaded correctly" in text
     for case, cells in rows.items():
         outcome = cells.split("|")[-1]
         if case in REFUSED:
