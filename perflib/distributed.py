@@ -16,9 +16,6 @@ from .exceptions import ParameterError
 
 log = logging.getLogger("perflib.runner")
 
-CONNECT_TIMEOUT = 15  # seconds to reach the scheduler
-
-
 def check_dask() -> None:
     """:class:`ParameterError` (exit 2) when dask.distributed is not installed here."""
     try:
@@ -34,7 +31,7 @@ def _worker_version() -> str:
     return __version__
 
 
-def run_on_dask(address: str, jobs: list, done: Callable, *, timeout: float = CONNECT_TIMEOUT) -> None:
+def run_on_dask(address: str, jobs: list, done: Callable) -> None:
     """Submit every job to the scheduler at ``address`` and hand each result to ``done`` as it
     arrives. A task that fails on the cluster (its worker died, perflib missing there) fails its
     report, not the run; an unreachable scheduler is a :class:`ParameterError` before any report."""
@@ -44,7 +41,7 @@ def run_on_dask(address: str, jobs: list, done: Callable, *, timeout: float = CO
     from .runner import execute_job_safely, failed_result
 
     try:
-        client = Client(address, timeout=timeout, set_as_default=False)
+        client = Client(address, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ParameterError(f"无法连接 Dask 调度器 {address}：{exc}") from None
     try:
