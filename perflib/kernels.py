@@ -404,6 +404,7 @@ def _fallback(argv: list[str]) -> None:
 
 def launch(address: str, argv: list[str], wait: float = 30.0) -> int:
     """Ask the zygote at ``address`` for a kernel with ``argv`` and stand in for it until it exits."""
+    parent = os.getppid()  # now: the manager may die while the zygote is still busy preloading
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     deadline = time.monotonic() + wait
     while True:
@@ -423,6 +424,13 @@ def launch(address: str, argv: list[str], wait: float = 30.0) -> int:
         reply = None
     if reply and "exit" in reply:  # the kernel was over before the zygote told its pid
         return int(reply["exit"])
+    if os.getppid() != parent:  # the manager died while we waited: no kernel for nobody
+        if reply and "pid" in reply:
+            try:
+                os.kill(int(reply["pid"]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return 1
     if not reply or "pid" not in reply:
         sock.close()
         _fallback(argv)
@@ -436,7 +444,6 @@ def launch(address: str, argv: list[str], wait: float = 30.0) -> int:
 
     for name in FORWARDED_SIGNALS:
         signal.signal(getattr(signal, name), forward)
-    parent = os.getppid()
     code = 1
     while True:
         try:
