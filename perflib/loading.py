@@ -1205,6 +1205,12 @@ def read_export(src_dir: str | Path, *, strict: bool = True) -> Export:
             part = reader.read_part(sheet, table)
             if part is not None:
                 parts.append(part)
+        if all(f"{rel}#{sheet.sheet}" in ignored for sheet in nonempty):
+            reader.problem(rel, "工作簿中没有数据工作表（只有说明或隐藏的工作表）",
+                           value="、".join(str(sheet.sheet) for sheet in nonempty),
+                           expected="以表名命名的可见工作表，如「项目」")
+            if file_table is not None:
+                reader.unread.add(file_table.name)
     if data_files == 0 and not reader.problems:
         raise InputError([Problem(file=str(src), message="文件夹中没有 .xlsx 或 .csv 数据文件")],
                          summary=f"导出数据文件夹 {src} 是空的：")

@@ -62,6 +62,7 @@ REFUSED: dict[str, tuple[list[Refused], int]] = {
     "unknown_file_name": ([R("项目-副本.csv", None, None, "无法识别文件对应哪张表")], 1),
     "same_table_twice": ([R("项目.xlsx", r, "项目编码", f"与文件 项目.csv 第 {r} 行重复", "项目")
                           for r in range(2, 8)], 6),
+    "only_notes_and_hidden_sheets": ([R("成本构成.xlsx", None, None, "工作簿中没有数据工作表")], 1),
     "money_in_words": ([R("项目.csv", 3, "年初预算数", "不是数值")], 1),
     "year_with_decimals": ([R("支出明细.csv", 4, "年度", "不是整数")], 1),
     "date_in_money_cell": ([R("项目.xlsx", 5, "年初预算数", "不是数值", "项目")], 1),

@@ -258,6 +258,17 @@ def _(d, f):
     ])
 
 
+@case("only_notes_and_hidden_sheets")
+def _(d, f):
+    """成本构成.xlsx holding a 填表说明 sheet and the data on a hidden sheet named Sheet2."""
+    c = f.pop("costs")
+    workbook(d / "成本构成.xlsx", [
+        {"title": "填表说明", "rows": [["填表说明"], ["金额单位为元"]]},
+        {"title": "Sheet2", "rows": [headers_of("costs", c)] + table_rows("costs", c, xlsx=True),
+         "state": "hidden"},
+    ])
+
+
 # --- wrong types ---------------------------------------------------------------------------------
 
 @case("money_in_words")
