@@ -20,7 +20,6 @@ import shutil
 import sys
 import tempfile
 import time
-import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -620,12 +619,16 @@ def _quiet_papermill(log_output: bool) -> None:
     logging.getLogger("papermill").setLevel(logging.INFO if log_output else logging.WARNING)
 
 
+def _preloading(job: Job) -> bool:
+    """Whether this job's kernel forks from a zygote: our Python kernel, unless ``PERFLIB_PRELOAD=0``."""
+    off = os.environ.get("PERFLIB_PRELOAD", "1").strip().lower() in ("0", "false", "no", "off")
+    return not off and job.kernel_name == KERNEL_NAME
+
+
 def _zygote_for(job: Job) -> str | None:
     """The zygote socket this job's kernel forks from: the run's, or this worker's own (Dask);
-    None for ordinary kernel starts (``PERFLIB_PRELOAD=0``, or another kernel than ours)."""
-    if os.environ.get("PERFLIB_PRELOAD", "1").strip().lower() in ("0", "false", "no", "off"):
-        return None
-    if job.kernel_name != KERNEL_NAME:
+    None for ordinary kernel starts."""
+    if not _preloading(job):
         return None
     if job.zygote:
         return job.zygote
@@ -923,7 +926,7 @@ def _timing_text(timing: dict[str, float]) -> str:
 def _start_zygote(todo: list[Job]):
     """The run's zygote (one process that has imported what the notebooks import; every kernel of
     this run forks from it), or None: nothing to run, ``PERFLIB_PRELOAD=0``, or it failed."""
-    if not todo or _zygote_for(dataclasses.replace(todo[0], zygote="-")) is None:
+    if not todo or not _preloading(todo[0]):
         return None
     from .kernels import Zygote
 
