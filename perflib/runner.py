@@ -858,6 +858,11 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
     planned = plan_jobs(notebooks, db=Path(db), year=year, params=params, each=each, out=out,
                         rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
                         notebooks_dir=Path(notebooks_dir) if notebooks_dir else None)
+    if out.is_dir():  # half-written temp files of a run that was killed (hidden; see SECURITY.md)
+        from .render import remove_stale_temps
+
+        for p in remove_stale_temps(out):
+            log.info("删除了被中断的运行留下的临时文件 %s", p)
     results: list[ReportResult] = []
     todo: list[Job] = []
     for job in planned:
