@@ -516,6 +516,15 @@ def _mark_running_cell(nb) -> None:
             return
 
 
+def _publish_lock(out: Path, stem: str):
+    """The lock a report's files are published under (hidden ``.locks/`` of the output folder)."""
+    from filelock import FileLock
+
+    locks = Path(out) / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(locks / (stem.replace("/", "__") + ".lock")), timeout=120)
+
+
 def execute_job(job: Job) -> ReportResult:
     """Execute one notebook and publish its outputs (or its failure page); never raises for a
     notebook failure."""
@@ -578,10 +587,12 @@ def execute_job(job: Job) -> ReportResult:
                     error = (f"输出中出现了 {len(leaked)} 个涉密项目的名称或编码（{'、'.join(where)}），"
                              "报告未发布")
                 else:
-                    # companions first, the page last: once the .html is there, so is the rest
-                    for suffix in (".ipynb", ".facts.json", ".xlsx", ".html"):
-                        atomic_write_bytes(Path(str(base) + suffix), files[suffix])
-                    Path(str(base) + ".failed.html").unlink(missing_ok=True)
+                    # companions first, the page last: once the .html is there, so is the rest;
+                    # under a per-report lock, so that two runs into one folder never mix their files
+                    with _publish_lock(out, job.stem):
+                        for suffix in (".ipynb", ".facts.json", ".xlsx", ".html"):
+                            atomic_write_bytes(Path(str(base) + suffix), files[suffix])
+                        Path(str(base) + ".failed.html").unlink(missing_ok=True)
             except Exception as exc:  # noqa: BLE001 - a rendering bug fails this report only
                 log.debug("render failed", exc_info=True)
                 error = f"报告渲染失败：{type(exc).__name__}: {exc}"
