@@ -367,12 +367,10 @@ def test_deterministic_and_seed_independent_figures(demo, tmp_path):
     assert f0["targets.amount"] != f1["targets.amount"]
 
 
-def test_province_scale_not_yet(tmp_path, capsys):
-    with pytest.raises(ParameterError, match="尚未实现"):
-        write_demo(tmp_path / "x", scale="province")
-    assert main(["demo", str(tmp_path / "y"), "--scale", "province"]) == 2
-    assert "尚未实现" in capsys.readouterr().err
-    assert not (tmp_path / "y").exists()
+def test_unknown_scale(tmp_path):
+    with pytest.raises(ParameterError, match="district 或 province"):
+        write_demo(tmp_path / "x", scale="country")
+    assert not (tmp_path / "x").exists()
 
 
 @given(st.lists(st.tuples(st.integers(0, 6), st.floats(0, 1e6)), min_size=1, max_size=40),

@@ -1,0 +1,131 @@
+"""Province scale (``perflib demo --scale province``) at a small size: the same shape as the district
+demo tiled over districts, payments split into files, consistent money, an export that ingests
+cleanly. Expected figures are computed here with plain SQL/pandas on the written CSV files and on
+the district demo, independently of the generator's code.
+"""
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from perflib import demo
+from perflib.cli import main
+from perflib.demo import build_demo, write_demo
+from perflib.exceptions import ParameterError
+from perflib.ingest import ingest
+
+DISTRICTS = 3
+FILE_ROWS = 120_000
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory) -> tuple[Path, Path]:
+    """A three-district province export (payments split every 120,000 rows) and its ingested store."""
+    root = tmp_path_factory.mktemp("province")
+    src = write_demo(root / "export", seed=0, scale="province", districts=DISTRICTS, file_rows=FILE_ROWS)
+    db = root / "perf.duckdb"
+    ingest(src, db)
+    return src, db
+
+
+@pytest.fixture(scope="module")
+def con(province):
+    c = duckdb.connect(str(province[1]), read_only=True)
+    yield c
+    c.close()
+
+
+def _csv(path: Path, encoding: str = "utf-8-sig") -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False)
+
+
+def test_files_and_format(province):
+    src, _ = province
+    names = sorted(p.name for p in src.iterdir())
+    pay = [n for n in names if n.startswith("支出明细")]
+    assert pay == [f"支出明细-{i:03d}.csv" for i in range(1, len(pay) + 1)] and len(pay) >= 2
+    for n in pay:                                           # whole districts, at most FILE_ROWS rows
+        df = _csv(src / n)
+        assert 0 < len(df) <= FILE_ROWS
+        assert df["项目编码"].str.slice(0, 6).is_monotonic_increasing
+    assert {"部门.xlsx", "重点评价.xlsx", "项目.csv", "绩效目标.csv", "绩效监控.csv", "绩效自评.csv",
+            "自评指标.csv", "成本构成.csv", "产出数量.csv", "街道财政.csv"} <= set(names)
+    raw = (src / "绩效目标.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    assert raw.decode("gbk").startswith("项目编码,") and b"\r\n" in raw        # GBK, CRLF
+    assert (src / "绩效监控.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM
+    proj = _csv(src / "项目.csv")
+    assert "年初预算数（万元）" in proj.columns and proj.iloc[-1, 0] == "合计"
+    body = proj.iloc[:-1]
+    wan = sum(Decimal(v) for v in body["年初预算数（万元）"])
+    adj = sum((Decimal(v) for v in body["调整后预算数"] if v), Decimal(0))
+    assert Decimal(proj.iloc[-1]["年初预算数（万元）"]) == wan
+    assert Decimal(proj.iloc[-1]["调整后预算数"]) == adj
+
+
+def test_shape_is_the_district_demo_tiled(province, con):
+    """Each district has the structure of a district demo: the same counts per year of projects and
+    payment rows as the district generation it was drawn from, its own codes and names."""
+    src, _ = province
+    base = build_demo(0)
+    per_year = base.projects.groupby("year").size().to_dict()
+    codes = [r[0] for r in con.execute(
+        "SELECT DISTINCT substr(project_id, 1, 6) FROM projects ORDER BY 1").fetchall()]
+    assert len(codes) == DISTRICTS and all(c.startswith("37") for c in codes)
+    got = con.execute("SELECT year, count(*) FROM projects WHERE project_id LIKE ? || '-%' "
+                      "GROUP BY year ORDER BY year", [codes[0]]).fetchall()
+    assert dict(got) == per_year                           # district 0 is drawn from seed 0
+    n_pay = (base.payments["amount_fen"] > 0).sum()
+    assert con.execute("SELECT count(*) FROM payments WHERE project_id LIKE ? || '-%'",
+                       [codes[0]]).fetchone()[0] == n_pay
+    assert con.execute("SELECT count(*) FROM departments").fetchone()[0] == DISTRICTS * len(base.departments)
+    level1 = base.departments["parent_code"].isna().sum()
+    assert con.execute("SELECT count(*) FROM departments WHERE parent_code IS NULL").fetchone()[0] == \
+        DISTRICTS * level1
+    names = [r[0] for r in con.execute("SELECT dept_name FROM departments WHERE dept_code = ? || '101'",
+                                       [codes[0]]).fetchall()]
+    assert len(names) == 1 and names[0].endswith("委办公室") and names[0][:2] != "区委"
+    assert con.execute("SELECT count(*) FROM (SELECT project_id, year FROM projects GROUP BY ALL "
+                       "HAVING count(*) > 1)").fetchone()[0] == 0
+
+
+def test_money_is_consistent(con):
+    """全年执行数 equals the project's payments; cuts are never negative; budgets in 100 元 steps;
+    monitoring covers the key projects of every district."""
+    assert con.execute("""
+        SELECT count(*) FROM self_evaluations s LEFT JOIN (
+          SELECT project_id, year, sum(amount) AS paid FROM payments GROUP BY ALL) x
+        USING (project_id, year) WHERE s.spent_amount <> coalesce(x.paid, 0)""").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM key_evaluations WHERE next_approved > next_request").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM projects WHERE budget_amount % 100 <> 0").fetchone()[0] == 0
+    assert con.execute("SELECT count(DISTINCT project_id) FROM monitoring WHERE year = 2023 "
+                       "AND key_monitored").fetchone()[0] == 3 * DISTRICTS
+    # districts differ in size: the scale factors make 2023 budgets differ between districts
+    sums = [r[0] for r in con.execute("SELECT sum(budget_amount) FROM projects WHERE year = 2023 "
+                                      "GROUP BY substr(project_id, 1, 6)").fetchall()]
+    assert len(set(sums)) == DISTRICTS
+
+
+def test_deterministic(province, tmp_path):
+    again = write_demo(tmp_path / "again", seed=0, scale="province", districts=DISTRICTS, file_rows=FILE_ROWS)
+    for name in ("支出明细-001.csv", "项目.csv", "绩效目标.csv"):
+        a = hashlib.sha256((province[0] / name).read_bytes()).hexdigest()
+        b = hashlib.sha256((again / name).read_bytes()).hexdigest()
+        assert a == b, name
+
+
+def test_cli_province_and_bad_sizes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(demo, "PROVINCE_DISTRICTS", 1)
+    assert main(["demo", str(tmp_path / "p"), "--scale", "province"]) == 0
+    assert (tmp_path / "p" / "支出明细-001.csv").is_file()
+    assert len(_csv(tmp_path / "p" / "街道财政.csv")) == len(build_demo(0).street_fiscal)
+    with pytest.raises(ParameterError):
+        write_demo(tmp_path / "x", scale="province", districts=0)
+    with pytest.raises(ParameterError):
+        write_demo(tmp_path / "y", scale="country")
