@@ -51,6 +51,8 @@ def partition_columns(table: Table) -> tuple[str, ...]:
 def replaced_partitions(export: Export) -> dict[str, pd.DataFrame | None]:
     """For each table the export brings: the distinct partition values it replaces (a frame with
     the partition columns), or None when it replaces the whole table (departments)."""
+    if getattr(export, "bulk", None) is not None:
+        return export.bulk.partitions()
     out: dict[str, pd.DataFrame | None] = {}
     for name, df in export.tables.items():
         cols = partition_columns(TABLES[name])
@@ -224,13 +226,14 @@ def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path) ->
     for name in TABLE_ORDER:
         table = TABLES[name]
         cols = [c.name for c in table.columns]
+        staged = export.bulk is not None and export.bulk.install(con, name)  # new rows already there
         src_sql = rows.surviving(name) if has_old else None
         if src_sql is not None:
             have = _old_columns(con, name)
             select = ", ".join(f"t.{c}" if c in have else f"NULL AS {c}" for c in cols)
             con.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {select} FROM {src_sql}")
         df = export.tables.get(name)
-        if df is not None and len(df):
+        if df is not None and len(df) and not staged:
             con.register("_new", _to_arrow(table, df))
             con.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _new")
             con.unregister("_new")
@@ -264,7 +267,7 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
     """
     src = Path(src_dir)
     db = Path(db_path)
-    export = read_export(src, strict=False)
+    export = read_export(src, strict=False, bulk=True)
     if db.exists() and not db.is_file():
         raise StoreError(f"数据库路径 {db} 不是文件")
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -285,6 +288,9 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
             con = duckdb.connect(str(tmp))
             if has_old:
                 _attach_old(con, db)
+            if export.bulk is not None:  # big files: DuckDB reads them into this database
+                export.bulk.load(con)
+                summary.rows, summary.years = export.bulk.row_counts(), export.bulk.years()
             rows = DatabaseRows(con if has_old else None, export, f"数据库 {db}")
             problems = validate(export, rows)
             if problems:

@@ -90,6 +90,8 @@ class Export:
     # tables with a file, sheet or header that could not be read: checks of references into them
     # would only repeat that problem row by row, so validation skips them
     unread_tables: set = field(default_factory=set)
+    # big files read by DuckDB (perflib.bulk.BulkExport; ``read_export(bulk=True)``), else None
+    bulk: object = field(default=None, compare=False, repr=False)
 
     def header(self, table: str, file: str, sheet: str | None, column: str) -> str:
         """The header of ``column`` as written in that file/sheet (the Chinese header if absent)."""
@@ -1132,7 +1134,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_export(src_dir: str | Path, *, strict: bool = True) -> Export:
+def read_export(src_dir: str | Path, *, strict: bool = True, bulk: bool = False) -> Export:
     """Read every table of an export folder.
 
     Parameters
@@ -1141,6 +1143,8 @@ def read_export(src_dir: str | Path, *, strict: bool = True) -> Export:
         files ``~$…`` and ``README*`` are ignored).
     strict : raise :class:`InputError` if reading found any problem (default). ``ingest`` passes
         False and lets :func:`perflib.validation.validate` report reading and data problems together.
+    bulk : let DuckDB read big CSV files and every Parquet file (:mod:`perflib.bulk`; ``ingest``
+        does): ``Export.bulk`` then stages and validates them inside the database being built.
 
     Raises
     ------
@@ -1155,6 +1159,11 @@ def read_export(src_dir: str | Path, *, strict: bool = True) -> Export:
         raise InputError([Problem(file=str(src), message="不是文件夹", expected="存放导出文件的文件夹")],
                          summary=f"{src} 不是文件夹：")
     reader = _Reader(src)
+    router = None
+    if bulk:
+        from .bulk import BulkReader
+
+        router = BulkReader(src, reader)
     parts: list[_Part] = []
     ignored: list[str] = []
     candidates = sorted((p for p in src.iterdir() if p.is_file()), key=lambda p: p.name)
@@ -1165,6 +1174,12 @@ def read_export(src_dir: str | Path, *, strict: bool = True) -> Export:
             ignored.append(rel)
             continue
         suffix = path.suffix.lower()
+        if router is not None and router.wants(path):
+            planned = router.plan(path, rel)
+            if planned is not None:
+                data_files += 1
+                parts.extend(planned)
+                continue
         if suffix not in EXCEL_SUFFIXES + CSV_SUFFIXES + HTML_EXCEL_SUFFIXES:
             hint = "请另存为 .xlsx 或 .csv" if suffix in (".et", ".ods", ".txt", ".tsv") else \
                 "导出文件夹中只应有 .xlsx 或 .csv 数据文件"
@@ -1237,6 +1252,8 @@ def read_export(src_dir: str | Path, *, strict: bool = True) -> Export:
         tables[name] = df
     export = Export(src_dir=src, tables=tables, files=files, problems=reader.problems,
                     bad_cells=bad_cells, ignored=ignored, unread_tables=set(reader.unread))
+    if router is not None:
+        export.bulk = router.finish(export)
     if strict and export.problems:
         raise InputError(export.problems)
     return export

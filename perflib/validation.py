@@ -44,7 +44,7 @@ class ValidationFailed(InputError):
 
     def __init__(self, problems: list[Problem], summary: str | None = None):
         self.problems = list(problems)
-        n = len(self.problems)
+        n = max(len(self.problems), getattr(problems, "total", 0))  # bulk: only the first are listed
         head = summary or f"导入数据有 {n} 处问题，未写入数据库（原数据库保持不变）："
         lines = [head] + [f"  {i}. {p}" for i, p in enumerate(self.problems[:MAX_LISTED], 1)]
         if n > MAX_LISTED:
@@ -318,6 +318,8 @@ def validate(export: Export, existing: ExistingRows | None = None) -> list[Probl
     ranges, unique keys, payment dates within their year, numeric targets, street codes, and
     referential integrity against ``existing`` (the database rows the load keeps; None = the export
     is the whole database). Never raises for data problems; an empty list means it can be loaded."""
+    if getattr(export, "bulk", None) is not None:  # big files staged by DuckDB: the same checks in SQL
+        return export.bulk.validate(existing)
     checker = _Checker(export, existing)
     for name in TABLE_ORDER:
         df = export.tables.get(name)
