@@ -302,9 +302,16 @@ class Report:
         """Embed a matplotlib figure (PNG as a data URI) with its title, then close it."""
         import matplotlib.pyplot as plt
 
+        from matplotlib.text import Text
+
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        # the words drawn in the picture, for the runner's classified-leak check (pixels hide them)
+        drawn = [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
         plt.close(fig)
+        if drawn:
+            self._meta.setdefault("figure_text", []).extend(drawn)
+            self._write(META_FILE, self._meta)
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         _display_html(
             f'<figure class="perf-figure"><img alt="{esc(title)}" src="data:image/png;base64,{data}"/>'

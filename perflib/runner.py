@@ -579,10 +579,12 @@ def execute_job(job: Job) -> ReportResult:
                     ".facts.json": json.dumps(facts_doc, ensure_ascii=False, indent=2).encode("utf-8"),
                     ".xlsx": xlsx_bytes(tables, info),
                 }
-                leaked = sorted({i for suffix, data in files.items()
+                # the text drawn in the charts too: their PNG pixels would hide a name from this scan
+                scanned = dict(files, 图表文字="\n".join(meta.get("figure_text") or []).encode("utf-8"))
+                leaked = sorted({i for suffix, data in scanned.items()
                                  for i in _leaks(_xlsx_text(data) if suffix == ".xlsx" else data, job.secrets)})
                 if leaked:
-                    where = [s for s, d in files.items()
+                    where = [s for s, d in scanned.items()
                              if _leaks(_xlsx_text(d) if s == ".xlsx" else d, job.secrets)]
                     error = (f"输出中出现了 {len(leaked)} 个涉密项目的名称或编码（{'、'.join(where)}），"
                              "报告未发布")

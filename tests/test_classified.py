@@ -258,3 +258,45 @@ def test_cost_totals_reconcile(demo_suite, sql):
     n_open = sql("""SELECT count(DISTINCT project_id) FROM outputs o JOIN projects p USING (project_id, year)
                     WHERE o.year = 2023 AND p.project_type = '公务接待' AND NOT p.is_classified""")[0][0]
     assert f["cost.projects"] == n_open + 1  # the classified twin counts, unnamed
+
+
+# --- the runner's guard also reads the charts ----------------------------------------------------
+CHART_LEAK = '''from perflib.report import open_report
+from perflib.store import Store
+import matplotlib.pyplot as plt
+rep = open_report("chart", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
+rep.heading("图表泄露测试", 1)
+names = sorted(n for n in Store(db, redact=False).classified_names() if not n.startswith("P"))
+fig, ax = plt.subplots()
+ax.bar(names, [1] * len(names))
+rep.figure(fig, "各项目")
+'''
+
+
+def test_a_classified_name_drawn_in_a_chart_is_not_published(tmp_path, monkeypatch):
+    import nbformat
+    from conftest import write_export
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from perflib import runner
+    from perflib.ingest import ingest
+
+    db = tmp_path / "perf.duckdb"
+    ingest(write_export(tmp_path / "export"), db)  # the small export: P004 某专项保障经费 is classified
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    nb = new_notebook(cells=[
+        new_code_cell("db = None\nyear = None\nrules = None\nartifacts_dir = None\n",
+                      metadata={"tags": ["parameters"]}),
+        new_code_cell(CHART_LEAK)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, str(nbdir / "chart.ipynb"))
+    out = tmp_path / "reports"
+    summary = runner.run_reports(["chart"], db=db, out=out, progress=False, notebooks_dir=nbdir)
+    assert summary.exit_code == 1
+    assert "图表文字" in summary.results[0].error
+    assert not (out / "2023" / "chart.html").exists()
+    page = (out / "2023" / "chart.failed.html").read_text("utf-8")
+    assert "涉密" in page and "图表文字" in page
+    corpus = output_corpus(out)
+    assert find_leaks(corpus, {"某专项保障经费", "P004"}) == []
