@@ -282,6 +282,8 @@ def _integer(v, suffixes: tuple[str, ...] = ()) -> int:
     d = _decimal(v)
     if d != d.to_integral_value():
         raise _Bad("不是整数")
+    if not -2**63 <= d < 2**63:  # beyond a 64-bit integer column (found by the reader fuzzing)
+        raise _Bad("过大，不是有效的整数")
     return int(d)
 
 

@@ -65,6 +65,9 @@ REFUSED: dict[str, tuple[list[Refused], int]] = {
     "only_notes_and_hidden_sheets": ([R("成本构成.xlsx", None, None, "工作簿中没有数据工作表")], 1),
     "money_in_words": ([R("项目.csv", 3, "年初预算数", "不是数值")], 1),
     "year_with_decimals": ([R("支出明细.csv", 4, "年度", "不是整数")], 1),
+    # and the four rows that point at P001 2022 (its year is unreadable)
+    "year_overflows_integer": ([R("项目.csv", 2, "年度", "取值过大，不是有效的整数"),
+                                R("支出明细.csv", 2, "项目编码", "「P001」在 2022 年的「项目」表中不存在")], 5),
     "date_in_money_cell": ([R("项目.xlsx", 5, "年初预算数", "不是数值", "项目")], 1),
     "bool_not_yes_no": ([R("项目.csv", 6, "是否涉密", "不是 是/否")], 1),
     # the two rows that point at P003 (now unreadable) are named too

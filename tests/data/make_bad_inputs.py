@@ -283,6 +283,12 @@ def _(d, f):
     setcell(f["payments"], 2, "year", "2023.5")
 
 
+@case("year_overflows_integer")
+def _(d, f):
+    """项目.csv: 年度 typed as thirty nines (found by the reader fuzzing: it crashed the reader)."""
+    setcell(f["projects"], 0, "year", "9" * 30)
+
+
 @case("date_in_money_cell")
 def _(d, f):
     """项目.xlsx: a date cell where 年初预算数 should be (Excel auto-formatted it)."""
