@@ -176,7 +176,9 @@ class RunSummary:
 
     def describe(self) -> str:
         n_ok = sum(r.ok for r in self.results)
-        lines = [f"共生成 {len(self.results)} 份报告：成功 {n_ok}，失败 {len(self.failed)}。"]
+        n_cached = sum(r.status == "cached" for r in self.results)
+        skipped = f"（其中 {n_cached} 份未变化，沿用已有报告）" if n_cached else ""
+        lines = [f"共生成 {len(self.results)} 份报告：成功 {n_ok}，失败 {len(self.failed)}{skipped}。"]
         for r in self.failed:
             lines.append(f"  失败：{r.stem}（{r.error}）→ {self.out / (r.stem + '.failed.html')}")
         for r in self.results:
