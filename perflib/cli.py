@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=int, default=600, help="每个单元格的超时秒数")
     r.add_argument("--log-output", action="store_true", help="把单元格输出写入日志（定时任务用）")
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--progress", action="store_true", help="即使不是终端也显示进度条（默认仅在终端显示）")
 
     ru = sub.add_parser("rules", help="显示生效的规则（默认或 --rules 指定的文件）")
     ru.add_argument("--rules", type=Path)

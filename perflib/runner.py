@@ -906,18 +906,24 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
         bar.update(1)
 
     zygote = None
-    try:
-        if dask and todo:
-            from .distributed import run_on_dask
+    # with a bar on the terminal, log lines are printed above it instead of through it
+    from contextlib import nullcontext
 
-            run_on_dask(dask, todo, done)
-        else:
-            zygote = _start_zygote(todo)
-            if jobs > 1 and len(todo) > 1:
-                _run_in_processes(todo, jobs, done)
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    try:
+        with logging_redirect_tqdm(tqdm_class=tqdm) if show else nullcontext():
+            if dask and todo:
+                from .distributed import run_on_dask
+
+                run_on_dask(dask, todo, done)
             else:
-                for j in todo:
-                    done(execute_job_safely(j))
+                zygote = _start_zygote(todo)
+                if jobs > 1 and len(todo) > 1:
+                    _run_in_processes(todo, jobs, done)
+                else:
+                    for j in todo:
+                        done(execute_job_safely(j))
     finally:
         if zygote is not None:
             zygote.close()
@@ -996,7 +1002,8 @@ def run_from_cli(args) -> int:
     summary = run_reports(
         args.notebooks or None, db=args.db, year=args.year, params=args.params, each=args.each,
         out=args.out, jobs=args.jobs, dask=args.dask, rules=args.rules, force=args.force,
-        timeout=args.timeout, log_output=args.log_output, progress=False if args.no_progress else None,
+        timeout=args.timeout, log_output=args.log_output,
+        progress=False if args.no_progress else (True if getattr(args, "progress", False) else None),
     )
     print(summary.describe())
     return summary.exit_code
