@@ -268,7 +268,10 @@ def _recv(sock: socket.socket, with_fds: int = 0):
 
 # --- the zygote (server side) --------------------------------------------------------------------
 def _preload(modules: Iterable[str]) -> None:
+    parent = os.getppid()
     for name in modules:
+        if os.getppid() != parent:  # the run was killed while we imported: nobody will ask for a kernel
+            os._exit(0)
         try:
             importlib.import_module(name)
         except BaseException:  # noqa: BLE001 - "a.b" may be an attribute, or a module may not import here

@@ -307,6 +307,18 @@ def _wait_gone(tag: str, seconds: float) -> list[int]:
     return processes_tagged(tag)
 
 
+def _describe(pids: list[int]) -> list[str]:
+    out = []
+    for pid in pids:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:160]
+            ppid = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        out.append(f"{pid} (parent {ppid}): {cmd}")
+    return out
+
+
 def _kill_all(pids: list[int]) -> None:
     for pid in pids:  # our own leftovers: clean up before failing
         try:
@@ -393,9 +405,10 @@ def test_run_killed_mid_report_leaves_only_complete_files_and_the_next_run_compl
     assert stale and all(p.name.startswith(".") for p in stale)  # the partial file is hidden
     assert (out / "2023" / "alpha.html").exists() and not (out / "2023" / "beta.html").exists()
     n = check_outputs_complete(out)
-    left = _wait_gone("publish", 15)
+    left = _wait_gone("publish", 45)
+    seen = _describe(left)
     _kill_all(left)
-    assert not left, f"processes {left} outlived the killed run"
+    assert not left, f"processes outlived the killed run: {seen}"
     SURVIVED.append(f"run SIGKILL while publishing beta.xlsx: {n} visible files all complete, "
                     f"{len(stale)} hidden temp file(s), no process left")
     # 2. killed from outside at random moments while kernels run (the runner only: its kernel is orphaned)
@@ -406,9 +419,10 @@ def test_run_killed_mid_report_leaves_only_complete_files_and_the_next_run_compl
         proc.communicate(timeout=60)
         kills += 1
         n = check_outputs_complete(out)
-        left = _wait_gone(f"outside{i}", 15)
+        left = _wait_gone(f"outside{i}", 45)  # a zygote still importing notices at its next module
+        seen = _describe(left)
         _kill_all(left)
-        assert not left, f"processes {left} (zygote, launcher or kernel) outlived the killed run"
+        assert not left, f"processes outlived the killed run: {seen}"
         SURVIVED.append(f"run SIGKILL from outside after {delay:.1f}s: {n} visible files all complete, "
                         "no process left")
     # 3. the next run completes, and removes the temp files of the dead runs (their pid is gone)
