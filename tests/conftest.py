@@ -371,7 +371,7 @@ def demo_suite(hostile_demo) -> dict:
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "perflib.cli", "run", "--db", str(hostile_demo["db"]), "--out", str(out),
-         "--no-progress", "--log-output"],
+         "--no-progress", "--log-output", "--jobs", "2"],
         env=env, capture_output=True, text=True, timeout=1200)
     seconds = time.monotonic() - started
     figures = []
