@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import concurrent.futures
 import contextlib
 import csv
 import dataclasses
@@ -69,7 +70,8 @@ LIMIT = 200                      # detail rows fetched per check (validation.MAX
 
 # A first character that is surely no whitespace (Python's str.isspace(): all below '!' or below
 # '一'), nor the start of an Excel error value (#REF!…): ASCII '$'…'~' or a character from '一' on.
-_EDGE_OK = "(({x} >= '$' AND {x} < chr(127)) OR {x} >= '一')"
+_EDGE_OK = ("(({x} >= '$' AND {x} < chr(127)) OR {x} >= '一' OR ({x} >= '\u2010' AND {x} < '\u2028') "
+            "OR ({x} >= '\u2030' AND {x} < '\u205f') OR ({x} >= '\u3001' AND {x} < '一'))")
 # what the store's types hold; a value the Python reader reads beyond them (validation refuses it)
 # is kept aside in _big_<table> so that the checks word it as the Python path does
 _FITS = {MONEY: lambda v: abs(v) < Decimal(10) ** 16, YEAR: lambda v: -2**31 <= v < 2**31,
@@ -128,8 +130,8 @@ def _fast(x: str, column: Column, unit: str | None) -> str:
         return (f"CASE WHEN strlen({x}) = length({x}) AND {x} >= '$' AND {last} >= '!' AND NOT "
                 f"(contains({x}, '.') AND (contains({x}, 'e') OR contains({x}, 'E'))) THEN {x} END")
     if kind == TEXT:
-        return (f"CASE WHEN {_EDGE_OK.format(x=x)} AND ({last} >= '!' AND {last} < chr(127) OR {last} >= '一') "
-                f"THEN {x} END")
+        return (f"CASE WHEN {_EDGE_OK.format(x=x)} AND ({last} >= '!' AND {last} < chr(127) "
+                f"OR {_EDGE_OK.format(x=last)}) THEN {x} END")
     if kind == ENUM:
         return f"CASE WHEN {x} IN ({', '.join(_q(a) for a in column.allowed)}) THEN {x} END"
     if kind == BOOL:
@@ -233,6 +235,13 @@ class BulkPart:
     parquet_columns: list[str] = field(default_factory=list)
     no_data: list[Problem] = field(default_factory=list)
     fatal: bool = False
+    scan: concurrent.futures.Future | None = None   # the full pass over the file, in the background
+    start_scan: object = None                       # starts it (in the order the parts are loaded)
+
+    def encoding_known(self) -> bool:
+        """DuckDB may read the file before its background pass ends (UTF-8 CSV, Parquet); a GBK
+        file must first be transcoded."""
+        return self.kind == "csv" and self.source.encoding != "utf-8"
 
 
 class BulkReader:
@@ -248,6 +257,15 @@ class BulkReader:
         self.min_bytes = BULK_MIN_BYTES if min_bytes is None else min_bytes
         self.parts: dict[str, BulkPart] = {}
         self._tmp: Path | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def background(self, fn, *args) -> concurrent.futures.Future:
+        """Run ``fn`` in the one background thread: full passes over files (sha256, line counts,
+        GBK transcoding) overlap with DuckDB reading the files before them."""
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="perflib-scan")
+            weakref.finalize(self, self._pool.shutdown, False, cancel_futures=True)
+        return self._pool.submit(fn, *args)
 
     def tmpdir(self) -> Path:
         if self._tmp is None:
@@ -270,16 +288,25 @@ class BulkReader:
             return self._plan_csv(path, rel)
 
     def _plan_csv(self, path: Path, rel: str) -> list[_Part] | None:
-        scan = _scan_csv(path, self.tmpdir())
+        """Recognise the header from the first megabyte; the full pass over the file (sha256, line
+        count, zero-length lines, GBK transcoding) runs in the background until ``load`` needs it."""
         table = match_table_name(path.stem)
-        if scan.decline or table is None:
-            return None            # the Python reader reads it (and words any problem)
-        with open(scan.path, "rb") as fh:
+        if table is None:
+            return None            # the Python reader words the problem
+        with open(path, "rb") as fh:
             head = fh.read(PREFIX_BYTES)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return None            # UTF-16: the Python reader
         at_end = len(head) < PREFIX_BYTES
         if not at_end:
             head = head[: head.rfind(b"\n") + 1]
-        text = head.decode("utf-8-sig")
+        try:
+            text, utf8 = head.decode("utf-8-sig"), True
+        except UnicodeDecodeError:
+            try:
+                text, utf8 = head.decode("gb18030"), False
+            except UnicodeDecodeError:
+                return None
         first = next((ln for ln in text.splitlines() if ln.strip()), "")
         if not first:
             return None
@@ -294,20 +321,20 @@ class BulkReader:
             return None
         if all(_blank(r) for _, r in rows):
             return None            # an empty file: the Python reader says so
-        got = self._plan_header(rel, scan.sha256, scan.encoding, rows, table, at_end)
+        got = self._plan_header(rel, "", "utf-8" if utf8 else "gb18030", rows, table, at_end)
         if got is None:
             return None
         bulk, start = got
-        bulk.read_path, bulk.original, bulk.delimiter, bulk.lines = scan.path, path, delimiter, scan.lines
-        bulk.skip_lines = rows[start][0] - 1 if start < len(rows) else scan.lines
-        bulk.empty_after = [n for n in scan.empty_lines if n > bulk.skip_lines]
+        bulk.read_path, bulk.original, bulk.delimiter = path, path, delimiter
+        bulk.skip_lines = rows[start][0] - 1 if start < len(rows) else line
         bulk.width = max(len(r) for _, r in rows) + EXTRA_COLUMNS
+        bulk.start_scan = lambda: self.background(_scan_csv, path, self.tmpdir(), utf8)
         return self._commit(rel, bulk)
 
     def _plan_parquet(self, path: Path, rel: str) -> list[_Part] | None:
         import duckdb
 
-        sha = _sha256_file(path)
+        sha = ""
         table = match_table_name(path.stem)
         if table is None:
             names = "、".join(TABLES[t].label for t in TABLE_ORDER)
@@ -332,6 +359,7 @@ class BulkReader:
         bulk = got[0]
         bulk.kind = "parquet"
         bulk.read_path = bulk.original = path
+        bulk.start_scan = lambda: self.background(lambda: _Scan(_sha256_file(path), None, path))
         bulk.parquet_columns = cols
         bulk.width = len(cols)
         return self._commit(rel, bulk)
@@ -386,6 +414,13 @@ class BulkReader:
     def finish(self, export: Export) -> "BulkExport | None":
         if not self.parts:
             return None
+        order = [self.parts[sf.path] for name in TABLE_ORDER for sf in export.files_of(name)
+                 if sf.path in self.parts and self.parts[sf.path].source is sf]
+        order = [p for p in order if not p.fatal and p.start_scan]
+        # the background passes in the order load() needs them, GBK files (transcoded before DuckDB
+        # can read them) first
+        for part in sorted(order, key=lambda p: not p.encoding_known()):
+            part.scan = part.start_scan()
         return BulkExport(export, self)
 
 
@@ -397,48 +432,38 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _scan_csv(path: Path, tmpdir: Path) -> _Scan:
-    """One streaming pass: sha256, the encoding, line statistics. A file whose first megabyte is
-    UTF-8 is read as UTF-8 (DuckDB rejects any invalid byte later, and the Python reader then takes
-    the file); otherwise it is GB18030, transcoded to a temp UTF-8 file, unless it is mostly UTF-8
-    with some GBK lines (the Python reader names those). UTF-16 files go to the Python reader."""
+def _scan_csv(path: Path, tmpdir: Path, utf8: bool) -> _Scan:
+    """One streaming pass: sha256 and line statistics. A file whose first megabyte is UTF-8 is read as
+    UTF-8 (DuckDB rejects any invalid byte later, and the Python reader then takes the file);
+    otherwise it is GB18030, transcoded to a temp UTF-8 file, unless it is mostly UTF-8 with some
+    GBK lines (the Python reader names those)."""
     h = hashlib.sha256()
     stats = _LineStats()
     with open(path, "rb") as fh:
-        data = fh.read(CHUNK_BYTES)
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return _Scan("", None, path, decline="utf-16")
-        head = data[:PREFIX_BYTES]
-        if len(data) > PREFIX_BYTES:
-            head = head[: head.rfind(b"\n") + 1]
-        try:
-            head.decode("utf-8")
-            utf8 = True
-        except UnicodeDecodeError:
-            utf8 = False
         if utf8:
-            while data:
+            while data := fh.read(CHUNK_BYTES):
                 h.update(data)
                 stats.feed(data)
-                data = fh.read(CHUNK_BYTES)
             scan = _Scan(h.hexdigest(), "utf-8", path)
         else:
             target = tmpdir / f"{path.stem}-{id(path):x}.csv"
             dec = codecs.getincrementaldecoder("gb18030")()
             good = bad = 0
             tail = b""
+            remaining = _count_lines(path)    # bounds how many lines could still be UTF-8
             try:
                 with open(target, "wb") as fout:
-                    while data:
+                    while data := fh.read(CHUNK_BYTES):
                         h.update(data)
                         block = tail + data
                         cut = block.rfind(b"\n") + 1
                         tail = block[cut:]
-                        good, bad = _utf8_lines(block[:cut], good, bad)
+                        if bad <= good + remaining:    # else "mostly UTF-8" can no longer hold
+                            good, bad = _utf8_lines(block[:cut], good, bad)
+                        remaining -= block.count(b"\n", 0, cut)
                         text = dec.decode(data).encode("utf-8")
                         stats.feed(text)
                         fout.write(text)
-                        data = fh.read(CHUNK_BYTES)
                     good, bad = _utf8_lines(tail, good, bad)
                     text = dec.decode(b"", final=True).encode("utf-8")
                     stats.feed(text)
@@ -452,6 +477,14 @@ def _scan_csv(path: Path, tmpdir: Path) -> _Scan:
             scan = _Scan(h.hexdigest(), "gb18030", target)
     scan.lines, scan.empty_lines, scan.decline = stats.finish()
     return scan
+
+
+def _count_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        while data := fh.read(CHUNK_BYTES):
+            n += data.count(b"\n")
+    return n + 1
 
 
 def _utf8_lines(block: bytes, good: int, bad: int) -> tuple[int, int]:
@@ -679,6 +712,9 @@ class BulkExport:
         table = TABLES[name]
         stage = self.stage(name)
         start = self._next(name)
+        scan = part.scan.result() if part.encoding_known() else None
+        if scan is not None and not self._take_scan(part, scan):
+            return self._python_part(name, part, rank)
         source, cells = self._source_sql(part)
         typed, left = [], []
         for c in table.columns:
@@ -697,8 +733,13 @@ class BulkExport:
         try:
             self.con.execute(sql)
         except duckdb.Error:
+            if scan is None:
+                self._take_scan(part, part.scan.result())
             return self._python_part(name, part, rank)
         stop = self._next(name)
+        if scan is None and not self._take_scan(part, part.scan.result()):
+            self.con.execute(f"DELETE FROM {stage} WHERE rowid >= {start}")
+            return self._python_part(name, part, rank)
         if part.kind == "csv" and stop - start != part.lines - part.skip_lines - len(part.empty_after):
             self.con.execute(f"DELETE FROM {stage} WHERE rowid >= {start}")
             return self._python_part(name, part, rank)
@@ -706,6 +747,15 @@ class BulkExport:
         with _timed("settle", part.source.path):
             self._settle(name, part, seg, source, cells)
         return [seg]
+
+    def _take_scan(self, part: BulkPart, scan: _Scan) -> bool:
+        """Apply the background pass over a part's file; False if the Python reader must read it."""
+        self._replace_source(part, dataclasses.replace(part.source, sha256=scan.sha256))
+        if scan.decline:
+            return False
+        part.read_path, part.lines = scan.path, scan.lines
+        part.empty_after = [n for n in scan.empty_lines if n > part.skip_lines]
+        return True
 
     def _python_part(self, name: str, part: BulkPart, rank: int) -> list[_Segment]:
         """Read a part with the Python reader after all (exact, slower), its problems included."""
@@ -757,9 +807,12 @@ class BulkExport:
         table = part.table
         rng = f"rowid >= {seg.start} AND rowid < {seg.stop}"
         flagged = con.execute(f"SELECT count(*) FROM {stage} WHERE {rng} AND _x").fetchall()[0][0]
-        where = f"j + {seg.start} IN (SELECT rowid FROM {stage} WHERE {rng} AND _x)" if flagged else "false"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM (SELECT row_number() OVER () - 1 "
-                    f"AS j, * FROM ({source}){' LIMIT 0' if not flagged else ''}) WHERE {where}")
+        if flagged:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM (SELECT row_number() OVER () - 1 "
+                        f"AS j, * FROM ({source})) WHERE j + {seg.start} IN "
+                        f"(SELECT rowid FROM {stage} WHERE {rng} AND _x)")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _raw (j BIGINT, {', '.join(c + ' VARCHAR' for c in cells)})")
         j0 = min(part.mapping.values()) if part.mapping else None
         k0 = str(part.header[j0]).strip() if j0 is not None else None
         susp = con.execute(f"SELECT j, [{', '.join(cells)}] FROM _raw WHERE {_suspicious(cells, j0, k0)} "
@@ -942,10 +995,12 @@ class _Validator:
         for name in TABLE_ORDER:
             if not self.bulk.segments.get(name):
                 continue
-            table = TABLES[name]
-            self.row_checks(table)
-        self.references()
-        self.streets()
+            with _timed("check", name):
+                self.row_checks(TABLES[name])
+        with _timed("check", "references"):
+            self.references()
+        with _timed("check", "streets"):
+            self.streets()
 
     # --- helpers ----------------------------------------------------------------------------
     def order_sql(self, name: str) -> str:

@@ -1,0 +1,207 @@
+"""Province-scale ingest benchmark: generation, DuckDB/pandas floors, the validated ingest, a refused
+ingest (one bad row near the end of a 15 M-row file), each measured in its own process.
+
+    .venv/bin/python benchmarks/bench_ingest.py            # everything (about 5 minutes)
+    .venv/bin/python benchmarks/bench_ingest.py --only ingest,bad
+
+Data goes to ``benchmarks/out/`` (git-ignored): ``province/`` (``perflib demo --scale province``),
+``province-onefile/`` (the same folder with the payments in one 15 M-row ``支出明细.csv``, other
+files symlinked) and its copy with a bad amount near the end. Each step prints wall seconds, CPU
+seconds (all threads) and the peak resident memory (the process tree, sampled every 50 ms).
+Results and the commands that gave them are in ``benchmarks/README.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+STEPS = ("demo", "floors", "ingest", "again", "bad")
+
+
+def measure(code: str, *, cwd: Path = ROOT, timeout: float | None = None) -> dict:
+    """Run ``code`` in a fresh Python process; its wall and CPU time and the peak RSS of its process
+    tree (stopped after ``timeout`` seconds). The child may print one JSON line starting with
+    ``RESULT `` to report more."""
+    import psutil
+
+    start = time.perf_counter()
+    proc = subprocess.Popen([PY, "-c", code], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    cpu = {}
+    timed_out = False
+    while proc.poll() is None:
+        if timeout is not None and time.perf_counter() - start > timeout:
+            timed_out = True
+            for p in ps.children(recursive=True) + [ps]:   # the tree this function started
+                try:
+                    p.kill()
+                except psutil.Error:
+                    pass
+            break
+        try:
+            tree = [ps] + ps.children(recursive=True)
+            rss = 0
+            for p in tree:
+                try:
+                    rss += p.memory_info().rss
+                    t = p.cpu_times()
+                    cpu[p.pid] = t.user + t.system + getattr(t, "children_user", 0) + getattr(t, "children_system", 0)
+                except psutil.Error:
+                    pass
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    res = {"wall_s": round(wall, 2), "cpu_s": round(sum(cpu.values()), 1), "peak_rss_gib": round(peak / 2**30, 2),
+           "exit": proc.returncode}
+    if timed_out:
+        res["timed_out"] = True
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            res.update(json.loads(line[7:]))
+    if proc.returncode and "expect_fail" not in code:
+        print(err[-3000:], file=sys.stderr)
+    res["stderr_tail"] = err[-2000:]
+    return res
+
+
+def show(label: str, res: dict, keys=("wall_s", "cpu_s", "peak_rss_gib")) -> None:
+    print(f"{label:48s} " + "  ".join(f"{k}={res.get(k)}" for k in keys), flush=True)
+
+
+def demo(out: Path, districts: int) -> dict:
+    if out.exists():
+        shutil.rmtree(out)
+    return measure(f"from perflib.demo import write_demo; write_demo({str(out)!r}, 0, 'province', "
+                   f"districts={districts})")
+
+
+def one_file(src: Path, dst: Path, bad: bool) -> Path:
+    """``src`` with its payments in one file (other files symlinked); with ``bad``, the amount of
+    the second-to-last row is unreadable (``12x.50``)."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    parts = sorted(src.glob("支出明细-*.csv"))
+    for p in src.iterdir():
+        if p not in parts:
+            os.symlink(p.resolve(), dst / p.name)
+    with open(dst / "支出明细.csv", "wb") as out:
+        for i, p in enumerate(parts):
+            data = p.read_bytes()
+            if i:
+                data = data[data.index(b"\n") + 1:]
+            if bad and i == len(parts) - 1:
+                lines = data.split(b"\n")
+                k = len(lines) - 3                      # the second-to-last data line
+                lines[k] = lines[k].rsplit(b",", 1)[0] + b",12x.50"
+                data = b"\n".join(lines)
+            out.write(data)
+    return dst / "支出明细.csv"
+
+
+INGEST = textwrap.dedent("""
+    import json, os, time
+    from perflib import bulk
+    from perflib.ingest import ingest
+    from perflib.exceptions import InputError
+    db = {db!r}
+    for p in (db, db + ".wal"):
+        if {fresh} and os.path.exists(p): os.remove(p)
+    t = time.perf_counter()
+    try:
+        s = ingest({src!r}, db)
+        out = {{"rows": s.rows, "unchanged": s.unchanged}}
+    except InputError as e:   # expect_fail
+        out = {{"refused": True, "message": str(e).splitlines()[:4], "problems": len(e.problems)}}
+    out["ingest_s"] = round(time.perf_counter() - t, 2)
+    phases = {{}}
+    for ph, what, w, c in bulk.TIMINGS:
+        a = phases.setdefault(ph, [0.0, 0.0]); a[0] += w; a[1] += c
+    out["phases"] = {{k: [round(v[0], 2), round(v[1], 2)] for k, v in phases.items()}}
+    print("RESULT " + json.dumps(out, ensure_ascii=False))
+""")
+
+FLOOR_DUCKDB = textwrap.dedent("""
+    import duckdb, os, json
+    db = {db!r}
+    for p in (db, db + ".wal"):
+        if os.path.exists(p): os.remove(p)
+    con = duckdb.connect(db)
+    con.execute("SET enable_progress_bar = false")
+    con.execute("CREATE TABLE payments AS SELECT * FROM read_csv({src!r})")
+    con.execute("CHECKPOINT")
+    print("RESULT " + json.dumps({{"rows": con.execute("SELECT count(*) FROM payments").fetchall()[0][0]}}))
+""")
+
+FLOOR_PANDAS = textwrap.dedent("""
+    import pandas as pd, json
+    df = pd.read_csv({src!r})
+    print("RESULT " + json.dumps({{"rows": len(df)}}))
+""")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--districts", type=int, default=150)
+    ap.add_argument("--only", default=",".join(STEPS), help="comma-separated: " + ",".join(STEPS))
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args(argv)
+    steps = set(args.only.split(","))
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    src = out / "province"
+    db = str(out / "province.duckdb")
+    results = {}
+    if "demo" in steps or not src.exists():
+        results["demo"] = r = demo(src, args.districts)
+        show("perflib demo --scale province", r)
+    size = sum(p.stat().st_size for p in src.iterdir())
+    print(f"export: {len(list(src.iterdir()))} files, {size / 2**20:.0f} MiB", flush=True)
+    onefile = out / "province-onefile"
+    if "floors" in steps or "bad" in steps:
+        one_file(src, onefile, bad=False)
+    if "floors" in steps:
+        pay = str(onefile / "支出明细.csv")
+        results["floor_duckdb"] = r = measure(FLOOR_DUCKDB.format(db=str(out / "floor.duckdb"), src=pay))
+        show(f"floor: DuckDB read_csv → table ({r.get('rows'):,} rows)", r)
+        results["floor_pandas"] = r = measure(FLOOR_PANDAS.format(src=pay))
+        show(f"floor: pandas read_csv ({r.get('rows'):,} rows)", r)
+        (out / "floor.duckdb").unlink(missing_ok=True)
+    if "ingest" in steps:
+        results["ingest"] = r = measure(INGEST.format(db=db, src=str(src), fresh=True))
+        show("perflib ingest (province, validated, new db)", r)
+        print("   phases [wall, cpu]:", r.get("phases"), flush=True)
+        print("   rows:", r.get("rows"), flush=True)
+    if "again" in steps:
+        results["again"] = r = measure(INGEST.format(db=db, src=str(src), fresh=False))
+        show("perflib ingest again (same files: unchanged)", r)
+    if "bad" in steps:
+        bad = out / "province-bad"
+        one_file(src, bad, bad=True)
+        results["bad"] = r = measure(INGEST.format(db=str(out / "bad.duckdb"), src=str(bad), fresh=True))
+        show("perflib ingest refused (bad row near the end)", r)
+        print("   " + "\n   ".join(r.get("message") or [r.get("stderr_tail", "")]), flush=True)
+        shutil.rmtree(bad)
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
