@@ -65,6 +65,12 @@ def cjk_font_name() -> str:
     raise RuntimeError("找不到可用的中文字体：请安装 mplfonts 或系统中文字体（如 Noto Sans CJK SC）")
 
 
+# Charts with one bar per department or project draw at most this many (the province has 11,550
+# level-1 departments and 1,800 projects of a type): more would make an unreadable, minutes-long
+# figure. The district demo's charts stay whole (77 departments, ≤ 30 projects of a type).
+MAX_BARS = 100
+
+
 def setup_theme() -> str:
     """Apply the reports' one seaborn theme with a CJK font; returns the font family used."""
     import seaborn as sns
@@ -152,6 +158,10 @@ def plot_cost_structure(per_project, overall, year: int, title: str | None = Non
     setup_theme()
     elements = sorted(set(overall["element"]) | set(per_project["element"]))
     cur = per_project[per_project["year"] == year]
+    ids = cur["project_id"].unique()
+    if len(ids) > MAX_BARS:  # province scale: the projects with the largest cost
+        top = cur.groupby("project_id")["amount"].sum().nlargest(MAX_BARS).index
+        cur = cur[cur["project_id"].isin(top)]
     n = max(len(cur["project_id"].unique()), 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, max(3.5, 0.32 * n + 1.5)),
                                    gridspec_kw={"width_ratios": [2, 1]})
@@ -160,7 +170,7 @@ def plot_cost_structure(per_project, overall, year: int, title: str | None = Non
     wide = wide.reindex(columns=elements).fillna(0)
     if len(wide):
         wide.plot.barh(stacked=True, ax=ax1, legend=False, width=0.75)
-    ax1.set_title(f"{year} 年各项目成本结构")
+    ax1.set_title(f"{year} 年各项目成本结构" + (f"（成本最大的 {MAX_BARS} 个项目）" if len(ids) > MAX_BARS else ""))
     ax1.set_ylabel("")
     percent_axis(ax1, axis="x")
     ax1.set_xlim(0, 1)
@@ -275,7 +285,8 @@ def plot_cost_effectiveness(effectiveness, standard: float, quality_median: floa
         ax.axvline(standard, color="#1f4e79", linestyle="--", linewidth=1, label="支出标准")
     if quality_median is not None and math.isfinite(quality_median):
         ax.axhline(quality_median, color="#9e9e9e", linestyle=":", linewidth=1, label="质量得分中位数")
-    for r in df.itertuples():
+    named = df if len(df) <= MAX_BARS else df[df["efficient"] | df["cheap_low_quality"]].head(MAX_BARS)
+    for r in named.itertuples():  # province scale: only the frontier and cheap-and-low-quality named
         ax.annotate(str(getattr(r, "label", r.project_name))[:14], (r.unit_cost, r.quality_score), fontsize=7,
                     xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel(f"单位成本（元/{unit}）" if unit else "单位成本（元）")
@@ -294,6 +305,10 @@ def plot_savings_vs_cut(table, title: str | None = None):
     setup_theme()
     df = table.copy()
     df = df[(df["saving"].fillna(0) > 0) | df["budget_cut"].notna()]
+    if len(df) > MAX_BARS:  # province scale: the projects with the largest saving or cut
+        size = df["saving"].fillna(0).abs().combine(df["budget_cut"].fillna(0).abs(), max)
+        df = df.loc[size.sort_values(ascending=False, kind="stable").index[:MAX_BARS]].sort_index()
+        title = title or f"测算节约与实际压减（节约或压减最大的 {MAX_BARS} 个项目）"
     fig, ax = plt.subplots(figsize=(9, max(3.5, 0.35 * len(df) + 1.5)))
     y = np.arange(len(df))
     ax.barh(y - 0.2, df["saving"].fillna(0), height=0.4, color="#1f4e79", label="按支出标准测算可节约")
@@ -413,6 +428,9 @@ def plot_coverage_by_department(by_dept, title: str | None = None):
     with nothing eligible are left out. ``by_dept``: :func:`perflib.coverage.coverage_by_department`."""
     setup_theme()
     f = by_dept[by_dept["eligible"] > 0].sort_values(["coverage_count", "level1_name"], ascending=[False, True])
+    if len(f) > MAX_BARS:  # province scale: the departments with the lowest coverage
+        f = f.tail(MAX_BARS)
+        title = title or f"各部门绩效目标覆盖率（覆盖率最低的 {MAX_BARS} 个部门）"
     n = max(len(f), 1)
     fig, ax = plt.subplots(figsize=(8, max(3.0, 0.22 * n + 1.2)))
     colors = [STATUS_COLORS["green"] if v >= 1 else STATUS_COLORS["red"] for v in f["coverage_count"]]

@@ -129,3 +129,32 @@ def test_cli_province_and_bad_sizes(tmp_path, monkeypatch, capsys):
         write_demo(tmp_path / "x", scale="province", districts=0)
     with pytest.raises(ParameterError):
         write_demo(tmp_path / "y", scale="country")
+
+
+def test_charts_bounded_at_province_scale():
+    """Per-department / per-project charts draw at most MAX_BARS bars (the lowest coverage, the
+    largest savings), so a province-wide report stays readable and renders in seconds."""
+    import matplotlib.pyplot as plt
+
+    from perflib import plots
+
+    n = plots.MAX_BARS * 3
+    by_dept = pd.DataFrame({"level1_code": [f"{i:05d}" for i in range(n)],
+                            "level1_name": [f"部门{i:05d}" for i in range(n)],
+                            "eligible": [10] * n, "coverage_count": [(i % 97) / 96 for i in range(n)]})
+    fig = plots.plot_coverage_by_department(by_dept)
+    bars = fig.axes[0].patches
+    assert len(bars) == plots.MAX_BARS
+    shown = sorted(b.get_width() for b in bars)
+    assert shown == sorted(by_dept["coverage_count"])[: plots.MAX_BARS]     # the lowest ones
+    plt.close(fig)
+    table = pd.DataFrame({"project_name": [f"项目{i}" for i in range(n)], "saving": [float(i) for i in range(n)],
+                          "budget_cut": [None] * n})
+    fig = plots.plot_savings_vs_cut(table)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == plots.MAX_BARS and set(labels) == {f"项目{i}" for i in range(n - plots.MAX_BARS, n)}
+    plt.close(fig)
+    small = by_dept.head(plots.MAX_BARS - 1)
+    fig = plots.plot_coverage_by_department(small)
+    assert len(fig.axes[0].patches) == len(small)                          # district size: all shown
+    plt.close(fig)
