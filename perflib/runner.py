@@ -8,7 +8,9 @@ still render, and the run exits 1.
 from __future__ import annotations
 
 import ast
+import codecs
 import datetime as dt
+import functools
 import hashlib
 import html
 import json
@@ -443,40 +445,139 @@ def _now() -> str:
     return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
-def _leaks(data: bytes, secrets: list[str]) -> list[int]:
-    """Indexes of secrets found in an output (text as written, HTML-escaped or JSON-escaped)."""
-    text = data.decode("utf-8", errors="ignore")
-    hits = []
+_CODE_SHAPED = re.compile(r"[0-9A-Za-z_\-]+")
+_TOKEN_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_SCAN_CHUNK = 8 << 20  # bytes decoded and scanned at a time: bounds the memory of a 300 MB scan
+
+
+def _secret_forms(secret: str) -> set[str]:
+    """Every way an output writes a secret: as is, HTML-escaped (with/without quotes), JSON-escaped
+    (``ensure_ascii`` on and off), and the JSON escapes of the HTML forms (HTML inside an .ipynb)."""
+    forms = set()
+    for f in (secret, html.escape(secret), html.escape(secret, quote=False)):
+        forms |= {f, json.dumps(f, ensure_ascii=False)[1:-1], json.dumps(f, ensure_ascii=True)[1:-1]}
+    return forms - {""}
+
+
+@functools.lru_cache(maxsize=4)
+def _secret_automaton(secrets: tuple[str, ...]) -> Any:
+    """One Aho–Corasick automaton over every form of every secret, built once per secret list.
+
+    Each form maps to ``(length, plain, token)``: the indexes of the secrets it belongs to, split
+    into names (any occurrence is a hit) and codes (``[0-9A-Za-z_-]+``, a hit only as a whole token).
+    ``None`` when there is nothing to look for.
+    """
+    import ahocorasick
+
+    owners: dict[str, tuple[list[int], list[int]]] = {}
     for i, s in enumerate(secrets):
-        forms = {s, html.escape(s), html.escape(s, quote=False), json.dumps(s)[1:-1],
-                 json.dumps(s, ensure_ascii=True)[1:-1]}
-        for f in forms:
-            if not f:
+        code = _CODE_SHAPED.fullmatch(s) is not None
+        for f in _secret_forms(s):
+            owners.setdefault(f, ([], []))[code].append(i)
+    if not owners:
+        return None
+    automaton = ahocorasick.Automaton()
+    for f, (plain, token) in owners.items():
+        automaton.add_word(f, (len(f), tuple(plain), tuple(token)))
+    automaton.make_automaton()
+    return automaton
+
+
+def _byte_chunks(data: bytes | bytearray | memoryview | Iterable[bytes]) -> Iterable[bytes | memoryview]:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(data)
+        return (view[o:o + _SCAN_CHUNK] for o in range(0, len(view), _SCAN_CHUNK))
+    return data
+
+
+def _text_windows(data: bytes | Iterable[bytes], keep: int) -> Iterable[str]:
+    """The UTF-8 text of ``data`` (undecodable bytes dropped, as ``decode(errors="ignore")``) between
+    two sentinel newlines, in windows that each start with the last ``keep`` characters of the one
+    before: any span of at most ``keep`` characters lies whole in some window."""
+    carry, pending = "\n", b""
+    for chunk in _byte_chunks(data):
+        if pending:
+            chunk = pending + chunk
+        text, used = codecs.utf_8_decode(chunk, "ignore", False)
+        pending = bytes(chunk[used:])
+        if text:
+            window = carry + text
+            yield window
+            carry = window[-keep:]
+    yield carry + codecs.utf_8_decode(pending, "ignore", True)[0] + "\n"
+
+
+def _leaks(data: bytes | Iterable[bytes], secrets: list[str]) -> list[int]:
+    """Indexes (ascending) of secrets found in an output (text as written, HTML- or JSON-escaped).
+
+    One Aho–Corasick pass over the text, decoded a chunk at a time; ``data`` is the output's bytes or
+    an iterable of byte chunks (:func:`_xlsx_text`). Codes count only as whole tokens (no ASCII
+    letter or digit on either side).
+    """
+    automaton = _secret_automaton(tuple(secrets))
+    if automaton is None:
+        return []
+    findable = {i for i, s in enumerate(secrets) if s}
+    found: set[int] = set()
+    # a window holds each hit with the characters on both sides (the sentinels stand for the ends)
+    for window in _text_windows(data, keep=automaton.get_stats()["longest_word"] + 2):
+        last = len(window) - 2
+        for end, (length, plain, token) in automaton.iter(window):
+            start = end - length + 1
+            if start < 1 or end > last:
                 continue
-            if re.fullmatch(r"[0-9A-Za-z_\-]+", s):  # a code: match it as a whole token only
-                if re.search(rf"(?<![0-9A-Za-z]){re.escape(f)}(?![0-9A-Za-z])", text):
-                    hits.append(i)
-                    break
-            elif f in text:
-                hits.append(i)
-                break
-    return hits
+            if plain:
+                found.update(plain)
+            if token and window[start - 1] not in _TOKEN_CHARS and window[end + 1] not in _TOKEN_CHARS:
+                found.update(token)
+        if found >= findable:
+            break
+    return sorted(found)
 
 
-def _xlsx_text(data: bytes) -> bytes:
-    """The XML text inside an .xlsx (its strings are not visible in the zipped bytes)."""
-    import io
-    import zipfile
+class _XlsxText:
+    """The XML text inside an .xlsx (its strings are not visible in the zipped bytes), members
+    joined by newlines. Iterating streams it in chunks, one member at a time, so that a 300 MB
+    workbook is never held decompressed; ``bytes()`` gives it whole."""
 
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return b"\n".join(z.read(n) for n in z.namelist() if n.endswith(".xml"))
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __iter__(self):
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(self.data)) as z:
+            for k, name in enumerate(n for n in z.namelist() if n.endswith(".xml")):
+                if k:
+                    yield b"\n"
+                with z.open(name) as member:
+                    while chunk := member.read(_SCAN_CHUNK):
+                        yield chunk
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self)
+
+
+def _xlsx_text(data: bytes) -> _XlsxText:
+    """The XML text inside an .xlsx, as chunks for :func:`_leaks` (``bytes()`` of it: whole)."""
+    return _XlsxText(data)
 
 
 def _mask(text: str, secrets: list[str]) -> str:
-    for s in secrets:
-        if s:
-            text = text.replace(s, LEAK_MASK).replace(html.escape(s), LEAK_MASK)
-    return text
+    """``text`` with every form of every secret (codes too, inside longer tokens as well) replaced
+    by :data:`LEAK_MASK`; of overlapping matches the leftmost, then the longest, wins."""
+    automaton = _secret_automaton(tuple(secrets))
+    if automaton is None or not text:
+        return text
+    spans = sorted((end - length + 1, -length) for end, (length, _, _) in automaton.iter(text))
+    parts, pos = [], 0
+    for start, negative_length in spans:
+        if start >= pos:
+            parts += [text[pos:start], LEAK_MASK]
+            pos = start - negative_length
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def _read_artifacts(adir: Path) -> tuple[dict, list[tuple[str, str, Any]], dict]:
