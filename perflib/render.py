@@ -312,27 +312,25 @@ def sheet_names(names: Iterable[str]) -> list[str]:
     return out
 
 
-def xlsx_bytes(tables: list[tuple[str, str, pd.DataFrame]], info: dict[str, Any] | None = None) -> bytes:
-    """An .xlsx of ``(title, sheet, table)``: one sheet per table (headers as shown), plus 说明."""
-    import io
+def xlsx_bytes(tables: list[tuple], info: dict[str, Any] | None = None) -> bytes:
+    """An .xlsx of ``(title, sheet, table)`` or ``(title, sheet, table, total rows)``: one sheet per
+    table (headers as shown), plus 说明 (the report's details, and per table its sheet, the rows in
+    the sheet and in total: a table cut to ``report.xlsx_max_rows`` says so). Written by
+    :func:`perflib.workbook.write_xlsx` (text stays text: never a formula or a link)."""
+    from .workbook import write_xlsx
 
-    buf = io.BytesIO()
-    names = sheet_names(["说明"] + [s for _, s, _ in tables])
-    # data never becomes a formula or a link (a name starting with "=" stays text)
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    with pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": options}) as xw:
-        about = [("表", "工作表")] + [(t, n) for (t, _, _), n in zip(tables, names[1:])]
-        meta = [(str(k), "" if v is None else str(v)) for k, v in (info or {}).items()]
-        pd.DataFrame(meta + [("", "")] + about, columns=["项目", "内容"]).to_excel(
-            xw, sheet_name=names[0], index=False)
-        for (title, _sheet, df), name in zip(tables, names[1:]):
-            frame = df.copy()
-            for c in frame.columns:
-                if isinstance(frame[c].dtype, pd.DatetimeTZDtype):
-                    frame[c] = frame[c].dt.tz_localize(None)
-            frame.to_excel(xw, sheet_name=name, index=False)
-            ws = xw.sheets[name]
-            for i, c in enumerate(frame.columns):
-                width = max([len(str(c))] + [len(str(v)) for v in frame[c].head(200)]) if len(frame) else len(str(c))
-                ws.set_column(i, i, min(max(8, width * 1.6), 60))
-    return buf.getvalue()
+    entries = [(t[0], t[1], t[2], int(t[3]) if len(t) > 3 and t[3] is not None else len(t[2]))
+               for t in tables]
+    names = sheet_names(["说明"] + [s for _, s, _, _ in entries])
+    cut = [(title, len(df), total) for title, _, df, total in entries if total > len(df)]
+    meta = [(str(k), "" if v is None else str(v), None, None, None) for k, v in (info or {}).items()]
+    if cut:
+        meta.append(("截断说明", f"{len(cut)} 个表超过 xlsx 行数上限（规则 report.xlsx_max_rows），工作表只含前若干行："
+                     + "；".join(f"「{t}」{n:,} / {total:,} 行" for t, n, total in cut)
+                     + "。完整明细请按部门生成报告（perflib run monitoring --each dept）。", None, None, None))
+    about = [("表", "工作表", "表中行数", "总行数", "备注")] + [
+        (title, name, len(df), total, f"仅含前 {len(df):,} 行" if total > len(df) else "")
+        for (title, _, df, total), name in zip(entries, names[1:])]
+    sheet_about = pd.DataFrame(meta + [("", "", None, None, None)] + about,
+                               columns=["项目", "内容", "表中行数", "总行数", "备注"], dtype=object)
+    return write_xlsx([(names[0], sheet_about)] + [(n, df) for (_, _, df, _), n in zip(entries, names[1:])])

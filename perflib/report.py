@@ -197,8 +197,11 @@ def _cell(value: Any, rate: bool = False) -> tuple[str, str]:
     return str(value), ""
 
 
-def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None) -> str:
-    """A sortable/searchable (by the page's inline script) HTML table; every value escaped."""
+def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None,
+               xlsx_rows: int | None = None) -> str:
+    """A sortable/searchable (by the page's inline script) HTML table; every value escaped.
+
+    ``xlsx_rows``: rows of the table kept for the .xlsx when fewer than all (the note says so)."""
     shown = df if max_rows is None else df.head(max_rows)
     head = "".join(
         f'<th data-type="{"num" if pd.api.types.is_numeric_dtype(df[c]) else "text"}">{esc(c)}</th>'
@@ -215,7 +218,14 @@ def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None) -> str
             cells.append(f"<td{attr}>{esc(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     note = ""
-    if max_rows is not None and len(df) > max_rows:
+    xlsx_cut = xlsx_rows is not None and xlsx_rows < len(df)
+    page_cut = max_rows is not None and len(df) > max_rows
+    if page_cut and xlsx_cut:
+        note = (f'<p class="perf-note">页面仅显示前 {max_rows:,} 行；xlsx 文件含前 {xlsx_rows:,} 行；'
+                f'共 {len(df):,} 行。完整明细请按部门生成报告。</p>')
+    elif xlsx_cut:
+        note = f'<p class="perf-note">xlsx 文件仅含前 {xlsx_rows:,} 行，共 {len(df):,} 行。完整明细请按部门生成报告。</p>'
+    elif page_cut:
         note = f'<p class="perf-note">仅显示前 {max_rows} 行，共 {len(df)} 行；完整数据见 xlsx 文件。</p>'
     return (
         f'<div class="perf-table-wrap"><p class="perf-caption">{esc(title)}</p>'
@@ -258,7 +268,7 @@ class Report:
     year: int
     params: dict[str, Any] = field(default_factory=dict)
     artifacts_dir: Path | None = None
-    max_table_rows: int = 300
+    max_table_rows: int | None = None  # rows shown per table; None → rules report.html_max_rows
     _facts: dict[str, Any] = field(default_factory=dict, repr=False)
     _tables: list[dict] = field(default_factory=list, repr=False)
     _meta: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -282,19 +292,25 @@ class Report:
               money: Iterable[str] | None = None, max_rows: int | None = None) -> pd.DataFrame:
         """Show a table (classified rows collapsed, Chinese headers) and keep it for the ``.xlsx``.
 
-        Returns the table as shown. ``money``: columns summed on the 涉密项目（合计） line.
+        Returns the table as shown. ``money``: columns summed on the 涉密项目（合计） line. The page
+        shows the first ``report.html_max_rows`` rows (or ``max_rows``), the .xlsx keeps the first
+        ``report.xlsx_max_rows``; the tables JSON records the total (``rows``).
         """
         out = chinese_headers(collapse_classified(df, money)).reset_index(drop=True)
-        limit = self.max_table_rows if max_rows is None else max_rows
-        _display_html(table_html(out, title, limit), f"{title}（{len(out)} 行）")
+        limit = max_rows if max_rows is not None else self.max_table_rows
+        if limit is None:
+            limit = int(self.rules.value("report.html_max_rows"))
+        xlsx_limit = int(self.rules.value("report.xlsx_max_rows"))
+        _display_html(table_html(out, title, limit, xlsx_rows=min(len(out), xlsx_limit)),
+                      f"{title}（{len(out)} 行）")
         if self.artifacts_dir is not None:
             n = len(self._tables) + 1
             file = f"table_{n:03d}.pkl"
             tdir = self.artifacts_dir / "tables"
             tdir.mkdir(parents=True, exist_ok=True)
             with open(tdir / file, "wb") as fh:
-                pickle.dump(out, fh)
-            self._tables.append({"file": file, "title": title, "sheet": sheet or title})
+                pickle.dump(out.head(xlsx_limit) if len(out) > xlsx_limit else out, fh)
+            self._tables.append({"file": file, "title": title, "sheet": sheet or title, "rows": len(out)})
             self._write(TABLES_FILE, self._tables)
         return out
 

@@ -580,7 +580,9 @@ def _mask(text: str, secrets: list[str]) -> str:
     return "".join(parts)
 
 
-def _read_artifacts(adir: Path) -> tuple[dict, list[tuple[str, str, Any]], dict]:
+def _read_artifacts(adir: Path) -> tuple[dict, list[tuple[str, str, Any, int]], dict]:
+    """(facts, tables as ``(title, sheet, frame, total rows)``, meta) a notebook recorded; the frame
+    may hold fewer rows than the total (``report.xlsx_max_rows``); no ``rows`` recorded → all."""
     from .report import FACTS_FILE, META_FILE, TABLES_FILE
 
     facts = json.loads((adir / FACTS_FILE).read_text("utf-8")) if (adir / FACTS_FILE).exists() else {}
@@ -589,7 +591,8 @@ def _read_artifacts(adir: Path) -> tuple[dict, list[tuple[str, str, Any]], dict]
     if (adir / TABLES_FILE).exists():
         for t in json.loads((adir / TABLES_FILE).read_text("utf-8")):
             with open(adir / "tables" / t["file"], "rb") as fh:
-                tables.append((t["title"], t["sheet"], pickle.load(fh)))
+                frame = pickle.load(fh)
+            tables.append((t["title"], t["sheet"], frame, int(t.get("rows", len(frame)))))
     return facts, tables, meta
 
 

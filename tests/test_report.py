@@ -106,7 +106,7 @@ def test_table_collapses_escapes_and_records(tmp_path, shown):
     assert "项目&lt;表&gt;" in html
     assert "秘密工程" not in html and "S1" not in html
     meta = json.loads((tmp_path / "tables.json").read_text("utf-8"))
-    assert meta == [{"file": "table_001.pkl", "title": "项目<表>", "sheet": "项目"}]
+    assert meta == [{"file": "table_001.pkl", "title": "项目<表>", "sheet": "项目", "rows": 3}]
     with open(tmp_path / "tables" / "table_001.pkl", "rb") as fh:
         saved = pickle.load(fh)
     assert saved.equals(out)
