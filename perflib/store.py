@@ -84,6 +84,16 @@ class Store:
             if missing:
                 raise StoreError(f"{p} 不是 perflib 数据库（缺少表：{'、'.join(missing)}）")
         self._classified: dict[str, str] | None = None
+        # a file store is opened read-only, so what it returns cannot change while it is open: the
+        # department tree and each year's projects are read once (a report asks for them 5–10 times)
+        self._cache: dict[tuple, pd.DataFrame] | None = {} if self.path is not None else None
+
+    def _cached(self, key: tuple, make) -> pd.DataFrame:
+        if self._cache is None:
+            return make()
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key].copy()
 
     # --- construction for tests and notebooks --------------------------------------------------
     @classmethod
@@ -122,7 +132,7 @@ class Store:
     def sql(self, query: str, params: Iterable | None = None) -> pd.DataFrame:
         """Run a read query (for aggregation pushed into DuckDB). Project-level results must pass
         through :meth:`redact_frame` before they reach a report."""
-        return self.con.execute(query, list(params) if params is not None else None).df()
+        return arrow_frame(self.con.execute(query, list(params) if params is not None else None))
 
     # --- redaction ------------------------------------------------------------------------------
     @property
@@ -170,12 +180,15 @@ class Store:
             params = years
         order = [k for k in TABLES[name].key if k] or cols[:2]
         query += " ORDER BY " + ", ".join(order)
-        df = self.con.execute(query, params).df()
+        df = arrow_frame(self.con.execute(query, params))
         df = _fix_types(df, name)
         return self.redact_frame(df)
 
     def departments(self) -> pd.DataFrame:
         """Departments with ``level1_code``/``level1_name``: the level-1 department each belongs to."""
+        return self._cached(("departments",), self._departments)
+
+    def _departments(self) -> pd.DataFrame:
         df = self.table("departments")
         parent = dict(zip(df["dept_code"], df["parent_code"]))
         names = dict(zip(df["dept_code"], df["dept_name"]))
@@ -194,6 +207,11 @@ class Store:
 
     def projects(self, year: int | Iterable[int] | None = None) -> pd.DataFrame:
         """Projects with department names and ``budget`` = 调整后预算数, or 年初预算数 where none."""
+        years = None if year is None else (
+            (int(year),) if hasattr(year, "__index__") else tuple(sorted({int(y) for y in year})))
+        return self._cached(("projects", years), lambda: self._projects(year))
+
+    def _projects(self, year) -> pd.DataFrame:
         df = self.table("projects", year)
         df["budget"] = df["adjusted_amount"].where(df["adjusted_amount"].notna(), df["budget_amount"])
         depts = self.departments()[["dept_code", "dept_name", "level1_code", "level1_name"]]
@@ -243,6 +261,39 @@ class Store:
             "ORDER BY file"
         ).fetchall()
         return {f: h for f, h in rows}
+
+
+def arrow_frame(result) -> pd.DataFrame:
+    """A DuckDB result as pandas through Arrow, with the dtypes DuckDB's ``.df()`` gives (DECIMAL →
+    float64, DATE → datetime64[us], an integer or boolean column holding NULLs → nullable Int/boolean)
+    at 2–3× its speed on large results: strings go to arrow-backed ``str`` without Python objects."""
+    import warnings
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    with warnings.catch_warnings():  # "extra copy on a DB-API result": still faster than .df()
+        warnings.simplefilter("ignore")
+        tbl = result.to_arrow_table()
+    nullable = {}
+    for i, f in enumerate(tbl.schema):
+        t = f.type
+        if pa.types.is_decimal(t):
+            tbl = tbl.set_column(i, f.name, pc.cast(tbl.column(i), pa.float64()))
+        elif pa.types.is_date(t):
+            tbl = tbl.set_column(i, f.name, pc.cast(tbl.column(i), pa.timestamp("us")))
+        elif pa.types.is_timestamp(t) and t.unit != "us":
+            tbl = tbl.set_column(i, f.name, pc.cast(tbl.column(i), pa.timestamp("us", t.tz)))
+        elif (pa.types.is_integer(t) or pa.types.is_boolean(t)) and tbl.column(i).null_count:
+            nullable[i] = t
+    df = tbl.to_pandas()
+    for i, t in nullable.items():
+        df.isetitem(i, pd.array(tbl.column(i).to_pandas(), dtype=_NULLABLE.get(str(t), "Int64")))
+    return df
+
+
+_NULLABLE = {"int8": "Int8", "int16": "Int16", "int32": "Int32", "int64": "Int64", "uint8": "UInt8",
+             "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "boolean"}
 
 
 def _fix_types(df: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -528,3 +528,24 @@ def test_monitoring_renders_for_every_month_of_a_full_year(demo_db, tmp_path):
         expected = sum(float(v) for k, v in monthly.items() if k <= m)
         assert f["monitoring.spent"] == pytest.approx(expected, abs=0.01)
         assert files[0].with_name(files[0].name.replace(".facts.json", ".html")).exists()
+
+
+# --- vectorised helpers (province scale) -----------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789.,%+-eE abc良", max_size=8),
+                          st.floats(allow_nan=False, allow_infinity=False).map(str)), max_size=30))
+def test_to_number_agrees_with_pandas_to_numeric(values):
+    s = pd.Series(values, dtype=object)
+    expected = pd.to_numeric(s.astype("string").str.replace(",", "", regex=False).str.rstrip("%"),
+                             errors="coerce").astype("float64")
+    got = mon._to_number(s)
+    assert list(got.index) == list(s.index)
+    assert ((got == expected) | (got.isna() & expected.isna())).all()
+
+
+def test_join_by_keeps_each_projects_order():
+    keys = pd.Series(["P2", "P1", "P2", "P3", "P1"], name="project_id")
+    values = pd.Series(["人员", "资金", "政策", "其他", "天气"])
+    got = mon._join_by(keys, values, "、")
+    assert got.to_dict() == {"P1": "资金、天气", "P2": "人员、政策", "P3": "其他"}
+    assert mon._join_by(keys.iloc[:0], values.iloc[:0], "、").empty

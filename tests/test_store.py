@@ -107,3 +107,63 @@ def test_a_file_that_is_not_a_store(tmp_path):
     duckdb.connect(str(path)).close()
     with pytest.raises(StoreError, match="不是 perflib 数据库"):
         Store(path)
+
+
+# --- reading through Arrow, and the per-store cache of a file store ---------------------------
+_ARROW_QUERIES = [
+    "SELECT * FROM {t}",
+    "SELECT NULL::INTEGER a, 1::HUGEINT b, NULL::BOOLEAN c, sum(1) s, CAST(1.5 AS DECIMAL(18,2)) d, "
+    "DATE '2023-01-01' dt, TIMESTAMP '2023-01-01 10:00' ts",
+    "SELECT * FROM (VALUES (1, NULL::INTEGER, NULL::DATE, NULL::DECIMAL(18,2), true), "
+    "(2, 3, DATE '2023-01-02', 1.25, NULL)) t(a, b, c, d, e)",
+    "SELECT count(*) n, max(pay_date) m, sum(amount) total FROM payments",
+]
+
+
+@pytest.mark.parametrize("query", _ARROW_QUERIES)
+def test_arrow_frames_have_the_dtypes_and_values_of_duckdb_df(store, query):
+    """Store.sql reads through Arrow for speed; what it returns must equal DuckDB's own .df()."""
+    from perflib.store import arrow_frame
+
+    tables = ["departments", "projects", "payments"] if "{t}" in query else [None]
+    for t in tables:
+        q = query.format(t=t)
+        expected = store.con.execute(q).df()
+        got = arrow_frame(store.con.execute(q))
+        # one documented difference: a text column holding only NULLs is ``str`` (NaN), not object (None)
+        all_null_text = {c for c in expected.columns if expected[c].dtype == object and expected[c].isna().all()}
+        assert {c: str(got[c].dtype) for c in expected.columns if c not in all_null_text} == \
+            {c: str(expected[c].dtype) for c in expected.columns if c not in all_null_text}, q
+        assert all(str(got[c].dtype) == "str" and got[c].isna().all() for c in all_null_text)
+        pd.testing.assert_frame_equal(got.drop(columns=list(all_null_text)),
+                                      expected.drop(columns=list(all_null_text)), check_dtype=False)
+
+
+def test_a_file_store_reads_projects_once_and_hands_out_copies(tmp_path):
+    import duckdb
+
+    from perflib.store import create_schema
+
+    db = tmp_path / "s.duckdb"
+    mem = Store.from_frames(_frames())
+    con = duckdb.connect(str(db))
+    create_schema(con)
+    for name in ("departments", "projects", "payments"):
+        con.register("_f", mem.con.execute(f"SELECT * FROM {name}").df())
+        con.execute(f"INSERT INTO {name} SELECT * FROM _f")
+        con.unregister("_f")
+    con.close()
+    s = Store(db)
+    calls = []
+    original = s.table
+    s.table = lambda *a, **k: calls.append(a) or original(*a, **k)
+    first = s.projects(2023)
+    first.loc[:, "budget"] = -1.0                 # a caller changing its frame …
+    again = s.projects([2023])                    # … does not change what the next caller gets
+    assert calls == [("projects", 2023), ("departments",)]
+    assert (again["budget"] > 0).all()
+    assert sorted(again["project_id"]) == ["P1", "P2", f"{CLASSIFIED_PREFIX}01"]
+    s.departments()
+    s.projects(2022)
+    assert calls == [("projects", 2023), ("departments",), ("projects", 2022)]
+    s.close()
