@@ -558,6 +558,14 @@ class _XlsxText:
     def __bytes__(self) -> bytes:
         return b"".join(self)
 
+    def __len__(self) -> int:
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(self.data)) as z:
+            sizes = [i.file_size for i in z.infolist() if i.filename.endswith(".xml")]
+        return sum(sizes) + max(len(sizes) - 1, 0)
+
 
 def _xlsx_text(data: bytes) -> _XlsxText:
     """The XML text inside an .xlsx, as chunks for :func:`_leaks` (``bytes()`` of it: whole)."""

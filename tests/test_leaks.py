@@ -162,6 +162,7 @@ def test_xlsx_text_streams_the_xml_members_one_by_one():
         joined = b"\n".join(z.read(n) for n in z.namelist() if n.endswith(".xml"))
     with scan_chunk(5):
         assert bytes(runner._xlsx_text(data)) == joined
+        assert len(runner._xlsx_text(data)) == len(joined)
         assert all(len(c) <= 5 for c in runner._xlsx_text(data) if c != b"\n")
         assert runner._leaks(runner._xlsx_text(data), ["370101-2023-0001", "<某&保障>", "370101-2023-000"]) == [0, 1]
     assert runner._leaks(runner._xlsx_text(data), ["项目B", "70101-2023"]) == []
