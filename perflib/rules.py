@@ -209,6 +209,10 @@ def _check_consistency(rules: Rules, origin: str) -> None:
         for grade, band in rules.value(f"fiscal.{k}").items():
             if len(band) != 2 or not band[0] < band[1]:
                 fail(f"fiscal.{k}.{grade} 应为 [下限, 上限] 且下限 < 上限，实际为 {band}")
+    for k in ("html_max_rows", "xlsx_max_rows"):
+        v = rules.value(f"report.{k}")
+        if not (float(v).is_integer() and 1 <= v <= 1_048_575):
+            fail(f"report.{k} 应为 1 到 1,048,575 之间的整数（Excel 每表上限），实际为 {v}")
     for name, ind in rules.value("fiscal.indicators").items():
         if not isinstance(ind, dict) or {"name", "weight", "direction"} - set(ind):
             fail(f"fiscal.indicators.{name} 应含 name、weight、direction")

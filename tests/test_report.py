@@ -208,3 +208,70 @@ def test_columns_already_in_percent_are_not_scaled_again(shown):
     rep.table(pd.DataFrame({"预算执行率（%）": [4.51], "执行进度差（百分点）": [-5.0]}), "t")
     html = shown[-1]["html"]
     assert ">4.51<" in html and "451" not in html and ">-5.00<" in html
+
+
+def _capped_report(tmp_path, shown):
+    import yaml
+
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(yaml.safe_dump({"report": {"xlsx_max_rows": 100}}, allow_unicode=True), "utf-8")
+    adir = tmp_path / "art"
+    rep = open_report("x", store=small_store(), artifacts_dir=adir, rules=rules_file)
+    rep.table(pd.DataFrame({"序号": range(1000), "金额": np.arange(1000) * 1.5}), "大表", sheet="大表")
+    return adir
+
+
+def test_table_keeps_at_most_xlsx_max_rows_and_records_the_total(tmp_path, shown):
+    adir = _capped_report(tmp_path, shown)
+    meta = json.loads((adir / "tables.json").read_text("utf-8"))
+    assert meta[0]["rows"] == 1000
+    with open(adir / "tables" / meta[0]["file"], "rb") as fh:
+        saved = pickle.load(fh)
+    assert len(saved) == 100 and saved["序号"].tolist() == list(range(100))
+    html = shown[-1]["html"]
+    assert html.count("<tr>") == 301  # the page: header + report.html_max_rows (300)
+    assert "页面仅显示前 300 行" in html and "xlsx 文件含前 100 行" in html and "共 1,000 行" in html
+
+
+def test_runner_xlsx_states_the_cut_on_the_about_sheet(tmp_path, shown):
+    import io
+
+    import openpyxl
+
+    from perflib.render import xlsx_bytes
+    from perflib.runner import _read_artifacts
+
+    adir = _capped_report(tmp_path, shown)
+    _facts, tables, _meta = _read_artifacts(adir)
+    assert [(t[0], len(t[2]), t[3]) for t in tables] == [("大表", 100, 1000)]
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(tables, {"报告": "探针"})))
+    assert wb["大表"].max_row == 101
+    about = [r for r in wb["说明"].iter_rows(values_only=True)]
+    cut = [r[1] for r in about if r[0] == "截断说明"]
+    assert cut and "100" in cut[0] and "1,000" in cut[0]
+    assert ("大表", "大表", 100, 1000, "仅含前 100 行") in about
+
+
+def test_tables_json_without_rows_counts_the_frame(tmp_path, shown):
+    from perflib.runner import _read_artifacts
+
+    rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
+    rep.table(pd.DataFrame({"n": range(7)}), "t")
+    meta = json.loads((tmp_path / "tables.json").read_text("utf-8"))
+    for m in meta:
+        m.pop("rows")  # as written before report.xlsx_max_rows existed
+    (tmp_path / "tables.json").write_text(json.dumps(meta), "utf-8")
+    assert [t[3] for t in _read_artifacts(tmp_path)[1]] == [7]
+
+
+def test_report_row_limits_must_fit_excel(tmp_path):
+    from perflib.exceptions import RulesError
+    from perflib.rules import load_rules
+
+    bad = tmp_path / "r.yaml"
+    for value in (0, 2.5, 1_048_576):
+        bad.write_text(f"report: {{xlsx_max_rows: {value}}}", "utf-8")
+        with pytest.raises(RulesError, match="xlsx_max_rows"):
+            load_rules(bad)
+    bad.write_text("report: {xlsx_max_rows: 1048575, html_max_rows: 20}", "utf-8")
+    assert load_rules(bad).value("report.xlsx_max_rows") == 1_048_575
