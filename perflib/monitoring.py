@@ -172,12 +172,14 @@ def key_projects(store, year: int, dept: str | None = None) -> pd.DataFrame:
 
 
 # --- facts ----------------------------------------------------------------------------------
-def monitoring_facts(store, year: int, as_of_month: int, rules, dept=None) -> dict:
+def monitoring_facts(store, year: int, as_of_month: int, rules, dept=None,
+                     execution: pd.DataFrame | None = None) -> dict:
     """SPEC's monitoring facts for ``year`` as of the end of ``as_of_month`` (optionally one level-1
-    department and its sub-units). Money in 元, rates as fractions, undefined rates ``None``."""
+    department and its sub-units). Money in 元, rates as fractions, undefined rates ``None``.
+    ``execution``: :func:`project_execution` for the same arguments when the caller has it already."""
     year, m = int(year), check_month(as_of_month)
     dept = resolve_dept(store, dept)
-    pe = project_execution(store, year, m, rules, dept)
+    pe = execution if execution is not None else project_execution(store, year, m, rules, dept)
     s = execution_summary(pe).iloc[0] if len(pe) else None
     keys = key_projects(store, year, dept)
     budget = float(pe["budget"].sum()) if len(pe) else 0.0
@@ -348,7 +350,7 @@ def _to_number(s: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.chunked_array([pa.array(s.astype("string"), type=pa.large_string())])
+    arr = pa.chunked_array([pa.array(s.astype("string"))]).cast(pa.large_string())  # all-NULL → null type
     arr = pc.utf8_rtrim(pc.replace_substring(arr, ",", ""), "%")
     plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN_NUMBER), False)
     out = pd.Series(pc.cast(pc.if_else(plain, arr, None), pa.float64()).to_numpy(),

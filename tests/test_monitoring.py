@@ -549,3 +549,17 @@ def test_join_by_keeps_each_projects_order():
     got = mon._join_by(keys, values, "、")
     assert got.to_dict() == {"P1": "资金、天气", "P2": "人员、政策", "P3": "其他"}
     assert mon._join_by(keys.iloc[:0], values.iloc[:0], "、").empty
+
+
+@pytest.mark.parametrize("month", [1, 7, 12])
+def test_facts_from_a_given_execution_frame_equal_the_facts_computed_alone(store, month):
+    execution = mon.project_execution(store, 2023, month, RULES)
+    assert mon.monitoring_facts(store, 2023, month, RULES, execution=execution) == \
+        mon.monitoring_facts(store, 2023, month, RULES)
+
+
+@pytest.mark.parametrize("values", [[None, None], [], [float("nan")], ["1", None]])
+def test_to_number_of_empty_and_all_missing_columns(values):
+    got = mon._to_number(pd.Series(values, dtype=object))
+    assert got.dtype == "float64" and len(got) == len(values)
+    assert got.isna().tolist() == [v is None or v != v for v in values]
