@@ -123,10 +123,55 @@ def notebook_body(nb) -> str:
             # warnings and logs on stderr stay in the .ipynb; the auditor's page shows results only
             cell.outputs = [o for o in cell.get("outputs", [])
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, anchor_link_text="")
+    exporter = _exporter_class(HTMLExporter)(template_name="basic", exclude_input=True,
+                                             exclude_input_prompt=True, exclude_output_prompt=True,
+                                             anchor_link_text="")
     body, _ = exporter.from_notebook_node(nb)
     return body
+
+
+def _exporter_class(html_exporter):
+    """nbconvert's HTML exporter without its BeautifulSoup pass over the finished page, which only
+    adds alt text to images without one (every figure of ours has one) and ``tabindex`` to outputs
+    inside a ``.jp-Notebook`` element (the basic template has none). That pass re-parses the whole
+    page: seconds for a province report's tables, most of the rendering time; the DOM is the same
+    without it (tests/test_render.py)."""
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class FastHTMLExporter(html_exporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _tidy_body(html), resources
+
+    return FastHTMLExporter
+
+
+_ANCHOR_LINK = re.compile(r'<a class="anchor-link" href="[^"]*"\s*(?:/>|></a>)')
+_CHAR_REF = re.compile(r"&#(?:([0-9]+)|[xX]([0-9a-fA-F]+));")
+_MARKUP = {ord(c) for c in "<>&\"'"}
+
+
+def _tidy_body(body: str) -> str:
+    """What nbconvert's soup pass also did: markdown headings' text comes as numeric character
+    references (``&#38745;``) and their empty anchor links as ``<a … />`` (which a browser leaves
+    open). Decode the references except those of markup characters; drop the empty anchors (the
+    page's own table of contents links the headings)."""
+    def char(m: re.Match) -> str:
+        code = int(m.group(1)) if m.group(1) else int(m.group(2), 16)
+        if code in _MARKUP or code < 32 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            return m.group(0)
+        return chr(code)
+
+    return _CHAR_REF.sub(char, _ANCHOR_LINK.sub("", body))
 
 
 @dataclass

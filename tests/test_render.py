@@ -180,3 +180,30 @@ def test_rules_not_used_are_folded_away(page):
     used, other = footer.split("<details", 1)
     assert "monitoring.green_min_gap" in used and "grades.excellent" not in used
     assert "grades.excellent" in other and "其余规则" in other
+
+
+def test_body_is_nbconvert_html_without_its_soup_pass():
+    """notebook_body skips nbconvert's BeautifulSoup re-parse (seconds on a province report): the
+    page must parse to the same DOM as nbconvert's own HTMLExporter gives, images included."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    nb = executed_notebook()
+    nb.cells[1].outputs.append(new_output("display_data", data={
+        "text/html": '<img src="data:image/png;base64,' + PNG + '"/><table><tr><td>1</td></tr></table>',
+        "text/plain": "t"}))
+    ours = render.notebook_body(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
+    theirs, _ = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                             exclude_output_prompt=True, anchor_link_text="").from_notebook_node(nb)
+    a, b = BeautifulSoup(ours, "html.parser"), BeautifulSoup(theirs, "html.parser")
+    for img in a.select("img:not([alt])"):  # the one thing nbconvert's pass adds: alt text
+        img.attrs["alt"] = "No description has been provided for this image"
+    for anchor in b.select("a.anchor-link"):  # empty heading anchors are dropped (the TOC links them)
+        anchor.decompose()
+    assert not a.select("a.anchor-link") and "<a " not in ours
+    assert str(a) == str(b)
+    assert "<h1" in ours and "标题一" in ours and "&#" not in ours
+    assert "secret_code_marker" not in ours
