@@ -373,7 +373,7 @@ def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = N
         }
         from .deps import preload_modules, table_fingerprints
 
-        tables_now = table_fingerprints(db)
+        tables_now = table_fingerprints(db, cache_dir=out)
         code_key = _code_fingerprint()
         preload = preload_modules([found[n] for n in names])
 

@@ -9,6 +9,7 @@ parameter and reads ``projects`` only.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from decimal import Decimal
@@ -254,3 +255,30 @@ def test_import_closure_follows_imports_inside_functions(tmp_path, monkeypatch):
     files, modules = deps.import_closure(["perflib.a"])
     assert {f.name for f in files} == {"__init__.py", "a.py", "b.py", "c.py"}
     assert "seaborn" in modules and "scipy" not in modules
+
+
+def test_table_prints_are_cached_per_store_file_and_recomputed_when_it_changes(tmp_path, monkeypatch):
+    db, out = tmp_path / "s.duckdb", tmp_path / "reports"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE costs AS SELECT * FROM (VALUES (1, 'x'), (2, 'y')) t(amount, element)")
+    con.close()
+    computed = []
+    real = deps._compute_fingerprints
+    monkeypatch.setattr(deps, "_compute_fingerprints", lambda p: computed.append(p) or real(p))
+    first = deps.table_fingerprints(db, cache_dir=out)
+    assert deps.table_fingerprints(db, cache_dir=out) == first and len(computed) == 1
+    assert (out / deps.FINGERPRINT_CACHE).exists()
+    con = duckdb.connect(str(db))                      # the same file changed in place
+    con.execute("UPDATE costs SET amount = 3 WHERE amount = 2")
+    con.close()
+    changed = deps.table_fingerprints(db, cache_dir=out)
+    assert len(computed) == 2 and changed["costs"] != first["costs"]
+    assert changed == real(db)
+    (out / deps.FINGERPRINT_CACHE).write_text("{not json", "utf-8")  # a damaged cache is recomputed
+    assert deps.table_fingerprints(db, cache_dir=out) == changed and len(computed) == 3
+    replaced = tmp_path / "new.duckdb"                 # ingest swaps a new file in
+    con = duckdb.connect(str(replaced))
+    con.execute("CREATE TABLE costs AS SELECT * FROM (VALUES (1, 'x')) t(amount, element)")
+    con.close()
+    os.replace(replaced, db)
+    assert deps.table_fingerprints(db, cache_dir=out)["costs"] != changed["costs"]
