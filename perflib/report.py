@@ -161,6 +161,25 @@ def collapse_classified(df: pd.DataFrame, money: Iterable[str] | None = None) ->
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else total.reset_index(drop=True)
 
 
+def _has_total_line(df: pd.DataFrame) -> bool:
+    """Whether the last row is the 涉密项目（合计） line that :func:`collapse_classified` appends."""
+    if not len(df):
+        return False
+    last = df.iloc[-1]
+    return any(str(last[c]) == CLASSIFIED_TOTAL_LABEL for c in df.columns
+               if c in NAME_COLUMNS or c in ID_COLUMNS)
+
+
+def head_keeping_total(df: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The first ``n`` rows of a table, but a cut table keeps its 涉密项目（合计） line (as its last
+    row, in place of the n-th): the classified projects' total must not vanish from a long list."""
+    if len(df) <= n:
+        return df
+    if n >= 1 and _has_total_line(df):
+        return pd.concat([df.head(n - 1), df.tail(1)])
+    return df.head(n)
+
+
 # --- HTML pieces (everything from data is escaped) -------------------------------------------------
 def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
@@ -202,7 +221,7 @@ def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None,
     """A sortable/searchable (by the page's inline script) HTML table; every value escaped.
 
     ``xlsx_rows``: rows of the table kept for the .xlsx when fewer than all (the note says so)."""
-    shown = df if max_rows is None else df.head(max_rows)
+    shown = df if max_rows is None else head_keeping_total(df, max_rows)
     head = "".join(
         f'<th data-type="{"num" if pd.api.types.is_numeric_dtype(df[c]) else "text"}">{esc(c)}</th>'
         for c in df.columns
@@ -220,13 +239,14 @@ def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None,
     note = ""
     xlsx_cut = xlsx_rows is not None and xlsx_rows < len(df)
     page_cut = max_rows is not None and len(df) > max_rows
+    kept = "；涉密项目（合计）行保留在末行" if (page_cut or xlsx_cut) and _has_total_line(df) else ""
     if page_cut and xlsx_cut:
         note = (f'<p class="perf-note">页面仅显示前 {max_rows:,} 行；xlsx 文件含前 {xlsx_rows:,} 行；'
-                f'共 {len(df):,} 行。完整明细请按部门生成报告。</p>')
+                f'共 {len(df):,} 行{kept}。完整明细请按部门生成报告。</p>')
     elif xlsx_cut:
-        note = f'<p class="perf-note">xlsx 文件仅含前 {xlsx_rows:,} 行，共 {len(df):,} 行。完整明细请按部门生成报告。</p>'
+        note = f'<p class="perf-note">xlsx 文件仅含前 {xlsx_rows:,} 行，共 {len(df):,} 行{kept}。完整明细请按部门生成报告。</p>'
     elif page_cut:
-        note = f'<p class="perf-note">仅显示前 {max_rows} 行，共 {len(df)} 行；完整数据见 xlsx 文件。</p>'
+        note = f'<p class="perf-note">仅显示前 {max_rows} 行，共 {len(df)} 行{kept}；完整数据见 xlsx 文件。</p>'
     return (
         f'<div class="perf-table-wrap"><p class="perf-caption">{esc(title)}</p>'
         f'<table class="perf-table" data-rows="{len(shown)}"><thead><tr>{head}</tr></thead>'
@@ -309,7 +329,7 @@ class Report:
             tdir = self.artifacts_dir / "tables"
             tdir.mkdir(parents=True, exist_ok=True)
             with open(tdir / file, "wb") as fh:
-                pickle.dump(out.head(xlsx_limit) if len(out) > xlsx_limit else out, fh)
+                pickle.dump(head_keeping_total(out, xlsx_limit), fh)
             self._tables.append({"file": file, "title": title, "sheet": sheet or title, "rows": len(out)})
             self._write(TABLES_FILE, self._tables)
         return out

@@ -275,3 +275,28 @@ def test_report_row_limits_must_fit_excel(tmp_path):
             load_rules(bad)
     bad.write_text("report: {xlsx_max_rows: 1048575, html_max_rows: 20}", "utf-8")
     assert load_rules(bad).value("report.xlsx_max_rows") == 1_048_575
+
+
+def test_a_cut_table_keeps_its_classified_total_line(tmp_path, shown):
+    """Cutting a long list for the page or the xlsx must not drop the 涉密项目（合计） line."""
+    import yaml
+
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(yaml.safe_dump({"report": {"xlsx_max_rows": 50, "html_max_rows": 20}}), "utf-8")
+    adir = tmp_path / "art"
+    rep = open_report("x", store=small_store(), artifacts_dir=adir, rules=rules_file)
+    ids = [f"P{i:03d}" for i in range(120)] + [f"{CLASSIFIED_PREFIX}01", f"{CLASSIFIED_PREFIX}02"]
+    amounts = [1.0] * 120 + [7.0, 8.0]
+    rep.table(pd.DataFrame({"project_id": ids, "project_name": ["项目"] * 122, "budget": amounts}), "清单")
+    html = shown[-1]["html"]
+    assert html.count("<tr>") == 21 and CLASSIFIED_TOTAL_LABEL in html  # 19 projects + the total
+    assert "P018" in html and "P019" not in html and "保留在末行" in html
+    meta = json.loads((adir / "tables.json").read_text("utf-8"))
+    with open(adir / "tables" / meta[0]["file"], "rb") as fh:
+        saved = pickle.load(fh)
+    assert meta[0]["rows"] == 121 and len(saved) == 50
+    last = saved.iloc[-1]
+    assert CLASSIFIED_TOTAL_LABEL in last.astype(str).tolist() and 15.0 in last.tolist()
+    assert saved.iloc[-2].astype(str).tolist()[0] == "P048"
+    # a table whose last row is an ordinary one is cut at n
+    assert rp.head_keeping_total(pd.DataFrame({"项目名称": list("abc")}), 2)["项目名称"].tolist() == ["a", "b"]
