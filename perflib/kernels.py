@@ -160,6 +160,10 @@ class Zygote:
         self.key: str | None = None
 
     def start(self, timeout: float = 10.0) -> "Zygote":
+        return self.spawn().wait_bound(timeout)
+
+    def spawn(self) -> "Zygote":
+        """Start the process without waiting for it (see :meth:`wait_bound`)."""
         rt = runtime_dir()
         self.address = os.path.join(rt, f"z{uuid.uuid4().hex[:8]}.sock")
         spec = os.path.join(rt, f"z{uuid.uuid4().hex[:8]}.json")
@@ -170,6 +174,10 @@ class Zygote:
             [sys.executable, "-m", "perflib.kernels", "zygote", self.address, spec],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
             start_new_session=True)
+        return self
+
+    def wait_bound(self, timeout: float = 10.0) -> "Zygote":
+        """Wait until its socket is bound (launchers may connect from then on)."""
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.address):  # bound before it imports anything heavy
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -181,6 +189,15 @@ class Zygote:
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """Stop it at once (a run that turned out to have nothing to render)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+        if self.address:
+            Path(self.address).unlink(missing_ok=True)
 
     def close(self) -> None:
         if self.proc is None:

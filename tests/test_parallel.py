@@ -60,7 +60,8 @@ def normalised_html(path: Path) -> str:
     papermill's random id for the injected-parameters cell."""
     text = path.read_text("utf-8")
     text = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}", "<time>", text)
-    return re.sub(r'(celltag_injected-parameters" id=")cell-id=[0-9a-f]+', r"\1<id>", text)
+    text = re.sub(r'(celltag_injected-parameters" id=")cell-id=[0-9a-f]+', r"\1<id>", text)
+    return re.sub(r'id="cell-id=[0-9a-f]+"( class="[^"]*celltag_injected-parameters)', r'id="<id>"\1', text)
 
 
 def facts_without_time(path: Path) -> dict:
@@ -257,3 +258,25 @@ def test_progress_bar_counts_done_failed_and_skipped(small, tmp_path, capsys):
     runner.run_reports(["probe"], **args)
     again = capsys.readouterr().err
     assert "成功 0 失败 0 跳过 1" in again
+
+
+def test_the_zygote_spawned_while_planning_is_the_one_used_and_is_killed_when_nothing_runs(
+        small, tmp_path, monkeypatch):
+    """The zygote starts before planning (its imports overlap it): a run uses that one, and a run
+    that finds everything up to date (or a bad request) stops it at once."""
+    from perflib import kernels
+
+    monkeypatch.setenv("PERFLIB_PRELOAD", "1")
+    spawned, killed = [], []
+    real_spawn, real_kill = kernels.Zygote.spawn, kernels.Zygote.kill
+    monkeypatch.setattr(kernels.Zygote, "spawn", lambda self: spawned.append(self) or real_spawn(self))
+    monkeypatch.setattr(kernels.Zygote, "kill", lambda self: killed.append(self) or real_kill(self))
+    args = dict(db=small["db"], out=tmp_path, notebooks_dir=small["nbdir"])
+    assert runner.run_reports(["probe"], **args).exit_code == 0
+    assert len(spawned) == 1 and killed == []          # one zygote, the early one, used and closed
+    assert probe_facts(tmp_path)
+    assert runner.run_reports(["probe"], **args).exit_code == 0   # nothing changed: all skipped
+    assert len(spawned) == 2 and killed == [spawned[1]] and spawned[1].proc is None
+    with pytest.raises(runner.ParameterError):
+        runner.run_reports(["probe"], params={"no_such_parameter": "1"}, **args)
+    assert len(spawned) == 3 and killed[-1] is spawned[2] and spawned[2].proc is None
