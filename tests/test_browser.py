@@ -177,9 +177,16 @@ def test_xlsx_keeps_a_formula_like_name_as_text(demo_suite):
     book = demo_suite["out"] / "2023" / "monitoring.xlsx"
     with zipfile.ZipFile(book) as z:
         sheets = [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-        strings = z.read("xl/sharedStrings.xml").decode("utf-8")
+        # text cells: inline strings in the sheets (perflib.workbook), or a shared-strings part
+        strings = "\n".join(sheets) + "".join(z.read(n).decode("utf-8") for n in z.namelist()
+                                              if n == "xl/sharedStrings.xml")
     assert not any("<f>" in s or "<f " in s for s in sheets)  # no cell is a formula
     assert FORMULA.replace('"', "&quot;") in strings or FORMULA in strings
+    import openpyxl
+
+    wb = openpyxl.load_workbook(book)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value == FORMULA]
+    assert cells and all(c.data_type == "s" for c in cells)  # read back as text, not as a formula
 
 
 # --- in the browser -----------------------------------------------------------------------------
