@@ -152,7 +152,8 @@ def test_charts_bounded_at_province_scale():
                           "budget_cut": [None] * n})
     fig = plots.plot_savings_vs_cut(table)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert len(labels) == plots.MAX_BARS and set(labels) == {f"项目{i}" for i in range(n - plots.MAX_BARS, n)}
+    k = plots.MAX_PROJECT_BARS
+    assert len(labels) == k and set(labels) == {f"项目{i}" for i in range(n - k, n)}
     plt.close(fig)
     small = by_dept.head(plots.MAX_BARS - 1)
     fig = plots.plot_coverage_by_department(small)
