@@ -159,3 +159,24 @@ def test_charts_bounded_at_province_scale():
     fig = plots.plot_coverage_by_department(small)
     assert len(fig.axes[0].patches) == len(small)                          # district size: all shown
     plt.close(fig)
+
+
+def test_legends_over_many_points_go_in_a_corner_not_best():
+    """loc="best" tests every corner against every point (~1 s per drawing at province scale)."""
+    import matplotlib.pyplot as plt
+
+    from perflib import plots
+    from perflib.rules import load_rules
+
+    def scatter(n):
+        ex = pd.DataFrame({"budget": [1e4 * (i + 1) for i in range(n)], "execution_rate": [0.5] * n,
+                           "band": ["绿色", "黄色", "红色"] * (n // 3), "time_progress": [7 / 12] * n})
+        fig = plots.plot_execution_scatter(ex, load_rules())
+        loc = fig.axes[0].get_legend()._loc
+        plt.close(fig)
+        return loc
+
+    assert scatter(30) == 0                                        # 0 is matplotlib's code for "best"
+    assert scatter(3 * (plots.BEST_LEGEND_MAX_POINTS // 3 + 1)) != 0
+    assert plots.legend_loc(plots.BEST_LEGEND_MAX_POINTS, "upper left") == "best"
+    assert plots.legend_loc(plots.BEST_LEGEND_MAX_POINTS + 1, "upper left") == "upper left"
