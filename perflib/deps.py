@@ -123,11 +123,12 @@ def table_fingerprints(db: str | os.PathLike, cache_dir: str | os.PathLike | Non
         except (OSError, ValueError, AttributeError, KeyError, TypeError):
             known = {}
     out = _compute_fingerprints(db)
-    if cache is not None and _file_identity(db) == identity:  # unchanged while we read it
+    # kept only in an output folder that exists already: a request refused while planning creates
+    # nothing (and a first run's folder gets its cache on the next run)
+    if cache is not None and cache.parent.is_dir() and _file_identity(db) == identity:
         known = known if isinstance(known, dict) else {}
         known[key] = {"identity": identity, "duckdb": _duckdb_version(), "tables": out}
         try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
             tmp.write_text(json.dumps(known, ensure_ascii=False, indent=1), "utf-8")
             os.replace(tmp, cache)

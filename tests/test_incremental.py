@@ -265,6 +265,10 @@ def test_table_prints_are_cached_per_store_file_and_recomputed_when_it_changes(t
     computed = []
     real = deps._compute_fingerprints
     monkeypatch.setattr(deps, "_compute_fingerprints", lambda p: computed.append(p) or real(p))
+    deps.table_fingerprints(db, cache_dir=out)
+    assert not out.exists() and len(computed) == 1     # no output folder is created for it
+    out.mkdir()
+    computed.clear()
     first = deps.table_fingerprints(db, cache_dir=out)
     assert deps.table_fingerprints(db, cache_dir=out) == first and len(computed) == 1
     assert (out / deps.FINGERPRINT_CACHE).exists()
