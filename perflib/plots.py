@@ -82,27 +82,63 @@ def legend_loc(points: int, corner: str) -> str:
     return "best" if points <= BEST_LEGEND_MAX_POINTS else corner
 
 
+# seaborn's theme for set_theme(context="notebook", style="whitegrid", palette="deep"), written out:
+# importing seaborn imports scipy.stats, 1.3 s at the start of every report kernel (and of the
+# runner's zygote) for two calls. tests/test_plots.py checks these equal what seaborn sets.
+DEEP = [
+    (0.2980392156862745, 0.4470588235294118, 0.6901960784313725), (0.8666666666666667, 0.5176470588235295, 0.3215686274509804),
+    (0.3333333333333333, 0.6588235294117647, 0.40784313725490196), (0.7686274509803922, 0.3058823529411765, 0.3215686274509804),
+    (0.5058823529411764, 0.4470588235294118, 0.7019607843137254), (0.5764705882352941, 0.47058823529411764, 0.3764705882352941),
+    (0.8549019607843137, 0.5450980392156862, 0.7647058823529411), (0.5490196078431373, 0.5490196078431373, 0.5490196078431373),
+    (0.8, 0.7254901960784313, 0.4549019607843137), (0.39215686274509803, 0.7098039215686275, 0.803921568627451),
+]
+_SEABORN_STYLE = {  # sns.axes_style("whitegrid"), but for image.cmap ("rocket" is seaborn's own; no image is drawn)
+    "axes.axisbelow": True, "axes.edgecolor": ".8", "axes.facecolor": "white", "axes.grid": True,
+    "axes.labelcolor": ".15", "axes.spines.bottom": True, "axes.spines.left": True,
+    "axes.spines.right": True, "axes.spines.top": True, "figure.facecolor": "white",
+    "grid.color": ".8", "grid.linestyle": "-", "lines.solid_capstyle": "round", "patch.edgecolor": "w",
+    "patch.force_edgecolor": True, "text.color": ".15", "xtick.bottom": False, "xtick.color": ".15",
+    "xtick.direction": "out", "xtick.top": False, "ytick.color": ".15", "ytick.direction": "out",
+    "ytick.left": False, "ytick.right": False,
+}
+_SEABORN_CONTEXT = {  # sns.plotting_context("notebook")
+    "axes.labelsize": 12, "axes.linewidth": 1.25, "axes.titlesize": 12, "font.size": 12,
+    "grid.linewidth": 1, "legend.fontsize": 11, "legend.title_fontsize": 12, "lines.linewidth": 1.5,
+    "lines.markersize": 6, "patch.linewidth": 1, "xtick.labelsize": 11, "xtick.major.size": 6,
+    "xtick.major.width": 1.25, "xtick.minor.size": 4, "xtick.minor.width": 1, "ytick.labelsize": 11,
+    "ytick.major.size": 6, "ytick.major.width": 1.25, "ytick.minor.size": 4, "ytick.minor.width": 1,
+}
+_COLOR_CODES = {"b": DEEP[0], "g": DEEP[2], "r": DEEP[3], "m": DEEP[4], "y": DEEP[8], "c": DEEP[9],
+                "k": (0.1, 0.1, 0.1)}  # seaborn's set_color_codes("deep")
+
+
 def setup_theme() -> str:
-    """Apply the reports' one seaborn theme with a CJK font; returns the font family used."""
-    import seaborn as sns
+    """Apply the reports' one theme (seaborn's whitegrid/notebook/deep) with a CJK font; returns the
+    font family used."""
+    import matplotlib as mpl
+    from cycler import cycler
 
     font = cjk_font_name()
-    sns.set_theme(
-        context="notebook",
-        style="whitegrid",
-        palette=PALETTE,
-        font=font,
-        rc={
-            "font.sans-serif": [font, "DejaVu Sans"],
-            "font.family": "sans-serif",
-            "axes.unicode_minus": False,  # the CJK font may lack U+2212
-            "figure.figsize": (8, 4.5),
-            "figure.dpi": 100,
-            "savefig.dpi": 110,
-            "axes.titleweight": "normal",  # the bundled CJK font has one weight
-        },
-    )
+    mpl.rcParams.update(_SEABORN_CONTEXT)
+    mpl.rcParams.update(_SEABORN_STYLE)
+    mpl.rcParams.update({
+        "axes.prop_cycle": cycler("color", DEEP),
+        "font.sans-serif": [font, "DejaVu Sans"],
+        "font.family": "sans-serif",
+        "axes.unicode_minus": False,  # the CJK font may lack U+2212
+        "figure.figsize": (8, 4.5),
+        "figure.dpi": 100,
+        "savefig.dpi": 110,
+        "axes.titleweight": "normal",  # the bundled CJK font has one weight
+    })
+    for code, rgb in _COLOR_CODES.items():
+        mpl.colors.colorConverter.colors[code] = rgb
     return font
+
+
+def palette_colors(n: int) -> list[tuple[float, float, float]]:
+    """``n`` colours of the theme's palette, repeating after its ten (as seaborn's color_palette)."""
+    return [DEEP[i % len(DEEP)] for i in range(max(int(n), 0))]
 
 
 def format_money(value: float, unit: str = "万元", digits: int = 2) -> str:
@@ -511,13 +547,11 @@ def plot_execution_curve(curve, year: int, title: str | None = None):
 def plot_department_curves(monthly, level1_codes, year: int, title: str | None = None):
     """Cumulative execution of a few level-1 departments in ``year`` (solid) and the prior year
     (dotted, same colour) against time progress. ``monthly``: :func:`perflib.monitoring.monthly_execution`."""
-    import seaborn as sns
-
     setup_theme()
     fig, ax = plt.subplots(figsize=(8.5, 4.8))
     months = list(range(1, 13))
     ax.plot(months, [m / 12 for m in months], ls="--", color="#7f7f7f", label="时间进度")
-    palette = sns.color_palette(PALETTE, max(len(level1_codes), 1))
+    palette = palette_colors(max(len(level1_codes), 1))
     for color, code in zip(palette, level1_codes):
         d = monthly[monthly["level1_code"] == code]
         name = str(d["level1_name"].iloc[0]) if len(d) else str(code)

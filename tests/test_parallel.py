@@ -31,7 +31,7 @@ DEMO_STEMS = ["2023/fiscal-东风街道办事处", "2023/cost-道路保洁"]
 
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\nn = 1\n"
 PROBE = '''import json, os, sys
-preloaded = "seaborn" in sys.modules  # imported by the zygote, not by this notebook
+preloaded = "perflib.report" in sys.modules  # imported by the zygote, not yet by this notebook
 from ipykernel.connect import get_connection_info
 transport = json.loads(get_connection_info())["transport"]
 from perflib.report import open_report

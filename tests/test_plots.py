@@ -97,3 +97,46 @@ def test_percent_axis():
     plots.percent_axis(ax, digits=1)
     assert ax.yaxis.get_major_formatter()(0.3147, 0) == "31.5%"
     plt.close(fig)
+
+
+_THEME_PROBE = """
+import json, sys, matplotlib
+matplotlib.use("Agg")
+import matplotlib as mpl
+from perflib import plots
+font = plots.cjk_font_name()
+if sys.argv[1] == "seaborn":
+    import seaborn as sns
+    sns.set_theme(context="notebook", style="whitegrid", palette=plots.PALETTE, font=font, rc={
+        "font.sans-serif": [font, "DejaVu Sans"], "font.family": "sans-serif", "axes.unicode_minus": False,
+        "figure.figsize": (8, 4.5), "figure.dpi": 100, "savefig.dpi": 110, "axes.titleweight": "normal"})
+    palette = [list(c) for c in sns.color_palette(plots.PALETTE, 13)]
+else:
+    plots.setup_theme()
+    palette = [list(c) for c in plots.palette_colors(13)]
+rc = {k: repr(v) for k, v in mpl.rcParams.items() if k != "image.cmap"}
+codes = {c: list(mpl.colors.to_rgb(c)) for c in "bgrmyck"}
+print(json.dumps({"rc": rc, "codes": codes, "palette": palette, "seaborn": "seaborn" in sys.modules,
+                  "scipy": "scipy.stats" in sys.modules}))
+"""
+
+
+def test_the_theme_is_seaborns_without_importing_seaborn():
+    """setup_theme writes seaborn's whitegrid/notebook/deep theme out (importing seaborn costs every
+    kernel 1.3 s, through scipy.stats): every rcParam, colour code and palette colour must be what
+    seaborn itself sets (image.cmap aside: seaborn's own colormap; no report draws an image)."""
+    import json
+    import subprocess
+    import sys
+
+    def probe(mode):
+        out = subprocess.run([sys.executable, "-c", _THEME_PROBE, mode], capture_output=True, text=True,
+                             check=True)
+        return json.loads(out.stdout)
+
+    ours, theirs = probe("perflib"), probe("seaborn")
+    assert not ours["seaborn"] and not ours["scipy"]
+    assert theirs["seaborn"]
+    diff = {k: (ours["rc"].get(k), v) for k, v in theirs["rc"].items() if ours["rc"].get(k) != v}
+    assert diff == {}
+    assert ours["codes"] == theirs["codes"] and ours["palette"] == theirs["palette"]
