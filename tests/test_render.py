@@ -207,3 +207,16 @@ def test_body_is_nbconvert_html_without_its_soup_pass():
     assert str(a) == str(b)
     assert "<h1" in ours and "标题一" in ours and "&#" not in ours
     assert "secret_code_marker" not in ours
+
+
+def test_body_leaves_the_executed_notebook_untouched():
+    """notebook_body copies only the cell and output lists it filters; the .ipynb written next to the
+    page must keep its stderr outputs."""
+    import json
+
+    nb = executed_notebook()
+    before = json.dumps(nb, sort_keys=True)
+    body = render.notebook_body(nb)
+    assert "UserWarning: noisy" not in body
+    assert json.dumps(nb, sort_keys=True) == before
+    assert any(o.get("name") == "stderr" for o in nb.cells[1].outputs)
