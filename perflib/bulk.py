@@ -50,8 +50,8 @@ import pyarrow as pa
 from .exceptions import Problem
 from .loading import (
     CSV_SUFFIXES, Export, SourceFile, _blank, _converter, _expected, _header_key, _is_empty,
-    _mixed_utf8_lines, _Part, _Reader, _Sheet, _total_label_at, _two_row_header, _typed_series,
-    _UNIT_COLUMN_KEYS, _without_repeated_headers, match_table_name,
+    _mixed_utf8_lines, _non_ascii_lines, _Part, _Reader, _Sheet, _total_label_at, _two_row_header,
+    _typed_series, _UNIT_COLUMN_KEYS, _without_repeated_headers, match_table_name,
 )
 from .schema import (
     BOOL, CODE, DATE, ENUM, INT, MONEY, MONEY_UNITS, MONTH, NUMBER, TABLE_ORDER, TABLES, TEXT,
@@ -491,14 +491,8 @@ def _utf8_lines(block: bytes, good: int, bad: int) -> tuple[int, int]:
     """Count non-ASCII lines that are / are not UTF-8 (as ``loading._mixed_utf8_lines`` does)."""
     if block.isascii():
         return good, bad
-    for line in block.split(b"\n"):
-        if line.isascii():
-            continue
-        try:
-            line.decode("utf-8")
-            good += 1
-        except UnicodeDecodeError:
-            bad += 1
+    for _, ok in _non_ascii_lines(block):
+        good, bad = (good + 1, bad) if ok else (good, bad + 1)
     return good, bad
 
 
@@ -1143,7 +1137,7 @@ class _Validator:
         return " UNION ".join(parts)
 
     def references(self) -> None:
-        from .validation import _describe_key, _key_words, _missing_message
+        from .validation import _key_words, _missing_message, dangling_problem
 
         unread = self.bulk.export.unread_tables
         for name in TABLE_ORDER:
@@ -1181,14 +1175,7 @@ class _Validator:
                     if len(keys) == LIMIT:
                         self.extra += self.con.execute(f"SELECT count(*) FROM ({q})").fetchall()[0][0] - LIMIT
                     for key in keys:
-                        self.problems.append(Problem(
-                            file=self.existing.label, sheet=None, row=None,
-                            column=table.column(ref.columns[0]).header,
-                            message=f"数据库中已有的「{table.label}」数据引用了"
-                                    f"{_describe_key(ref, key)}，本次导入的「{target_label}」表中没有它",
-                            value=key[0],
-                            expected=f"本次导入的「{target_label}」表包含该{_key_words(ref)}，"
-                                     f"或同时导入新的「{table.label}」表"))
+                        self.problems.append(dangling_problem(self.existing.label, table, ref, key))
 
     def streets(self) -> None:
         if not self.bulk.segments.get("street_fiscal"):

@@ -466,17 +466,26 @@ class _Sheet:
     uncached: dict = field(default_factory=dict)
 
 
-def _mixed_utf8_lines(data: bytes) -> list[int]:
-    """Line numbers (1-based) that are not UTF-8 in a file that is otherwise UTF-8 with Chinese text
-    (a row pasted from a GBK file); empty when the file is not mostly UTF-8."""
-    good, bad = 0, []
+def _non_ascii_lines(data: bytes):
+    """``(line number, whether it decodes as UTF-8)`` for each line (1-based) holding non-ASCII bytes."""
     for i, line in enumerate(data.split(b"\n"), 1):
         if line.isascii():
             continue
         try:
             line.decode("utf-8")
-            good += 1
+            yield i, True
         except UnicodeDecodeError:
+            yield i, False
+
+
+def _mixed_utf8_lines(data: bytes) -> list[int]:
+    """Line numbers (1-based) that are not UTF-8 in a file that is otherwise UTF-8 with Chinese text
+    (a row pasted from a GBK file); empty when the file is not mostly UTF-8."""
+    good, bad = 0, []
+    for i, ok in _non_ascii_lines(data):
+        if ok:
+            good += 1
+        else:
             bad.append(i)
     return bad if bad and good > len(bad) else []
 

@@ -202,14 +202,7 @@ class _Checker:
                         known = self.target_keys(ref)
                     old = self.existing.keys(name, ref.columns)
                     for _, key in _missing(old, ref.columns, known):
-                        self.problems.append(Problem(
-                            file=self.existing.label, sheet=None, row=None,
-                            column=table.column(ref.columns[0]).header,
-                            message=f"数据库中已有的「{table.label}」数据引用了"
-                                    f"{_describe_key(ref, key)}，本次导入的「{target_label}」表中没有它",
-                            value=key[0],
-                            expected=f"本次导入的「{target_label}」表包含该{_key_words(ref)}，"
-                                     f"或同时导入新的「{table.label}」表"))
+                        self.problems.append(dangling_problem(self.existing.label, table, ref, key))
 
     def streets(self) -> None:
         df = self.export.tables.get("street_fiscal")
@@ -311,6 +304,18 @@ def _missing_message(table: Table, ref: Reference, key: tuple) -> str:
     if len(key) == 2 and ref.target_columns[1] == "year":
         return f"{target.column(ref.target_columns[0]).header}「{key[0]}」在 {key[1]} 年的「{target.label}」表中不存在"
     return f"{_describe_key(ref, key)}在「{target.label}」表中不存在"
+
+
+def dangling_problem(label: str, table: Table, ref: Reference, key: tuple) -> Problem:
+    """A row the database keeps (``label``: where it came from) whose reference ``key`` this load
+    would remove: its target table is replaced by one without that key."""
+    target_label = TABLES[ref.target].label
+    return Problem(
+        file=label, sheet=None, row=None, column=table.column(ref.columns[0]).header,
+        message=f"数据库中已有的「{table.label}」数据引用了"
+                f"{_describe_key(ref, key)}，本次导入的「{target_label}」表中没有它",
+        value=key[0],
+        expected=f"本次导入的「{target_label}」表包含该{_key_words(ref)}，或同时导入新的「{table.label}」表")
 
 
 def validate(export: Export, existing: ExistingRows | None = None) -> list[Problem]:
