@@ -986,72 +986,72 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
         planned = plan_jobs(notebooks, db=Path(db), year=year, params=params, each=each, out=out,
                             rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
                             notebooks_dir=Path(notebooks_dir) if notebooks_dir else None)
-    except BaseException:
-        if early is not None:
-            early.kill()
-        raise
-    if out.is_dir():  # half-written temp files of a run that was killed (hidden; see SECURITY.md)
-        from .render import remove_stale_temps
+        if out.is_dir():  # half-written temp files of a run that was killed (hidden; see SECURITY.md)
+            from .render import remove_stale_temps
 
-        for p in remove_stale_temps(out):
-            log.info("删除了被中断的运行留下的临时文件 %s", p)
-    results: list[ReportResult] = []
-    todo: list[Job] = []
-    for job in planned:
-        hit = None if force else _cached(job)
-        if hit is not None:
-            results.append(hit)
-            log.info("%s %s 跳过（未变化，沿用已有报告）", job.notebook, _params_text(job.display))
-        else:
-            todo.append(job)
-    show = (sys.stderr.isatty() if progress is None else progress) and len(planned) > 0
-    from tqdm import tqdm
-
-    counts = {"成功": 0, "失败": 0, "跳过": len(results)}
-    bar = tqdm(total=len(planned), initial=len(results), desc="生成报告", unit="份", disable=not show,
-               file=sys.stderr, dynamic_ncols=True)
-    bar.set_postfix_str(_counts_text(counts), refresh=False)
-
-    def done(res: ReportResult) -> None:
-        results.append(res)
-        counts["成功" if res.ok else "失败"] += 1
-        level = logging.INFO if res.ok else logging.ERROR
-        log.log(level, "%s %s %s %.1fs%s%s", res.notebook, _params_text(res.display),
-                "成功" if res.ok else "失败", res.seconds, _timing_text(res.timing),
-                f"：{res.error}" if res.error else "")
-        bar.set_postfix_str(_counts_text(counts), refresh=False)
-        bar.update(1)
-
-    zygote = None
-    # with a bar on the terminal, log lines are printed above it instead of through it
-    from contextlib import nullcontext
-
-    from tqdm.contrib.logging import logging_redirect_tqdm
-
-    try:
-        with logging_redirect_tqdm(tqdm_class=tqdm) if show else nullcontext():
-            if dask and todo:
-                from .distributed import run_on_dask
-
-                run_on_dask(dask, todo, done)
+            for p in remove_stale_temps(out):
+                log.info("删除了被中断的运行留下的临时文件 %s", p)
+        results: list[ReportResult] = []
+        todo: list[Job] = []
+        for job in planned:
+            hit = None if force else _cached(job)
+            if hit is not None:
+                results.append(hit)
+                log.info("%s %s 跳过（未变化，沿用已有报告）", job.notebook,
+                         _params_text(job.display))
             else:
-                zygote, early = _start_zygote(todo, early), None
-                if jobs > 1 and len(todo) > 1:
-                    _run_in_processes(todo, jobs, done)
+                todo.append(job)
+        show = (sys.stderr.isatty() if progress is None else progress) and len(planned) > 0
+        from tqdm import tqdm
+
+        counts = {"成功": 0, "失败": 0, "跳过": len(results)}
+        bar = tqdm(total=len(planned), initial=len(results), desc="生成报告", unit="份",
+                   disable=not show, file=sys.stderr, dynamic_ncols=True)
+        bar.set_postfix_str(_counts_text(counts), refresh=False)
+
+        def done(res: ReportResult) -> None:
+            results.append(res)
+            counts["成功" if res.ok else "失败"] += 1
+            level = logging.INFO if res.ok else logging.ERROR
+            log.log(level, "%s %s %s %.1fs%s%s", res.notebook, _params_text(res.display),
+                    "成功" if res.ok else "失败", res.seconds, _timing_text(res.timing),
+                    f"：{res.error}" if res.error else "")
+            bar.set_postfix_str(_counts_text(counts), refresh=False)
+            bar.update(1)
+
+        zygote = None
+        # with a bar on the terminal, log lines are printed above it instead of through it
+        from contextlib import nullcontext
+
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        try:
+            with logging_redirect_tqdm(tqdm_class=tqdm) if show else nullcontext():
+                if dask and todo:
+                    from .distributed import run_on_dask
+
+                    run_on_dask(dask, todo, done)
                 else:
-                    for j in todo:
-                        done(execute_job_safely(j))
+                    zygote = _start_zygote(todo, early)
+                    if jobs > 1 and len(todo) > 1:
+                        _run_in_processes(todo, jobs, done)
+                    else:
+                        for j in todo:
+                            done(execute_job_safely(j))
+        finally:
+            if zygote is not None:
+                zygote.close()
+            bar.close()
+            if results:
+                update_index(out, results)
+        order = {j.stem: i for i, j in enumerate(planned)}
+        results.sort(key=lambda r: order.get(r.stem, 0))
+        return RunSummary(results=results, out=out)
     finally:
-        if early is not None:  # nothing to render here (all cached, or sent to Dask)
+        # the zygote spawned before planning, unless this run took it over (and closed it): a
+        # refused request, nothing to render, or an error on the way
+        if early is not None and early.proc is not None:
             early.kill()
-        if zygote is not None:
-            zygote.close()
-        bar.close()
-        if results:
-            update_index(out, results)
-    order = {j.stem: i for i, j in enumerate(planned)}
-    results.sort(key=lambda r: order.get(r.stem, 0))
-    return RunSummary(results=results, out=out)
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -1098,9 +1098,7 @@ def _start_zygote(todo: list[Job], early=None):
     ``early``: the one :func:`_early_zygote` spawned, used when it preloads what the jobs need."""
     needed = sorted({m for j in todo for m in j.preload})
     if not todo or not _preloading(todo[0]):
-        if early is not None:
-            early.kill()
-        return None
+        return None  # an early zygote is stopped by run_reports
     from .kernels import Zygote
 
     try:
