@@ -9,6 +9,7 @@ is the check that keeps it so.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import os
 import re
@@ -115,8 +116,6 @@ def notebook_body(nb) -> str:
     """The cells of an executed notebook as HTML: outputs and markdown only (no code, no prompts)."""
     import copy
 
-    from nbconvert import HTMLExporter
-
     # a shallow copy with new cell and output lists (a deep copy of a province report's notebook
     # takes 0.4 s); the exporter only reads the outputs themselves
     nb = copy.copy(nb)
@@ -126,24 +125,25 @@ def notebook_body(nb) -> str:
             # warnings and logs on stderr stay in the .ipynb; the auditor's page shows results only
             cell.outputs = [o for o in cell.get("outputs", [])
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    exporter = _exporter_class(HTMLExporter)(template_name="basic", exclude_input=True,
-                                             exclude_input_prompt=True, exclude_output_prompt=True,
-                                             anchor_link_text="")
+    exporter = _exporter_class()(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                                 exclude_output_prompt=True, anchor_link_text="")
     body, _ = exporter.from_notebook_node(nb)
     return body
 
 
-def _exporter_class(html_exporter):
+@functools.lru_cache(maxsize=1)
+def _exporter_class():
     """nbconvert's HTML exporter without its BeautifulSoup pass over the finished page, which only
     adds alt text to images without one (every figure of ours has one) and ``tabindex`` to outputs
     inside a ``.jp-Notebook`` element (the basic template has none). That pass re-parses the whole
     page: seconds for a province report's tables, most of the rendering time; the DOM is the same
     without it (tests/test_render.py)."""
+    from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    class FastHTMLExporter(html_exporter):
+    class FastHTMLExporter(HTMLExporter):
         def from_notebook_node(self, nb, resources=None, **kw):
             langinfo = nb.metadata.get("language_info", {})
             lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
