@@ -83,7 +83,18 @@ INGEST_HARNESS = textwrap.dedent(r'''
 
     wrap("read_export", "read", before=(lambda *a: arm(delay)) if point == "read" else None)
     wrap("validate", "validate", before=(lambda *a: die()) if point == "validate" else None)
-    wrap("_build", "build", before=(lambda *a: arm(delay)) if point == "build" else None)
+    wrap("_build", "build")
+    if point == "build":  # mid-build, deterministically: the third table's new rows are being
+        # converted, so some tables of the temp database are filled and the rest are not yet
+        # (a timer after the phase started could fire after a fast build had finished)
+        converted = []
+        real_to_arrow = ing._to_arrow
+        def to_arrow(*args, **kwargs):
+            converted.append(args[0])
+            if len(converted) == 3:
+                die()
+            return real_to_arrow(*args, **kwargs)
+        ing._to_arrow = to_arrow
     wrap("create_schema", "schema", after=(lambda *a: die()) if point == "schema" else None)
     real_replace = os.replace
     def replace(a, b, *args, **kwargs):
@@ -221,7 +232,7 @@ def _check_survived(loads, db: Path, phases: list[str], code: int, label: str) -
 
 INGEST_POINTS = [  # (where, data, delay after the phase starts)
     ("read", "demo", 0.3),            # reading the demo export's files
-    ("build", "demo", 0.3),           # copying kept rows and inserting new ones into the temp database
+    ("build", "demo", 0.0),           # copying kept rows and inserting new ones into the temp database
     ("validate", "small", 0.0),
     ("schema", "small", 0.0),         # the temp database has its tables, no rows yet
     ("before_replace", "small", 0.0),
