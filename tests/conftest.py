@@ -382,3 +382,21 @@ def demo_suite(hostile_demo) -> dict:
     if keep:
         (root / "suite.json").write_text(json.dumps(result, ensure_ascii=False), "utf-8")
     return dict(result, out=out, db=hostile_demo["db"])
+
+
+@pytest.fixture(scope="session")
+def demo_reports(demo_db, tmp_path_factory) -> Path:
+    """Every notebook rendered once on the default demo (seed 0) by ``perflib run --jobs 2`` in a
+    subprocess; returns the output folder (read-only). The facts snapshot and page tests read it."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("demo_reports")
+    env = dict(os.environ)
+    env.pop("PERFLIB_NOTEBOOKS_DIR", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "perflib.cli", "run", "--db", str(demo_db), "--out", str(out),
+         "--no-progress", "--jobs", "2"], env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
