@@ -116,7 +116,7 @@ def one_file(src: Path, dst: Path, bad: bool) -> Path:
 
 INGEST = textwrap.dedent("""
     import json, os, time
-    from perflib import bulk
+    from perflib.ingest import bulk
     from perflib.ingest import ingest
     from perflib.exceptions import InputError
     db = {db!r}

@@ -69,13 +69,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"演示数据已写入 {out}")
             return 0
         if args.command == "ingest":
-            from .ingest import ingest
+            from .ingest.load import ingest
 
             summary = ingest(args.src_dir, args.db)
             print(summary.describe())
             return 0
         if args.command == "run":
-            from .runner import run_from_cli
+            from .run.runner import run_from_cli
 
             return run_from_cli(args)
         if args.command == "rules":

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -51,6 +53,55 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LOADS_DDL)
 
 
+# --- tables a report reads (recorded in the kernel for incremental runs) -------------------------
+TABLES_READ_ENV = "PERFLIB_TABLES_READ"
+
+
+# every store table a query can name (the input tables and the load history)
+TRACKED_TABLES: tuple[str, ...] = tuple(sorted(set(TABLES) | {"loads"}))
+
+
+@lru_cache(maxsize=1)
+def _table_pattern() -> re.Pattern:
+    return re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, TRACKED_TABLES)) + r")(?![A-Za-z0-9_])")
+
+
+def tables_in(query: str) -> set[str]:
+    """Store tables a SQL text names (as whole words; an alias that happens to be a table name
+    counts too: a dependency too many only costs a re-render)."""
+    return set(_table_pattern().findall(query or ""))
+
+
+class TracingConnection:
+    """A DuckDB connection that appends the tables each query names to a file (one name a line).
+
+    The store wraps its connection in this when ``PERFLIB_TABLES_READ`` is set (``perflib run``
+    sets it for each report's kernel); everything else is delegated unchanged.
+    """
+
+    def __init__(self, con, path: str | os.PathLike):
+        self._con = con
+        self._path = str(path)
+        self._seen: set[str] = set()
+
+    def execute(self, query, *args, **kwargs):
+        new = tables_in(query if isinstance(query, str) else str(query)) - self._seen
+        if new:
+            self._seen |= new
+            with open(self._path, "a", encoding="utf-8") as fh:
+                fh.write("".join(f"{t}\n" for t in sorted(new)))
+        return self._con.execute(query, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def traced(con):
+    """``con`` wrapped in a :class:`TracingConnection` when the runner asks for it, else ``con``."""
+    path = os.environ.get(TABLES_READ_ENV)
+    return TracingConnection(con, path) if path else con
+
+
 class Store:
     """Read access to a perflib DuckDB store.
 
@@ -75,9 +126,7 @@ class Store:
                 self.con = duckdb.connect(str(p), read_only=True)
             except duckdb.Error as exc:
                 raise StoreError(f"无法打开数据库 {p}：{exc}") from None
-            if os.environ.get("PERFLIB_TABLES_READ"):  # perflib run: record the tables a report reads
-                from .deps import traced
-
+            if os.environ.get(TABLES_READ_ENV):  # perflib run: record the tables a report reads
                 self.con = traced(self.con)
             self.path = p
             missing = [t for t in TABLE_ORDER if not self._has_table(t)]

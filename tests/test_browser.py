@@ -26,8 +26,8 @@ from urllib.parse import unquote, urlparse
 import pytest
 from conftest import FORMULA, HOSTILE
 
-from perflib.render import href, render_failure
-from perflib.report import markdown_html
+from perflib.present.html import href, render_failure
+from perflib.present.notebook import markdown_html
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPO / "docs" / "screenshots" / "overview.png"
@@ -177,7 +177,7 @@ def test_xlsx_keeps_a_formula_like_name_as_text(demo_suite):
     book = demo_suite["out"] / "2023" / "monitoring.xlsx"
     with zipfile.ZipFile(book) as z:
         sheets = [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-        # text cells: inline strings in the sheets (perflib.workbook), or a shared-strings part
+        # text cells: inline strings in the sheets (perflib.present.xlsx), or a shared-strings part
         strings = "\n".join(sheets) + "".join(z.read(n).decode("utf-8") for n in z.namelist()
                                               if n == "xl/sharedStrings.xml")
     assert not any("<f>" in s or "<f " in s for s in sheets)  # no cell is a formula

@@ -1,4 +1,4 @@
-"""The DuckDB bulk reader (``perflib.bulk``) gives what the Python reader gives: the same database
+"""The DuckDB bulk reader (``perflib.ingest.bulk``) gives what the Python reader gives: the same database
 contents and the same problems, word for word, in the same order, on the same inputs. Each test
 reads the same folder both ways (the bulk path forced for every CSV file) and compares; the SQL fast
 paths are checked property-wise against the Python converters.
@@ -20,13 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perflib import bulk
+from perflib.ingest import bulk
 from perflib.demo import write_demo
 from perflib.exceptions import InputError
-from perflib.ingest import _to_arrow, ingest
-from perflib.loading import _converter, _is_empty, _Reader, read_export
+from perflib.ingest.load import _to_arrow, ingest
+from perflib.ingest.reader import _converter, _is_empty, _Reader, read_export
 from perflib.schema import TABLE_ORDER, TABLES, Column
-from perflib.validation import MAX_LISTED, validate
+from perflib.ingest.checks import MAX_LISTED, validate
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "data" / "bad_inputs"

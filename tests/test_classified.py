@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from conftest import CLASSIFIED_KEYEVAL, CLASSIFIED_TWIN
 
-from perflib.render import xlsx_bytes
+from perflib.present.html import xlsx_bytes
 
 TOTAL_LINE = "涉密项目（合计）"
 
@@ -261,7 +261,7 @@ def test_cost_totals_reconcile(demo_suite, sql):
 
 
 # --- the runner's guard also reads the charts ----------------------------------------------------
-CHART_LEAK = '''from perflib.report import open_report
+CHART_LEAK = '''from perflib.present.notebook import open_report
 from perflib.store import Store
 import matplotlib.pyplot as plt
 rep = open_report("chart", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
@@ -278,7 +278,7 @@ def test_a_classified_name_drawn_in_a_chart_is_not_published(tmp_path, monkeypat
     from conftest import write_export
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from perflib import runner
+    from perflib.run import runner
     from perflib.ingest import ingest
 
     db = tmp_path / "perf.duckdb"

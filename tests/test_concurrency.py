@@ -33,7 +33,7 @@ from conftest import small_frames, write_export
 from nbformat.v4 import new_code_cell, new_notebook
 
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\n"
-BODY = '''from perflib.report import open_report
+BODY = '''from perflib.present.notebook import open_report
 import time
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.heading("并发测试报告", 1)

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perflib import cost
+from perflib.analysis import cost
 from perflib.exceptions import ParameterError
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -365,7 +365,7 @@ def test_frontier_points_are_undominated_and_cover_the_rest(points):
 def test_plots_render_with_chinese_glyphs(store, rules):
     import matplotlib.pyplot as plt
 
-    from perflib import plots
+    from perflib.present.charts import base as plots
 
     data = cost.load_cost_data(store, 2023, rules)
     a = cost.analyse_type(data, ROAD, rules)
@@ -415,7 +415,7 @@ def test_summary_and_texts(store, road, rules):
 
 
 def test_overview_section_7(store, rules):
-    from perflib import overview
+    from perflib.analysis import overview
 
     sec = overview.section_7(store, 2023, rules)
     assert sec.facts == {"cost.standards": 2, "cost.savings_total": pytest.approx(15_200)}

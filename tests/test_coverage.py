@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from perflib import coverage as cov
+from perflib.analysis import coverage as cov
 from perflib.exceptions import ParameterError
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -202,7 +202,7 @@ def test_coverage_plots_draw_with_cjk_glyphs(store):
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
-    from perflib import plots
+    from perflib.present.charts import base as plots
 
     by_dept = cov.coverage_by_department(store, 2023)
     figs = [plots.plot_coverage_by_department(by_dept),

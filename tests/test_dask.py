@@ -15,13 +15,13 @@ from conftest import write_export
 from nbformat.v4 import new_code_cell, new_notebook
 from test_parallel import assert_same_reports
 
-from perflib import runner
+from perflib.run import runner
 from perflib.cli import main
 from perflib.exceptions import ParameterError
 
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\ndept = None\n"
 PROBE = '''import matplotlib.pyplot as plt
-from perflib.report import open_report
+from perflib.present.notebook import open_report
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir, dept=dept)
 rep.heading("探针报告", 1)
 projects = rep.store.projects(rep.year)
@@ -112,7 +112,7 @@ def test_an_unreachable_scheduler_exits_2_before_any_report(small, tmp_path, mon
 def test_a_run_without_dask_imports_nothing_of_dask(small, tmp_path):
     code = f"""
 import sys
-from perflib import runner
+from perflib.run import runner
 summary = runner.run_reports(["probe"], db={str(small["db"])!r}, out={str(tmp_path)!r},
                              notebooks_dir={str(small["nbdir"])!r}, progress=False)
 assert summary.exit_code == 0, summary.describe()

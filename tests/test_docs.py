@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import csv
 
-from perflib.docs import DOC_PATH, EXAMPLES, render_input_format
-from perflib.loading import read_export
+from perflib.ingest.docs import DOC_PATH, EXAMPLES, render_input_format
+from perflib.ingest.reader import read_export
 from perflib.schema import TABLE_ORDER, TABLES
-from perflib.validation import validate
+from perflib.ingest.checks import validate
 
 
 def test_committed_doc_equals_rendered():
     assert DOC_PATH.read_text(encoding="utf-8") == render_input_format(), \
-        "docs/input-format.md is stale: run  python -m perflib.docs docs/input-format.md"
+        "docs/input-format.md is stale: run  python -m perflib.ingest.docs docs/input-format.md"
 
 
 def test_every_table_and_header_documented():

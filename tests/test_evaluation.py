@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perflib import evaluation as ev
+from perflib.analysis import evaluation as ev
 from perflib.exceptions import InputError, RulesError
 from perflib.rules import load_rules
 from perflib.store import CLASSIFIED_NAME, Store
@@ -562,7 +562,7 @@ def test_department_filter_and_redaction(rules):
 def test_plots_draw_with_chinese_glyphs(rules):
     import matplotlib.figure
 
-    from perflib import plots
+    from perflib.present.charts import base as plots
 
     store = _store()
     res = ev.self_evaluation(store, 2023, rules)
@@ -585,7 +585,7 @@ def test_plots_draw_with_chinese_glyphs(rules):
 
 
 def test_overview_section_4_uses_the_evaluation_module(rules):
-    from perflib import overview
+    from perflib.analysis import overview
 
     sec = overview.section_4(_store(), 2023, rules)
     # 2 projects, funds 300 + 1000 元, cut 180 of 1000 → 18.00 %

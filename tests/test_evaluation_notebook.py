@@ -1,6 +1,6 @@
 """The evaluation notebook through ``perflib run`` on the demo store: its facts equal the seed's
 figures (16 projects, 24.15 亿元, cut 1.92 亿元, 18.43 %) and an independent recomputation of the
-self-evaluation scores written in plain SQL on the demo DuckDB (not perflib.evaluation)."""
+self-evaluation scores written in plain SQL on the demo DuckDB (not perflib.analysis.evaluation)."""
 from __future__ import annotations
 
 import json

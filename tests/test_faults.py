@@ -55,7 +55,7 @@ def figures():
 INGEST_HARNESS = textwrap.dedent(r'''
     import os, signal, sys, threading
     src, db, point, delay = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-    import perflib.ingest as ing
+    import perflib.ingest.load as ing
 
     def mark(phase):
         print("PHASE", phase, flush=True)
@@ -271,7 +271,7 @@ def test_ingest_killed_after_random_delays_leaves_a_usable_database(demo_loads):
 
 # --- perflib run killed -------------------------------------------------------------------------
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\n"
-REPORT_BODY = '''from perflib.report import open_report
+REPORT_BODY = '''from perflib.present.notebook import open_report
 import time
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.heading("故障测试报告", 1)
@@ -389,7 +389,7 @@ def _run(run_env, out: Path, *names: str, tag: str, extra=(), hook: str | None =
 # Kills the run in the middle of publishing a report: while the temp file of its .xlsx is half written.
 PUBLISH_HOOK = textwrap.dedent('''
     import os, signal
-    import perflib.render as _render
+    import perflib.present.html as _render
     _real = _render.atomic_write_bytes
     def _dying_write(path, data):
         if str(path).endswith("beta.xlsx"):

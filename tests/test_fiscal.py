@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perflib import fiscal
+from perflib.analysis import fiscal
 from perflib.exceptions import ParameterError, RulesError
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -479,7 +479,7 @@ def test_findings_threshold_is_strict(store, three_rules):
 def test_plots_draw_chinese_without_missing_glyphs(store, rules):
     import matplotlib.pyplot as plt
 
-    from perflib import plots
+    from perflib.present.charts import base as plots
 
     ev = fiscal.evaluate_street(store, 2023, "201", rules)
     bands = {"PI-1": rules.value("fiscal.pi1_bands"), "PI-2": rules.value("fiscal.pi2_bands"),
@@ -514,7 +514,7 @@ def test_report_tables(store, three_rules, rules):
 
 
 def test_overview_section_5_uses_the_fiscal_module(store, rules):
-    from perflib import overview
+    from perflib.analysis import overview
 
     sec = overview.section_5(store, 2023, rules)
     assert "待补充" not in sec.text
@@ -527,7 +527,7 @@ def test_overview_section_5_uses_the_fiscal_module(store, rules):
 
 
 def test_runner_fans_out_over_the_streets_evaluated_that_year(store):
-    from perflib.runner import PARAMETERS
+    from perflib.run.runner import PARAMETERS
 
     kind = PARAMETERS["street"]
     assert [c for c, _ in kind.choices(store, 2023)] == ["201", "202", "203"]

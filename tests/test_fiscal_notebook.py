@@ -1,5 +1,5 @@
 """The fiscal notebook through ``perflib run`` for every street of the demo store, its facts checked
-against an independent computation (plain SQL + pandas on the demo DuckDB, not perflib.fiscal)."""
+against an independent computation (plain SQL + pandas on the demo DuckDB, not perflib.analysis.fiscal)."""
 from __future__ import annotations
 
 import json
@@ -151,7 +151,7 @@ def test_html_and_xlsx_of_dongfeng(run_out):
 
 
 def test_overview_section_5_on_demo(demo_db):
-    from perflib import overview
+    from perflib.analysis import overview
     from perflib.store import Store
 
     exp = expected(demo_db)

@@ -1,6 +1,6 @@
 """Incremental runs: a report whose notebook, parameters, rules, perflib code and version, and the
 content of the tables it read are unchanged is skipped (no kernel); ``--force`` re-renders it; a
-change to any one of those re-renders exactly the reports that depend on it (perflib.deps states
+change to any one of those re-renders exactly the reports that depend on it (perflib.run.deps states
 the dependency: tables are tracked as a whole, not per year).
 
 Three probe notebooks on the small export: one reads ``costs``, one ``payments``, one takes a
@@ -23,11 +23,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from perflib import deps, runner
+from perflib.run import deps
+from perflib.run import runner
 from perflib.ingest import ingest
 
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\n"
-OPEN = 'from perflib.report import open_report\nrep = open_report("{name}", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)\n'
+OPEN = 'from perflib.present.notebook import open_report\nrep = open_report("{name}", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)\n'
 BODIES = {
     "reads_costs": OPEN.format(name="reads_costs") +
     'rep.facts({"probe.costs": float(rep.store.table("costs", rep.year)["amount"].sum())})\n',
@@ -183,7 +184,7 @@ def test_the_data_date_in_every_header_is_a_dependency(env):
 
 
 # --- the pieces, without kernels --------------------------------------------------------------------
-TABLE_NAMES = sorted(deps._table_names())
+TABLE_NAMES = sorted(deps.TRACKED_TABLES)
 
 
 @settings(max_examples=60, deadline=None)
@@ -233,11 +234,11 @@ def test_code_prints_follow_the_modules_a_notebook_imports(tmp_path, monkeypatch
     nbdir = Path(__file__).resolve().parents[1] / "notebooks"
     cost_nb, fiscal_nb = nbdir / "cost.ipynb", nbdir / "fiscal.ipynb"
     before = {nb: deps.code_fingerprint(nb, "1") for nb in (cost_nb, fiscal_nb)}
-    with open(pkg / "cost.py", "a", encoding="utf-8") as fh:
+    with open(pkg / "analysis" / "cost.py", "a", encoding="utf-8") as fh:
         fh.write("\n# a change to the cost analysis\n")
     assert deps.code_fingerprint(cost_nb, "1") != before[cost_nb]
     assert deps.code_fingerprint(fiscal_nb, "1") == before[fiscal_nb]
-    with open(pkg / "render.py", "a", encoding="utf-8") as fh:  # the rendering side: every report
+    with open(pkg / "present" / "html.py", "a", encoding="utf-8") as fh:  # the rendering side: every report
         fh.write("\n# a change to rendering\n")
     assert deps.code_fingerprint(fiscal_nb, "1") != before[fiscal_nb]
     assert deps.code_fingerprint(fiscal_nb, "2") != deps.code_fingerprint(fiscal_nb, "1")  # the version

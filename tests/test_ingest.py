@@ -12,7 +12,7 @@ import pytest
 from conftest import sha256_of, small_frames, write_export
 from perflib.cli import main
 from perflib.exceptions import StoreError
-from perflib.ingest import TEMP_MARK, ingest
+from perflib.ingest.load import TEMP_MARK, ingest
 from perflib.schema import TABLE_ORDER
 from perflib.store import Store
 
@@ -148,7 +148,7 @@ def test_departments_replaced_wholesale(tmp_path, ingested_db):
 
 
 def test_failure_during_build_leaves_db_and_no_temp(tmp_path, ingested_db, monkeypatch):
-    import perflib.ingest as ing
+    import perflib.ingest.load as ing
 
     frames = small_frames()
     src = write_export(tmp_path / "n", {"payments": frames["payments"].iloc[:2]})
@@ -169,7 +169,7 @@ def test_failure_during_build_leaves_db_and_no_temp(tmp_path, ingested_db, monke
 
 KILL_SCRIPT = """
 import os, signal, sys
-import perflib.ingest as ing
+import perflib.ingest.load as ing
 real = ing._build
 def build_then_die(con, *a, **kw):
     real(con, *a, **kw)

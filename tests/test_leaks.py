@@ -14,7 +14,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perflib import runner
+from perflib.run import runner
 
 CJK = "秘项目经费专保障某特殊业务"  # no character of runner.LEAK_MASK
 ESCAPED = "&<>\"'\\"

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import small_frames, write_export
 from perflib.exceptions import InputError
-from perflib.loading import match_table_name, parse_date, parse_money, read_export
+from perflib.ingest.reader import match_table_name, parse_date, parse_money, read_export
 
 
 def write_csv(path: Path, rows: list[list], encoding: str = "utf-8") -> Path:

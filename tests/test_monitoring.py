@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from perflib import monitoring as mon
+from perflib.analysis import monitoring as mon
 from perflib.exceptions import ParameterError
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -408,7 +408,7 @@ def test_monitoring_plots_draw_with_cjk_glyphs(store):
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
-    from perflib import plots
+    from perflib.present.charts import base as plots
 
     pe = mon.project_execution(store, 2023, 7, RULES)
     by_dept = mon.execution_summary(pe, ["level1_code", "level1_name"])

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from conftest import small_frames, write_export
 
-from perflib import overview
+from perflib.analysis import overview
 from perflib.cli import main
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -282,7 +282,7 @@ def test_demo_overview_sentences_read_as_the_seed(demo):
 
 
 def render_offline(html: str) -> bool:
-    from perflib.render import network_references
+    from perflib.present.html import network_references
 
     low = html.lower()
     return (not network_references(html) and '<script src="http' not in low

@@ -21,7 +21,7 @@ import pytest
 from conftest import write_export
 from nbformat.v4 import new_code_cell, new_notebook
 
-from perflib import runner
+from perflib.run import runner
 from perflib.cli import main
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -31,10 +31,10 @@ DEMO_STEMS = ["2023/fiscal-东风街道办事处", "2023/cost-道路保洁"]
 
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\nn = 1\n"
 PROBE = '''import json, os, sys
-preloaded = "perflib.report" in sys.modules  # imported by the zygote, not yet by this notebook
+preloaded = "perflib.present.notebook" in sys.modules  # imported by the zygote, not yet by this notebook
 from ipykernel.connect import get_connection_info
 transport = json.loads(get_connection_info())["transport"]
-from perflib.report import open_report
+from perflib.present.notebook import open_report
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.heading("探针报告", 1)
 rep.facts({"probe.cwd": os.getcwd(), "probe.preloaded": preloaded, "probe.transport": transport,
@@ -206,7 +206,7 @@ def test_a_kernel_dead_at_start_is_started_once_more(small, tmp_path, monkeypatc
     counter = flaky_kernel(tmp_path, monkeypatch, fail_times=1)
     job = runner.plan_jobs(["probe"], db=small["db"], out=tmp_path / "out", notebooks_dir=small["nbdir"])[0]
     job.kernel_name = "flaky"
-    with caplog.at_level(logging.WARNING, logger="perflib.runner"):
+    with caplog.at_level(logging.WARNING, logger="perflib.run.runner"):
         res = runner.execute_job(job)
     assert res.status == "ok", res.error
     assert counter.read_text().split() == ["start", "start"]
@@ -245,7 +245,7 @@ def test_logs_one_line_per_report_and_no_kernel_or_papermill_noise(small, tmp_pa
     err = capfd.readouterr().err
     assert "without encryption" not in err and "Ctrl-C will not work" not in err
     assert not [r for r in caplog.records if r.name.startswith("papermill") and r.levelno >= logging.INFO]
-    lines = [r.getMessage() for r in caplog.records if r.name == "perflib.runner" and r.levelno == logging.INFO]
+    lines = [r.getMessage() for r in caplog.records if r.name == "perflib.run.runner" and r.levelno == logging.INFO]
     assert len(lines) == 1 and re.search(r"^probe n=1 成功 \d+\.\ds（内核启动 \d+\.\ds，单元格 \d+\.\ds，渲染 \d+\.\ds）$",
                                          lines[0]), lines
 
@@ -264,7 +264,7 @@ def test_the_zygote_spawned_while_planning_is_the_one_used_and_is_killed_when_no
         small, tmp_path, monkeypatch):
     """The zygote starts before planning (its imports overlap it): a run uses that one, and a run
     that finds everything up to date (or a bad request) stops it at once."""
-    from perflib import kernels
+    from perflib.run import kernels
 
     monkeypatch.setenv("PERFLIB_PRELOAD", "1")
     spawned, killed = [], []

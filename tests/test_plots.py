@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
-from perflib import plots  # noqa: E402
+from perflib.present.charts import base as plots  # noqa: E402
 
 CHINESE = "预算执行率与时间进度（万元）东风街道办事处 −10%"
 
@@ -103,7 +103,7 @@ _THEME_PROBE = """
 import json, sys, matplotlib
 matplotlib.use("Agg")
 import matplotlib as mpl
-from perflib import plots
+from perflib.present.charts import base as plots
 font = plots.cjk_font_name()
 if sys.argv[1] == "seaborn":
     import seaborn as sns

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perflib import report as rp
-from perflib.report import collapse_classified, open_report, to_jsonable
+from perflib.present import notebook as rp
+from perflib.present.notebook import collapse_classified, open_report, to_jsonable
 from perflib.store import CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
 
 
@@ -172,7 +172,7 @@ def test_figure_is_embedded_as_data_uri(shown):
 
 
 def test_section_shows_text_facts_and_tables(tmp_path, shown):
-    from perflib.overview import Section, SectionTable
+    from perflib.analysis.overview import Section, SectionTable
 
     rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
     rep.section(Section("2", "二", "正文", {"k": 1}, [SectionTable("表", pd.DataFrame({"a": [1]}), "s")]))
@@ -188,7 +188,7 @@ def test_rate_columns_show_as_percentages(shown):
 
 
 def test_find_db_from_another_working_directory(tmp_path, monkeypatch):
-    from perflib.report import find_db
+    from perflib.present.notebook import find_db
 
     (tmp_path / "data").mkdir()
     db = tmp_path / "data" / "perf.duckdb"
@@ -238,8 +238,8 @@ def test_runner_xlsx_states_the_cut_on_the_about_sheet(tmp_path, shown):
 
     import openpyxl
 
-    from perflib.render import xlsx_bytes
-    from perflib.runner import _read_artifacts
+    from perflib.present.html import xlsx_bytes
+    from perflib.run.runner import _read_artifacts
 
     adir = _capped_report(tmp_path, shown)
     _facts, tables, _meta = _read_artifacts(adir)
@@ -253,7 +253,7 @@ def test_runner_xlsx_states_the_cut_on_the_about_sheet(tmp_path, shown):
 
 
 def test_tables_json_without_rows_counts_the_frame(tmp_path, shown):
-    from perflib.runner import _read_artifacts
+    from perflib.run.runner import _read_artifacts
 
     rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
     rep.table(pd.DataFrame({"n": range(7)}), "t")

@@ -16,7 +16,7 @@ import pytest
 from conftest import small_frames, write_export
 from nbformat.v4 import new_code_cell, new_notebook
 
-from perflib import runner
+from perflib.run import runner
 from perflib.cli import main
 
 CLASSIFIED_NAME = "某专项保障经费"  # P004 of the small export is classified
@@ -31,7 +31,7 @@ dept = None
 as_of_month = None
 n = 1
 '''
-PROBE_BODY = '''from perflib.report import open_report
+PROBE_BODY = '''from perflib.present.notebook import open_report
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir, dept=dept)
 rep.heading("探针报告", 1)
 rep.heading("第一节")
@@ -40,7 +40,7 @@ rep.table(rep.store.projects(rep.year)[["project_id", "project_name", "budget"]]
 rep.text("正文段落")
 '''
 FAIL_BODY = PROBE_BODY + 'raise ValueError("故意出错 <b>x</b>")\n'
-LEAK_BODY = '''from perflib.report import open_report
+LEAK_BODY = '''from perflib.present.notebook import open_report
 from perflib.store import Store
 rep = open_report("leaky", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.text("、".join(sorted(Store(db, redact=False).classified_names())))

@@ -136,7 +136,7 @@ def test_charts_bounded_at_province_scale():
     largest savings), so a province-wide report stays readable and renders in seconds."""
     import matplotlib.pyplot as plt
 
-    from perflib import plots
+    from perflib.present.charts import base as plots
 
     n = plots.MAX_BARS * 3
     by_dept = pd.DataFrame({"level1_code": [f"{i:05d}" for i in range(n)],
@@ -165,7 +165,7 @@ def test_legends_over_many_points_go_in_a_corner_not_best():
     """loc="best" tests every corner against every point (~1 s per drawing at province scale)."""
     import matplotlib.pyplot as plt
 
-    from perflib import plots
+    from perflib.present.charts import base as plots
     from perflib.rules import load_rules
 
     def scatter(n):

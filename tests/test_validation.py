@@ -13,8 +13,8 @@ from conftest import sha256_of, small_frames, write_export, write_table
 from perflib.cli import main
 from perflib.exceptions import InputError
 from perflib.ingest import ingest
-from perflib.loading import read_export
-from perflib.validation import MAX_LISTED, ValidationFailed, validate
+from perflib.ingest.reader import read_export
+from perflib.ingest.checks import MAX_LISTED, ValidationFailed, validate
 
 
 def setcell(df: pd.DataFrame, i: int, col: str, value) -> None:

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perflib import workbook
-from perflib.workbook import write_xlsx
+from perflib.present import xlsx as workbook
+from perflib.present.xlsx import write_xlsx
 
 # the documented replacement, written out here independently: XML 1.0 forbids these characters
 FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

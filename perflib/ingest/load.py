@@ -24,14 +24,14 @@ import pandas as pd
 import pyarrow as pa
 from filelock import FileLock, Timeout
 
-from . import __version__
-from .exceptions import StoreError
-from .loading import Export, SourceFile, read_export
-from .schema import (
+from .. import __version__
+from ..exceptions import StoreError
+from .reader import Export, SourceFile, read_export
+from ..schema import (
     BOOL, DATE, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table,
 )
-from .store import create_schema
-from .validation import ValidationFailed, validate
+from ..store import create_schema
+from .checks import ValidationFailed, validate
 
 __all__ = ["ingest", "IngestSummary", "replaced_partitions", "DatabaseRows", "TEMP_MARK"]
 

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .exceptions import InputError, Problem, RulesError
+from ..exceptions import InputError, Problem, RulesError
 
 LEVEL_OUTPUT = "产出指标"
 LEVEL_EFFECT = "效益指标"
@@ -756,7 +756,7 @@ def key_evaluation_paragraph(scored: pd.DataFrame, year: int, *, named: int = 3)
     (by budget) of each of the first ``named`` domains, as the seed names one project per domain;
     classified projects are never named.
     """
-    from .store import CLASSIFIED_NAME
+    from ..store import CLASSIFIED_NAME
 
     y = int(year)
     if scored.empty:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .coverage import _fact, _restrict, resolve_dept
-from .exceptions import ParameterError
+from ..exceptions import ParameterError
 
 GREEN, YELLOW, RED, NO_BUDGET = "绿色", "黄色", "红色", "无预算"
 BANDS = (RED, YELLOW, GREEN, NO_BUDGET)

@@ -12,11 +12,11 @@ Pieces:
   sockets in a private runtime directory of this process (no TCP ports: no port races between
   parallel workers, no "running over TCP without encryption" warning), an optional zygote, extra
   environment variables and the kernel's stdout/stderr sent to a log file.
-- the launcher (``python -m perflib.kernels launch SOCKET -f CONNECTION_FILE``), what the kernel
+- the launcher (``python -m perflib.run.kernels launch SOCKET -f CONNECTION_FILE``), what the kernel
   manager starts: it hands its stdio to the zygote, forwards signals to the forked kernel and exits
   when it exits. Its death (SIGKILL from the manager) makes the kernel exit too. Without a reachable
   zygote it simply becomes an ordinary ``ipykernel_launcher``.
-- :class:`Zygote`: starts and stops the zygote server (``python -m perflib.kernels zygote``), which
+- :class:`Zygote`: starts and stops the zygote server (``python -m perflib.run.kernels zygote``), which
   exits when the process that started it goes away (its stdin closes).
 """
 from __future__ import annotations
@@ -122,7 +122,7 @@ def _manager_class():
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
             if self.zygote_address and _is_our_ipykernel(cmd):
-                return [sys.executable, "-m", "perflib.kernels", "launch", self.zygote_address, *cmd[3:]]
+                return [sys.executable, "-m", "perflib.run.kernels", "launch", self.zygote_address, *cmd[3:]]
             return cmd
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
@@ -171,7 +171,7 @@ class Zygote:
         env = dict(os.environ)
         env.setdefault("MPLBACKEND", INLINE_BACKEND)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "perflib.kernels", "zygote", self.address, spec],
+            [sys.executable, "-m", "perflib.run.kernels", "zygote", self.address, spec],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
             start_new_session=True)
         return self
@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         os._exit(0)  # no interpreter teardown of everything preloaded: the parent waits for this
     if len(args) >= 2 and args[0] == "launch":
         return launch(args[1], args[2:])
-    print("usage: python -m perflib.kernels zygote SOCKET SPEC | launch SOCKET KERNEL-ARGS...",
+    print("usage: python -m perflib.run.kernels zygote SOCKET SPEC | launch SOCKET KERNEL-ARGS...",
           file=sys.stderr)
     return 2
 

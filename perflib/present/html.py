@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import jinja2
 import pandas as pd
 
-from . import __version__
+from .. import __version__
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -364,8 +364,8 @@ def xlsx_bytes(tables: list[tuple], info: dict[str, Any] | None = None) -> bytes
     """An .xlsx of ``(title, sheet, table)`` or ``(title, sheet, table, total rows)``: one sheet per
     table (headers as shown), plus 说明 (the report's details, and per table its sheet, the rows in
     the sheet and in total: a table cut to ``report.xlsx_max_rows`` says so). Written by
-    :func:`perflib.workbook.write_xlsx` (text stays text: never a formula or a link)."""
-    from .workbook import write_xlsx
+    :func:`perflib.present.xlsx.write_xlsx` (text stays text: never a formula or a link)."""
+    from .xlsx import write_xlsx
 
     entries = [(t[0], t[1], t[2], int(t[3]) if len(t) > 3 and t[3] is not None else len(t[2]))
                for t in tables]

@@ -26,10 +26,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import __version__
-from .exceptions import ParameterError, StoreError
+from .. import __version__
+from ..exceptions import ParameterError, StoreError
 
-log = logging.getLogger("perflib.runner")
+log = logging.getLogger("perflib.run.runner")
 
 KERNEL_NAME = "python3"
 RUNNER_PARAMS = ("db", "year", "rules", "artifacts_dir")  # passed by the runner, not by -p
@@ -43,7 +43,7 @@ def default_notebooks_dir() -> Path:
     env = os.environ.get("PERFLIB_NOTEBOOKS_DIR")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parent.parent / "notebooks"
+    here = Path(__file__).resolve().parents[2] / "notebooks"
     return here if here.is_dir() else Path.cwd() / "notebooks"
 
 
@@ -136,7 +136,7 @@ class Job:
     fingerprint: str
     secrets: list[str] = field(default_factory=list, repr=False)
     kernel_name: str = KERNEL_NAME
-    # incremental runs and preloaded kernels (perflib.deps, perflib.kernels)
+    # incremental runs and preloaded kernels (perflib.run.deps, perflib.run.kernels)
     tables: dict[str, str] = field(default_factory=dict, repr=False)  # content print of each table now
     code_key: str = ""  # all of perflib's code: a worker's zygote is rebuilt when it changes
     preload: list[str] = field(default_factory=list, repr=False)  # modules the zygote imports
@@ -281,14 +281,14 @@ def _sha256_file(path: Path) -> str:
 
 def _code_fingerprint(notebook: Path | None = None) -> str:
     """Hash of the perflib code a notebook's reports depend on (the modules it imports, transitively,
-    and the rendering side: :func:`perflib.deps.code_fingerprint`); without a notebook, of all of
+    and the rendering side: :func:`perflib.run.deps.code_fingerprint`); without a notebook, of all of
     perflib's code, rules and templates."""
     if notebook is not None:
         from .deps import code_fingerprint
 
         return code_fingerprint(Path(notebook), __version__)
     h = hashlib.sha256(__version__.encode())
-    base = Path(__file__).resolve().parent
+    base = Path(__file__).resolve().parents[1]  # perflib/
     for p in sorted(base.rglob("*")):
         if p.is_file() and p.suffix in (".py", ".yaml", ".j2", ".css", ".js"):
             h.update(str(p.relative_to(base)).encode())
@@ -304,8 +304,8 @@ def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = N
 
     Raises :class:`ParameterError` / :class:`StoreError` / ``RulesError`` before any kernel starts.
     """
-    from .rules import load_rules
-    from .store import Store
+    from ..rules import load_rules
+    from ..store import Store
 
     nb_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     found = available_notebooks(nb_dir)
@@ -366,7 +366,7 @@ def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = N
         as_of = str(as_of_date)[:10] if as_of_date is not None else None
         secrets = sorted(Store(db, redact=False).classified_names(), key=len, reverse=True)
         # what every report depends on besides its notebook, parameters and the tables it reads
-        # (perflib.deps): the data date in its header, the classified projects, rules, version
+        # (perflib.run.deps): the data date in its header, the classified projects, rules, version
         base_print = {
             "version": __version__, "as_of": as_of, "rules": loaded_rules.sha256, "year": year,
             "classified": hashlib.sha256("\n".join(sorted(secrets)).encode()).hexdigest(),
@@ -591,7 +591,7 @@ def _mask(text: str, secrets: list[str]) -> str:
 def _read_artifacts(adir: Path) -> tuple[dict, list[tuple[str, str, Any, int]], dict]:
     """(facts, tables as ``(title, sheet, frame, total rows)``, meta) a notebook recorded; the frame
     may hold fewer rows than the total (``report.xlsx_max_rows``); no ``rows`` recorded → all."""
-    from .report import FACTS_FILE, META_FILE, TABLES_FILE
+    from ..present.notebook import FACTS_FILE, META_FILE, TABLES_FILE
 
     facts = json.loads((adir / FACTS_FILE).read_text("utf-8")) if (adir / FACTS_FILE).exists() else {}
     meta = json.loads((adir / META_FILE).read_text("utf-8")) if (adir / META_FILE).exists() else {}
@@ -617,7 +617,7 @@ def _failure_reason(exc: BaseException) -> str:
 
 def _mark_running_cell(nb) -> None:
     """For a timeout/dead kernel (no error output): show the cell papermill marked as running."""
-    from .render import failing_cell
+    from ..present.html import failing_cell
 
     if failing_cell(nb) is not None:
         return
@@ -644,9 +644,9 @@ def execute_job(job: Job) -> ReportResult:
     notebook failure."""
     import nbformat
 
-    from .render import (atomic_write_bytes, atomic_write_text, first_heading, notebook_body,
+    from ..present.html import (atomic_write_bytes, atomic_write_text, first_heading, notebook_body,
                          render_failure, render_report, xlsx_bytes)
-    from .rules import load_rules
+    from ..rules import load_rules
 
     started = time.monotonic()
     out = Path(job.out)
@@ -859,7 +859,7 @@ def failed_result(job: Job, error: str, seconds: float = 0.0) -> ReportResult:
     a bug of ours, a worker process or Dask worker that died)."""
     error = _mask(error, job.secrets)
     try:
-        from .render import atomic_write_text, render_failure
+        from ..present.html import atomic_write_text, render_failure
 
         page = render_failure(notebook=job.notebook, params=dict(labelled(job.display), 年度=job.year), error=error)
         target = Path(job.out) / f"{job.stem}.failed.html"
@@ -891,7 +891,7 @@ def update_index(out: Path, results: list[ReportResult]) -> Path:
     """Merge the run's results into ``.index.json`` and rewrite ``index.html`` atomically."""
     from filelock import FileLock
 
-    from .render import atomic_write_text, render_index
+    from ..present.html import atomic_write_text, render_index
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -978,7 +978,7 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
     out = Path(out)
     _quiet_papermill(log_output)
     if dask:
-        from .distributed import check_dask
+        from .dask import check_dask
 
         check_dask()  # ParameterError (exit 2) when dask.distributed is not installed
     early = None if dask else _early_zygote(notebooks, notebooks_dir)
@@ -987,7 +987,7 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
                             rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
                             notebooks_dir=Path(notebooks_dir) if notebooks_dir else None)
         if out.is_dir():  # half-written temp files of a run that was killed (hidden; see SECURITY.md)
-            from .render import remove_stale_temps
+            from ..present.html import remove_stale_temps
 
             for p in remove_stale_temps(out):
                 log.info("删除了被中断的运行留下的临时文件 %s", p)
@@ -1028,7 +1028,7 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
         try:
             with logging_redirect_tqdm(tqdm_class=tqdm) if show else nullcontext():
                 if dask and todo:
-                    from .distributed import run_on_dask
+                    from .dask import run_on_dask
 
                     run_on_dask(dask, todo, done)
                 else:

@@ -26,9 +26,9 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .rules import Rules, load_rules
-from .schema import TABLES
-from .store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
+from ..rules import Rules, load_rules
+from ..schema import TABLES
+from ..store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
 
 FACTS_FILE = "facts.json"
 TABLES_FILE = "tables.json"
@@ -368,7 +368,7 @@ class Report:
         _display_html(f'<h{level} id="{esc(slug(text))}">{esc(text)}</h{level}>', str(text))
 
     def section(self, sec) -> None:
-        """Show a drafted section (``text``, ``facts``, ``tables`` as in :class:`perflib.overview.Section`)."""
+        """Show a drafted section (``text``, ``facts``, ``tables`` as in :class:`perflib.analysis.overview.Section`)."""
         self.text(sec.text)
         if getattr(sec, "facts", None):
             self.facts(sec.facts)
@@ -422,14 +422,14 @@ def open_report(name: str, *, db: str | Path | Store | None = None, year: int | 
     artifacts_dir : where the runner collects facts and tables; None when run by hand.
     params : the notebook's own parameters (``dept``, ``as_of_month`` ...), kept in ``rep.params``.
     """
-    from .plots import setup_theme
+    from .charts.base import setup_theme
 
     if store is None:
         store = db if isinstance(db, Store) else Store(find_db(db))
     loaded = rules if isinstance(rules, Rules) else load_rules(rules)
     resolved = int(year) if year is not None else store.latest_year()
     if resolved is None:
-        from .exceptions import StoreError
+        from ..exceptions import StoreError
 
         raise StoreError("数据库中没有项目数据，无法确定年度；请先导入数据")
     setup_theme()

@@ -162,7 +162,7 @@ def section_3(store, year: int, rules) -> Section:
     da = amt - facts["selfeval.amount_prev"]
     evaluated = selfeval_projects(store, y - 1)
     kinds = [k for k in evaluated.loc[evaluated["evaluated"], "budget_kind"].dropna().unique()]
-    from .schema import BUDGET_KINDS
+    from ..schema import BUDGET_KINDS
 
     kinds = [k for k in BUDGET_KINDS if k in kinds] + [k for k in kinds if k not in BUDGET_KINDS]
     if n == 0:
@@ -186,7 +186,7 @@ def section_3(store, year: int, rules) -> Section:
 
 def section_4(store, year: int, rules) -> Section:
     """四、强化财政重点评价结果应用: the key evaluations of Y (domains, projects, funds) and the cut
-    of the Y+1 budgets they led to, drafted by :mod:`perflib.evaluation` (keyeval.* facts)."""
+    of the Y+1 budgets they led to, drafted by :mod:`perflib.analysis.evaluation` (keyeval.* facts)."""
     from .evaluation import (APPLICATION_MONEY, budget_application_table, key_evaluation_paragraph,
                              key_evaluation_totals, key_evaluations)
 
@@ -201,7 +201,7 @@ def section_4(store, year: int, rules) -> Section:
 
 def section_5(store, year: int, rules) -> Section:
     """五、开展财政运行综合绩效评价工作: the evaluated streets (every street with 街道财政 data for Y)
-    and their composite index, drafted by :func:`perflib.fiscal.overview_section` (fiscal.* facts)."""
+    and their composite index, drafted by :func:`perflib.analysis.fiscal.overview_section` (fiscal.* facts)."""
     from .fiscal import overview_section
 
     text, facts, ranking = overview_section(store, int(year), rules)
@@ -243,7 +243,7 @@ def section_6(store, year: int, rules, as_of_month: int | None = None) -> Sectio
 
 def section_7(store, year: int, rules) -> Section:
     """七、成本预算绩效管理: expenditure standards of the cost pilots and the savings they give
-    (``perflib.cost.overview_section``: cost.standards, cost.savings_total)."""
+    (``perflib.analysis.cost.overview_section``: cost.standards, cost.savings_total)."""
     from .cost import overview_section
 
     text, facts, table = overview_section(store, int(year), rules)

@@ -12,9 +12,9 @@ from typing import Iterable, Protocol
 
 import pandas as pd
 
-from .exceptions import InputError, PerflibError, Problem
-from .loading import Export, _decimal_from_text
-from .schema import (
+from ..exceptions import InputError, PerflibError, Problem
+from .reader import Export, _decimal_from_text
+from ..schema import (
     ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Reference, Table,
 )
 

@@ -1,6 +1,6 @@
 """``perflib run --dask tcp://HOST:PORT``: each report is one task on an existing Dask cluster.
 
-The workers run the same function as local worker processes (:func:`perflib.runner.execute_job_safely`):
+The workers run the same function as local worker processes (:func:`perflib.run.runner.execute_job_safely`):
 each report its own kernel, forked from a zygote kept by each Dask worker process. They need perflib
 installed (the same version as here), and the store, the notebooks folder and the output folder at
 the same paths as on this machine (a shared folder mounted at the same place everywhere). This
@@ -12,9 +12,9 @@ import logging
 import uuid
 from typing import Callable
 
-from .exceptions import ParameterError
+from ..exceptions import ParameterError
 
-log = logging.getLogger("perflib.runner")
+log = logging.getLogger("perflib.run.runner")
 
 def check_dask() -> None:
     """:class:`ParameterError` (exit 2) when dask.distributed is not installed here."""
@@ -37,7 +37,7 @@ def run_on_dask(address: str, jobs: list, done: Callable) -> None:
     report, not the run; an unreachable scheduler is a :class:`ParameterError` before any report."""
     from distributed import Client, as_completed
 
-    from . import __version__
+    from .. import __version__
     from .runner import execute_job_safely, failed_result
 
     try:

@@ -1,6 +1,6 @@
 """``docs/input-format.md``, rendered from the schema so that the documentation and the reader agree.
 
-Regenerate with ``python -m perflib.docs docs/input-format.md``; a test checks the committed file
+Regenerate with ``python -m perflib.ingest.docs docs/input-format.md``; a test checks the committed file
 equals :func:`render_input_format` and that every example table below is itself valid input.
 """
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .loading import HEADER_SEARCH_ROWS
-from .schema import (
+from .reader import HEADER_SEARCH_ROWS
+from ..schema import (
     ENUM, ENUM_SYNONYMS, EXPENDITURE_HEADS, FALSE_WORDS, HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX,
     KIND_LABELS, MONEY_UNITS, STREET_FISCAL_INDICATORS, TABLE_ORDER, TABLES, TOTAL_LABELS,
     TRUE_WORDS, Table,
@@ -17,7 +17,7 @@ from .schema import (
 
 __all__ = ["render_input_format", "EXAMPLES", "DOC_PATH"]
 
-DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "input-format.md"
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "input-format.md"
 
 # One small example per table, as the staff would export it (Chinese headers; cells as text). The
 # examples together form a valid export folder (tests/test_docs.py loads them).
@@ -164,7 +164,7 @@ def render_input_format() -> str:
     lines = [
         "# 导出数据格式说明（perflib 导入）",
         "",
-        "> 本文件由 `python -m perflib.docs docs/input-format.md` 根据 `perflib/schema.py` 生成，"
+        "> 本文件由 `python -m perflib.ingest.docs docs/input-format.md` 根据 `perflib/schema.py` 生成，"
         "请勿手工修改；测试会检查两者一致。",
         "",
         "把预算系统导出的数据放进一个文件夹，运行 `perflib ingest 文件夹 --db data/perf.duckdb`。"

@@ -24,8 +24,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .exceptions import ParameterError
-from .schema import BUDGET_KINDS
+from ..exceptions import ParameterError
+from ..schema import BUDGET_KINDS
 
 ELIGIBLE_FUND_SOURCE = "本级"
 NO_ELIGIBLE = "无适用项目"

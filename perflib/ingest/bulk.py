@@ -1,6 +1,6 @@
 """DuckDB-native reading and validation of large export files (province scale).
 
-The Python reader (:mod:`perflib.loading`) converts cell by cell; at 15 million payment rows that
+The Python reader (:mod:`perflib.ingest.reader`) converts cell by cell; at 15 million payment rows that
 takes minutes and many GiB. Here DuckDB reads big CSV files (and every Parquet file) as text,
 converts them to typed columns with SQL inside the database being built, and validation runs as SQL
 queries. The results and messages are the Python path's, by construction:
@@ -8,7 +8,7 @@ queries. The results and messages are the Python path's, by construction:
 * a cell takes the SQL *fast path* only where its text has a form whose Python result is certain
   (``2023``, ``2023-07-31``, ``1234.56``, an ASCII code, text with no surrounding whitespace);
   every other non-empty cell keeps its raw text, and the distinct raw texts are converted by the
-  very same Python converters (:func:`perflib.loading._converter`), then written back;
+  very same Python converters (:func:`perflib.ingest.reader._converter`), then written back;
 * rows that might not be data (blank, a repeated header, a 合计/小计 row: those whose first cell is
   empty or holds 计, or that repeat the header's first cell) are handed with their raw cells to the
   Python reader's own functions, which decide and word the problems;
@@ -22,7 +22,7 @@ queries. The results and messages are the Python path's, by construction:
 Rows keep the line number a user sees in a text editor (for Parquet the column names are row 1), so
 a bad row near the end of a 15 M-row file is named by file and line. Problems are collected by
 query: the first :data:`LIMIT` of each kind and the count of all, so that the message (which lists
-the first :data:`perflib.validation.MAX_LISTED`) is the Python path's however many rows are wrong.
+the first :data:`perflib.ingest.checks.MAX_LISTED`) is the Python path's however many rows are wrong.
 """
 from __future__ import annotations
 
@@ -47,13 +47,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .exceptions import Problem
-from .loading import (
+from ..exceptions import Problem
+from .reader import (
     CSV_SUFFIXES, Export, SourceFile, _blank, _converter, _expected, _header_key, _is_empty,
     _mixed_utf8_lines, _non_ascii_lines, _Part, _Reader, _Sheet, _total_label_at, _two_row_header,
     _typed_series, _UNIT_COLUMN_KEYS, _without_repeated_headers, match_table_name,
 )
-from .schema import (
+from ..schema import (
     BOOL, CODE, DATE, ENUM, INT, MONEY, MONEY_UNITS, MONTH, NUMBER, TABLE_ORDER, TABLES, TEXT,
     VALUE, YEAR, Column, Table,
 )
@@ -122,7 +122,7 @@ def _literal(value, column: Column) -> str:
 def _fast(x: str, column: Column, unit: str | None) -> str:
     """SQL: the typed value of the raw text ``x`` where its Python conversion is certain, else NULL.
 
-    Each form accepted gives exactly what :func:`perflib.loading._converter` gives (test_bulk checks
+    Each form accepted gives exactly what :func:`perflib.ingest.reader._converter` gives (test_bulk checks
     it property-wise against the Python converters); all other texts go to Python."""
     kind = column.kind
     last = f"right({x}, 1)"
@@ -247,7 +247,7 @@ class BulkPart:
 class BulkReader:
     """Routes big CSV files and every Parquet file of an export folder to DuckDB (module doc).
 
-    :func:`perflib.loading.read_export` asks :meth:`wants` for each file and lets :meth:`plan`
+    :func:`perflib.ingest.reader.read_export` asks :meth:`wants` for each file and lets :meth:`plan`
     recognise its header; nothing is read in full until :meth:`BulkExport.load` runs in ingest.
     """
 
@@ -753,7 +753,7 @@ class BulkExport:
 
     def _python_part(self, name: str, part: BulkPart, rank: int) -> list[_Segment]:
         """Read a part with the Python reader after all (exact, slower), its problems included."""
-        from .loading import _Bad, _read_csv
+        from .reader import _Bad, _read_csv
 
         rel = part.source.path
         self.export.problems[:] = [p for p in self.export.problems if p.file != rel]
@@ -928,7 +928,7 @@ class BulkExport:
 
     def partitions(self) -> dict[str, pd.DataFrame | None]:
         """What ``ingest.replaced_partitions`` gives for the Python path, from the staged rows."""
-        from .ingest import partition_columns
+        from .load import partition_columns
 
         out: dict[str, pd.DataFrame | None] = {}
         for n in self.export.tables:
@@ -959,8 +959,8 @@ class BulkExport:
 
     # --- validation ---------------------------------------------------------------------------
     def validate(self, existing=None) -> ProblemList:
-        """Every problem, as :func:`perflib.validation.validate` finds them (module docstring)."""
-        from .validation import _sorted
+        """Every problem, as :func:`perflib.ingest.checks.validate` finds them (module docstring)."""
+        from .checks import _sorted
 
         v = _Validator(self, existing)
         with _timed("validate", "all tables"):
@@ -971,12 +971,12 @@ class BulkExport:
 
 
 class _Validator:
-    """The checks of :func:`perflib.validation.validate` over the staged tables: SQL finds the
+    """The checks of :func:`perflib.ingest.checks.validate` over the staged tables: SQL finds the
     offending rows, the Python checker words them (references and streets are worded here with the
     validator's own helpers)."""
 
     def __init__(self, bulk: BulkExport, existing):
-        from .validation import _Checker
+        from .checks import _Checker
 
         self.bulk = bulk
         self.con = bulk.con
@@ -1052,7 +1052,7 @@ class _Validator:
 
     # --- row checks: required, allowed values, ranges, amounts, keys, dates, targets ----------
     def row_checks(self, table: Table) -> None:
-        from .validation import MONEY_LIMIT, QUANTITATIVE_DIRECTIONS, _as_kind
+        from .checks import MONEY_LIMIT, QUANTITATIVE_DIRECTIONS, _as_kind
 
         name = table.name
         conds = []
@@ -1137,7 +1137,7 @@ class _Validator:
         return " UNION ".join(parts)
 
     def references(self) -> None:
-        from .validation import _key_words, _missing_message, dangling_problem
+        from .checks import _key_words, _missing_message, dangling_problem
 
         unread = self.bulk.export.unread_tables
         for name in TABLE_ORDER:

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .exceptions import ParameterError
-from .rules import Rules
-from .store import CLASSIFIED_PREFIX
+from ..exceptions import ParameterError
+from ..rules import Rules
+from ..store import CLASSIFIED_PREFIX
 
 LOOP_STEPS = ("入库分析", "编制细化", "审核核定", "执行控制", "完成评价")
 

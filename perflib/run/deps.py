@@ -22,60 +22,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-TABLES_READ_ENV = "PERFLIB_TABLES_READ"
-PACKAGE_DIR = Path(__file__).resolve().parent
+from ..store import TABLES_READ_ENV, TRACKED_TABLES, TracingConnection, tables_in, traced  # noqa: F401  (re-exported for the runner)
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # perflib/
 # the parent side of every report: executing, rendering, publishing
-RENDER_MODULES = ("perflib", "perflib.runner", "perflib.render", "perflib.report", "perflib.deps",
-                  "perflib.kernels")
+RENDER_MODULES = ("perflib", "perflib.run.runner", "perflib.present.html", "perflib.present.notebook",
+                  "perflib.present.xlsx", "perflib.run.deps", "perflib.run.kernels")
 RENDER_SUFFIXES = (".j2", ".html", ".css", ".js")
-
-
-# --- tables a report reads (recorded in the kernel) ---------------------------------------------
-def _table_names() -> tuple[str, ...]:
-    from .schema import TABLES
-
-    return tuple(sorted(set(TABLES) | {"loads"}))
-
-
-@lru_cache(maxsize=1)
-def _table_pattern() -> re.Pattern:
-    return re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, _table_names())) + r")(?![A-Za-z0-9_])")
-
-
-def tables_in(query: str) -> set[str]:
-    """Store tables a SQL text names (as whole words; an alias that happens to be a table name
-    counts too: a dependency too many only costs a re-render)."""
-    return set(_table_pattern().findall(query or ""))
-
-
-class TracingConnection:
-    """A DuckDB connection that appends the tables each query names to a file (one name a line).
-
-    The store wraps its connection in this when ``PERFLIB_TABLES_READ`` is set (``perflib run``
-    sets it for each report's kernel); everything else is delegated unchanged.
-    """
-
-    def __init__(self, con, path: str | os.PathLike):
-        self._con = con
-        self._path = str(path)
-        self._seen: set[str] = set()
-
-    def execute(self, query, *args, **kwargs):
-        new = tables_in(query if isinstance(query, str) else str(query)) - self._seen
-        if new:
-            self._seen |= new
-            with open(self._path, "a", encoding="utf-8") as fh:
-                fh.write("".join(f"{t}\n" for t in sorted(new)))
-        return self._con.execute(query, *args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._con, name)
-
-
-def traced(con):
-    """``con`` wrapped in a :class:`TracingConnection` when the runner asks for it, else ``con``."""
-    path = os.environ.get(TABLES_READ_ENV)
-    return TracingConnection(con, path) if path else con
 
 
 def read_tables_file(path: Path) -> set[str] | None:
@@ -151,7 +104,7 @@ def _compute_fingerprints(db: Path) -> dict[str, str]:
     try:
         present = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-        for name in _table_names():
+        for name in TRACKED_TABLES:
             if name not in present:
                 continue
             cols = con.execute("SELECT column_name, data_type FROM information_schema.columns "
@@ -273,8 +226,9 @@ def code_fingerprint(notebook: Path, version: str) -> str:
     """Hash of perflib's version, the perflib modules the notebook imports (transitively) and the
     rendering code and templates: a change to any of them re-renders the notebook's reports."""
     files, _ = import_closure(sorted(notebook_modules(notebook) | set(RENDER_MODULES)))
-    extra = sorted(p for p in (PACKAGE_DIR / "templates").rglob("*")
-                   if p.is_file() and p.suffix in RENDER_SUFFIXES) if (PACKAGE_DIR / "templates").is_dir() else []
+    templates = PACKAGE_DIR / "present" / "templates"
+    extra = sorted(p for p in templates.rglob("*")
+                   if p.is_file() and p.suffix in RENDER_SUFFIXES) if templates.is_dir() else []
     h = hashlib.sha256(version.encode())
     for p in [*files, *extra]:
         h.update(str(p.relative_to(PACKAGE_DIR)).encode() + b"\0")

@@ -198,7 +198,7 @@ def _cost_money_unit(values) -> str:
 def plot_cost_structure(per_project, overall, year: int, title: str | None = None):
     """Stacked shares of cost elements: each project of ``year`` (left) and the type per year (right).
 
-    ``per_project`` / ``overall``: the frames of :func:`perflib.cost.cost_structure`.
+    ``per_project`` / ``overall``: the frames of :func:`perflib.analysis.cost.cost_structure`.
     """
     import pandas as pd
 
@@ -312,7 +312,7 @@ def plot_cost_effectiveness(effectiveness, standard: float, quality_median: floa
                             title: str | None = None):
     """Quality against unit cost: efficient frontier joined, cheap-and-low-quality marked.
 
-    ``effectiveness``: the frame of :func:`perflib.cost.cost_effectiveness`.
+    ``effectiveness``: the frame of :func:`perflib.analysis.cost.cost_effectiveness`.
     """
     import math
 
@@ -380,7 +380,7 @@ FISCAL_PEER = "#9e9e9e"
 def plot_fiscal_scores(comparison, street_name: str, title: str | None = None):
     """One street's indicator scores (0–100) beside the peer median score, one bar pair per indicator.
 
-    ``comparison`` is :meth:`perflib.fiscal.FiscalIndex.comparison`'s table (指标, score,
+    ``comparison`` is :meth:`perflib.analysis.fiscal.FiscalIndex.comparison`'s table (指标, score,
     peer_median_score); a missing score is drawn as an empty bar and labelled 缺失."""
     import numpy as np
 
@@ -406,7 +406,7 @@ def plot_fiscal_scores(comparison, street_name: str, title: str | None = None):
 
 def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None = None):
     """Every evaluated street's composite index, best first, the chosen street highlighted and the
-    median marked. ``ranking`` is :meth:`perflib.fiscal.FiscalIndex.ranking`'s table."""
+    median marked. ``ranking`` is :meth:`perflib.analysis.fiscal.FiscalIndex.ranking`'s table."""
     import numpy as np
 
     setup_theme()
@@ -431,7 +431,7 @@ def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None
 def plot_fiscal_pefa(scores, bands: dict, title: str | None = None):
     """PEFA PI-1/PI-2/PI-3 of one street by year: the yearly measure against the grade bands.
 
-    ``scores``: :func:`perflib.fiscal.pefa_scores`' list; ``bands``: {"PI-1": pi1_bands,
+    ``scores``: :func:`perflib.analysis.fiscal.pefa_scores`' list; ``bands``: {"PI-1": pi1_bands,
     "PI-2": pi2_bands, "PI-3": pi3_bands} from the rules (PI-1/PI-3 intervals, PI-2 upper limits)."""
     import numpy as np
 
@@ -473,7 +473,7 @@ def plot_fiscal_pefa(scores, bands: dict, title: str | None = None):
 # ---- coverage ----
 def plot_coverage_by_department(by_dept, title: str | None = None):
     """Target coverage by count per level-1 department (horizontal bars, lowest first); departments
-    with nothing eligible are left out. ``by_dept``: :func:`perflib.coverage.coverage_by_department`."""
+    with nothing eligible are left out. ``by_dept``: :func:`perflib.analysis.coverage.coverage_by_department`."""
     setup_theme()
     f = by_dept[by_dept["eligible"] > 0].sort_values(["coverage_count", "level1_name"], ascending=[False, True])
     if len(f) > MAX_BARS:  # province scale: the departments with the lowest coverage
@@ -497,7 +497,7 @@ def plot_coverage_by_department(by_dept, title: str | None = None):
 
 def plot_selfeval_by_budget_kind(table, fiscal_year: int, title: str | None = None):
     """Self-evaluated money per budget kind, fiscal year ``fiscal_year`` against the year before.
-    ``table``: :func:`perflib.coverage.selfeval_by_budget_kind`."""
+    ``table``: :func:`perflib.analysis.coverage.selfeval_by_budget_kind`."""
     import numpy as np
 
     setup_theme()
@@ -521,7 +521,7 @@ _BAND_COLORS = {"绿色": STATUS_COLORS["green"], "黄色": STATUS_COLORS["yello
 
 def plot_execution_curve(curve, year: int, title: str | None = None):
     """Cumulative execution rate by month: ``year`` (to the as-of month), the prior year, and the
-    time-progress line. ``curve``: :func:`perflib.monitoring.execution_curve`."""
+    time-progress line. ``curve``: :func:`perflib.analysis.monitoring.execution_curve`."""
     setup_theme()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     prev = curve[curve["year"] == year - 1]
@@ -546,7 +546,7 @@ def plot_execution_curve(curve, year: int, title: str | None = None):
 
 def plot_department_curves(monthly, level1_codes, year: int, title: str | None = None):
     """Cumulative execution of a few level-1 departments in ``year`` (solid) and the prior year
-    (dotted, same colour) against time progress. ``monthly``: :func:`perflib.monitoring.monthly_execution`."""
+    (dotted, same colour) against time progress. ``monthly``: :func:`perflib.analysis.monitoring.monthly_execution`."""
     setup_theme()
     fig, ax = plt.subplots(figsize=(8.5, 4.8))
     months = list(range(1, 13))
@@ -651,7 +651,7 @@ def _grade_lines(ax, rules, axis: str = "x") -> None:
 def plot_selfeval_scores(projects, rules, title: str | None = None):
     """Histogram of recomputed vs reported self-evaluation scores, with the grade boundaries.
 
-    ``projects``: ``SelfEvaluation.projects`` of :mod:`perflib.evaluation` (recomputable rows used).
+    ``projects``: ``SelfEvaluation.projects`` of :mod:`perflib.analysis.evaluation` (recomputable rows used).
     """
     import numpy as np
 
@@ -673,7 +673,7 @@ def plot_selfeval_scores(projects, rules, title: str | None = None):
 
 def plot_grades_by_department(by_dept, top: int = 15, title: str | None = None):
     """Stacked horizontal bars of recomputed grades per level-1 department (the ``top`` with most
-    recomputed projects). ``by_dept``: :func:`perflib.evaluation.grades_by_department`."""
+    recomputed projects). ``by_dept``: :func:`perflib.analysis.evaluation.grades_by_department`."""
     d = by_dept[by_dept["recomputed"] > 0].sort_values("recomputed", ascending=False).head(top)
     d = d.iloc[::-1]
     fig, ax = new_figure(title or "各部门复核等级分布", figsize=(8, max(3, 0.35 * len(d) + 1.5)))
@@ -716,7 +716,7 @@ def plot_reported_vs_recomputed(projects, rules, title: str | None = None):
 
 def plot_key_scores(scored, rules, title: str | None = None):
     """Key evaluations: stacked dimension scores (决策/过程/产出/效益) per project with grade lines.
-    ``scored``: :func:`perflib.evaluation.score_key_evaluations`."""
+    ``scored``: :func:`perflib.analysis.evaluation.score_key_evaluations`."""
     import numpy as np
 
     dims = (("score_decision", "决策"), ("score_process", "过程"), ("score_output", "产出"), ("score_effect", "效益"))

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import ParameterError, RulesError
-from .schema import HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX
+from ..exceptions import ParameterError, RulesError
+from ..schema import HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX
 
 # --- indicator formulas ----------------------------------------------------------------------------
 # kind "ratio": numerator / denominator of the same year; "growth": value(Y) / value(Y−1) − 1;
@@ -789,7 +789,7 @@ WAN = 10_000
 def framework_table(rules) -> pd.DataFrame:
     """The indicator framework as printed in the report: name, group, weight, direction, formula,
     source and status (Chinese headers)."""
-    from .rules import STATUS_LABELS
+    from ..rules import STATUS_LABELS
 
     fw = indicator_framework(rules)
     return pd.DataFrame({

@@ -22,8 +22,8 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from .exceptions import InputError, Problem
-from .schema import (
+from ..exceptions import InputError, Problem
+from ..schema import (
     BOOL, CODE, DATE, ENUM, ENUM_SYNONYMS, FALSE_WORDS, INT, MONEY, MONEY_UNITS, MONTH,
     NUMBER, TABLE_ORDER, TABLES, TOTAL_LABELS, TRUE_WORDS, VALUE, YEAR, Column, Table,
 )
@@ -77,7 +77,7 @@ class Export:
     ``payments``); each frame has every canonical column of its table (absent optional columns
     filled with their default) and the origin columns ``_file``, ``_sheet``, ``_row``.
     ``problems`` are those found while reading (unknown files, missing headers, unreadable cells…);
-    :func:`perflib.validation.validate` adds the checks across rows and tables.
+    :func:`perflib.ingest.checks.validate` adds the checks across rows and tables.
     """
 
     src_dir: Path
@@ -90,7 +90,7 @@ class Export:
     # tables with a file, sheet or header that could not be read: checks of references into them
     # would only repeat that problem row by row, so validation skips them
     unread_tables: set = field(default_factory=set)
-    # big files read by DuckDB (perflib.bulk.BulkExport; ``read_export(bulk=True)``), else None
+    # big files read by DuckDB (perflib.ingest.bulk.BulkExport; ``read_export(bulk=True)``), else None
     bulk: object = field(default=None, compare=False, repr=False)
 
     def header(self, table: str, file: str, sheet: str | None, column: str) -> str:
@@ -1153,8 +1153,8 @@ def read_export(src_dir: str | Path, *, strict: bool = True, bulk: bool = False)
     src_dir : the folder of ``.xlsx``/``.csv`` files (top level only; hidden files, Office lock
         files ``~$…`` and ``README*`` are ignored).
     strict : raise :class:`InputError` if reading found any problem (default). ``ingest`` passes
-        False and lets :func:`perflib.validation.validate` report reading and data problems together.
-    bulk : let DuckDB read big CSV files and every Parquet file (:mod:`perflib.bulk`; ``ingest``
+        False and lets :func:`perflib.ingest.checks.validate` report reading and data problems together.
+    bulk : let DuckDB read big CSV files and every Parquet file (:mod:`perflib.ingest.bulk`; ``ingest``
         does): ``Export.bulk`` then stages and validates them inside the database being built.
 
     Raises
