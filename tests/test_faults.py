@@ -389,7 +389,7 @@ def _run(run_env, out: Path, *names: str, tag: str, extra=(), hook: str | None =
 # Kills the run in the middle of publishing a report: while the temp file of its .xlsx is half written.
 PUBLISH_HOOK = textwrap.dedent('''
     import os, signal
-    import perflib.present.html as _render
+    import perflib.files as _render
     _real = _render.atomic_write_bytes
     def _dying_write(path, data):
         if str(path).endswith("beta.xlsx"):

@@ -138,20 +138,6 @@ def test_sheet_names_are_valid_and_unique():
     assert names[0] == "a_b" and all(len(n) <= 31 for n in names) and len(set(names)) == 4
 
 
-def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
-    target = tmp_path / "r.html"
-    render.atomic_write_text(target, "old")
-
-    def boom(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
-        render.atomic_write_text(target, "new " * 1000)
-    assert target.read_text() == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # temp file removed
-
-
 def test_report_template_is_packaged():
     for name in ("report.html.j2", "index.html.j2", "report.css", "report.js"):
         assert (Path(render.__file__).parent / "templates" / name).is_file()

@@ -26,6 +26,7 @@ from filelock import FileLock, Timeout
 
 from .. import __version__
 from ..exceptions import StoreError
+from ..files import fsync_dir
 from .reader import Export, SourceFile, read_export
 from ..schema import (
     BOOL, DATE, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table,
@@ -179,19 +180,6 @@ def _remove_stale_temps(db: Path) -> None:
             pass
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(str(path), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _attach_old(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     try:
         con.execute("ATTACH ? AS old (READ_ONLY)", [str(db)])
@@ -315,7 +303,7 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
             stale_wal = db.with_name(db.name + ".wal")  # the old file's log must not replay on the new
             if stale_wal.exists():
                 stale_wal.unlink()
-            _fsync_dir(db.parent)
+            fsync_dir(db.parent)
             return summary
         except BaseException:
             if con is not None:

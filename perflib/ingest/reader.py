@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 import pandas as pd
 
 from ..exceptions import InputError, Problem
+from ..files import sha256_bytes
 from ..schema import (
     BOOL, CODE, DATE, ENUM, ENUM_SYNONYMS, FALSE_WORDS, INT, MONEY, MONEY_UNITS, MONTH,
     NUMBER, TABLE_ORDER, TABLES, TOTAL_LABELS, TRUE_WORDS, VALUE, YEAR, Column, Table,
@@ -1141,8 +1142,6 @@ def _expected(col: Column, unit: str | None) -> str:
     return text
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def read_export(src_dir: str | Path, *, strict: bool = True, bulk: bool = False) -> Export:
@@ -1199,7 +1198,7 @@ def read_export(src_dir: str | Path, *, strict: bool = True, bulk: bool = False)
             continue
         data_files += 1
         data = path.read_bytes()
-        sha = _sha256(data)
+        sha = sha256_bytes(data)
         file_table = match_table_name(path.stem)
         try:
             sheets = [_read_csv(data, rel, sha)] if suffix in CSV_SUFFIXES else \

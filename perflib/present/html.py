@@ -55,62 +55,6 @@ def _env() -> jinja2.Environment:
     return env
 
 
-# --- atomic files ------------------------------------------------------------------------------------
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # hidden, and named with our pid so that a later run can tell a dead writer's leftover (SIGKILL)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-_TEMP_NAME = re.compile(r"^\..+?(?:\.(\d+))?\.[a-z0-9_]+\.tmp$")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_temps(folder: Path, older_than: float = 3600.0) -> list[Path]:
-    """Remove the temp files that :func:`atomic_write_bytes` writers left when killed mid-write:
-    those whose writer (the pid in the name) is gone, and any older than ``older_than`` seconds (a
-    write takes milliseconds). Files of live writers (another run into the same folder) are kept."""
-    removed = []
-    now = dt.datetime.now().timestamp()
-    for p in Path(folder).rglob(".*.tmp"):
-        m = _TEMP_NAME.match(p.name)
-        if m is None or not p.is_file():
-            continue
-        try:
-            old = now - p.stat().st_mtime > older_than
-            if old or (m.group(1) is not None and not _pid_alive(int(m.group(1)))):
-                p.unlink()
-                removed.append(p)
-        except OSError:
-            continue
-    return removed
-
-
 # --- body ------------------------------------------------------------------------------------------
 def notebook_body(nb) -> str:
     """The cells of an executed notebook as HTML: outputs and markdown only (no code, no prompts)."""

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 
 from .. import __version__
 from ..exceptions import ParameterError, StoreError
+from ..files import sha256_file
 
 log = logging.getLogger("perflib.run.runner")
 
@@ -271,14 +272,6 @@ def safe_label(text: str) -> str:
     return s[:80] or "_"
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _code_fingerprint(notebook: Path | None = None) -> str:
     """Hash of the perflib code a notebook's reports depend on (the modules it imports, transitively,
     and the rendering side: :func:`perflib.run.deps.code_fingerprint`); without a notebook, of all of
@@ -414,7 +407,7 @@ def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = N
                     log.warning("%s：数据中没有可用的 %s 取值（%s 年），不生成此报告", name, pname, year)
                 combos = [(dict(v, **{pname: code}), dict(d, **{pname: label}), ls + [label])
                           for v, d, ls in combos for code, label in choices]
-            nb_sha = _sha256_file(found[name])
+            nb_sha = sha256_file(found[name])
             code_print = _code_fingerprint(found[name])
             for values, disp, fan_labels in combos:
                 p = dict(fixed, **values)
@@ -644,8 +637,8 @@ def execute_job(job: Job) -> ReportResult:
     notebook failure."""
     import nbformat
 
-    from ..present.html import (atomic_write_bytes, atomic_write_text, first_heading, notebook_body,
-                         render_failure, render_report, xlsx_bytes)
+    from ..files import atomic_write_bytes, atomic_write_text  # looked up per call: fault tests patch them
+    from ..present.html import first_heading, notebook_body, render_failure, render_report, xlsx_bytes
     from ..rules import load_rules
 
     started = time.monotonic()
@@ -859,7 +852,8 @@ def failed_result(job: Job, error: str, seconds: float = 0.0) -> ReportResult:
     a bug of ours, a worker process or Dask worker that died)."""
     error = _mask(error, job.secrets)
     try:
-        from ..present.html import atomic_write_text, render_failure
+        from ..files import atomic_write_text
+        from ..present.html import render_failure
 
         page = render_failure(notebook=job.notebook, params=dict(labelled(job.display), 年度=job.year), error=error)
         target = Path(job.out) / f"{job.stem}.failed.html"
@@ -891,7 +885,8 @@ def update_index(out: Path, results: list[ReportResult]) -> Path:
     """Merge the run's results into ``.index.json`` and rewrite ``index.html`` atomically."""
     from filelock import FileLock
 
-    from ..present.html import atomic_write_text, render_index
+    from ..files import atomic_write_text
+    from ..present.html import render_index
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -987,9 +982,9 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
                             rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
                             notebooks_dir=Path(notebooks_dir) if notebooks_dir else None)
         if out.is_dir():  # half-written temp files of a run that was killed (hidden; see SECURITY.md)
-            from ..present.html import remove_stale_temps
+            from ..files import sweep_temps
 
-            for p in remove_stale_temps(out):
+            for p in sweep_temps(out):
                 log.info("删除了被中断的运行留下的临时文件 %s", p)
         results: list[ReportResult] = []
         todo: list[Job] = []

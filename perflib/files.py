@@ -1,0 +1,98 @@
+"""The ground floor for files: atomic writes, directory fsync, sweeping a killed writer's temp files,
+and sha256 of a file. Ingest and the runner both promise "nothing is half-written"; they keep that
+promise with these functions and no others."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "fsync_dir", "sweep_temps", "sha256_file",
+           "sha256_bytes"]
+
+# hidden, and named with the writer's pid so that a later run can tell a dead writer's leftover
+_TEMP_NAME = re.compile(r"^\..+?(?:\.(\d+))?\.[a-z0-9_]+\.tmp$")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it and rename it over ``path``: a
+    reader sees the old file or the new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """:func:`atomic_write_bytes` of ``text`` in UTF-8."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """Flush a directory entry (after a rename) to disk; silently a no-op where that is not possible."""
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_temps(folder: str | os.PathLike, older_than: float = 3600.0) -> list[Path]:
+    """Remove the temp files that :func:`atomic_write_bytes` writers left when killed mid-write: those
+    whose writer (the pid in the name) is gone, and any older than ``older_than`` seconds (a write
+    takes milliseconds). Files of live writers (another run into the same folder) are kept."""
+    removed = []
+    now = time.time()
+    for p in Path(folder).rglob(".*.tmp"):
+        m = _TEMP_NAME.match(p.name)
+        if m is None or not p.is_file():
+            continue
+        try:
+            old = now - p.stat().st_mtime > older_than
+            if old or (m.group(1) is not None and not _pid_alive(int(m.group(1)))):
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            continue
+    return removed
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read ``chunk`` bytes at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of bytes already in memory."""
+    return hashlib.sha256(data).hexdigest()
