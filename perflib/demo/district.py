@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .exceptions import ParameterError
-from .schema import (
+from ..exceptions import ParameterError
+from ..schema import (
     EXPENDITURE_HEADS,
     HEAD_BUDGET_PREFIX,
     HEAD_OUTTURN_PREFIX,
