@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perflib.cli import main
-from perflib.demo import _scale_to_total, _split_groups, write_demo
+from perflib.demo import scale_to_total, split_groups, write_demo
 from perflib.exceptions import ParameterError
 from perflib.ingest import ingest
 
@@ -382,7 +382,7 @@ def test_split_groups_is_exact(rows, totals):
     group = np.array([g for g, _ in rows])
     weight = np.array([w for _, w in rows])
     totals = np.array(totals, dtype=np.int64)
-    out = _split_groups(group, weight, totals)
+    out = split_groups(group, weight, totals)
     assert (out >= 0).all()
     for g in np.unique(group):
         assert out[group == g].sum() == totals[g]
@@ -393,5 +393,5 @@ def test_split_groups_is_exact(rows, totals):
 @settings(max_examples=200, deadline=None)
 def test_scale_to_total_is_exact(raw, total, step):
     """Calibrated amounts sum exactly to the total and stay non-negative."""
-    out = _scale_to_total(np.array(raw), total, step)
+    out = scale_to_total(np.array(raw), total, step)
     assert out.sum() == total and (out >= 0).all()
