@@ -319,3 +319,35 @@ def test_unexpected_error_fails_one_report_and_the_run_goes_on(env, monkeypatch,
     page = (tmp_path / "2023" / "probe-区教体局.failed.html").read_text("utf-8")
     assert "磁盘已满" in page
     assert "probe-区教体局.failed.html" in (tmp_path / "index.html").read_text("utf-8")
+
+
+def test_times_shown_are_in_the_rules_timezone(env, runs, monkeypatch, tmp_path, capsys):
+    """rendered_at (facts.json, page, failure page) and the index's time are in report.timezone:
+    Beijing time by default, a user's rules file's zone otherwise; an unknown zone exits 2."""
+    facts = json.loads(runs["good"][".facts.json"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0800", facts["rendered_at"])
+    assert facts["rendered_at"] in runs["good"][".html"].decode("utf-8")
+    index = (env["out"] / "index.html").read_text("utf-8")
+    assert "+0800" in index and "+0000" not in index
+
+    kathmandu = tmp_path / "tz.yaml"
+    kathmandu.write_text("report:\n  timezone: Asia/Kathmandu\n", encoding="utf-8")
+
+    def broken(job):
+        raise OSError("磁盘已满")
+
+    monkeypatch.setattr(runner, "run_job", broken)  # a failure page without a kernel
+    summary = runner.run_reports(["probe"], db=env["db"], out=tmp_path / "out", rules=kathmandu,
+                                 progress=False, notebooks_dir=env["nbdir"])
+    assert summary.results[0].rendered_at.endswith(" +0545")
+    page = (tmp_path / "out" / "2023" / "probe.failed.html").read_text("utf-8")
+    assert summary.results[0].rendered_at in page
+    index = (tmp_path / "out" / "index.html").read_text("utf-8")
+    assert "+0545" in index and "+0800" not in index
+
+    bad = tmp_path / "bad-tz.yaml"
+    bad.write_text("report:\n  timezone: Asia/Beijing\n", encoding="utf-8")
+    monkeypatch.setenv("PERFLIB_NOTEBOOKS_DIR", str(env["nbdir"]))
+    assert main(["run", "probe", "--db", str(env["db"]), "--rules", str(bad), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "report.timezone" in err and "Asia/Beijing" in err
