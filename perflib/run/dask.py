@@ -2,10 +2,11 @@
 ``dask`` executor of :mod:`perflib.run.executors`, registered when this module is imported.
 
 The workers run the callable the runner hands every executor (the one local worker processes
-run): each report its own kernel, forked from a zygote kept by each Dask worker process. They need perflib
-installed (the same version as here), and the store, the notebooks folder and the output folder at
-the same paths as on this machine (a shared folder mounted at the same place everywhere). This
-module is imported only when ``--dask`` is given: without it, nothing of Dask is imported.
+run): each report its own kernel, forked from a zygote kept by each Dask worker process. They
+need perflib installed (the same version as here), and the store, the notebooks folder and the
+output folder at the same paths as on this machine (a shared folder mounted at the same place
+everywhere). This module is imported only when ``--dask`` is given: without it, nothing of Dask
+is imported.
 """
 from __future__ import annotations
 
