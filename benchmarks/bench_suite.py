@@ -68,9 +68,9 @@ def prepare(work: Path) -> Path:
 def naive_commands(db: Path, out: Path) -> list[tuple[str, list, list]]:
     """Per report: the papermill call and the nbconvert call a person would type (same notebooks,
     same parameter values as perflib run plans; strings with -r, numbers with -p)."""
-    from perflib.run import runner
+    from perflib.run import plan
 
-    jobs = runner.plan_jobs(None, db=db, out=out, notebooks_dir=NOTEBOOKS)
+    jobs = plan.plan_jobs(None, db=db, out=out, notebooks_dir=NOTEBOOKS)
     cmds = []
     for j in jobs:
         target = out / f"{j.stem.replace('/', '_')}.ipynb"
@@ -112,7 +112,7 @@ def run_perflib(db: Path, out: Path, jobs: int, *, fresh: bool = False, force: b
     if done.returncode:
         sys.exit(f"perflib run failed ({done.returncode}):\n{done.stderr[-3000:]}")
     state = json.loads((out / ".index.json").read_text("utf-8"))
-    log_lines = [line for line in done.stderr.splitlines() if "perflib.run.runner" in line]
+    log_lines = [line for line in done.stderr.splitlines() if "perflib.runner" in line]
     statuses = [e["status"] for e in state.values()]
     skipped = sum("跳过" in line for line in log_lines)
     return {"reports": len(state), "ok": statuses.count("ok"), "skipped": skipped,

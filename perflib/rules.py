@@ -6,11 +6,14 @@ entries; it is validated key by key, and a wrong key, type or status is named in
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -213,6 +216,9 @@ def _check_consistency(rules: Rules, origin: str) -> None:
         v = rules.value(f"report.{k}")
         if not (float(v).is_integer() and 1 <= v <= 1_048_575):
             fail(f"report.{k} 应为 1 到 1,048,575 之间的整数（Excel 每表上限），实际为 {v}")
+    tz = rules.value("report.timezone")
+    if zone(tz) is None:
+        fail(f"report.timezone 为「{tz}」，不是已知的时区名称（应为 IANA 时区名称，如 Asia/Shanghai）")
     for name, ind in rules.value("fiscal.indicators").items():
         if not isinstance(ind, dict) or {"name", "weight", "direction"} - set(ind):
             fail(f"fiscal.indicators.{name} 应含 name、weight、direction")
@@ -231,3 +237,31 @@ def load_rules(path: str | Path | None = None) -> Rules:
     rules = Rules(tree, origin)
     _check_consistency(rules, origin)
     return rules
+
+
+# --- the bureau's time zone (report.timezone) ------------------------------------------------------
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S %z"
+
+
+def zone(name: Any) -> ZoneInfo | None:
+    """The time zone of an IANA name (``Asia/Shanghai``), or None when there is no such zone."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def _default_timezone() -> str:
+    return str(_read_yaml(DEFAULT_RULES_PATH)["report"]["timezone"]["value"])
+
+
+def now_text(timezone: str | None = None) -> str:
+    """The current time as shown to users (``2026-12-02 17:05:00 +0800``), in ``timezone`` (an IANA
+    name, validated by :func:`load_rules`; None: the default rules' ``report.timezone``)."""
+    tz = zone(timezone or _default_timezone())
+    if tz is None:
+        raise RulesError(f"report.timezone 为「{timezone}」，不是已知的时区名称（应为 IANA 时区名称，如 Asia/Shanghai）")
+    return dt.datetime.now(tz).strftime(TIME_FORMAT)

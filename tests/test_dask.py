@@ -15,7 +15,7 @@ from conftest import write_export
 from nbformat.v4 import new_code_cell, new_notebook
 from test_parallel import assert_same_reports
 
-from perflib.run import runner
+from perflib.run import plan, runner
 from perflib.cli import main
 from perflib.exceptions import ParameterError
 
@@ -58,7 +58,7 @@ def runs(small):
     request = dict(notebooks=["probe"], each=["dept"], db=small["db"], notebooks_dir=small["nbdir"],
                    progress=False)
     mp = pytest.MonkeyPatch()
-    mp.setattr(runner, "_code_fingerprint", lambda *notebook: "pinned")  # others may edit the tree meanwhile
+    mp.setattr(plan, "_code_fingerprint", lambda *notebook: "pinned")  # others may edit the tree meanwhile
     try:
         seq = runner.run_reports(**request, out=small["base"] / "seq")
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

@@ -527,7 +527,7 @@ def test_overview_section_5_uses_the_fiscal_module(store, rules):
 
 
 def test_runner_fans_out_over_the_streets_evaluated_that_year(store):
-    from perflib.run.runner import PARAMETERS
+    from perflib.run.plan import PARAMETERS
 
     kind = PARAMETERS["street"]
     assert [c for c, _ in kind.choices(store, 2023)] == ["201", "202", "203"]

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from perflib.run import deps
-from perflib.run import runner
+from perflib.run import plan, runner
 from perflib.ingest import ingest
 
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\n"
@@ -60,7 +60,7 @@ def pinned_code():
     """perflib's own files take part in the key (test_code_prints_* below); pin them for the runs
     here, as other work may edit the tree while these tests run."""
     mp = pytest.MonkeyPatch()
-    mp.setattr(runner, "_code_fingerprint", lambda *notebook: "pinned")
+    mp.setattr(plan, "_code_fingerprint", lambda *notebook: "pinned")
     yield
     mp.undo()
 

@@ -1,4 +1,4 @@
-"""The runner's leak scan (`_leaks`, `_xlsx_text`) and failure-page masking (`_mask`): one
+"""The leak scan (`perflib.run.leaks`: `find_leaks`, `xlsx_text`) and failure-page masking (`mask`): one
 Aho–Corasick pass must find exactly what a per-secret, per-form search finds."""
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perflib.run import runner
+from perflib.run import leaks
 
-CJK = "秘项目经费专保障某特殊业务"  # no character of runner.LEAK_MASK
+CJK = "秘项目经费专保障某特殊业务"  # no character of leaks.LEAK_MASK
 ESCAPED = "&<>\"'\\"
 CODE_CHARS = "0123456789ABCPabcp_-"
 FILLER = CJK + ESCAPED + CODE_CHARS + " ,.;:/()\n\t"
@@ -52,12 +52,12 @@ def reference_leaks(data: bytes, secrets: list[str]) -> list[int]:
 @contextlib.contextmanager
 def scan_chunk(size: int):
     """Scan in tiny chunks so that hits and UTF-8 characters straddle chunk edges."""
-    old = runner._SCAN_CHUNK
-    runner._SCAN_CHUNK = size
+    old = leaks.SCAN_CHUNK
+    leaks.SCAN_CHUNK = size
     try:
         yield
     finally:
-        runner._SCAN_CHUNK = old
+        leaks.SCAN_CHUNK = old
 
 
 # --- strategies ---------------------------------------------------------------------------------
@@ -99,15 +99,15 @@ def secrets_and_text(draw):
     return secrets, data
 
 
-# --- _leaks ----------------------------------------------------------------------------------------
+# --- find_leaks ----------------------------------------------------------------------------------------
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=secrets_and_text(), chunk=st.integers(1, 9))
 def test_leaks_finds_exactly_what_the_per_secret_search_finds(case, chunk):
     secrets, data = case
     expected = reference_leaks(data, secrets)
     with scan_chunk(chunk):
-        assert runner._leaks(data, secrets) == expected
-    assert runner._leaks(data, secrets) == expected
+        assert leaks.find_leaks(data, secrets) == expected
+    assert leaks.find_leaks(data, secrets) == expected
 
 
 @settings(max_examples=100, deadline=None)
@@ -116,23 +116,23 @@ def test_leaks_reads_an_iterable_of_chunks_like_the_joined_bytes(case, cuts):
     secrets, data = case
     bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
     chunks = [data[a:b] for a, b in zip(bounds, bounds[1:])]
-    assert runner._leaks(iter(chunks), secrets) == reference_leaks(data, secrets)
+    assert leaks.find_leaks(iter(chunks), secrets) == reference_leaks(data, secrets)
 
 
 def test_leak_examples():
-    assert runner._leaks(b"x P004 y", ["P004"]) == [0]
-    assert runner._leaks(b"P004", ["P004"]) == [0]  # the whole text is one token
-    assert runner._leaks(b"P0041 aP004", ["P004"]) == []
-    assert runner._leaks(b"(P004)", ["P004"]) == [0]
-    assert runner._leaks(b"_P004-", ["P004"]) == [0]  # _ and - do not glue tokens
-    assert runner._leaks('\u201c某"项目\u201d'.encode(), ["X", '某"项目']) == [1]
+    assert leaks.find_leaks(b"x P004 y", ["P004"]) == [0]
+    assert leaks.find_leaks(b"P004", ["P004"]) == [0]  # the whole text is one token
+    assert leaks.find_leaks(b"P0041 aP004", ["P004"]) == []
+    assert leaks.find_leaks(b"(P004)", ["P004"]) == [0]
+    assert leaks.find_leaks(b"_P004-", ["P004"]) == [0]  # _ and - do not glue tokens
+    assert leaks.find_leaks('\u201c某"项目\u201d'.encode(), ["X", '某"项目']) == [1]
     # facts.json (ensure_ascii=False) escapes the quote; the .ipynb holds JSON of the HTML
-    assert runner._leaks(json.dumps({"t": '某"项目'}, ensure_ascii=False).encode(), ['某"项目']) == [0]
-    assert runner._leaks(json.dumps('<某\\项>').encode(), ['<某\\项>']) == [0]
-    assert runner._leaks(json.dumps(html.escape('<某\\项>'), ensure_ascii=False).encode(), ['<某\\项>']) == [0]
-    assert runner._leaks(b"", ["P004"]) == [] and runner._leaks(b"abc", []) == [] and runner._leaks(b"", [""]) == []
+    assert leaks.find_leaks(json.dumps({"t": '某"项目'}, ensure_ascii=False).encode(), ['某"项目']) == [0]
+    assert leaks.find_leaks(json.dumps('<某\\项>').encode(), ['<某\\项>']) == [0]
+    assert leaks.find_leaks(json.dumps(html.escape('<某\\项>'), ensure_ascii=False).encode(), ['<某\\项>']) == [0]
+    assert leaks.find_leaks(b"", ["P004"]) == [] and leaks.find_leaks(b"abc", []) == [] and leaks.find_leaks(b"", [""]) == []
     # both halves of a secret are secrets; the longer one and the shorter one are found
-    assert runner._leaks("某特殊业务经费".encode(), ["某特殊业务经费", "业务", "经费X"]) == [0, 1]
+    assert leaks.find_leaks("某特殊业务经费".encode(), ["某特殊业务经费", "业务", "经费X"]) == [0, 1]
 
 
 def test_a_hit_that_straddles_the_scan_chunks_is_found():
@@ -140,9 +140,9 @@ def test_a_hit_that_straddles_the_scan_chunks_is_found():
     data = ("前" * 3 + secret + "后").encode()
     for chunk in range(1, 12):
         with scan_chunk(chunk):
-            assert runner._leaks(data, [secret]) == [0]
-            assert runner._leaks(b"x" * chunk + b"P004", ["P004"]) == []
-            assert runner._leaks(b"x" * chunk + b" P004", ["P004"]) == [0]
+            assert leaks.find_leaks(data, [secret]) == [0]
+            assert leaks.find_leaks(b"x" * chunk + b"P004", ["P004"]) == []
+            assert leaks.find_leaks(b"x" * chunk + b" P004", ["P004"]) == [0]
 
 
 def _workbook(cells: list[str]) -> bytes:
@@ -161,11 +161,11 @@ def test_xlsx_text_streams_the_xml_members_one_by_one():
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         joined = b"\n".join(z.read(n) for n in z.namelist() if n.endswith(".xml"))
     with scan_chunk(5):
-        assert bytes(runner._xlsx_text(data)) == joined
-        assert len(runner._xlsx_text(data)) == len(joined)
-        assert all(len(c) <= 5 for c in runner._xlsx_text(data) if c != b"\n")
-        assert runner._leaks(runner._xlsx_text(data), ["370101-2023-0001", "<某&保障>", "370101-2023-000"]) == [0, 1]
-    assert runner._leaks(runner._xlsx_text(data), ["项目B", "70101-2023"]) == []
+        assert bytes(leaks.xlsx_text(data)) == joined
+        assert len(leaks.xlsx_text(data)) == len(joined)
+        assert all(len(c) <= 5 for c in leaks.xlsx_text(data) if c != b"\n")
+        assert leaks.find_leaks(leaks.xlsx_text(data), ["370101-2023-0001", "<某&保障>", "370101-2023-000"]) == [0, 1]
+    assert leaks.find_leaks(leaks.xlsx_text(data), ["项目B", "70101-2023"]) == []
 
 
 def test_many_secrets_over_megabytes_take_well_under_a_second_per_megabyte():
@@ -174,7 +174,7 @@ def test_many_secrets_over_megabytes_take_well_under_a_second_per_megabyte():
     row = "<row><c><is><t>370001-2023-00011 某专项1经 &lt;项目&gt;</t></is></c><v>123.45</v></row>\n"
     data = (row * (4_000_000 // len(row.encode()))).encode() + "某专项7经费".encode()
     started = time.perf_counter()
-    assert runner._leaks(data, secrets) == [907]
+    assert leaks.find_leaks(data, secrets) == [907]
     assert time.perf_counter() - started < 4
 
 
@@ -184,7 +184,7 @@ def test_many_secrets_over_megabytes_take_well_under_a_second_per_megabyte():
 def test_mask_leaves_no_form_of_any_secret(case):
     secrets, data = case
     text = data.decode("utf-8", errors="ignore")
-    masked = runner._mask(text, secrets)
+    masked = leaks.mask(text, secrets)
     for s in secrets:
         for form in reference_forms(s):
             assert form not in masked
@@ -193,9 +193,9 @@ def test_mask_leaves_no_form_of_any_secret(case):
 
 
 def test_mask_prefers_the_longest_match_and_keeps_the_rest():
-    mask = runner.LEAK_MASK
+    mask = leaks.LEAK_MASK
     secrets = ["业务", "某特殊业务经费", "P004"]
-    assert runner._mask("甲某特殊业务经费乙 业务 P0041", secrets) == f"甲{mask}乙 {mask} {mask}1"
-    assert runner._mask("&lt;秘&gt; \\u79d8 \\\"秘", ['<秘>', '"秘', "秘"]) == f"{mask} {mask} {mask}"
-    assert runner._mask("无涉密内容", secrets) == "无涉密内容"
-    assert runner._mask("", secrets) == "" and runner._mask("P004", []) == "P004"
+    assert leaks.mask("甲某特殊业务经费乙 业务 P0041", secrets) == f"甲{mask}乙 {mask} {mask}1"
+    assert leaks.mask("&lt;秘&gt; \\u79d8 \\\"秘", ['<秘>', '"秘', "秘"]) == f"{mask} {mask} {mask}"
+    assert leaks.mask("无涉密内容", secrets) == "无涉密内容"
+    assert leaks.mask("", secrets) == "" and leaks.mask("P004", []) == "P004"

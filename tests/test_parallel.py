@@ -21,8 +21,9 @@ import pytest
 from conftest import write_export
 from nbformat.v4 import new_code_cell, new_notebook
 
-from perflib.run import runner
+from perflib.run import plan, runner
 from perflib.cli import main
+from perflib.exceptions import ParameterError
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 DEMO_REQUEST = dict(notebooks=["fiscal", "cost"],
@@ -204,10 +205,10 @@ def flaky_kernel(tmp_path: Path, monkeypatch, fail_times: int) -> Path:
 
 def test_a_kernel_dead_at_start_is_started_once_more(small, tmp_path, monkeypatch, caplog):
     counter = flaky_kernel(tmp_path, monkeypatch, fail_times=1)
-    job = runner.plan_jobs(["probe"], db=small["db"], out=tmp_path / "out", notebooks_dir=small["nbdir"])[0]
+    job = plan.plan_jobs(["probe"], db=small["db"], out=tmp_path / "out", notebooks_dir=small["nbdir"])[0]
     job.kernel_name = "flaky"
-    with caplog.at_level(logging.WARNING, logger="perflib.run.runner"):
-        res = runner.execute_job(job)
+    with caplog.at_level(logging.WARNING, logger="perflib.runner"):
+        res = runner.run_job(job)
     assert res.status == "ok", res.error
     assert counter.read_text().split() == ["start", "start"]
     assert res.timing["retried"] == 1
@@ -217,9 +218,9 @@ def test_a_kernel_dead_at_start_is_started_once_more(small, tmp_path, monkeypatc
 
 def test_a_kernel_that_keeps_dying_fails_its_report_after_one_retry(small, tmp_path, monkeypatch):
     counter = flaky_kernel(tmp_path, monkeypatch, fail_times=5)
-    job = runner.plan_jobs(["probe"], db=small["db"], out=tmp_path / "out", notebooks_dir=small["nbdir"])[0]
+    job = plan.plan_jobs(["probe"], db=small["db"], out=tmp_path / "out", notebooks_dir=small["nbdir"])[0]
     job.kernel_name = "flaky"
-    res = runner.execute_job(job)
+    res = runner.run_job(job)
     assert res.status == "failed" and "Kernel died" in res.error
     assert counter.read_text().split() == ["start", "start"]  # two starts, no more
     assert (tmp_path / "out" / "2023" / "probe.failed.html").exists()
@@ -245,7 +246,7 @@ def test_logs_one_line_per_report_and_no_kernel_or_papermill_noise(small, tmp_pa
     err = capfd.readouterr().err
     assert "without encryption" not in err and "Ctrl-C will not work" not in err
     assert not [r for r in caplog.records if r.name.startswith("papermill") and r.levelno >= logging.INFO]
-    lines = [r.getMessage() for r in caplog.records if r.name == "perflib.run.runner" and r.levelno == logging.INFO]
+    lines = [r.getMessage() for r in caplog.records if r.name == "perflib.runner" and r.levelno == logging.INFO]
     assert len(lines) == 1 and re.search(r"^probe n=1 成功 \d+\.\ds（内核启动 \d+\.\ds，单元格 \d+\.\ds，渲染 \d+\.\ds）$",
                                          lines[0]), lines
 
@@ -277,6 +278,6 @@ def test_the_zygote_spawned_while_planning_is_the_one_used_and_is_killed_when_no
     assert probe_facts(tmp_path)
     assert runner.run_reports(["probe"], **args).exit_code == 0   # nothing changed: all skipped
     assert len(spawned) == 2 and killed == [spawned[1]] and spawned[1].proc is None
-    with pytest.raises(runner.ParameterError):
+    with pytest.raises(ParameterError):
         runner.run_reports(["probe"], params={"no_such_parameter": "1"}, **args)
     assert len(spawned) == 3 and killed[-1] is spawned[2] and spawned[2].proc is None

@@ -239,7 +239,7 @@ def test_runner_xlsx_states_the_cut_on_the_about_sheet(tmp_path, shown):
     import openpyxl
 
     from perflib.present.html import xlsx_bytes
-    from perflib.run.runner import _read_artifacts
+    from perflib.run.execute import read_artifacts as _read_artifacts
 
     adir = _capped_report(tmp_path, shown)
     _facts, tables, _meta = _read_artifacts(adir)
@@ -253,7 +253,7 @@ def test_runner_xlsx_states_the_cut_on_the_about_sheet(tmp_path, shown):
 
 
 def test_tables_json_without_rows_counts_the_frame(tmp_path, shown):
-    from perflib.run.runner import _read_artifacts
+    from perflib.run.execute import read_artifacts as _read_artifacts
 
     rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
     rep.table(pd.DataFrame({"n": range(7)}), "t")

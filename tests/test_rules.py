@@ -125,3 +125,34 @@ def test_cli_rules_exit_codes(tmp_path, capsys):
 def test_default_file_is_shipped_inside_the_package():
     assert DEFAULT_RULES_PATH.parent.name == "perflib"
     assert DEFAULT_RULES_PATH.exists()
+
+
+def test_report_timezone_sets_the_offset_of_times_shown(tmp_path):
+    """Times shown to users (rendered_at, page header and footer, index) are in report.timezone:
+    Beijing time by default, another zone from a user's rules file; an unknown zone is refused."""
+    import re
+
+    from perflib.rules import now_text
+
+    shown = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ([+-]\d{4})$")
+    assert load_rules()["report.timezone"] == "Asia/Shanghai"
+    assert shown.match(now_text()).group(1) == "+0800"
+    beijing = load_rules(_write(tmp_path, {"report": {"timezone": "Asia/Shanghai"}}))
+    assert shown.match(now_text(beijing["report.timezone"])).group(1) == "+0800"
+    kathmandu = load_rules(_write(tmp_path, {"report": {"timezone": {"value": "Asia/Kathmandu",
+                                                                     "source": "测试"}}}))
+    assert shown.match(now_text(kathmandu["report.timezone"])).group(1) == "+0545"  # no DST there
+    assert shown.match(now_text("UTC")).group(1) == "+0000"
+    for bad in ("Asia/Beijing", "北京时间", "Asia", "../etc/passwd", ""):
+        with pytest.raises(RulesError) as err:
+            load_rules(_write(tmp_path, {"report": {"timezone": bad}}))
+        assert "report.timezone" in str(err.value) and "时区" in str(err.value)
+    with pytest.raises(RulesError, match="report.timezone"):
+        load_rules(_write(tmp_path, {"report": {"timezone": 8}}))
+
+
+def test_pages_show_times_in_the_bureau_zone():
+    from perflib.present.html import render_index
+
+    page = render_index([])
+    assert "+0800" in page and "+0000" not in page

@@ -16,7 +16,7 @@ import pytest
 from conftest import small_frames, write_export
 from nbformat.v4 import new_code_cell, new_notebook
 
-from perflib.run import runner
+from perflib.run import leaks, plan, runner
 from perflib.cli import main
 
 CLASSIFIED_NAME = "某专项保障经费"  # P004 of the small export is classified
@@ -100,7 +100,7 @@ def runs(env):
     mp = pytest.MonkeyPatch()
     mp.setenv("PERFLIB_NOTEBOOKS_DIR", str(env["nbdir"]))
     # perflib's own files take part in the cache key; pin it (other work may edit the tree meanwhile)
-    mp.setattr(runner, "_code_fingerprint", lambda *notebook: "pinned")
+    mp.setattr(plan, "_code_fingerprint", lambda *notebook: "pinned")
     out, db = env["out"], env["db"]
     try:
         code1 = main(["run", "probe", "--db", str(db), "--out", str(out), "--no-progress"])
@@ -160,7 +160,7 @@ def test_missing_database_and_bad_rules_exit_2(env, monkeypatch, capsys):
 
 # --- fan-out and naming (planning only) ------------------------------------------------------------
 def test_required_parameters_fan_out_over_the_data(env):
-    jobs = runner.plan_jobs(["typed"], db=env["db"], notebooks_dir=env["nbdir"])
+    jobs = plan.plan_jobs(["typed"], db=env["db"], notebooks_dir=env["nbdir"])
     # small export: 2023 project types with outputs = 场馆运行 (P001), 物业管理 (P003); one street 201
     got = sorted((j.params["project_type"], j.params["street"]) for j in jobs)
     assert got == [("场馆运行", "201"), ("物业管理", "201")]
@@ -169,33 +169,33 @@ def test_required_parameters_fan_out_over_the_data(env):
 
 
 def test_optional_dept_stays_open_unless_each(env):
-    jobs = runner.plan_jobs(["probe"], db=env["db"], notebooks_dir=env["nbdir"])
+    jobs = plan.plan_jobs(["probe"], db=env["db"], notebooks_dir=env["nbdir"])
     assert len(jobs) == 1 and jobs[0].params["dept"] is None and jobs[0].stem == "2023/probe"
     assert jobs[0].params["as_of_month"] == 7  # last payment month of 2023 in the small export
-    each = runner.plan_jobs(["probe"], db=env["db"], each=["dept"], notebooks_dir=env["nbdir"])
+    each = plan.plan_jobs(["probe"], db=env["db"], each=["dept"], notebooks_dir=env["nbdir"])
     assert sorted(j.params["dept"] for j in each) == ["101", "102", "103", "201"]
     assert "2023/probe-区教体局" in {j.stem for j in each}
 
 
 def test_names_resolve_to_codes_and_label_the_file(env):
-    jobs = runner.plan_jobs(["probe"], db=env["db"], params=[("dept", "区科技局"), ("as_of_month", "3")],
+    jobs = plan.plan_jobs(["probe"], db=env["db"], params=[("dept", "区科技局"), ("as_of_month", "3")],
                             notebooks_dir=env["nbdir"])
     assert jobs[0].params["dept"] == "102" and jobs[0].params["as_of_month"] == 3
     assert jobs[0].stem == "2023/probe-区科技局-3月"
-    streets = runner.plan_jobs(["typed"], db=env["db"], params=[("street", "东风街道")],
+    streets = plan.plan_jobs(["typed"], db=env["db"], params=[("street", "东风街道")],
                                notebooks_dir=env["nbdir"])
     assert {j.params["street"] for j in streets} == {"201"}
 
 
 def test_year_defaults_to_latest_and_can_be_chosen(env):
-    assert runner.plan_jobs(["probe"], db=env["db"], notebooks_dir=env["nbdir"])[0].year == 2023
-    j = runner.plan_jobs(["probe"], db=env["db"], year=2022, notebooks_dir=env["nbdir"])[0]
+    assert plan.plan_jobs(["probe"], db=env["db"], notebooks_dir=env["nbdir"])[0].year == 2023
+    j = plan.plan_jobs(["probe"], db=env["db"], year=2022, notebooks_dir=env["nbdir"])[0]
     assert j.year == 2022 and j.stem == "2022/probe"
 
 
 def test_safe_label_keeps_chinese_and_drops_path_characters():
-    assert runner.safe_label("东风街道办事处") == "东风街道办事处"
-    assert "/" not in runner.safe_label("../../etc/passwd") and ".." not in runner.safe_label("../x")
+    assert plan.safe_label("东风街道办事处") == "东风街道办事处"
+    assert "/" not in plan.safe_label("../../etc/passwd") and ".." not in plan.safe_label("../x")
 
 
 # --- a good run -----------------------------------------------------------------------------------
@@ -299,9 +299,9 @@ def test_classified_names_appear_in_no_output_file(env, runs):
 
 
 def test_leak_scan_matches_codes_as_whole_tokens():
-    assert runner._leaks(b"x P004 y", ["P004"]) == [0]
-    assert runner._leaks(b"P0041", ["P004"]) == []
-    assert runner._leaks("&lt;秘&gt;".encode(), ["<秘>"]) == [0]
+    assert leaks.find_leaks(b"x P004 y", ["P004"]) == [0]
+    assert leaks.find_leaks(b"P0041", ["P004"]) == []
+    assert leaks.find_leaks("&lt;秘&gt;".encode(), ["<秘>"]) == [0]
 
 
 def test_unexpected_error_fails_one_report_and_the_run_goes_on(env, monkeypatch, tmp_path):
@@ -311,7 +311,7 @@ def test_unexpected_error_fails_one_report_and_the_run_goes_on(env, monkeypatch,
         calls.append(job.stem)
         raise OSError("磁盘已满")
 
-    monkeypatch.setattr(runner, "execute_job", broken)
+    monkeypatch.setattr(runner, "run_job", broken)
     summary = runner.run_reports(["probe"], db=env["db"], out=tmp_path, each=["dept"], progress=False,
                                  notebooks_dir=env["nbdir"])
     assert len(calls) == 4 and summary.exit_code == 1
@@ -319,3 +319,35 @@ def test_unexpected_error_fails_one_report_and_the_run_goes_on(env, monkeypatch,
     page = (tmp_path / "2023" / "probe-区教体局.failed.html").read_text("utf-8")
     assert "磁盘已满" in page
     assert "probe-区教体局.failed.html" in (tmp_path / "index.html").read_text("utf-8")
+
+
+def test_times_shown_are_in_the_rules_timezone(env, runs, monkeypatch, tmp_path, capsys):
+    """rendered_at (facts.json, page, failure page) and the index's time are in report.timezone:
+    Beijing time by default, a user's rules file's zone otherwise; an unknown zone exits 2."""
+    facts = json.loads(runs["good"][".facts.json"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0800", facts["rendered_at"])
+    assert facts["rendered_at"] in runs["good"][".html"].decode("utf-8")
+    index = (env["out"] / "index.html").read_text("utf-8")
+    assert "+0800" in index and "+0000" not in index
+
+    kathmandu = tmp_path / "tz.yaml"
+    kathmandu.write_text("report:\n  timezone: Asia/Kathmandu\n", encoding="utf-8")
+
+    def broken(job):
+        raise OSError("磁盘已满")
+
+    monkeypatch.setattr(runner, "run_job", broken)  # a failure page without a kernel
+    summary = runner.run_reports(["probe"], db=env["db"], out=tmp_path / "out", rules=kathmandu,
+                                 progress=False, notebooks_dir=env["nbdir"])
+    assert summary.results[0].rendered_at.endswith(" +0545")
+    page = (tmp_path / "out" / "2023" / "probe.failed.html").read_text("utf-8")
+    assert summary.results[0].rendered_at in page
+    index = (tmp_path / "out" / "index.html").read_text("utf-8")
+    assert "+0545" in index and "+0800" not in index
+
+    bad = tmp_path / "bad-tz.yaml"
+    bad.write_text("report:\n  timezone: Asia/Beijing\n", encoding="utf-8")
+    monkeypatch.setenv("PERFLIB_NOTEBOOKS_DIR", str(env["nbdir"]))
+    assert main(["run", "probe", "--db", str(env["db"]), "--rules", str(bad), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "report.timezone" in err and "Asia/Beijing" in err

@@ -8,7 +8,6 @@ is the check that keeps it so.
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import html
 import os
@@ -182,7 +181,11 @@ def network_references(text: str) -> list[str]:
 
 # --- pages -----------------------------------------------------------------------------------------
 def _now() -> str:
-    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+    """Now in the bureau's time zone (the default rules' ``report.timezone``); the runner passes
+    the times of a run with a user's rules file explicitly."""
+    from ..rules import now_text
+
+    return now_text()
 
 
 def _rules_rows(rules, sections: Iterable[str] | None):

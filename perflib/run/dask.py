@@ -1,20 +1,24 @@
-"""``perflib run --dask tcp://HOST:PORT``: each report is one task on an existing Dask cluster.
+"""``perflib run --dask tcp://HOST:PORT``: each report is one task on an existing Dask cluster; the
+``dask`` executor of :mod:`perflib.run.executors`, registered when this module is imported.
 
-The workers run the same function as local worker processes (:func:`perflib.run.runner.execute_job_safely`):
-each report its own kernel, forked from a zygote kept by each Dask worker process. They need perflib
-installed (the same version as here), and the store, the notebooks folder and the output folder at
-the same paths as on this machine (a shared folder mounted at the same place everywhere). This
-module is imported only when ``--dask`` is given: without it, nothing of Dask is imported.
+The workers run the callable the runner hands every executor (the one local worker processes
+run): each report its own kernel, forked from a zygote kept by each Dask worker process. They
+need perflib installed (the same version as here), and the store, the notebooks folder and the
+output folder at the same paths as on this machine (a shared folder mounted at the same place
+everywhere). This module is imported only when ``--dask`` is given: without it, nothing of Dask
+is imported.
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import Callable
+from typing import Any
 
 from ..exceptions import ParameterError
+from .executors import Executor, Work, register
 
-log = logging.getLogger("perflib.run.runner")
+log = logging.getLogger("perflib.runner")
+
 
 def check_dask() -> None:
     """:class:`ParameterError` (exit 2) when dask.distributed is not installed here."""
@@ -31,14 +35,28 @@ def _worker_version() -> str:
     return __version__
 
 
-def run_on_dask(address: str, jobs: list, done: Callable) -> None:
-    """Submit every job to the scheduler at ``address`` and hand each result to ``done`` as it
-    arrives. A task that fails on the cluster (its worker died, perflib missing there) fails its
-    report, not the run; an unreachable scheduler is a :class:`ParameterError` before any report."""
+class Dask(Executor):
+    """Each report one task on the Dask scheduler at ``address``."""
+
+    def __init__(self, address: str, **_: Any):
+        self.address = address
+
+    def check(self) -> None:
+        check_dask()
+
+    def __call__(self, work: Work, jobs: list) -> None:
+        if jobs:
+            run_on_dask(self.address, jobs, work)
+
+
+def run_on_dask(address: str, jobs: list, work: Work) -> None:
+    """Submit every job (``work.run``) to the scheduler at ``address`` and hand each result to
+    ``work.done`` as it arrives. A task that fails on the cluster (its worker died, perflib missing
+    there) fails its report (``work.lost``), not the run; an unreachable scheduler is a
+    :class:`ParameterError` before any report."""
     from distributed import Client, as_completed
 
     from .. import __version__
-    from .runner import execute_job_safely, failed_result
 
     try:
         client = Client(address, set_as_default=False)
@@ -56,14 +74,17 @@ def run_on_dask(address: str, jobs: list, done: Callable) -> None:
             log.warning("Dask 工作节点的 perflib 版本与本机（%s）不同：%s", __version__,
                         "，".join(f"{w} {v}" for w, v in other.items()))
         run = uuid.uuid4().hex[:8]
-        futures = {client.submit(execute_job_safely, job, key=f"perflib-{run}-{i:05d}-{job.notebook}",
+        futures = {client.submit(work.run, job, key=f"perflib-{run}-{i:05d}-{job.notebook}",
                                  pure=False): job for i, job in enumerate(jobs)}
         for fut in as_completed(list(futures), loop=client.loop):
             job = futures[fut]
             try:
                 res = fut.result()
             except Exception as exc:  # noqa: BLE001 - KilledWorker, CancelledError, ...
-                res = failed_result(job, f"Dask 任务失败（{type(exc).__name__}: {exc}）")
-            done(res)
+                res = work.lost(job, f"Dask 任务失败（{type(exc).__name__}: {exc}）")
+            work.done(res)
     finally:
         client.close()
+
+
+register("dask", Dask)

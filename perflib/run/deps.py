@@ -3,7 +3,8 @@ reports whose inputs changed.
 
 A report depends on: its notebook file; its parameters (as resolved against the data); the rules
 file; perflib's version and the source of the perflib modules its notebook imports (transitively,
-imports inside functions included) plus the rendering side (runner, render, report, templates);
+imports inside functions included) plus the executing and rendering side (run/: plan, execute,
+publish, leaks, executors, runner; present/: html, notebook, xlsx; templates);
 the data date shown in its header (last payment date of the year), the set of classified projects
 and the latest load's input files (all shown in or guarding every report); and the *content* of
 each store table the notebook's queries named while it ran (recorded by the store when
@@ -26,8 +27,10 @@ from ..store import TABLES_READ_ENV, TRACKED_TABLES, TracingConnection, tables_i
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # perflib/
 # the parent side of every report: executing, rendering, publishing
-RENDER_MODULES = ("perflib", "perflib.run.runner", "perflib.present.html", "perflib.present.notebook",
-                  "perflib.present.xlsx", "perflib.run.deps", "perflib.run.kernels")
+RENDER_MODULES = ("perflib", "perflib.run.runner", "perflib.run.plan", "perflib.run.execute",
+                  "perflib.run.publish", "perflib.run.leaks", "perflib.run.executors",
+                  "perflib.present.html", "perflib.present.notebook", "perflib.present.xlsx",
+                  "perflib.run.deps", "perflib.run.kernels")
 RENDER_SUFFIXES = (".j2", ".html", ".css", ".js")
 
 
