@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..exceptions import InputError, Problem
 from ..schema import TABLE_ORDER, TABLES, Table
+from .bulk import BulkReader
 from .cells import typed_series
 from .model import Export, Part, ReadLog, Reader
 from .reader import PythonReader
@@ -23,8 +24,6 @@ __all__ = ["read_export", "default_readers"]
 
 def default_readers() -> list[Reader]:
     """Fresh readers for one ingest: the bulk reader (DuckDB, big files), then the Python reader."""
-    from .bulk import BulkReader  # DuckDB is imported only when an ingest reads a folder
-
     return [BulkReader(), PythonReader()]
 
 

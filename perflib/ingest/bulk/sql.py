@@ -47,7 +47,7 @@ def literal(value, column: Column) -> str:
 def typed_sql(x: str, column: Column, unit: str | None) -> str:
     """SQL: the typed value of the raw text ``x`` where its Python conversion is certain, else NULL.
 
-    Each form accepted gives exactly what :func:`perflib.ingest.reader._converter` gives (test_bulk checks
+    Each form accepted gives exactly what :func:`perflib.ingest.cells.converter` gives (test_bulk checks
     it property-wise against the Python converters); all other texts go to Python."""
     kind = column.kind
     last = f"right({x}, 1)"
