@@ -23,8 +23,13 @@ from hypothesis import strategies as st
 from perflib.ingest import bulk
 from perflib.demo import write_demo
 from perflib.exceptions import InputError
+from perflib.ingest.bulk import BulkReader
+from perflib.ingest.bulk.scan import LineStats
+from perflib.ingest.bulk.sql import typed_sql
+from perflib.ingest.cells import convert_cell, converter, is_empty
+from perflib.ingest.folder import read_export
 from perflib.ingest.load import _to_arrow, ingest
-from perflib.ingest.reader import _converter, _is_empty, _Reader, read_export
+from perflib.ingest.reader import PythonReader
 from perflib.schema import TABLE_ORDER, TABLES, Column
 from perflib.ingest.checks import MAX_LISTED, validate
 
@@ -33,18 +38,21 @@ CORPUS = HERE / "data" / "bad_inputs"
 NEVER = 1 << 62
 
 
+def readers(min_bytes: int) -> list:
+    """The ingest's readers, the bulk reader taking CSV files of at least ``min_bytes``."""
+    return [BulkReader(min_bytes=min_bytes), PythonReader()]
+
+
 # --- helpers ----------------------------------------------------------------------------------
 def read_both(folder: Path, monkeypatch) -> tuple[tuple, tuple]:
     """(problems, tables) read by the Python path and by the bulk path (every CSV through DuckDB),
     tables as sorted frames with the store's types."""
-    monkeypatch.setattr(bulk, "BULK_MIN_BYTES", NEVER)
-    py = read_export(folder, strict=False)
+    py = read_export(folder, strict=False, readers=readers(NEVER))
     py_problems = validate(py)
-    monkeypatch.setattr(bulk, "BULK_MIN_BYTES", 0)
-    bk = read_export(folder, strict=False, bulk=True)
+    bk = read_export(folder, strict=False, readers=readers(0))
     con = duckdb.connect()
-    if bk.bulk is not None:
-        bk.bulk.load(con)
+    if bk.staged is not None:
+        bk.staged.load(con)
     bk_problems = validate(bk)
     out = []
     for export, problems in ((py, py_problems), (bk, bk_problems)):
@@ -52,8 +60,8 @@ def read_both(folder: Path, monkeypatch) -> tuple[tuple, tuple]:
         if not problems:
             for name in export.tables:
                 cols = [c.name for c in TABLES[name].columns]
-                if export.bulk is not None:
-                    df = con.sql(f"SELECT {', '.join(cols)} FROM {export.bulk.stage(name)}").to_arrow_table()
+                if export.staged is not None:
+                    df = con.sql(f"SELECT {', '.join(cols)} FROM {export.staged.stage(name)}").to_arrow_table()
                 else:
                     df = _to_arrow(TABLES[name], export.tables[name])
                 tables[name] = _sorted_frame(pa.table(df).to_pandas(), cols)
@@ -96,10 +104,9 @@ def ingest_both(src: Path, tmp_path: Path, monkeypatch) -> tuple:
     """Full ``ingest`` both ways: ("ok", contents) or ("err", problems, message)."""
     out = []
     for mode, threshold in (("py", NEVER), ("bulk", 0)):
-        monkeypatch.setattr(bulk, "BULK_MIN_BYTES", threshold)
         db = tmp_path / f"{mode}.duckdb"
         try:
-            ingest(src, db)
+            ingest(src, db, readers=readers(threshold))
             out.append(("ok", db_contents(db)))
         except InputError as exc:
             out.append(("err", exc.problems, str(exc)))
@@ -135,10 +142,9 @@ def test_corpus_case_same_both_ways(case, monkeypatch):
 def test_district_demo_same_database(demo_db, tmp_path, monkeypatch):
     """The district demo export (GBK targets, BOM, 合计 row, 万元 column, xlsx parts of the same table)
     ingested with every CSV read by DuckDB gives the database the Python reader gave."""
-    monkeypatch.setattr(bulk, "BULK_MIN_BYTES", 0)
     db = tmp_path / "bulk.duckdb"
     bulk.TIMINGS.clear()
-    ingest(demo_db.parent / "export", db)
+    ingest(demo_db.parent / "export", db, readers=readers(0))
     settled = {what for phase, what, *_ in bulk.TIMINGS if phase == "settle"}
     assert settled == {p.name for p in (demo_db.parent / "export").glob("*.csv")}   # none declined
     a, b = db_contents(demo_db), db_contents(db)
@@ -308,13 +314,13 @@ def test_fast_paths_agree_with_python(values):
     con.register("v", pa.table({"x": pa.array(values, pa.string())}))
     for table, name, unit in KINDS:
         col: Column = TABLES[table].column(name)
-        got = con.execute(f"SELECT x, {bulk._fast('x', col, unit)} FROM v").fetchall()
-        convert = _converter(col, unit)
+        got = con.execute(f"SELECT x, {typed_sql('x', col, unit)} FROM v").fetchall()
+        convert = converter(col, unit)
         for raw, fast in got:
             if fast is None:
                 continue
-            assert not _is_empty(raw), (name, raw)
-            ok, want = _Reader._convert(convert, raw)
+            assert not is_empty(raw), (name, raw)
+            ok, want = convert_cell(convert, raw)
             assert ok, (name, raw, fast, want)
             if isinstance(want, float):
                 assert fast == want or (fast != fast and want != want), (name, raw)
@@ -335,7 +341,7 @@ def test_fast_paths_take_the_common_forms():
     for table, name, unit, text in cases:
         col = TABLES[table].column(name)
         con.register("v", pa.table({"x": pa.array([text], pa.string())}))
-        assert con.execute(f"SELECT {bulk._fast('x', col, unit)} FROM v").fetchall()[0][0] is not None, \
+        assert con.execute(f"SELECT {typed_sql('x', col, unit)} FROM v").fetchall()[0][0] is not None, \
             (name, text)
         con.unregister("v")
     con.close()
@@ -348,7 +354,7 @@ def test_line_stats(parts, chunk):
     """Lines and zero-length lines (which DuckDB skips) as Python's csv module counts lines, however
     the bytes are chunked."""
     data = b"".join(parts)
-    stats = bulk._LineStats()
+    stats = LineStats()
     for i in range(0, len(data), chunk):
         stats.feed(data[i:i + chunk])
     lines, empty, decline = stats.finish()

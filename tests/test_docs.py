@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 
 from perflib.ingest.docs import DOC_PATH, EXAMPLES, render_input_format
-from perflib.ingest.reader import read_export
+from perflib.ingest.folder import read_export
 from perflib.schema import TABLE_ORDER, TABLES
 from perflib.ingest.checks import validate
 

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, seed, settings, strategies as st
 from conftest import sha256_of, small_frames, write_export, write_table
 from perflib.cli import main
 from perflib.ingest import ingest
-from perflib.ingest.reader import EXCEL_ERRORS
+from perflib.ingest.cells import EXCEL_ERRORS
 from perflib.schema import TABLE_ORDER, TABLES
 
 # 100 examples keep this test under a minute (~45 s of CPU) on this 2-core machine. For a longer

@@ -3,6 +3,7 @@ accumulates by month, re-ingest is idempotent, and any failure leaves the previo
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from decimal import Decimal
 
 import duckdb
@@ -253,3 +254,31 @@ def test_demo_export_ingests(demo_db):
     """The demo generator's folder (mixed xlsx/csv, GBK, 万元, 合计 row) loads without problems."""
     assert q(demo_db, "SELECT count(*) > 0 FROM projects WHERE year = 2023") == [(True,)]
     assert q(demo_db, "SELECT count(DISTINCT table_name) FROM loads") == [(len(TABLE_ORDER),)]
+
+
+def test_check_reads_and_checks_without_a_store(tmp_path, export_dir, monkeypatch):
+    """``check`` finds what ``ingest`` into a new database would refuse, word for word, and writes
+    nothing; the bulk reader (every CSV through DuckDB) gives the same."""
+    from perflib.exceptions import InputError
+    from perflib.ingest import check
+    from perflib.ingest.bulk import BulkReader
+    from perflib.ingest.reader import PythonReader
+
+    monkeypatch.chdir(tmp_path)
+    good = check(export_dir)
+    assert good.ok and good.rows["projects"] > 0 and good.files
+    bad = tmp_path / "bad"
+    shutil.copytree(export_dir, bad)
+    path = bad / "支出明细.csv"
+    text = path.read_text(encoding="utf-8-sig").splitlines()
+    cells = text[1].split(",")
+    cells[text[0].split(",").index("支付金额")] = "12x"
+    text[1] = ",".join(cells)
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        ingest(bad, tmp_path / "new.duckdb")
+    for readers in (None, [BulkReader(min_bytes=0), PythonReader()]):
+        found = check(bad, readers=readers)
+        assert not found.ok
+        assert [str(p) for p in found.problems] == [str(p) for p in exc.value.problems]
+    assert not list(tmp_path.glob("*.duckdb"))

@@ -12,7 +12,9 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import small_frames, write_export
 from perflib.exceptions import InputError
-from perflib.ingest.reader import match_table_name, parse_date, parse_money, read_export
+from perflib.ingest.cells import parse_date, parse_money
+from perflib.ingest.folder import read_export
+from perflib.ingest.sources import match_table_name
 
 
 def write_csv(path: Path, rows: list[list], encoding: str = "utf-8") -> Path:

@@ -13,7 +13,7 @@ from conftest import sha256_of, small_frames, write_export, write_table
 from perflib.cli import main
 from perflib.exceptions import InputError
 from perflib.ingest import ingest
-from perflib.ingest.reader import read_export
+from perflib.ingest.folder import read_export
 from perflib.ingest.checks import MAX_LISTED, ValidationFailed, validate
 
 

@@ -13,13 +13,15 @@ from typing import Iterable, Protocol
 import pandas as pd
 
 from ..exceptions import InputError, PerflibError, Problem
-from .reader import Export, _decimal_from_text
+from .cells import decimal_from_text
+from .model import Export
 from ..schema import (
     ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Reference, Table,
 )
 
-__all__ = ["validate", "ExistingRows", "ValidationFailed", "MAX_LISTED", "QUANTITATIVE_DIRECTIONS",
-           "MONEY_LIMIT"]
+__all__ = ["validate", "ExistingRows", "ValidationFailed", "Checker", "TABLE_RULES", "MAX_LISTED",
+           "QUANTITATIVE_DIRECTIONS", "MONEY_LIMIT", "as_kind", "key_words", "missing_message",
+           "dangling_problem", "sort_problems"]
 
 MAX_LISTED = 200  # problems listed in the error message; the rest are counted
 # The largest amount one cell may hold: 1 万亿元 (10^12 元). A whole province's yearly budget is of
@@ -68,7 +70,12 @@ def _shown(v):
     return v
 
 
-class _Checker:
+class Checker:
+    """The checks, each worded where the analyst finds the row; both readers run them (the bulk
+    reader on the rows its SQL finds offending): :meth:`cells` (required, allowed values, ranges,
+    amounts), :meth:`keys`, the per-table rules of :data:`TABLE_RULES`, :meth:`references` and
+    :meth:`streets`. Problems collect in ``problems``."""
+
     def __init__(self, export: Export, existing: ExistingRows | None):
         self.export = export
         self.existing = existing
@@ -104,12 +111,12 @@ class _Checker:
                     col.minimum is not None or col.maximum is not None):
                 values = series[present]
                 if col.minimum is not None:
-                    lo = _as_kind(col.minimum, col.kind)
+                    lo = as_kind(col.minimum, col.kind)
                     msg = "不能为负数" if col.minimum == 0 else f"小于允许的最小值 {col.minimum:g}"
                     for i in _positions(_flags(values, lambda v: v < lo), len(df)):
                         self.at(table, df, i, col.name, msg, series.iat[i], col.expected())
                 if col.maximum is not None:
-                    hi = _as_kind(col.maximum, col.kind)
+                    hi = as_kind(col.maximum, col.kind)
                     for i in _positions(_flags(values, lambda v: v > hi), len(df)):
                         self.at(table, df, i, col.name, f"超过允许的最大值 {col.maximum:g}", series.iat[i],
                                 col.expected())
@@ -162,6 +169,11 @@ class _Checker:
                 self.at(table, df, i, "target_value", f"指标方向为「{direction}」的定量指标，指标值应为数值",
                         value, "数值（如 95；百分比写 95 并在计量单位中写 %），文字目标请把指标方向写为 定性")
 
+    def table_rules(self, table: Table, df: pd.DataFrame) -> None:
+        """The rules of :data:`TABLE_RULES` that apply to ``table``."""
+        for rule in TABLE_RULES.get(table.name, ()):
+            getattr(self, rule)(table, df)
+
     # --- references -----------------------------------------------------------------------------
     def target_keys(self, ref: Reference) -> pd.DataFrame:
         """Distinct key tuples of the reference's target, in this export or kept in the database,
@@ -193,9 +205,9 @@ class _Checker:
                 if df is not None and len(df):
                     known = self.target_keys(ref)
                     for i, key in _missing(df, ref.columns, known):
-                        self.at(table, df, i, ref.columns[0], _missing_message(table, ref, key),
+                        self.at(table, df, i, ref.columns[0], missing_message(table, ref, key),
                                 key[0], f"「{target_label}」表（本次导入或数据库中已有）中存在的"
-                                        f"{_key_words(ref)}")
+                                        f"{key_words(ref)}")
                 # rows already in the database that this load would leave dangling
                 if self.existing is not None and ref.target in self.export.tables:
                     if known is None:
@@ -230,6 +242,10 @@ class _Checker:
             self.at(table, df, i, "dept_code",
                     f"「{name or code}」不是街道（「部门」表中该部门的「是否街道」不是 是）", code,
                     "「部门」表中「是否街道」为 是 的街道编码")
+
+
+# The rules one table has beyond the cell and key checks: Checker method names, by table.
+TABLE_RULES: dict[str, tuple[str, ...]] = {"payments": ("payments",), "targets": ("targets",)}
 
 
 def _positions(mask: pd.Series, n: int | None = None) -> list[int]:
@@ -272,7 +288,8 @@ def _missing(df: pd.DataFrame, columns: tuple[str, ...], known: pd.DataFrame) ->
             for i in sub.index[miss.to_numpy()]]
 
 
-def _as_kind(bound: float, kind: str):
+def as_kind(bound: float, kind: str):
+    """A column's bound (from the schema) as a value of the column's kind (Decimal, int, float)."""
     if kind == MONEY:
         return Decimal(str(bound))
     if kind in (INT, YEAR, MONTH):
@@ -282,13 +299,14 @@ def _as_kind(bound: float, kind: str):
 
 def _numeric(value) -> bool:
     try:
-        _decimal_from_text(str(value), percent=True)
+        decimal_from_text(str(value), percent=True)
         return True
     except Exception:
         return False
 
 
-def _key_words(ref: Reference) -> str:
+def key_words(ref: Reference) -> str:
+    """The headers of a reference's target key, joined with + (项目编码+年度)."""
     t = TABLES[ref.target]
     return "+".join(t.column(c).header for c in ref.target_columns)
 
@@ -299,7 +317,8 @@ def _describe_key(ref: Reference, key: tuple) -> str:
     return "、".join(parts)
 
 
-def _missing_message(table: Table, ref: Reference, key: tuple) -> str:
+def missing_message(table: Table, ref: Reference, key: tuple) -> str:
+    """The message for a row whose reference ``key`` is not in the target table."""
     target = TABLES[ref.target]
     if len(key) == 2 and ref.target_columns[1] == "year":
         return f"{target.column(ref.target_columns[0]).header}「{key[0]}」在 {key[1]} 年的「{target.label}」表中不存在"
@@ -315,7 +334,7 @@ def dangling_problem(label: str, table: Table, ref: Reference, key: tuple) -> Pr
         message=f"数据库中已有的「{table.label}」数据引用了"
                 f"{_describe_key(ref, key)}，本次导入的「{target_label}」表中没有它",
         value=key[0],
-        expected=f"本次导入的「{target_label}」表包含该{_key_words(ref)}，或同时导入新的「{table.label}」表")
+        expected=f"本次导入的「{target_label}」表包含该{key_words(ref)}，或同时导入新的「{table.label}」表")
 
 
 def validate(export: Export, existing: ExistingRows | None = None) -> list[Problem]:
@@ -323,9 +342,9 @@ def validate(export: Export, existing: ExistingRows | None = None) -> list[Probl
     ranges, unique keys, payment dates within their year, numeric targets, street codes, and
     referential integrity against ``existing`` (the database rows the load keeps; None = the export
     is the whole database). Never raises for data problems; an empty list means it can be loaded."""
-    if getattr(export, "bulk", None) is not None:  # big files staged by DuckDB: the same checks in SQL
-        return export.bulk.validate(existing)
-    checker = _Checker(export, existing)
+    if export.staged is not None:  # rows staged by a reader (DuckDB): it runs the same checks in SQL
+        return export.staged.validate(existing)
+    checker = Checker(export, existing)
     for name in TABLE_ORDER:
         df = export.tables.get(name)
         if df is None or df.empty:
@@ -333,14 +352,12 @@ def validate(export: Export, existing: ExistingRows | None = None) -> list[Probl
         table = TABLES[name]
         checker.cells(table, df)
         checker.keys(table, df)
-        if name == "payments":
-            checker.payments(table, df)
-        if name == "targets":
-            checker.targets(table, df)
+        checker.table_rules(table, df)
     checker.references()
     checker.streets()
-    return _sorted([*export.problems, *checker.problems])
+    return sort_problems([*export.problems, *checker.problems])
 
 
-def _sorted(problems: Iterable[Problem]) -> list[Problem]:
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems in the order they are listed: by file, sheet, row (stable otherwise)."""
     return sorted(problems, key=lambda p: (p.file, p.sheet or "", p.row if p.row is not None else -1))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .reader import HEADER_SEARCH_ROWS
+from .sources import HEADER_SEARCH_ROWS
 from ..schema import (
     ENUM, ENUM_SYNONYMS, EXPENDITURE_HEADS, FALSE_WORDS, HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX,
     KIND_LABELS, MONEY_UNITS, STREET_FISCAL_INDICATORS, TABLE_ORDER, TABLES, TOTAL_LABELS,

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import duckdb
 import pandas as pd
@@ -25,35 +27,27 @@ import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from .. import __version__
-from ..exceptions import StoreError
+from ..exceptions import Problem, StoreError
 from ..files import fsync_dir
-from .reader import Export, SourceFile, read_export
 from ..schema import (
     BOOL, DATE, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table,
 )
 from ..store import create_schema
 from .checks import ValidationFailed, validate
+from .folder import default_readers, read_export
+from .model import Export, Reader, SourceFile, partition_columns
 
-__all__ = ["ingest", "IngestSummary", "replaced_partitions", "DatabaseRows", "TEMP_MARK"]
+__all__ = ["ingest", "IngestSummary", "check", "CheckSummary", "replaced_partitions", "partition_columns", "DatabaseRows", "TEMP_MARK"]
 
 TEMP_MARK = ".ingest-tmp"
 LOCK_TIMEOUT = 600.0
 
 
-def partition_columns(table: Table) -> tuple[str, ...]:
-    """Columns whose values a load replaces as a whole (empty tuple = the whole table)."""
-    if table.accumulate_by:
-        return table.accumulate_by
-    if any(c.name == "year" for c in table.columns):
-        return ("year",)
-    return ()
-
-
 def replaced_partitions(export: Export) -> dict[str, pd.DataFrame | None]:
     """For each table the export brings: the distinct partition values it replaces (a frame with
     the partition columns), or None when it replaces the whole table (departments)."""
-    if getattr(export, "bulk", None) is not None:
-        return export.bulk.partitions()
+    if export.staged is not None:
+        return export.staged.partitions()
     out: dict[str, pd.DataFrame | None] = {}
     for name, df in export.tables.items():
         cols = partition_columns(TABLES[name])
@@ -214,7 +208,7 @@ def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path) ->
     for name in TABLE_ORDER:
         table = TABLES[name]
         cols = [c.name for c in table.columns]
-        staged = export.bulk is not None and export.bulk.install(con, name)  # new rows already there
+        staged = export.staged is not None and export.staged.install(con, name)  # new rows already there
         src_sql = rows.surviving(name) if has_old else None
         if src_sql is not None:
             have = _old_columns(con, name)
@@ -245,8 +239,11 @@ def _years(export: Export) -> dict[str, list[int]]:
     return out
 
 
-def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LOCK_TIMEOUT) -> IngestSummary:
+def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LOCK_TIMEOUT,
+           readers: Sequence[Reader] | None = None) -> IngestSummary:
     """Validate the export folder ``src_dir`` and load it into the DuckDB file ``db_path``.
+
+    ``readers``: how the files are read (default :func:`perflib.ingest.folder.default_readers`).
 
     Raises
     ------
@@ -255,7 +252,7 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
     """
     src = Path(src_dir)
     db = Path(db_path)
-    export = read_export(src, strict=False, bulk=True)
+    export = read_export(src, strict=False, readers=default_readers() if readers is None else readers)
     if db.exists() and not db.is_file():
         raise StoreError(f"数据库路径 {db} 不是文件")
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -276,9 +273,9 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
             con = duckdb.connect(str(tmp))
             if has_old:
                 _attach_old(con, db)
-            if export.bulk is not None:  # big files: DuckDB reads them into this database
-                export.bulk.load(con)
-                summary.rows, summary.years = export.bulk.row_counts(), export.bulk.years()
+            if export.staged is not None:  # big files: DuckDB reads them into this database
+                export.staged.load(con)
+                summary.rows, summary.years = export.staged.row_counts(), export.staged.years()
             rows = DatabaseRows(con if has_old else None, export, f"数据库 {db}")
             problems = validate(export, rows)
             if problems:
@@ -315,3 +312,48 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
             raise
     finally:
         lock.release()
+
+
+@dataclass
+class CheckSummary:
+    """What :func:`check` found: the files read, rows and years per table, and every problem (the
+    same list, in the same order, that ``ingest`` into a new database would refuse the folder with)."""
+
+    src_dir: Path
+    files: list[SourceFile]
+    rows: dict[str, int]
+    years: dict[str, list[int]]
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        """Nothing to correct: ``ingest`` into a new database would load the folder."""
+        return not self.problems
+
+
+def check(src_dir: str | Path, *, readers: Sequence[Reader] | None = None) -> CheckSummary:
+    """Read and check the export folder ``src_dir`` as :func:`ingest` does, writing no store.
+
+    References are checked within the export only (as for a first load). Big files are staged by
+    DuckDB in a temporary database that is removed afterwards.
+
+    Raises
+    ------
+    InputError : the folder is missing or holds no data file.
+    """
+    src = Path(src_dir)
+    export = read_export(src, strict=False, readers=default_readers() if readers is None else readers)
+    rows = {n: len(df) for n, df in export.tables.items()}
+    years = _years(export)
+    if export.staged is None:
+        problems = validate(export)
+    else:
+        with tempfile.TemporaryDirectory(prefix="perflib-check-") as tmp:
+            con = duckdb.connect(str(Path(tmp) / "check.duckdb"))
+            try:
+                export.staged.load(con)
+                rows, years = export.staged.row_counts(), export.staged.years()
+                problems = validate(export)
+            finally:
+                con.close()
+    return CheckSummary(src_dir=src, files=export.files, rows=rows, years=years, problems=list(problems))
