@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"演示数据已写入 {out}")
             return 0
         if args.command == "ingest":
-            from .ingest.load import ingest
+            from .ingest import ingest
 
             summary = ingest(args.src_dir, args.db)
             print(summary.describe())
