@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perflib.analysis import fiscal
+from perflib.present.text import fiscal as fiscal_text
 from perflib.exceptions import ParameterError, RulesError
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -423,7 +424,7 @@ def test_year_over_year_and_findings(store, three_rules):
     assert yoy.loc[0, "2022年"] == "30.00" and yoy.loc[0, "2023年"] == "30.00" and yoy.loc[0, "变化"] == "持平"
     assert yoy.loc[1, "2022年"] == "2/2" and yoy.loc[1, "2023年"] == "3/3"
     assert yoy.set_index("项目").loc["税收占比", "变化"] == "上升 10.00 个百分点"   # 50 % → 60 %
-    text = ev.findings(three_rules)
+    text = fiscal_text.street_findings(ev, three_rules)
     assert text.startswith("全福街道办事处2023年财政运行综合绩效指数为30.00分，在参评的3个街道中排名第3位")
     assert "与2022年评价相比，综合绩效指数持平，排名由第2位变为第3位" in text
     # weak: tax share (0) and admin cost share (0); PEFA PI-1 C → suggestions
@@ -433,7 +434,7 @@ def test_year_over_year_and_findings(store, three_rules):
     # 203 has no earlier evaluation
     ev3 = fiscal.evaluate_street(store, 2023, "203", three_rules)
     assert ev3.previous is None and ev3.year_over_year() is None
-    text3 = ev3.findings(three_rules)
+    text3 = fiscal_text.street_findings(ev3, three_rules)
     assert "评价相比" not in text3
     # one year of data only: PEFA D（数据不足）, and the suggestion is to complete the data
     assert "支出总额执行（PI-1）评为D（数据不足）" in text3 and "保证近三年数据完整" in text3
@@ -447,7 +448,7 @@ def test_head_lines(store):
 
 
 def test_overview_section(store, three_rules):
-    text, facts, ranking = fiscal.overview_section(store, 2023, three_rules)
+    text, facts, ranking = fiscal_text.overview_section(store, 2023, three_rules)
     assert text.startswith("在总结 2022 年街道级政府财政运行综合绩效评价工作的基础上，")
     assert ("选取东风街道办事处、全福街道办事处、华山街道办事处（共 3 个街道）开展 2023 年"
             "街道级政府财政运行综合绩效评价工作") in text
@@ -458,9 +459,9 @@ def test_overview_section(store, three_rules):
     assert list(ranking["排名"]) == [1, 2, 3]
     # 2022: no 2021 peers with data except 201/202 (both have 2021 rows) → the basis clause stays;
     # 2021: nothing in 2020 → no basis clause
-    t21, f21, _ = fiscal.overview_section(store, 2021, three_rules)
+    t21, f21, _ = fiscal_text.overview_section(store, 2021, three_rules)
     assert t21.startswith("选取东风街道办事处、全福街道办事处（共 2 个街道）开展 2021 年") and f21["fiscal.streets"] == 2
-    empty, f0, _ = fiscal.overview_section(store, 2019, three_rules)
+    empty, f0, _ = fiscal_text.overview_section(store, 2019, three_rules)
     assert "暂无" in empty and f0["fiscal.streets"] == 0
 
 
@@ -469,7 +470,7 @@ def test_findings_threshold_is_strict(store, three_rules):
     # (strictly below); execution 120 % scores 0 → a weakness with the over-spending suggestion.
     ev = fiscal.evaluate_street(store, 2023, "华山街道", three_rules)
     assert ev.index.scores.loc["203", "tax_share"] == 50
-    text = ev.findings(three_rules)
+    text = fiscal_text.street_findings(ev, three_rules)
     problems = text.split("存在的主要问题：")[1].split("。")[0]
     assert "支出执行率为120.00%" in problems and "税收占比" not in problems
     assert "杜绝无预算、超预算支出" in text
@@ -479,7 +480,7 @@ def test_findings_threshold_is_strict(store, three_rules):
 def test_plots_draw_chinese_without_missing_glyphs(store, rules):
     import matplotlib.pyplot as plt
 
-    from perflib.present.charts import base as plots
+    from perflib.present.charts import base, fiscal as plots
 
     ev = fiscal.evaluate_street(store, 2023, "201", rules)
     bands = {"PI-1": rules.value("fiscal.pi1_bands"), "PI-2": rules.value("fiscal.pi2_bands"),
@@ -488,7 +489,7 @@ def test_plots_draw_chinese_without_missing_glyphs(store, rules):
     f2 = plots.plot_fiscal_ranking(ev.index.ranking(), ev.name)
     f3 = plots.plot_fiscal_pefa(ev.pefa, bands)
     for f in (f1, f2, f3):
-        assert plots.check_glyphs(f) == []
+        assert base.check_glyphs(f) == []
     # one bar per indicator for the street and one for the median; one bar per street, highlighted
     assert len(f1.axes[0].patches) == 2 * len(ev.index.framework)
     bars = f2.axes[0].patches
@@ -507,14 +508,14 @@ def test_report_tables(store, three_rules, rules):
     assert heads.set_index("功能科目").loc["城乡社区支出", "调整后预算数（万元）"] == pytest.approx(3800)
     fw = fiscal.framework_table(rules)
     assert len(fw) == 11 and fw["权重"].sum() == 100 and set(fw["性质"]) == {"假设（可配置）"}
-    assert "年以前没有" in fiscal.year_over_year_text(fiscal.evaluate_street(store, 2023, "203", rules))
-    assert "上一次评价为2022年" in fiscal.year_over_year_text(ev)
-    text = fiscal.method_text(rules)
+    assert "年以前没有" in fiscal_text.year_over_year_text(fiscal.evaluate_street(store, 2023, "203", rules))
+    assert "上一次评价为2022年" in fiscal_text.year_over_year_text(ev)
+    text = fiscal_text.method_text(rules)
     assert "含上下限" in text and "严格低于" in text and "至少 2 年" in text and "按比例分配" in text
 
 
 def test_overview_section_5_uses_the_fiscal_module(store, rules):
-    from perflib.analysis import overview
+    from perflib.present.text import overview
 
     sec = overview.section_5(store, 2023, rules)
     assert "待补充" not in sec.text
@@ -544,6 +545,6 @@ def test_single_street_is_flagged(rules):
     ev = fiscal.evaluate_street(st1, 2023, "201", rules)
     assert ev.facts["fiscal.streets"] == 1 and ev.facts["fiscal.rank"] == 1
     assert ev.facts["fiscal.index"] == 100.0            # every indicator it has: fiscal.equal_values_score
-    assert "当年仅 1 个街道参评" in ev.findings(rules)
-    text, facts, _ = fiscal.overview_section(st1, 2023, rules)
+    assert "当年仅 1 个街道参评" in fiscal_text.street_findings(ev, rules)
+    text, facts, _ = fiscal_text.overview_section(st1, 2023, rules)
     assert text.startswith("选取东风街道办事处开展 2023 年街道级政府财政运行综合绩效评价工作。")
