@@ -21,15 +21,7 @@ official text leaves open are stated here and in each function's docstring:
   points to the present levels among ``missing_level_to``, pro rata to their own points; when none
   of those is present, to every present level pro rata. A project with no indicator row at all
   cannot be recomputed (score NaN, listed as 「无绩效指标，未复核」, outside the mean and the grades).
-* **Indicator ratio** (share of the indicator's points earned, always within 0–1):
-  ≥: actual ≥ target → 1, else actual / target (target ≤ 0 and not met → 0);
-  ≤: actual ≤ target → 1 (so actual 0 → full), else target / actual;
-  =: actual equal to target (relative tolerance 1e-9) → 1, else min(a, t) / max(a, t) when both are
-  positive, otherwise 0;
-  定性: the tier of the actual in ``qualitative_tiers`` (优/良/中/差; a text starting with or ending in
-  a tier name, e.g. 优秀 or 较差, counts as that tier).
-  A missing actual → 0 points and flagged; a target or actual that is not a number (for ≥/≤/=) or not
-  a tier (定性) → 0 points and flagged. Negative ratios are clipped to 0.
+* **Indicator ratio**: see :mod:`perflib.analysis.indicators`.
 * **Score** = execution score + Σ indicator points, clipped to 0–100 and rounded to 0.01 (as 自评表
   report it) before grading. Grades: 优 ≥ ``grades.excellent``, 良 ≥ ``grades.good``, 中 ≥
   ``grades.fair``, 差 below (all lower bounds inclusive).
@@ -51,13 +43,13 @@ The decision departs from the suggestion when |actual − suggested| > ``decisio
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError, Problem, RulesError
+from .indicators import BAD_ACTUAL, BAD_TARGET, BAD_TIER, EPS_DIGITS, MISSING_ACTUAL, indicator_ratios
 
 LEVEL_OUTPUT = "产出指标"
 LEVEL_EFFECT = "效益指标"
@@ -75,11 +67,6 @@ KEY_DIMENSION_LABELS = {"score_decision": "决策", "score_process": "过程", "
                         "score_effect": "效益"}
 
 # Indicator statuses (shown to users).
-OK = ""
-MISSING_ACTUAL = "缺少实际完成值"
-BAD_TARGET = "指标值无法识别"
-BAD_ACTUAL = "完成值无法识别"
-BAD_TIER = "定性档次无法识别"
 
 # Flag kinds (shown to users).
 FLAG_INFLATED = "自评虚高"
@@ -96,7 +83,6 @@ DECISION_TOO_LITTLE = "压减不足"
 DECISION_TOO_MUCH = "压减超出建议"
 DECISION_NO_REQUEST = "无申请数"
 
-_EPS_DIGITS = 9  # comparisons against thresholds are made on values rounded to 1e-9
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,135 +150,6 @@ def grade_of(score: float | None, rules) -> str | None:
 def grades_of(scores: pd.Series, rules) -> pd.Series:
     """Grades of a Series of scores (object dtype, None where the score is NaN)."""
     return pd.Series([grade_of(s, rules) for s in scores], index=scores.index, dtype=object)
-
-
-# --------------------------------------------------------------------------------------------
-# parsing indicator values
-# --------------------------------------------------------------------------------------------
-def _parse_number(value) -> float:
-    """A number from an indicator cell: full-width digits, thousands separators and a trailing % allowed."""
-    if value is None:
-        return math.nan
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
-    if pd.isna(value):
-        return math.nan
-    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "").replace(" ", "")
-    if text.endswith("%"):
-        text = text[:-1]
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
-def to_number(values: pd.Series) -> pd.Series:
-    """Parse a Series of indicator values into floats (NaN where not a number)."""
-    return pd.Series([_parse_number(v) for v in values], index=values.index, dtype="float64")
-
-
-def _is_blank(value) -> bool:
-    if value is None:
-        return True
-    try:
-        if pd.isna(value):
-            return True
-    except (TypeError, ValueError):
-        return False
-    return str(value).strip() == ""
-
-
-def qualitative_tier(actual, tiers: dict[str, float]) -> str | None:
-    """The tier name of a 定性 actual: exact, or a text starting with / ending in a tier name (优秀, 较差)."""
-    if _is_blank(actual):
-        return None
-    text = unicodedata.normalize("NFKC", str(actual)).strip()
-    if text in tiers:
-        return text
-    for t in tiers:
-        if text.startswith(t):
-            return t
-    for t in tiers:
-        if text.endswith(t):
-            return t
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# indicator ratios
-# --------------------------------------------------------------------------------------------
-def indicator_ratios(direction: pd.Series, target, actual, rules) -> pd.DataFrame:
-    """Share (0–1) of each indicator's points earned, with status and achievement.
-
-    Parameters
-    ----------
-    direction : ≥ / ≤ / = / 定性 per indicator.
-    target, actual : the raw values (text or numbers), aligned with ``direction``.
-
-    Returns
-    -------
-    DataFrame with ``ratio`` (0–1), ``status`` ('' or the reason the indicator earns 0),
-    ``achievement`` (actual/target for ≥, target/actual for ≤, NaN otherwise) and
-    ``overachieved`` (achievement > ``overachievement_ratio``, strictly; see module docstring).
-    """
-    direction = pd.Series(direction).reset_index(drop=True).astype(object)
-    target = pd.Series(target, dtype=object).reset_index(drop=True)
-    actual = pd.Series(actual, dtype=object).reset_index(drop=True)
-    tiers = rules.value("self_evaluation.qualitative_tiers")
-    over_ratio = float(rules.value("self_evaluation.overachievement_ratio"))
-
-    t = to_number(target).to_numpy()
-    a = to_number(actual).to_numpy()
-    d = direction.to_numpy(dtype=object)
-    blank = np.array([_is_blank(v) for v in actual], dtype=bool)
-    n = len(d)
-    ratio = np.zeros(n)
-    achievement = np.full(n, np.nan)
-    status = np.array([OK] * n, dtype=object)
-
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ge = d == "≥"
-        met = a >= t
-        r_ge = np.where(met, 1.0, np.where(t > 0, a / t, 0.0))
-        ratio = np.where(ge, r_ge, ratio)
-        achievement = np.where(ge & (t > 0), a / t, achievement)
-
-        le = d == "≤"
-        met = a <= t
-        r_le = np.where(met, 1.0, np.where(a > 0, t / a, 0.0))
-        ratio = np.where(le, r_le, ratio)
-        achievement = np.where(le & (a > 0), t / a, achievement)
-
-        eq = d == "="
-        equal = np.isclose(a, t, rtol=1e-9, atol=0.0) | (a == t)
-        both_pos = (a > 0) & (t > 0)
-        r_eq = np.where(equal, 1.0, np.where(both_pos, np.minimum(a, t) / np.maximum(a, t), 0.0))
-        ratio = np.where(eq, r_eq, ratio)
-
-    quantitative = ge | le | eq
-    ratio = np.where(quantitative & (np.isnan(t) | np.isnan(a)), 0.0, ratio)
-    status = np.where(quantitative & ~blank & np.isnan(a), BAD_ACTUAL, status)
-    status = np.where(quantitative & np.isnan(t), BAD_TARGET, status)
-
-    qual = d == "定性"
-    tier_names = [qualitative_tier(v, tiers) if q else None for v, q in zip(actual, qual)]
-    r_q = np.array([float(tiers[x]) if x is not None else 0.0 for x in tier_names], dtype=float)
-    ratio = np.where(qual, r_q, ratio)
-    no_tier = np.array([x is None for x in tier_names], dtype=bool)
-    status = np.where(qual & ~blank & no_tier, BAD_TIER, status)
-
-    # a direction outside ≥ ≤ = 定性 cannot be scored (ingest rejects it; defensive)
-    unknown = ~(quantitative | qual)
-    status = np.where(unknown & ~blank, BAD_TARGET, status)
-    ratio = np.where(unknown, 0.0, ratio)
-
-    status = np.where(blank, MISSING_ACTUAL, status)
-    ratio = np.where(blank, 0.0, ratio)
-    ratio = np.clip(np.nan_to_num(ratio, nan=0.0), 0.0, 1.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        overachieved = (np.round(np.nan_to_num(achievement, nan=0.0), _EPS_DIGITS) > over_ratio) & (status == OK)
-    return pd.DataFrame({"ratio": ratio, "status": status, "achievement": achievement,
-                         "overachieved": overachieved})
 
 
 # --------------------------------------------------------------------------------------------
@@ -534,7 +391,7 @@ def _self_eval_flags(out: pd.DataFrame, ind: pd.DataFrame, rules) -> pd.DataFram
         if pd.isna(rec.execution_rate):
             add(rec.project_id, FLAG_NO_BUDGET,
                 f"全年预算数为 0，执行率无法计算（执行数 {rec.spent_amount:,.2f} 元）")
-        elif rec.reported_score >= full_min and round(rec.execution_rate, _EPS_DIGITS) < low_exec:
+        elif rec.reported_score >= full_min and round(rec.execution_rate, EPS_DIGITS) < low_exec:
             add(rec.project_id, FLAG_FULL_LOW_EXEC,
                 f"自评 {rec.reported_score:g} 分，预算执行率 {rec.execution_rate:.2%}"
                 f"（阈值：低于 {low_exec:.0%}）")
@@ -676,7 +533,7 @@ def score_key_evaluations(key_evals: pd.DataFrame, projects: pd.DataFrame, rules
     k["cut_rate"] = (k["cut"] / k["next_request"].where(k["next_request"] > 0)).astype("float64")
     k["suggested_cut_rate"] = k["grade"].map(suggested).astype("float64")
     k["suggested_is_floor"] = k["grade"].isin(floors)
-    k["departure"] = (k["cut_rate"] - k["suggested_cut_rate"]).round(_EPS_DIGITS)
+    k["departure"] = (k["cut_rate"] - k["suggested_cut_rate"]).round(EPS_DIGITS)
     dep = k["departure"]
     decision = np.where(dep < -tol, DECISION_TOO_LITTLE,
                         np.where((dep > tol) & ~k["suggested_is_floor"], DECISION_TOO_MUCH, DECISION_OK))
