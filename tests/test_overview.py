@@ -54,6 +54,12 @@ def test_money_and_rate_wording_as_the_seed_writes_it():
     assert formats.wan(9_369_470_000) == "936947"
     assert formats.money_words(8_800_000_000) == "88 亿元"
     assert formats.money_words(6_200_000) == "620 万元"
+    # one headline rule for money (coverage and overview alike): whole 亿 from 10 亿, 2 decimals below
+    assert formats.money_words(530_000_000) == "5.30 亿元"
+    assert formats.money_change(24_240_000_000, 2_940_000_000) == "增加 213 亿元"
+    assert formats.name_list(["甲", "乙"], limit=None, quote=("「", "」"), last="和") == "「甲」和「乙」"
+    assert formats.plain_list(["甲", "乙", "丙"]) == "甲、乙和丙"
+    assert formats.pct(float("nan"), missing="缺失") == "缺失"
     assert formats.pct(0.3147) == "31.47%"
     assert formats.pct(None) == "—"
     assert formats.name_list(["甲", "乙", "丙"]) == "“甲”、“乙” 和 “丙”"

@@ -30,13 +30,6 @@ def wan(amount: float, digits: int = 0, grouped: bool = False) -> str:
     return f"{amount / WAN:,.{digits}f}" if grouped else f"{amount / WAN:.{digits}f}"
 
 
-def money_words(amount: float, digits: int = 0) -> str:
-    """An amount in the overview's words: 亿元 from one 亿 up (「88 亿元」), else whole 万元 (「620 万元」)."""
-    if abs(amount) >= YI:
-        return f"{yi(amount, digits)} 亿元"
-    return f"{wan(amount, 0)} 万元"
-
-
 def money_parts(x: float, digits: int | None = None) -> tuple[str, float, str]:
     """(number text, divisor, unit) of an amount in a sentence: 亿元 from 1 亿 up (whole 亿 from
     10 亿, as the seed writes 88 亿元; 2 decimals below), else whole 万元."""
@@ -49,6 +42,13 @@ def money_parts(x: float, digits: int | None = None) -> tuple[str, float, str]:
         d, unit, nd = 1e4, "万元", 0
     nd = nd if digits is None else digits
     return f"{x / d:.{nd}f}", d, unit
+
+
+def money_words(amount: float, digits: int | None = None) -> str:
+    """An amount as a headline sentence writes it (:func:`money_parts`): 「88 亿元」, 「24.15 亿元」,
+    「620 万元」."""
+    text, _, unit = money_parts(amount, digits)
+    return f"{text} {unit}"
 
 
 def pct(rate: float | None, digits: int = 2, missing: str = DASH) -> str:

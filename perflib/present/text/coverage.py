@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...analysis.coverage import QUALITY_NO_EFFECT, QUALITY_NO_OUTPUT, QUALITY_NO_QUANT, QUALITY_REPEATED
-from ..formats import count_change, money_change, money_parts, pct
+from ..formats import count_change, money_change, money_words, pct
 
 NO_RATE = "—（无适用项目）"
 
@@ -24,10 +24,9 @@ def coverage_text(facts: dict, year: int, scope: str = "全区") -> list[str]:
     :func:`perflib.analysis.coverage.coverage_facts`."""
     y = int(year)
     n, n_prev = facts["targets.projects"], facts["targets.projects_prev"]
-    amt, _, unit = money_parts(facts["targets.amount"])
     delta = count_change(n, n_prev)
     delta = f"比上年{delta} 个" if delta != "持平" else "与上年持平"
-    p1 = (f"{y} 年{scope}编制部门预算绩效目标 {n} 个，{delta}，涉及资金 {amt} {unit}。"
+    p1 = (f"{y} 年{scope}编制部门预算绩效目标 {n} 个，{delta}，涉及资金 {money_words(facts['targets.amount'])}。"
           f"纳入绩效目标管理范围（本级资金，不含涉密和特殊资金）的项目绩效目标覆盖率按项目数为 "
           f"{pct(facts['targets.coverage_count'], missing=NO_RATE)}，按金额为 "
           f"{pct(facts['targets.coverage_amount'], missing=NO_RATE)}。")
@@ -38,10 +37,9 @@ def coverage_text(facts: dict, year: int, scope: str = "全区") -> list[str]:
         p2 = f"{l1} 家一级预算部门中 {wt} 家编制了 {y} 年部门整体绩效目标，{l1 - wt} 家尚未编制。"
     sp, sp_prev = facts["selfeval.projects"], facts["selfeval.projects_prev"]
     sa, sa_prev = facts["selfeval.amount"], facts["selfeval.amount_prev"]
-    s_amt, _, s_unit = money_parts(sa)
     dp = count_change(sp, sp_prev)
     da = money_change(sa, sa_prev)
-    p3 = (f"{y} 年对 {y - 1} 年度项目支出开展绩效自评，涉及项目支出 {sp} 个，绩效自评资金 {s_amt} {s_unit}，"
+    p3 = (f"{y} 年对 {y - 1} 年度项目支出开展绩效自评，涉及项目支出 {sp} 个，绩效自评资金 {money_words(sa)}，"
           f"比上年{'项目支出' + dp + ' 个' if dp != '持平' else '项目支出持平'}，"
           f"绩效自评资金{da if da != '持平' else '持平'}。")
     return [p1, p2, p3]

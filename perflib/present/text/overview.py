@@ -19,7 +19,7 @@ from ...analysis.evaluation import key_evaluation_totals, key_evaluations, self_
 from ...analysis.monitoring import key_projects, monitoring_facts
 from ...analysis.overview import SELFEVAL_KEYS, TARGET_KEYS
 from ...schema import BUDGET_KINDS
-from ..formats import change, money_words, name_list, pct, wan
+from ..formats import change, money_change, money_words, name_list, pct, wan
 from . import cost as cost_text
 from . import evaluation as evaluation_text
 from . import fiscal as fiscal_text
@@ -118,7 +118,6 @@ def section_3(store, year: int, rules) -> Section:
     y = int(year)
     n, amt = facts["selfeval.projects"], facts["selfeval.amount"]
     dn = n - facts["selfeval.projects_prev"]
-    da = amt - facts["selfeval.amount_prev"]
     evaluated = selfeval_projects(store, y - 1)
     kinds = [k for k in evaluated.loc[evaluated["evaluated"], "budget_kind"].dropna().unique()]
     kinds = [k for k in BUDGET_KINDS if k in kinds] + [k for k in kinds if k not in BUDGET_KINDS]
@@ -131,7 +130,7 @@ def section_3(store, year: int, rules) -> Section:
     text = (f"{cover}今年对 {y - 1} 年度编制部门预算绩效目标的预算单位及项目支出开展了绩效自评。"
             f"涉及项目支出 {n} 个，绩效自评资金 {money_words(amt)}，"
             f"比上年{change(dn, f'项目支出 {abs(dn)} 个')}，"
-            f"绩效自评资金{change(da, ' ' + money_words(abs(da)))}。")
+            f"绩效自评资金{money_change(amt, facts['selfeval.amount_prev'])}。")
     # the quality of those self-evaluations: scores recomputed from the indicators (evaluation module)
     scored = self_evaluation(store, y, rules)
     facts.update(self_evaluation_summary(scored))
