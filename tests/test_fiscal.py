@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perflib.analysis import fiscal
+from perflib.analysis import fiscal, pefa
 from perflib.present.text import fiscal as fiscal_text
 from perflib.exceptions import ParameterError, RulesError
 from perflib.rules import load_rules
@@ -146,7 +146,7 @@ def test_default_bands_are_specs(rules):
     (105 / 100, "A"), (95 / 100, "A"), (115 * M / (100 * M), "C"), (0.1 + 0.85, "A"),
 ])
 def test_pi1_inclusive_bounds(ratio, grade):
-    assert fiscal.grade_in_bands(ratio, PI1) == grade
+    assert pefa.grade_in_bands(ratio, PI1) == grade
 
 
 @pytest.mark.parametrize("ratio, grade", [
@@ -154,7 +154,7 @@ def test_pi1_inclusive_bounds(ratio, grade):
     (0.92, "C"), (1.16, "C"), (0.9199999, "D"), (1.1600001, "D"),
 ])
 def test_pi3_inclusive_bounds(ratio, grade):
-    assert fiscal.grade_in_bands(ratio, PI3) == grade
+    assert pefa.grade_in_bands(ratio, PI3) == grade
 
 
 @pytest.mark.parametrize("variance, grade", [
@@ -162,12 +162,12 @@ def test_pi3_inclusive_bounds(ratio, grade):
     (0.0999999, "B"), (0.10, "C"), (0.1499999, "C"), (0.15, "D"), (0.9, "D"),
 ])
 def test_pi2_strictly_below(variance, grade):
-    assert fiscal.grade_below(variance, PI2) == grade
+    assert pefa.grade_below(variance, PI2) == grade
 
 
 def test_missing_measure_has_no_grade():
-    assert fiscal.grade_in_bands(float("nan"), PI1) is None
-    assert fiscal.grade_below(float("nan"), PI2) is None
+    assert pefa.grade_in_bands(float("nan"), PI1) is None
+    assert pefa.grade_below(float("nan"), PI2) is None
 
 
 @pytest.mark.parametrize("yearly, grade", [
@@ -179,34 +179,34 @@ def test_missing_measure_has_no_grade():
     (["B", None, "A"], "B"),
 ])
 def test_two_of_three_rule(yearly, grade):
-    assert fiscal.overall_grade(yearly, ["A", "B", "C"], required=2) == grade
+    assert pefa.overall_grade(yearly, ["A", "B", "C"], required=2) == grade
 
 
 def test_composition_variance_hand_worked():
     # budget 50/30/20, outturn 55/30/25: Σo = 110, adj = b × 1.1 = 55/33/22, |dev| = 0+3+3 = 6 → 6/110
     b = pd.Series({"a": 50.0, "b": 30.0, "c": 20.0})
     o = pd.Series({"a": 55.0, "b": 30.0, "c": 25.0})
-    assert fiscal.composition_variance(b, o) == pytest.approx(6 / 110)
-    assert fiscal.grade_below(6 / 110, PI2) == "B"
+    assert pefa.composition_variance(b, o) == pytest.approx(6 / 110)
+    assert pefa.grade_below(6 / 110, PI2) == "B"
     # 100/100 budget, 105/95 outturn: adj = 100/100, |dev| = 10 → exactly 5 % → B (strict)
-    v = fiscal.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 105.0, "b": 95.0}))
+    v = pefa.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 105.0, "b": 95.0}))
     assert v == pytest.approx(0.05)
-    assert fiscal.grade_below(v, PI2) == "B"
-    v10 = fiscal.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 110.0, "b": 90.0}))
-    assert fiscal.grade_below(v10, PI2) == "C"
+    assert pefa.grade_below(v, PI2) == "B"
+    v10 = pefa.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 110.0, "b": 90.0}))
+    assert pefa.grade_below(v10, PI2) == "C"
     # proportional outturn: no composition variance even though the total is off
-    assert fiscal.composition_variance(pd.Series({"a": 60.0, "b": 40.0}),
+    assert pefa.composition_variance(pd.Series({"a": 60.0, "b": 40.0}),
                                        pd.Series({"a": 30.0, "b": 20.0})) == pytest.approx(0.0)
     # a head with budget but no outturn counts outturn 0: Σo = 200, adj 100/100, |dev| 100+100 → 1.0
-    assert fiscal.composition_variance(pd.Series({"a": 100.0, "b": 100.0}),
+    assert pefa.composition_variance(pd.Series({"a": 100.0, "b": 100.0}),
                                        pd.Series({"a": 200.0})) == pytest.approx(1.0)
     # zero budget: no measure (never inf)
-    assert math.isnan(fiscal.composition_variance(pd.Series({"a": 0.0}), pd.Series({"a": 5.0})))
+    assert math.isnan(pefa.composition_variance(pd.Series({"a": 0.0}), pd.Series({"a": 5.0})))
 
 
 def test_pefa_scores_hand_worked(rules):
     wide = fiscal.fiscal_wide(fiscal_frame())
-    s1 = {s.code: s for s in fiscal.pefa_scores(wide, "201", 2023, rules)}
+    s1 = {s.code: s for s in pefa.pefa_scores(wide, "201", 2023, rules)}
     # PI-1: 2021 110/100 = 1.10 → B, 2022 84/100 → D, 2023 95/100 → A: A once, ≥B twice → B
     assert list(s1["PI-1"].yearly["grade"]) == ["B", "D", "A"]
     assert s1["PI-1"].yearly["value"].tolist() == pytest.approx([1.10, 0.84, 0.95])
@@ -219,10 +219,10 @@ def test_pefa_scores_hand_worked(rules):
     assert list(s1["PI-3"].yearly["grade"]) == ["A", "A", "C"]
     assert s1["PI-3"].grade == "A"
     # 202: 1.15 (C), 1.16 (D), 1.05 (A) → C twice → C
-    s2 = fiscal.pefa_scores(wide, "202", 2023, rules)[0]
+    s2 = pefa.pefa_scores(wide, "202", 2023, rules)[0]
     assert list(s2.yearly["grade"]) == ["C", "D", "A"] and s2.grade == "C"
     # 203: one year only (1.2 → D) → D with 数据不足
-    s3 = fiscal.pefa_scores(wide, "203", 2023, rules)[0]
+    s3 = pefa.pefa_scores(wide, "203", 2023, rules)[0]
     assert s3.grade == "D" and s3.insufficient and "数据不足" in s3.describe()
 
 
@@ -232,12 +232,12 @@ def test_pefa_window_from_rules(tmp_path):
     r = load_rules(p)
     wide = fiscal.fiscal_wide(fiscal_frame())
     # with 1 of 3 years required, 201's PI-1 (B, D, A) earns A
-    assert fiscal.pefa_scores(wide, "201", 2023, r)[0].grade == "A"
+    assert pefa.pefa_scores(wide, "201", 2023, r)[0].grade == "A"
 
 
 def test_pefa_table_states_grades(rules):
     wide = fiscal.fiscal_wide(fiscal_frame())
-    tab = fiscal.pefa_table(fiscal.pefa_scores(wide, "201", 2023, rules))
+    tab = fiscal.pefa_table(pefa.pefa_scores(wide, "201", 2023, rules))
     assert list(tab["指标"]) == ["PI-1", "PI-2", "PI-3"]
     assert tab.loc[0, "2021年"] == "110.00%（B）"
     assert tab.loc[0, "综合等级"].startswith("B")
@@ -442,7 +442,7 @@ def test_year_over_year_and_findings(store, three_rules):
 
 
 def test_head_lines(store):
-    lines = fiscal.head_lines(fiscal.fiscal_wide(store.table("street_fiscal")), "201", 2023)
+    lines = pefa.head_lines(fiscal.fiscal_wide(store.table("street_fiscal")), "201", 2023)
     assert lines.loc["一般公共服务支出", "adjusted"] == pytest.approx(57 * M)
     assert lines["deviation"].sum() == pytest.approx(18 * M)
 

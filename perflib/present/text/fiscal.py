@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...analysis.fiscal import (FiscalIndex, PefaScore, StreetEvaluation, missing_mode, pefa_years,
-                                street_overview, street_overview_facts)
+from ...analysis.fiscal import FiscalIndex, StreetEvaluation, missing_mode, street_overview, street_overview_facts
+from ...analysis.pefa import PefaScore, pefa_years
 from ..formats import change, pct, score
 
 # Suggestions drafted for a weak indicator (score below fiscal.weak_score) or a C/D PEFA grade.
