@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perflib.analysis import cost
+from perflib.present.text import cost as cost_text
 from perflib.exceptions import ParameterError
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -277,10 +278,10 @@ def test_regression_recovers_fixed_and_variable():
     reg = cost.cost_regression(a)
     assert reg.fixed == pytest.approx(5000) and reg.variable == pytest.approx(3)
     assert reg.r_squared == pytest.approx(1.0)
-    text = reg.describe()
+    text = cost_text.regression_text(reg)
     assert "固定部分约 0.5 万元" in text and "3.00 元" in text
     short = cost.cost_regression(cost.TypeAnalysis("T", 2023, [2023], "m", rows.head(2), 1.0, 0, 0, .5, 5))
-    assert "无法" in short.describe()
+    assert "无法" in cost_text.regression_text(short)
 
 
 def test_cost_effectiveness(road):
@@ -365,7 +366,7 @@ def test_frontier_points_are_undominated_and_cover_the_rest(points):
 def test_plots_render_with_chinese_glyphs(store, rules):
     import matplotlib.pyplot as plt
 
-    from perflib.present.charts import base as plots
+    from perflib.present.charts import base, cost as plots
 
     data = cost.load_cost_data(store, 2023, rules)
     a = cost.analyse_type(data, ROAD, rules)
@@ -379,7 +380,7 @@ def test_plots_render_with_chinese_glyphs(store, rules):
         plots.plot_savings_vs_cut(cost.savings_vs_budget(a, data.projects)),
     ]
     for fig in figs:
-        assert plots.check_glyphs(fig) == []
+        assert base.check_glyphs(fig) == []
         assert fig.axes
         plt.close(fig)
     # the standard line is drawn at 12 元/平方米
@@ -390,7 +391,7 @@ def test_plots_render_with_chinese_glyphs(store, rules):
 
 
 def test_summary_and_texts(store, road, rules):
-    text = cost.summary_text(road)
+    text = cost_text.summary_text(road)
     assert "有产出数据的项目 6 个" in text and "「平方米」" in text
     assert "中位数（第 50 百分位）" in text and "12.00 元/平方米" in text
     # 2023 above the standard: R-B and R-D → 2; 12,800 元 = 1.28 万元
@@ -398,24 +399,24 @@ def test_summary_and_texts(store, road, rules):
     assert "异常的项目 1 个：道路保洁R-D" in text
     data = cost.load_cost_data(store, 2023, rules)
     rec = cost.analyse_type(data, RECEPTION, rules)
-    assert "暂不制定支出标准" in cost.summary_text(rec)
-    t = cost.budget_cut_text(cost.savings_vs_budget(road, data.projects), 2023)
+    assert "暂不制定支出标准" in cost_text.summary_text(rec)
+    t = cost_text.budget_cut_text(cost.savings_vs_budget(road, data.projects), 2023)
     # R-A cut 2,000 and R-B raised 500 → together cut 1,500 = 0.15 万元
     assert "2 个项目有 2024 年预算" in t and "减少 0.15 万元" in t
     q = cost.quartiles(road).set_index("年度")
     assert q.loc["2021—2023", "中位数"] == pytest.approx(12.0) and q.loc["2021—2023", "样本数"] == 9
     assert q.loc["2023", "中位数"] == pytest.approx(16.0)
-    assert "没有“低价低质”" not in cost.effectiveness_text(cost.cost_effectiveness(road))
-    et = cost.effectiveness_text(cost.cost_effectiveness(road))
+    assert "没有“低价低质”" not in cost_text.effectiveness_text(cost.cost_effectiveness(road))
+    et = cost_text.effectiveness_text(cost.cost_effectiveness(road))
     # frontier A, B, C; C is cheap and low quality → benchmarks A, B only
     assert "项目 3 个" in et and "可作为标杆（不属于低价低质）的：道路保洁R-A、道路保洁R-B" in et
     assert "质量得分低于中位数的项目：道路保洁R-C" in et
     loop = cost.closed_loop(store, road)
-    assert "五个环节证据齐全的 1 个" in cost.loop_text(loop)
+    assert "五个环节证据齐全的 1 个" in cost_text.loop_text(loop)
 
 
 def test_overview_section_7(store, rules):
-    from perflib.analysis import overview
+    from perflib.present.text import overview
 
     sec = overview.section_7(store, 2023, rules)
     assert sec.facts == {"cost.standards": 2, "cost.savings_total": pytest.approx(15_200)}

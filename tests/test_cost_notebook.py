@@ -82,7 +82,7 @@ def test_cost_notebook_for_every_type(demo_db, run_out):
 
 def test_overview_section_7_equals_seed(demo_db):
     from perflib.analysis import cost
-    from perflib.analysis import overview
+    from perflib.present.text import overview
     from perflib.rules import load_rules
     from perflib.store import Store
 

@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 
 from perflib.analysis import coverage as cov
+from perflib.present import formats
+from perflib.present.text import coverage as cov_text
 from perflib.exceptions import ParameterError
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -202,14 +204,14 @@ def test_coverage_plots_draw_with_cjk_glyphs(store):
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
-    from perflib.present.charts import base as plots
+    from perflib.present.charts import base, coverage as plots
 
     by_dept = cov.coverage_by_department(store, 2023)
     figs = [plots.plot_coverage_by_department(by_dept),
             plots.plot_selfeval_by_budget_kind(cov.selfeval_by_budget_kind(store, 2023), 2022)]
     for fig in figs:
         assert isinstance(fig, Figure)
-        assert plots.check_glyphs(fig) == []
+        assert base.check_glyphs(fig) == []
     # one bar per department with something eligible (100 and 200; 300 has nothing eligible)
     assert len(figs[0].axes[0].patches) == 2
     plt.close("all")
@@ -220,23 +222,23 @@ def test_texts_state_the_figures():
          "targets.coverage_count": 1.0, "targets.coverage_amount": None, "departments.level1": 77,
          "departments.with_targets": 77, "selfeval.projects": 2157, "selfeval.amount": 24_200_000_000.0,
          "selfeval.projects_prev": 315, "selfeval.amount_prev": 2_900_000_000.0}
-    p1, p2, p3 = cov.coverage_text(f, 2023)
+    p1, p2, p3 = cov_text.coverage_text(f, 2023)
     assert "编制部门预算绩效目标 511 个，比上年增加 120 个，涉及资金 88 亿元" in p1
     assert "按金额为 —（无适用项目）" in p1
     assert "77 家一级预算部门全部编制了 2023 年部门整体绩效目标" in p2
     assert "涉及项目支出 2157 个，绩效自评资金 242 亿元" in p3
     assert "增加 1842 个" in p3 and "增加 213 亿元" in p3
     f.update({"departments.with_targets": 75, "targets.projects_prev": 600})
-    _, p2, _ = cov.coverage_text(f, 2023)
+    _, p2, _ = cov_text.coverage_text(f, 2023)
     assert "77 家一级预算部门中 75 家" in p2 and "2 家尚未编制" in p2
-    assert "比上年减少 89 个" in cov.coverage_text(f, 2023)[0]
+    assert "比上年减少 89 个" in cov_text.coverage_text(f, 2023)[0]
 
 
 def test_change_text_uses_the_amounts_as_written():
     # 242.4 亿 and 29.4 亿 are written 242 and 29: the sentence says +213, not +213.0 or +212
-    assert cov.change_text(24_240_000_000, 2_940_000_000) == "增加 213 亿元"
-    assert cov.change_text(5.0, 5.0) == "持平"
-    assert cov.change_text(3, 5, count=True) == "减少 2"
+    assert formats.money_change(24_240_000_000, 2_940_000_000) == "增加 213 亿元"
+    assert formats.money_change(5.0, 5.0) == "持平"
+    assert formats.count_change(3, 5) == "减少 2"
 
 
 def test_present_converts_units():

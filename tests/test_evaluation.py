@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perflib.analysis import evaluation as ev
+from perflib.present.text import evaluation as ev_text
 from perflib.exceptions import InputError, RulesError
 from perflib.rules import load_rules
 from perflib.store import CLASSIFIED_NAME, Store
@@ -476,13 +477,13 @@ def test_key_scores_above_their_weight_are_rejected(rules):
 
 def test_key_paragraph_words_like_the_seed(rules):
     k = ev.score_key_evaluations(_key_frame(), _key_projects(), rules)
-    text = ev.key_evaluation_paragraph(k, 2023)
+    text = ev_text.key_evaluation_paragraph(k, 2023)
     # domains by Σ budget: 公共卫生 900 (丁 400, 戊 500), 拉动消费 700 (甲 100, 己 600), 乡村振兴 300 (丙),
     # 基金运作 200 (乙); named: the largest of each of the first three domains: 戊, 己, 丙
     assert text.startswith("2023年重点绩效评价在项目选取上聚焦公共卫生、拉动消费、乡村振兴和基金运作等领域，"
                            "最终选定“戊”、“己”和“丙”等6个项目开展重点绩效评价，涉及项目资金0.00亿元。")
     assert "共压减2024年相关项目支出预算资金0.00亿元，压减率14.17%。" in text
-    assert ev.key_evaluation_paragraph(k.iloc[0:0], 2023).startswith("2023年未开展")
+    assert ev_text.key_evaluation_paragraph(k.iloc[0:0], 2023).startswith("2023年未开展")
 
 
 # ------------------------------------------------------------------------------------------
@@ -562,7 +563,7 @@ def test_department_filter_and_redaction(rules):
 def test_plots_draw_with_chinese_glyphs(rules):
     import matplotlib.figure
 
-    from perflib.present.charts import base as plots
+    from perflib.present.charts import base, evaluation as plots
 
     store = _store()
     res = ev.self_evaluation(store, 2023, rules)
@@ -574,7 +575,7 @@ def test_plots_draw_with_chinese_glyphs(rules):
             plots.plot_grade_cut(key, rules)]
     for fig in figs:
         assert isinstance(fig, matplotlib.figure.Figure)
-        assert plots.check_glyphs(fig) == []
+        assert base.check_glyphs(fig) == []
     # the grade–cut chart plots one point per project with a request, at its cut rate
     ax = figs[-1].axes[0]
     from matplotlib.collections import PathCollection
@@ -585,14 +586,14 @@ def test_plots_draw_with_chinese_glyphs(rules):
 
 
 def test_overview_section_4_uses_the_evaluation_module(rules):
-    from perflib.analysis import overview
+    from perflib.present.text import overview
 
     sec = overview.section_4(_store(), 2023, rules)
     # 2 projects, funds 300 + 1000 元, cut 180 of 1000 → 18.00 %
     assert sec.facts == {"keyeval.projects": 2, "keyeval.amount": 1300.0, "keyeval.request": 1000.0,
                          "keyeval.cut": 180.0, "keyeval.cut_rate": pytest.approx(0.18)}
     assert "等2个项目开展重点绩效评价" in sec.text and "压减率18.00%" in sec.text
-    assert overview.PENDING not in sec.text
+    assert "待补充" not in sec.text
     assert list(sec.tables[0].frame["项目名称"]) == ["运动场地建设", "科技园区"]
 
 
@@ -602,4 +603,4 @@ def test_flags_table_orders_by_seriousness_and_leaves_out_unrecomputed(rules):
     assert t["问题类型"].tolist() == [ev.FLAG_INFLATED]          # B only; C and S not recomputed
     full = ev.flags_table(res, include_not_recomputed=True)
     assert full["问题类型"].tolist() == [ev.FLAG_INFLATED, ev.FLAG_NOT_RECOMPUTED, ev.FLAG_NOT_RECOMPUTED]
-    assert "没有绩效目标指标、无法复核的项目2个" in ev.flags_paragraph(res, rules)
+    assert "没有绩效目标指标、无法复核的项目2个" in ev_text.flags_paragraph(res, rules)

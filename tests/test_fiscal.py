@@ -14,7 +14,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perflib.analysis import fiscal
+from perflib.analysis import fiscal, pefa
+from perflib.present.text import fiscal as fiscal_text
 from perflib.exceptions import ParameterError, RulesError
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -145,7 +146,7 @@ def test_default_bands_are_specs(rules):
     (105 / 100, "A"), (95 / 100, "A"), (115 * M / (100 * M), "C"), (0.1 + 0.85, "A"),
 ])
 def test_pi1_inclusive_bounds(ratio, grade):
-    assert fiscal.grade_in_bands(ratio, PI1) == grade
+    assert pefa.grade_in_bands(ratio, PI1) == grade
 
 
 @pytest.mark.parametrize("ratio, grade", [
@@ -153,7 +154,7 @@ def test_pi1_inclusive_bounds(ratio, grade):
     (0.92, "C"), (1.16, "C"), (0.9199999, "D"), (1.1600001, "D"),
 ])
 def test_pi3_inclusive_bounds(ratio, grade):
-    assert fiscal.grade_in_bands(ratio, PI3) == grade
+    assert pefa.grade_in_bands(ratio, PI3) == grade
 
 
 @pytest.mark.parametrize("variance, grade", [
@@ -161,12 +162,12 @@ def test_pi3_inclusive_bounds(ratio, grade):
     (0.0999999, "B"), (0.10, "C"), (0.1499999, "C"), (0.15, "D"), (0.9, "D"),
 ])
 def test_pi2_strictly_below(variance, grade):
-    assert fiscal.grade_below(variance, PI2) == grade
+    assert pefa.grade_below(variance, PI2) == grade
 
 
 def test_missing_measure_has_no_grade():
-    assert fiscal.grade_in_bands(float("nan"), PI1) is None
-    assert fiscal.grade_below(float("nan"), PI2) is None
+    assert pefa.grade_in_bands(float("nan"), PI1) is None
+    assert pefa.grade_below(float("nan"), PI2) is None
 
 
 @pytest.mark.parametrize("yearly, grade", [
@@ -178,34 +179,34 @@ def test_missing_measure_has_no_grade():
     (["B", None, "A"], "B"),
 ])
 def test_two_of_three_rule(yearly, grade):
-    assert fiscal.overall_grade(yearly, ["A", "B", "C"], required=2) == grade
+    assert pefa.overall_grade(yearly, ["A", "B", "C"], required=2) == grade
 
 
 def test_composition_variance_hand_worked():
     # budget 50/30/20, outturn 55/30/25: Σo = 110, adj = b × 1.1 = 55/33/22, |dev| = 0+3+3 = 6 → 6/110
     b = pd.Series({"a": 50.0, "b": 30.0, "c": 20.0})
     o = pd.Series({"a": 55.0, "b": 30.0, "c": 25.0})
-    assert fiscal.composition_variance(b, o) == pytest.approx(6 / 110)
-    assert fiscal.grade_below(6 / 110, PI2) == "B"
+    assert pefa.composition_variance(b, o) == pytest.approx(6 / 110)
+    assert pefa.grade_below(6 / 110, PI2) == "B"
     # 100/100 budget, 105/95 outturn: adj = 100/100, |dev| = 10 → exactly 5 % → B (strict)
-    v = fiscal.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 105.0, "b": 95.0}))
+    v = pefa.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 105.0, "b": 95.0}))
     assert v == pytest.approx(0.05)
-    assert fiscal.grade_below(v, PI2) == "B"
-    v10 = fiscal.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 110.0, "b": 90.0}))
-    assert fiscal.grade_below(v10, PI2) == "C"
+    assert pefa.grade_below(v, PI2) == "B"
+    v10 = pefa.composition_variance(pd.Series({"a": 100.0, "b": 100.0}), pd.Series({"a": 110.0, "b": 90.0}))
+    assert pefa.grade_below(v10, PI2) == "C"
     # proportional outturn: no composition variance even though the total is off
-    assert fiscal.composition_variance(pd.Series({"a": 60.0, "b": 40.0}),
+    assert pefa.composition_variance(pd.Series({"a": 60.0, "b": 40.0}),
                                        pd.Series({"a": 30.0, "b": 20.0})) == pytest.approx(0.0)
     # a head with budget but no outturn counts outturn 0: Σo = 200, adj 100/100, |dev| 100+100 → 1.0
-    assert fiscal.composition_variance(pd.Series({"a": 100.0, "b": 100.0}),
+    assert pefa.composition_variance(pd.Series({"a": 100.0, "b": 100.0}),
                                        pd.Series({"a": 200.0})) == pytest.approx(1.0)
     # zero budget: no measure (never inf)
-    assert math.isnan(fiscal.composition_variance(pd.Series({"a": 0.0}), pd.Series({"a": 5.0})))
+    assert math.isnan(pefa.composition_variance(pd.Series({"a": 0.0}), pd.Series({"a": 5.0})))
 
 
 def test_pefa_scores_hand_worked(rules):
     wide = fiscal.fiscal_wide(fiscal_frame())
-    s1 = {s.code: s for s in fiscal.pefa_scores(wide, "201", 2023, rules)}
+    s1 = {s.code: s for s in pefa.pefa_scores(wide, "201", 2023, rules)}
     # PI-1: 2021 110/100 = 1.10 → B, 2022 84/100 → D, 2023 95/100 → A: A once, ≥B twice → B
     assert list(s1["PI-1"].yearly["grade"]) == ["B", "D", "A"]
     assert s1["PI-1"].yearly["value"].tolist() == pytest.approx([1.10, 0.84, 0.95])
@@ -218,10 +219,10 @@ def test_pefa_scores_hand_worked(rules):
     assert list(s1["PI-3"].yearly["grade"]) == ["A", "A", "C"]
     assert s1["PI-3"].grade == "A"
     # 202: 1.15 (C), 1.16 (D), 1.05 (A) → C twice → C
-    s2 = fiscal.pefa_scores(wide, "202", 2023, rules)[0]
+    s2 = pefa.pefa_scores(wide, "202", 2023, rules)[0]
     assert list(s2.yearly["grade"]) == ["C", "D", "A"] and s2.grade == "C"
     # 203: one year only (1.2 → D) → D with 数据不足
-    s3 = fiscal.pefa_scores(wide, "203", 2023, rules)[0]
+    s3 = pefa.pefa_scores(wide, "203", 2023, rules)[0]
     assert s3.grade == "D" and s3.insufficient and "数据不足" in s3.describe()
 
 
@@ -231,12 +232,12 @@ def test_pefa_window_from_rules(tmp_path):
     r = load_rules(p)
     wide = fiscal.fiscal_wide(fiscal_frame())
     # with 1 of 3 years required, 201's PI-1 (B, D, A) earns A
-    assert fiscal.pefa_scores(wide, "201", 2023, r)[0].grade == "A"
+    assert pefa.pefa_scores(wide, "201", 2023, r)[0].grade == "A"
 
 
 def test_pefa_table_states_grades(rules):
     wide = fiscal.fiscal_wide(fiscal_frame())
-    tab = fiscal.pefa_table(fiscal.pefa_scores(wide, "201", 2023, rules))
+    tab = fiscal.pefa_table(pefa.pefa_scores(wide, "201", 2023, rules))
     assert list(tab["指标"]) == ["PI-1", "PI-2", "PI-3"]
     assert tab.loc[0, "2021年"] == "110.00%（B）"
     assert tab.loc[0, "综合等级"].startswith("B")
@@ -423,7 +424,7 @@ def test_year_over_year_and_findings(store, three_rules):
     assert yoy.loc[0, "2022年"] == "30.00" and yoy.loc[0, "2023年"] == "30.00" and yoy.loc[0, "变化"] == "持平"
     assert yoy.loc[1, "2022年"] == "2/2" and yoy.loc[1, "2023年"] == "3/3"
     assert yoy.set_index("项目").loc["税收占比", "变化"] == "上升 10.00 个百分点"   # 50 % → 60 %
-    text = ev.findings(three_rules)
+    text = fiscal_text.street_findings(ev, three_rules)
     assert text.startswith("全福街道办事处2023年财政运行综合绩效指数为30.00分，在参评的3个街道中排名第3位")
     assert "与2022年评价相比，综合绩效指数持平，排名由第2位变为第3位" in text
     # weak: tax share (0) and admin cost share (0); PEFA PI-1 C → suggestions
@@ -433,7 +434,7 @@ def test_year_over_year_and_findings(store, three_rules):
     # 203 has no earlier evaluation
     ev3 = fiscal.evaluate_street(store, 2023, "203", three_rules)
     assert ev3.previous is None and ev3.year_over_year() is None
-    text3 = ev3.findings(three_rules)
+    text3 = fiscal_text.street_findings(ev3, three_rules)
     assert "评价相比" not in text3
     # one year of data only: PEFA D（数据不足）, and the suggestion is to complete the data
     assert "支出总额执行（PI-1）评为D（数据不足）" in text3 and "保证近三年数据完整" in text3
@@ -441,13 +442,13 @@ def test_year_over_year_and_findings(store, three_rules):
 
 
 def test_head_lines(store):
-    lines = fiscal.head_lines(fiscal.fiscal_wide(store.table("street_fiscal")), "201", 2023)
+    lines = pefa.head_lines(fiscal.fiscal_wide(store.table("street_fiscal")), "201", 2023)
     assert lines.loc["一般公共服务支出", "adjusted"] == pytest.approx(57 * M)
     assert lines["deviation"].sum() == pytest.approx(18 * M)
 
 
 def test_overview_section(store, three_rules):
-    text, facts, ranking = fiscal.overview_section(store, 2023, three_rules)
+    text, facts, ranking = fiscal_text.overview_section(store, 2023, three_rules)
     assert text.startswith("在总结 2022 年街道级政府财政运行综合绩效评价工作的基础上，")
     assert ("选取东风街道办事处、全福街道办事处、华山街道办事处（共 3 个街道）开展 2023 年"
             "街道级政府财政运行综合绩效评价工作") in text
@@ -458,9 +459,9 @@ def test_overview_section(store, three_rules):
     assert list(ranking["排名"]) == [1, 2, 3]
     # 2022: no 2021 peers with data except 201/202 (both have 2021 rows) → the basis clause stays;
     # 2021: nothing in 2020 → no basis clause
-    t21, f21, _ = fiscal.overview_section(store, 2021, three_rules)
+    t21, f21, _ = fiscal_text.overview_section(store, 2021, three_rules)
     assert t21.startswith("选取东风街道办事处、全福街道办事处（共 2 个街道）开展 2021 年") and f21["fiscal.streets"] == 2
-    empty, f0, _ = fiscal.overview_section(store, 2019, three_rules)
+    empty, f0, _ = fiscal_text.overview_section(store, 2019, three_rules)
     assert "暂无" in empty and f0["fiscal.streets"] == 0
 
 
@@ -469,7 +470,7 @@ def test_findings_threshold_is_strict(store, three_rules):
     # (strictly below); execution 120 % scores 0 → a weakness with the over-spending suggestion.
     ev = fiscal.evaluate_street(store, 2023, "华山街道", three_rules)
     assert ev.index.scores.loc["203", "tax_share"] == 50
-    text = ev.findings(three_rules)
+    text = fiscal_text.street_findings(ev, three_rules)
     problems = text.split("存在的主要问题：")[1].split("。")[0]
     assert "支出执行率为120.00%" in problems and "税收占比" not in problems
     assert "杜绝无预算、超预算支出" in text
@@ -479,7 +480,7 @@ def test_findings_threshold_is_strict(store, three_rules):
 def test_plots_draw_chinese_without_missing_glyphs(store, rules):
     import matplotlib.pyplot as plt
 
-    from perflib.present.charts import base as plots
+    from perflib.present.charts import base, fiscal as plots
 
     ev = fiscal.evaluate_street(store, 2023, "201", rules)
     bands = {"PI-1": rules.value("fiscal.pi1_bands"), "PI-2": rules.value("fiscal.pi2_bands"),
@@ -488,7 +489,7 @@ def test_plots_draw_chinese_without_missing_glyphs(store, rules):
     f2 = plots.plot_fiscal_ranking(ev.index.ranking(), ev.name)
     f3 = plots.plot_fiscal_pefa(ev.pefa, bands)
     for f in (f1, f2, f3):
-        assert plots.check_glyphs(f) == []
+        assert base.check_glyphs(f) == []
     # one bar per indicator for the street and one for the median; one bar per street, highlighted
     assert len(f1.axes[0].patches) == 2 * len(ev.index.framework)
     bars = f2.axes[0].patches
@@ -507,14 +508,14 @@ def test_report_tables(store, three_rules, rules):
     assert heads.set_index("功能科目").loc["城乡社区支出", "调整后预算数（万元）"] == pytest.approx(3800)
     fw = fiscal.framework_table(rules)
     assert len(fw) == 11 and fw["权重"].sum() == 100 and set(fw["性质"]) == {"假设（可配置）"}
-    assert "年以前没有" in fiscal.year_over_year_text(fiscal.evaluate_street(store, 2023, "203", rules))
-    assert "上一次评价为2022年" in fiscal.year_over_year_text(ev)
-    text = fiscal.method_text(rules)
+    assert "年以前没有" in fiscal_text.year_over_year_text(fiscal.evaluate_street(store, 2023, "203", rules))
+    assert "上一次评价为2022年" in fiscal_text.year_over_year_text(ev)
+    text = fiscal_text.method_text(rules)
     assert "含上下限" in text and "严格低于" in text and "至少 2 年" in text and "按比例分配" in text
 
 
 def test_overview_section_5_uses_the_fiscal_module(store, rules):
-    from perflib.analysis import overview
+    from perflib.present.text import overview
 
     sec = overview.section_5(store, 2023, rules)
     assert "待补充" not in sec.text
@@ -544,6 +545,6 @@ def test_single_street_is_flagged(rules):
     ev = fiscal.evaluate_street(st1, 2023, "201", rules)
     assert ev.facts["fiscal.streets"] == 1 and ev.facts["fiscal.rank"] == 1
     assert ev.facts["fiscal.index"] == 100.0            # every indicator it has: fiscal.equal_values_score
-    assert "当年仅 1 个街道参评" in ev.findings(rules)
-    text, facts, _ = fiscal.overview_section(st1, 2023, rules)
+    assert "当年仅 1 个街道参评" in fiscal_text.street_findings(ev, rules)
+    text, facts, _ = fiscal_text.overview_section(st1, 2023, rules)
     assert text.startswith("选取东风街道办事处开展 2023 年街道级政府财政运行综合绩效评价工作。")

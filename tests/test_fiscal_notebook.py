@@ -151,7 +151,7 @@ def test_html_and_xlsx_of_dongfeng(run_out):
 
 
 def test_overview_section_5_on_demo(demo_db):
-    from perflib.analysis import overview
+    from perflib.present.text import overview
     from perflib.store import Store
 
     exp = expected(demo_db)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from perflib.analysis import monitoring as mon
+from perflib.present.text import monitoring as mon_text
 from perflib.exceptions import ParameterError
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -369,7 +370,7 @@ def test_deviation_and_likelihood_summaries(store):
 
 
 def test_key_project_report_and_findings(store):
-    k = mon.key_project_report(store, 2023, 7, RULES)
+    k = mon_text.with_findings(mon.key_project_report(store, 2023, 7, RULES))
     assert list(k["project_id"]) == ["M2"]
     f = k["findings"].iloc[0]
     assert "执行率 38.33%" in f and "低于时间进度 20.00 个百分点" in f and "黄色" in f
@@ -408,7 +409,7 @@ def test_monitoring_plots_draw_with_cjk_glyphs(store):
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
-    from perflib.present.charts import base as plots
+    from perflib.present.charts import base, monitoring as plots
 
     pe = mon.project_execution(store, 2023, 7, RULES)
     by_dept = mon.execution_summary(pe, ["level1_code", "level1_name"])
@@ -421,7 +422,7 @@ def test_monitoring_plots_draw_with_cjk_glyphs(store):
             plots.plot_projected_unspent(proj)]
     for fig in figs:
         assert isinstance(fig, Figure)
-        assert plots.check_glyphs(fig) == []
+        assert base.check_glyphs(fig) == []
     curve_lines = figs[0].axes[0].get_lines()
     assert len(curve_lines) == 3                          # time progress, prior year, this year
     assert list(curve_lines[2].get_xdata()) == list(range(1, 8))
@@ -430,14 +431,14 @@ def test_monitoring_plots_draw_with_cjk_glyphs(store):
 
 def test_monitoring_text(store):
     f = mon.monitoring_facts(store, 2023, 7, RULES)
-    p = mon.monitoring_text(f, 2023, RULES, key_names=["项目M2"],
+    p = mon_text.monitoring_text(f, 2023, RULES, key_names=["项目M2"],
                             projection={"budget": 6800.0, "projected_spent": 5000.0, "projected_unspent": 1800.0})
     assert "涉及项目支出 6 个" in p[0] and "1-7 月底" in p[0] and f"执行率为 {4079.98 / 6800 * 100:.2f}%" in p[0]
     assert "红色 1 个、黄色 2 个、绿色 2 个" in p[1]
     assert "≥ −10 个百分点为绿色" in p[1] and "< −20 个百分点为红色" in p[1]
     assert "「项目M2」 1 个项目" in p[2]
     assert "预计结转结余 0 万元" in p[3]
-    jan = mon.monitoring_text(mon.monitoring_facts(store, 2023, 1, RULES), 2023, RULES)
+    jan = mon_text.monitoring_text(mon.monitoring_facts(store, 2023, 1, RULES), 2023, RULES)
     assert "1 月底" in jan[0] and len(jan) == 2 + 1
 
 

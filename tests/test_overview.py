@@ -12,7 +12,9 @@ import duckdb
 import pytest
 from conftest import small_frames, write_export
 
-from perflib.analysis import overview
+from perflib.analysis import overview as overview_facts
+from perflib.present import formats
+from perflib.present.text import overview
 from perflib.cli import main
 from perflib.rules import load_rules
 from perflib.store import Store
@@ -47,17 +49,23 @@ def rules():
 
 # --- wording helpers ------------------------------------------------------------------------------
 def test_money_and_rate_wording_as_the_seed_writes_it():
-    assert overview.yi(8_812_345_678) == "88"
-    assert overview.yi(2_415_000_000, 2) == "24.15"
-    assert overview.wan(9_369_470_000) == "936947"
-    assert overview.money_words(8_800_000_000) == "88 亿元"
-    assert overview.money_words(6_200_000) == "620 万元"
-    assert overview.pct(0.3147) == "31.47%"
-    assert overview.pct(None) == "—"
-    assert overview.name_list(["甲", "乙", "丙"]) == "“甲”、“乙” 和 “丙”"
-    assert overview.name_list(["甲", "乙", "丙", "丁"]) == "“甲”、“乙”、“丙” 等"
-    assert overview.change(0, " 3 个") == "持平"
-    assert overview.change(-3, " 3 个") == "减少 3 个"
+    assert formats.yi(8_812_345_678) == "88"
+    assert formats.yi(2_415_000_000, 2) == "24.15"
+    assert formats.wan(9_369_470_000) == "936947"
+    assert formats.money_words(8_800_000_000) == "88 亿元"
+    assert formats.money_words(6_200_000) == "620 万元"
+    # one headline rule for money (coverage and overview alike): whole 亿 from 10 亿, 2 decimals below
+    assert formats.money_words(530_000_000) == "5.30 亿元"
+    assert formats.money_change(24_240_000_000, 2_940_000_000) == "增加 213 亿元"
+    assert formats.name_list(["甲", "乙"], limit=None, quote=("「", "」"), last="和") == "「甲」和「乙」"
+    assert formats.plain_list(["甲", "乙", "丙"]) == "甲、乙和丙"
+    assert formats.pct(float("nan"), missing="缺失") == "缺失"
+    assert formats.pct(0.3147) == "31.47%"
+    assert formats.pct(None) == "—"
+    assert formats.name_list(["甲", "乙", "丙"]) == "“甲”、“乙” 和 “丙”"
+    assert formats.name_list(["甲", "乙", "丙", "丁"]) == "“甲”、“乙”、“丙” 等"
+    assert formats.change(0, " 3 个") == "持平"
+    assert formats.change(-3, " 3 个") == "减少 3 个"
 
 
 def test_district_name_only_when_the_data_shows_it():
@@ -143,8 +151,12 @@ def test_every_section_has_a_heading_text_and_plain_facts(store, rules):
     for s in secs:
         assert s.text.strip()
         json.dumps(s.facts)  # JSON-ready values only
-    facts = overview.overview_facts(store, 2023, rules)
+    facts = overview_facts.overview_facts(store, 2023, rules)
     assert {"targets.projects", "selfeval.projects", "monitoring.spent"} <= set(facts)
+    drafted = {}
+    for s in secs:
+        drafted.update(s.facts)
+    assert facts == drafted  # the analysis gathers exactly the facts the sentences state
 
 
 # --- the notebook through perflib run --------------------------------------------------------------

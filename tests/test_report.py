@@ -172,7 +172,7 @@ def test_figure_is_embedded_as_data_uri(shown):
 
 
 def test_section_shows_text_facts_and_tables(tmp_path, shown):
-    from perflib.analysis.overview import Section, SectionTable
+    from perflib.present.text.overview import Section, SectionTable
 
     rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
     rep.section(Section("2", "二", "正文", {"k": 1}, [SectionTable("表", pd.DataFrame({"a": [1]}), "s")]))

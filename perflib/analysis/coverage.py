@@ -60,16 +60,6 @@ def resolve_dept(store, dept) -> str | None:
         raise ParameterError(f"dept 参数「{dept}」不是一级预算部门的编码或名称{hint}。可用的如：{sample} …")
     return str(hit["dept_code"].iloc[0])
 
-
-def scope_name(store, dept: str | None, whole: str = "全区") -> str:
-    """What a report covers: ``whole`` (the district) or the level-1 department's name."""
-    if dept is None:
-        return whole
-    d = store.departments()
-    hit = d.loc[d["dept_code"] == dept, "dept_name"]
-    return str(hit.iloc[0]) if len(hit) else str(dept)
-
-
 def _restrict(df: pd.DataFrame, dept: str | None) -> pd.DataFrame:
     if dept is None:
         return df
@@ -416,66 +406,6 @@ COVERAGE_SPEC = [
     ("eligible_amount", "纳入范围资金", WAN), ("coverage_amount", "覆盖率（按金额）", PCT),
 ]
 
-
-def money_text(x: float, digits: int | None = None) -> tuple[str, float, str]:
-    """(text, divisor, unit) for an amount in a sentence: 亿元 from 1 亿 up (whole 亿 from 10 亿,
-    as the seed writes 88 亿元; 2 decimals below), else whole 万元."""
-    a = abs(float(x))
-    if a >= 1e9:
-        d, unit, nd = 1e8, "亿元", 0
-    elif a >= 1e8:
-        d, unit, nd = 1e8, "亿元", 2
-    else:
-        d, unit, nd = 1e4, "万元", 0
-    nd = nd if digits is None else digits
-    return f"{x / d:.{nd}f}", d, unit
-
-
-def change_text(cur: float, prev: float, unit_of: float | None = None, count: bool = False) -> str:
-    """「增加 X」/「减少 X」/「持平」: for money the difference of the two amounts as they are written
-    (rounded in the unit of the larger one), so a sentence's figures add up."""
-    if count:
-        diff = int(cur) - int(prev)
-        return "持平" if diff == 0 else (f"增加 {diff}" if diff > 0 else f"减少 {-diff}")
-    text, d, unit = money_text(max(abs(cur), abs(prev)) if unit_of is None else unit_of)
-    nd = len(text.split(".")[1]) if "." in text else 0
-    diff = round(cur / d, nd) - round(prev / d, nd)
-    if round(diff, nd) == 0:
-        return "持平"
-    word = "增加" if diff > 0 else "减少"
-    return f"{word} {abs(diff):.{nd}f} {unit}"
-
-
-def _rate_text(x) -> str:
-    return "—（无适用项目）" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 100:.2f}%"
-
-
-def coverage_text(facts: dict, year: int, scope: str = "全区") -> list[str]:
-    """The report's paragraphs for sections 二 and 三, drafted from :func:`coverage_facts`."""
-    y = int(year)
-    n, n_prev = facts["targets.projects"], facts["targets.projects_prev"]
-    amt, _, unit = money_text(facts["targets.amount"])
-    delta = change_text(n, n_prev, count=True)
-    delta = f"比上年{delta} 个" if delta != "持平" else "与上年持平"
-    p1 = (f"{y} 年{scope}编制部门预算绩效目标 {n} 个，{delta}，涉及资金 {amt} {unit}。"
-          f"纳入绩效目标管理范围（本级资金，不含涉密和特殊资金）的项目绩效目标覆盖率按项目数为 "
-          f"{_rate_text(facts['targets.coverage_count'])}，按金额为 {_rate_text(facts['targets.coverage_amount'])}。")
-    l1, wt = facts["departments.level1"], facts["departments.with_targets"]
-    if l1 and wt == l1:
-        p2 = f"{l1} 家一级预算部门全部编制了 {y} 年部门整体绩效目标，实现了部门整体绩效管理全覆盖。"
-    else:
-        p2 = f"{l1} 家一级预算部门中 {wt} 家编制了 {y} 年部门整体绩效目标，{l1 - wt} 家尚未编制。"
-    sp, sp_prev = facts["selfeval.projects"], facts["selfeval.projects_prev"]
-    sa, sa_prev = facts["selfeval.amount"], facts["selfeval.amount_prev"]
-    s_amt, _, s_unit = money_text(sa)
-    dp = change_text(sp, sp_prev, count=True)
-    da = change_text(sa, sa_prev)
-    p3 = (f"{y} 年对 {y - 1} 年度项目支出开展绩效自评，涉及项目支出 {sp} 个，绩效自评资金 {s_amt} {s_unit}，"
-          f"比上年{'项目支出' + dp + ' 个' if dp != '持平' else '项目支出持平'}，"
-          f"绩效自评资金{da if da != '持平' else '持平'}。")
-    return [p1, p2, p3]
-
-
 DEPT_TARGET_SPEC = [
     ("dept_code", "部门编码", None), ("dept_name", "部门名称", None), ("is_street", "是否街道", None),
     ("has_dept_target", "已编制部门整体绩效目标", None), ("n_indicators", "指标数", None),
@@ -502,26 +432,3 @@ BREAKS_SPEC = [
     ("dept_name", "预算单位", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
     ("budget_amount", "年初预算数", WAN), ("reason", "原因", None),
 ]
-
-
-def quality_text(quality: pd.DataFrame, frame: pd.DataFrame) -> str:
-    """One sentence on target quality: how many projects with targets have each problem."""
-    n = int(frame["has_target"].sum())
-    if n == 0:
-        return "本年度没有编制项目绩效目标的项目，未做目标质量检查。"
-    if quality.empty:
-        return f"已编制绩效目标的 {n} 个项目均有产出和效益指标、有定量指标，且定量指标值未照搬上年。"
-    parts = []
-    for label in (QUALITY_NO_OUTPUT, QUALITY_NO_EFFECT, QUALITY_NO_QUANT, QUALITY_REPEATED):
-        k = int(quality["problems"].str.contains(label, regex=False).sum())
-        if k:
-            parts.append(f"{label} {k} 个")
-    return f"已编制绩效目标的 {n} 个项目中，{len(quality)} 个存在目标质量问题：" + "，".join(parts) + "。"
-
-
-def breaks_text(breaks: pd.DataFrame) -> str:
-    """One sentence counting what breaks full coverage, by reason."""
-    if breaks.empty:
-        return "项目绩效目标、部门整体绩效目标和绩效自评均已实现全覆盖。"
-    counts = breaks.groupby("reason", sort=False).size()
-    return "尚未实现全覆盖：" + "；".join(f"{r} {int(k)} 项" for r, k in counts.items()) + "。"

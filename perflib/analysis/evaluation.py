@@ -21,15 +21,7 @@ official text leaves open are stated here and in each function's docstring:
   points to the present levels among ``missing_level_to``, pro rata to their own points; when none
   of those is present, to every present level pro rata. A project with no indicator row at all
   cannot be recomputed (score NaN, listed as 「无绩效指标，未复核」, outside the mean and the grades).
-* **Indicator ratio** (share of the indicator's points earned, always within 0–1):
-  ≥: actual ≥ target → 1, else actual / target (target ≤ 0 and not met → 0);
-  ≤: actual ≤ target → 1 (so actual 0 → full), else target / actual;
-  =: actual equal to target (relative tolerance 1e-9) → 1, else min(a, t) / max(a, t) when both are
-  positive, otherwise 0;
-  定性: the tier of the actual in ``qualitative_tiers`` (优/良/中/差; a text starting with or ending in
-  a tier name, e.g. 优秀 or 较差, counts as that tier).
-  A missing actual → 0 points and flagged; a target or actual that is not a number (for ≥/≤/=) or not
-  a tier (定性) → 0 points and flagged. Negative ratios are clipped to 0.
+* **Indicator ratio**: see :mod:`perflib.analysis.indicators`.
 * **Score** = execution score + Σ indicator points, clipped to 0–100 and rounded to 0.01 (as 自评表
   report it) before grading. Grades: 优 ≥ ``grades.excellent``, 良 ≥ ``grades.good``, 中 ≥
   ``grades.fair``, 差 below (all lower bounds inclusive).
@@ -51,13 +43,13 @@ The decision departs from the suggestion when |actual − suggested| > ``decisio
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError, Problem, RulesError
+from .indicators import BAD_ACTUAL, BAD_TARGET, BAD_TIER, EPS_DIGITS, MISSING_ACTUAL, indicator_ratios
 
 LEVEL_OUTPUT = "产出指标"
 LEVEL_EFFECT = "效益指标"
@@ -75,11 +67,6 @@ KEY_DIMENSION_LABELS = {"score_decision": "决策", "score_process": "过程", "
                         "score_effect": "效益"}
 
 # Indicator statuses (shown to users).
-OK = ""
-MISSING_ACTUAL = "缺少实际完成值"
-BAD_TARGET = "指标值无法识别"
-BAD_ACTUAL = "完成值无法识别"
-BAD_TIER = "定性档次无法识别"
 
 # Flag kinds (shown to users).
 FLAG_INFLATED = "自评虚高"
@@ -96,7 +83,6 @@ DECISION_TOO_LITTLE = "压减不足"
 DECISION_TOO_MUCH = "压减超出建议"
 DECISION_NO_REQUEST = "无申请数"
 
-_EPS_DIGITS = 9  # comparisons against thresholds are made on values rounded to 1e-9
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,135 +150,6 @@ def grade_of(score: float | None, rules) -> str | None:
 def grades_of(scores: pd.Series, rules) -> pd.Series:
     """Grades of a Series of scores (object dtype, None where the score is NaN)."""
     return pd.Series([grade_of(s, rules) for s in scores], index=scores.index, dtype=object)
-
-
-# --------------------------------------------------------------------------------------------
-# parsing indicator values
-# --------------------------------------------------------------------------------------------
-def _parse_number(value) -> float:
-    """A number from an indicator cell: full-width digits, thousands separators and a trailing % allowed."""
-    if value is None:
-        return math.nan
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
-    if pd.isna(value):
-        return math.nan
-    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "").replace(" ", "")
-    if text.endswith("%"):
-        text = text[:-1]
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
-def to_number(values: pd.Series) -> pd.Series:
-    """Parse a Series of indicator values into floats (NaN where not a number)."""
-    return pd.Series([_parse_number(v) for v in values], index=values.index, dtype="float64")
-
-
-def _is_blank(value) -> bool:
-    if value is None:
-        return True
-    try:
-        if pd.isna(value):
-            return True
-    except (TypeError, ValueError):
-        return False
-    return str(value).strip() == ""
-
-
-def qualitative_tier(actual, tiers: dict[str, float]) -> str | None:
-    """The tier name of a 定性 actual: exact, or a text starting with / ending in a tier name (优秀, 较差)."""
-    if _is_blank(actual):
-        return None
-    text = unicodedata.normalize("NFKC", str(actual)).strip()
-    if text in tiers:
-        return text
-    for t in tiers:
-        if text.startswith(t):
-            return t
-    for t in tiers:
-        if text.endswith(t):
-            return t
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# indicator ratios
-# --------------------------------------------------------------------------------------------
-def indicator_ratios(direction: pd.Series, target, actual, rules) -> pd.DataFrame:
-    """Share (0–1) of each indicator's points earned, with status and achievement.
-
-    Parameters
-    ----------
-    direction : ≥ / ≤ / = / 定性 per indicator.
-    target, actual : the raw values (text or numbers), aligned with ``direction``.
-
-    Returns
-    -------
-    DataFrame with ``ratio`` (0–1), ``status`` ('' or the reason the indicator earns 0),
-    ``achievement`` (actual/target for ≥, target/actual for ≤, NaN otherwise) and
-    ``overachieved`` (achievement > ``overachievement_ratio``, strictly; see module docstring).
-    """
-    direction = pd.Series(direction).reset_index(drop=True).astype(object)
-    target = pd.Series(target, dtype=object).reset_index(drop=True)
-    actual = pd.Series(actual, dtype=object).reset_index(drop=True)
-    tiers = rules.value("self_evaluation.qualitative_tiers")
-    over_ratio = float(rules.value("self_evaluation.overachievement_ratio"))
-
-    t = to_number(target).to_numpy()
-    a = to_number(actual).to_numpy()
-    d = direction.to_numpy(dtype=object)
-    blank = np.array([_is_blank(v) for v in actual], dtype=bool)
-    n = len(d)
-    ratio = np.zeros(n)
-    achievement = np.full(n, np.nan)
-    status = np.array([OK] * n, dtype=object)
-
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ge = d == "≥"
-        met = a >= t
-        r_ge = np.where(met, 1.0, np.where(t > 0, a / t, 0.0))
-        ratio = np.where(ge, r_ge, ratio)
-        achievement = np.where(ge & (t > 0), a / t, achievement)
-
-        le = d == "≤"
-        met = a <= t
-        r_le = np.where(met, 1.0, np.where(a > 0, t / a, 0.0))
-        ratio = np.where(le, r_le, ratio)
-        achievement = np.where(le & (a > 0), t / a, achievement)
-
-        eq = d == "="
-        equal = np.isclose(a, t, rtol=1e-9, atol=0.0) | (a == t)
-        both_pos = (a > 0) & (t > 0)
-        r_eq = np.where(equal, 1.0, np.where(both_pos, np.minimum(a, t) / np.maximum(a, t), 0.0))
-        ratio = np.where(eq, r_eq, ratio)
-
-    quantitative = ge | le | eq
-    ratio = np.where(quantitative & (np.isnan(t) | np.isnan(a)), 0.0, ratio)
-    status = np.where(quantitative & ~blank & np.isnan(a), BAD_ACTUAL, status)
-    status = np.where(quantitative & np.isnan(t), BAD_TARGET, status)
-
-    qual = d == "定性"
-    tier_names = [qualitative_tier(v, tiers) if q else None for v, q in zip(actual, qual)]
-    r_q = np.array([float(tiers[x]) if x is not None else 0.0 for x in tier_names], dtype=float)
-    ratio = np.where(qual, r_q, ratio)
-    no_tier = np.array([x is None for x in tier_names], dtype=bool)
-    status = np.where(qual & ~blank & no_tier, BAD_TIER, status)
-
-    # a direction outside ≥ ≤ = 定性 cannot be scored (ingest rejects it; defensive)
-    unknown = ~(quantitative | qual)
-    status = np.where(unknown & ~blank, BAD_TARGET, status)
-    ratio = np.where(unknown, 0.0, ratio)
-
-    status = np.where(blank, MISSING_ACTUAL, status)
-    ratio = np.where(blank, 0.0, ratio)
-    ratio = np.clip(np.nan_to_num(ratio, nan=0.0), 0.0, 1.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        overachieved = (np.round(np.nan_to_num(achievement, nan=0.0), _EPS_DIGITS) > over_ratio) & (status == OK)
-    return pd.DataFrame({"ratio": ratio, "status": status, "achievement": achievement,
-                         "overachieved": overachieved})
 
 
 # --------------------------------------------------------------------------------------------
@@ -534,7 +391,7 @@ def _self_eval_flags(out: pd.DataFrame, ind: pd.DataFrame, rules) -> pd.DataFram
         if pd.isna(rec.execution_rate):
             add(rec.project_id, FLAG_NO_BUDGET,
                 f"全年预算数为 0，执行率无法计算（执行数 {rec.spent_amount:,.2f} 元）")
-        elif rec.reported_score >= full_min and round(rec.execution_rate, _EPS_DIGITS) < low_exec:
+        elif rec.reported_score >= full_min and round(rec.execution_rate, EPS_DIGITS) < low_exec:
             add(rec.project_id, FLAG_FULL_LOW_EXEC,
                 f"自评 {rec.reported_score:g} 分，预算执行率 {rec.execution_rate:.2%}"
                 f"（阈值：低于 {low_exec:.0%}）")
@@ -676,7 +533,7 @@ def score_key_evaluations(key_evals: pd.DataFrame, projects: pd.DataFrame, rules
     k["cut_rate"] = (k["cut"] / k["next_request"].where(k["next_request"] > 0)).astype("float64")
     k["suggested_cut_rate"] = k["grade"].map(suggested).astype("float64")
     k["suggested_is_floor"] = k["grade"].isin(floors)
-    k["departure"] = (k["cut_rate"] - k["suggested_cut_rate"]).round(_EPS_DIGITS)
+    k["departure"] = (k["cut_rate"] - k["suggested_cut_rate"]).round(EPS_DIGITS)
     dep = k["departure"]
     decision = np.where(dep < -tol, DECISION_TOO_LITTLE,
                         np.where((dep > tol) & ~k["suggested_is_floor"], DECISION_TOO_MUCH, DECISION_OK))
@@ -737,73 +594,6 @@ def evaluation_facts(store, year: int, rules, dept: str | None = None) -> dict:
     facts = self_evaluation_summary(self_evaluation(store, year, rules, dept))
     facts.update(key_evaluation_totals(key_evaluations(store, year, rules, dept)))
     return facts
-
-
-def _yi(x: float) -> str:
-    return f"{x / 1e8:.2f}"
-
-
-def _join_cn(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return "、".join(items[:-1]) + "和" + items[-1]
-
-
-def key_evaluation_paragraph(scored: pd.DataFrame, year: int, *, named: int = 3) -> str:
-    """The seed's section 四 sentence drafted from the data.
-
-    Domains are listed by their Σ budget (largest first); the projects named are the largest
-    (by budget) of each of the first ``named`` domains, as the seed names one project per domain;
-    classified projects are never named.
-    """
-    from ..store import CLASSIFIED_NAME
-
-    y = int(year)
-    if scored.empty:
-        return f"{y}年未开展财政重点绩效评价（数据中没有{y}年的重点评价记录）。"
-    t = key_evaluation_totals(scored)
-    domains = [d for d in key_domains(scored)["domain"] if d != "未注明"]
-    ordered = scored[scored["project_name"].astype(object) != CLASSIFIED_NAME]
-    ordered = ordered.assign(domain=ordered["domain"].astype(object).fillna("未注明"))
-    ordered = ordered.sort_values("budget", ascending=False, kind="stable")
-    names = []
-    for d in key_domains(scored)["domain"]:
-        hit = ordered.loc[ordered["domain"] == d, "project_name"]
-        if len(hit) and len(names) < named:
-            names.append(str(hit.iloc[0]))
-    if len(names) < named:  # fewer domains than names wanted: the next largest projects
-        names += [str(n) for n in ordered["project_name"] if str(n) not in names][: named - len(names)]
-    text = f"{y}年重点绩效评价"
-    if domains:
-        text += f"在项目选取上聚焦{_join_cn(domains)}等领域，"
-    text += "最终选定"
-    if names:
-        text += _join_cn([f"“{n}”" for n in names]) + "等"
-    text += f"{t['keyeval.projects']}个项目开展重点绩效评价，涉及项目资金{_yi(t['keyeval.amount'])}亿元。"
-    if t["keyeval.cut_rate"] is None:
-        text += f"重点评价项目没有{y + 1}年预算申请数，无法计算压减情况。"
-    else:
-        text += (f"评价结果与预算安排进行了实质性挂钩，根据{y}年财政重点绩效评价结果，"
-                 f"共压减{y + 1}年相关项目支出预算资金{_yi(t['keyeval.cut'])}亿元，"
-                 f"压减率{t['keyeval.cut_rate'] * 100:.2f}%。")
-    return text
-
-
-def self_evaluation_paragraph(result: SelfEvaluation, year: int, rules) -> str:
-    """A sentence on the recomputed self-evaluation scores of fiscal year ``year − 1``."""
-    s = self_evaluation_summary(result)
-    n_all = len(result.projects)
-    fy = int(year) - 1
-    if n_all == 0:
-        return f"数据中没有{fy}年度项目的绩效自评记录。"
-    if s["selfeval.recomputed"] == 0:
-        return f"{fy}年度绩效自评共{n_all}个项目，均无可用于复核的绩效指标。"
-    g = s["selfeval.grades"]
-    margin = rules.value("self_evaluation.inflation_margin")
-    return (f"按绩效指标完成情况复核{fy}年度绩效自评项目{s['selfeval.recomputed']}个（自评项目共{n_all}个），"
-            f"复核平均得分{s['selfeval.mean_score']:.2f}分，其中优{g['优']}个、良{g['良']}个、中{g['中']}个、差{g['差']}个；"
-            f"自评得分高于复核得分超过{margin:g}分（自评虚高）的项目{s['selfeval.inflated']}个。")
-
 
 # --------------------------------------------------------------------------------------------
 # tables for reports (Chinese headers)
@@ -890,69 +680,3 @@ def key_domains_table(domains: pd.DataFrame) -> pd.DataFrame:
 SELF_EVAL_MONEY = ["全年预算数（元）", "全年执行数（元）"]
 KEY_MONEY = ["项目资金（元）"]
 APPLICATION_MONEY = ["下年度申请数（元）", "下年度安排数（元）", "压减额（元）"]
-
-
-def report_title(year: int, dept: str | None = None, store=None) -> str:
-    """The evaluation report's title (with the department's name when filtered)."""
-    name = ""
-    if dept is not None and store is not None:
-        d = store.departments()
-        hit = d[(d["dept_code"].astype(str) == str(dept)) | (d["dept_name"].astype(str) == str(dept))]
-        name = str(hit["dept_name"].iloc[0]) if len(hit) else str(dept)
-    elif dept is not None:
-        name = str(dept)
-    return f"{int(year)} 年{name}预算绩效评价与结果应用报告"
-
-
-def flags_paragraph(result: SelfEvaluation, rules) -> str:
-    """What the auditor's checks found, by kind, with the thresholds applied."""
-    f = result.flags
-    if f.empty:
-        return "复核未发现需要关注的问题。"
-    per = f.groupby("flag")["project_id"].nunique()
-    n_over = int((f["flag"] == FLAG_OVERACHIEVED).sum())
-    margin = rules.value("self_evaluation.inflation_margin")
-    ratio = rules.value("self_evaluation.overachievement_ratio")
-    low = rules.value("self_evaluation.full_marks_low_execution")
-    full = rules.value("self_evaluation.full_marks_min")
-    parts = []
-    if per.get(FLAG_INFLATED, 0):
-        parts.append(f"自评得分高于复核得分超过{margin:g}分（自评虚高）的项目{per[FLAG_INFLATED]}个")
-    if n_over:
-        parts.append(f"实际完成值超过目标值{ratio:.0%}（目标可能定得过低）的指标{n_over}个，涉及项目{per[FLAG_OVERACHIEVED]}个")
-    if per.get(FLAG_FULL_LOW_EXEC, 0):
-        parts.append(f"自评{full:g}分但预算执行率低于{low:.0%}的项目{per[FLAG_FULL_LOW_EXEC]}个")
-    if per.get(FLAG_MISSING, 0):
-        parts.append(f"有指标缺少实际完成值的项目{per[FLAG_MISSING]}个")
-    if per.get(FLAG_UNREADABLE, 0):
-        parts.append(f"指标值或完成值无法识别的项目{per[FLAG_UNREADABLE]}个")
-    if per.get(FLAG_NO_BUDGET, 0):
-        parts.append(f"全年预算数为0的项目{per[FLAG_NO_BUDGET]}个")
-    if per.get(FLAG_NOT_RECOMPUTED, 0):
-        parts.append(f"没有绩效目标指标、无法复核的项目{per[FLAG_NOT_RECOMPUTED]}个")
-    return "复核发现：" + "；".join(parts) + "。各项目的问题及相关数字见下表。"
-
-
-def budget_application_paragraph(scored: pd.DataFrame, year: int, rules) -> str:
-    """Results applied to next year's budget: totals, by grade, and departures from the suggestion."""
-    y = int(year)
-    if scored.empty:
-        return f"{y}年没有重点评价项目，不涉及评价结果与{y + 1}年预算安排的挂钩。"
-    t = key_evaluation_totals(scored)
-    tol = rules.value("key_evaluation.decision_tolerance")
-    g = scored["grade"].value_counts()
-    grades_text = "、".join(f"{k}{int(g.get(k, 0))}个" for k in GRADES)
-    text = (f"{y}年重点评价项目{t['keyeval.projects']}个，评价等级{grades_text}。"
-            f"相关项目{y + 1}年申请预算{_yi(t['keyeval.request'])}亿元，")
-    if t["keyeval.cut_rate"] is None:
-        return text + "申请数为0，无法计算压减率。"
-    text += (f"安排{_yi(t['keyeval.request'] - t['keyeval.cut'])}亿元，压减{_yi(t['keyeval.cut'])}亿元，"
-             f"压减率{t['keyeval.cut_rate'] * 100:.2f}%。")
-    too_little = int((scored["decision"] == DECISION_TOO_LITTLE).sum())
-    too_much = int((scored["decision"] == DECISION_TOO_MUCH).sum())
-    if too_little or too_much:
-        text += (f"与按等级建议的压减比例相比（容差{tol * 100:g}个百分点），压减不足的项目{too_little}个，"
-                 f"压减超出建议的项目{too_much}个，其余项目的安排符合建议。")
-    else:
-        text += f"各项目的压减比例均在按等级建议比例的容差（{tol * 100:g}个百分点）以内。"
-    return text

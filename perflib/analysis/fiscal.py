@@ -18,14 +18,7 @@ Methods (all thresholds and weights from the rules' ``fiscal`` section):
   the weight of a missing indicator is redistributed pro rata), or over all indicators with missing
   ones scoring 0 (``zero``). No indicator at all → index missing. Rank 1 = highest index; ties share
   the better rank (1, 2, 2, 4); a street without index is unranked.
-* **PEFA** over the ``window`` years ending at Y: PI-1 = 一般公共预算支出 / 一般公共预算支出预算数 and
-  PI-3 = 一般公共预算收入 / 一般公共预算收入预算数, graded by bands with *inclusive* bounds
-  (lo ≤ ratio ≤ hi); PI-2 composition variance = Σ|outturnᵢ − adjᵢ| / Σ adjᵢ with
-  adjᵢ = budgetᵢ × Σ outturn / Σ budget over the expenditure heads (a head present on one side only
-  counts 0 on the other), graded *strictly below* each limit. A grade is awarded when at least
-  ``required`` of the ``window`` years fall in its band; a year without data does not count; failing
-  every band gives D (with fewer years of data than ``required``: D, marked 数据不足). Ratios are
-  rounded to ``grading_decimals`` places before grading so 105/100 is exactly on the 1.05 bound.
+* **PEFA** (PI-1, PI-2, PI-3): :mod:`perflib.analysis.pefa`.
 """
 from __future__ import annotations
 
@@ -36,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError, RulesError
-from ..schema import HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX
+from .pefa import PefaScore, fail_grade, head_lines, pefa_scores, pefa_years
 
 # --- indicator formulas ----------------------------------------------------------------------------
 # kind "ratio": numerator / denominator of the same year; "growth": value(Y) / value(Y−1) − 1;
@@ -65,33 +58,6 @@ MISSING_MODES = ("redistribute", "zero")
 SCORE_DECIMALS = 9
 ELIGIBLE_FUND_SOURCE = "本级"
 
-PEFA_NAMES = {
-    "PI-1": "支出总额执行（决算/预算）",
-    "PI-2": "支出结构偏差（调整后预算法）",
-    "PI-3": "收入执行（决算/预算）",
-}
-
-# Suggestions drafted for a weak indicator (score below fiscal.weak_score) or a C/D PEFA grade.
-SUGGESTIONS = {
-    "tax_share": "优化收入结构，提高税收收入占比，夯实财政收入质量",
-    "revenue_growth": "培植和涵养税源，促进一般公共预算收入稳定增长",
-    "budget_execution_low": "提高预算编制的科学性和准确性，加快支出执行进度",
-    "budget_execution_high": "严格预算约束，杜绝无预算、超预算支出",
-    "three_guarantees": "坚持“三保”支出优先顺序，足额保障工资、运转和基本民生支出",
-    "admin_cost_share": "坚持过紧日子，压缩和控制行政成本",
-    "admin_cost_change": "坚持过紧日子，压缩和控制行政成本",
-    "debt_ratio": "严控新增债务，防范化解债务风险",
-    "balance_ratio": "强化收支管理责任，增强财政统筹平衡能力",
-    "carryover_share": "加大结转结余资金统筹盘活力度，提高财政资金使用效益",
-    "target_coverage": "实现项目绩效目标全覆盖，提高绩效目标编报质量",
-    "selfeval_coverage": "实现项目绩效自评全覆盖，强化自评结果应用",
-    "PI-1": "提高支出预算编制的准确性，减少决算与年初预算的偏离",
-    "PI-2": "严格按功能科目执行预算，减少科目间预算调剂",
-    "PI-3": "提高收入预测的准确性，科学编制收入预算",
-    "data": "完善街道财政预决算（含分功能科目）数据的报送，保证近三年数据完整，以便开展 PEFA 评分",
-}
-CLOSING = ("通过开展街道级政府财政运行综合绩效评价，促进街道级财政部门强化收支管理责任，压缩和控制行政成本，"
-           "提升财政资金使用效益和效率，确保财政统筹平衡能力不断增强。")
 
 
 def formula_text(key: str) -> str:
@@ -129,19 +95,11 @@ def indicator_framework(rules) -> pd.DataFrame:
     return df
 
 
-def _missing_mode(rules) -> str:
+def missing_mode(rules) -> str:
     mode = rules.value("fiscal.missing_indicator")
     if mode not in MISSING_MODES:
         raise RulesError(f"规则 fiscal.missing_indicator 应为 {' / '.join(MISSING_MODES)}，实际为「{mode}」")
     return mode
-
-
-def _pefa_years(rules) -> tuple[int, int]:
-    py = rules.value("fiscal.pefa_years")
-    window, required = int(py["window"]), int(py["required"])
-    if not 1 <= required <= window:
-        raise RulesError(f"规则 fiscal.pefa_years 应满足 1 ≤ required ≤ window，实际为 {py}")
-    return window, required
 
 
 # --- inputs ----------------------------------------------------------------------------------------
@@ -368,7 +326,7 @@ def compute_index(street_fiscal: pd.DataFrame, departments: pd.DataFrame, year: 
                   coverage: pd.DataFrame | None = None) -> FiscalIndex:
     """The index of ``year`` for every evaluated street, from DataFrames (see the module doc)."""
     framework = indicator_framework(rules)
-    mode = _missing_mode(rules)
+    mode = missing_mode(rules)
     streets = peer_streets(departments, street_fiscal, year)
     codes = list(streets["dept_code"])
     values = indicator_values(fiscal_wide(street_fiscal), year, codes, coverage, keys=framework.index)
@@ -389,157 +347,6 @@ def street_index(store, year: int, rules) -> FiscalIndex:
     return compute_index(sf, depts, year, rules, coverage)
 
 
-# --- PEFA ------------------------------------------------------------------------------------------
-def _round(x: float, decimals: int) -> float:
-    return float(np.round(x, decimals))
-
-
-def grade_in_bands(ratio: float, bands: dict[str, list[float]], decimals: int = 10) -> str | None:
-    """The best grade whose band holds ``ratio`` (inclusive: lo ≤ ratio ≤ hi); below every band: the
-    grade after the last (D); missing ratio → None."""
-    if ratio is None or pd.isna(ratio):
-        return None
-    r = _round(ratio, decimals)
-    for grade in sorted(bands):
-        lo, hi = bands[grade]
-        if lo <= r <= hi:
-            return grade
-    return _fail_grade(bands)
-
-
-def grade_below(variance: float, limits: dict[str, float], decimals: int = 10) -> str | None:
-    """The best grade whose limit ``variance`` is strictly below; otherwise D; missing → None."""
-    if variance is None or pd.isna(variance):
-        return None
-    v = _round(variance, decimals)
-    for grade in sorted(limits):
-        if v < limits[grade]:
-            return grade
-    return _fail_grade(limits)
-
-
-def _fail_grade(bands: dict) -> str:
-    return chr(ord(max(bands)) + 1)
-
-
-def overall_grade(yearly: list[str | None], grades, required: int) -> str:
-    """The best grade reached or bettered in at least ``required`` years (a year without data
-    counts as not reached); else the failing grade (D)."""
-    grades = sorted(grades)
-    for g in grades:
-        if sum(1 for y in yearly if isinstance(y, str) and y <= g) >= required:
-            return g
-    return chr(ord(grades[-1]) + 1)
-
-
-def composition_variance(budget: pd.Series, outturn: pd.Series) -> float:
-    """PEFA PI-2.1 variance over heads: adjᵢ = budgetᵢ × Σoutturn/Σbudget;
-    Σ|outturnᵢ − adjᵢ| / Σadjᵢ. Missing on one side counts 0; Σbudget ≤ 0 or Σadj = 0 → NaN."""
-    heads = budget.index.union(outturn.index)
-    b = budget.reindex(heads).astype("float64")
-    o = outturn.reindex(heads).astype("float64")
-    both_missing = b.isna() & o.isna()
-    b, o = b[~both_missing].fillna(0.0), o[~both_missing].fillna(0.0)
-    if b.empty or b.sum() <= 0:
-        return float("nan")
-    adj = b * (o.sum() / b.sum())
-    if adj.sum() <= 0:
-        return float("nan")
-    return float((o - adj).abs().sum() / adj.sum())
-
-
-def head_lines(wide: pd.DataFrame, code: str, year: int) -> pd.DataFrame:
-    """Budget and outturn per expenditure head of one street-year, with the adjusted budget and
-    its deviation (the PI-2 working); index = head."""
-    key = (str(code), int(year))
-    if key not in wide.index:
-        return pd.DataFrame(columns=["budget", "outturn", "adjusted", "deviation"])
-    row = wide.loc[key]
-    budget = row[[c for c in row.index if c.startswith(HEAD_BUDGET_PREFIX)]].dropna()
-    budget.index = [c[len(HEAD_BUDGET_PREFIX):] for c in budget.index]
-    outturn = row[[c for c in row.index if c.startswith(HEAD_OUTTURN_PREFIX)]].dropna()
-    outturn.index = [c[len(HEAD_OUTTURN_PREFIX):] for c in outturn.index]
-    heads = list(dict.fromkeys([*budget.index, *outturn.index]))
-    df = pd.DataFrame({"budget": budget.reindex(heads).fillna(0.0), "outturn": outturn.reindex(heads).fillna(0.0)},
-                      index=pd.Index(heads, name="head"))
-    total_b = df["budget"].sum()
-    df["adjusted"] = df["budget"] * (df["outturn"].sum() / total_b) if total_b > 0 else np.nan
-    df["deviation"] = (df["outturn"] - df["adjusted"]).abs()
-    return df
-
-
-@dataclass
-class PefaScore:
-    """One PEFA indicator of one street: the yearly measure and grade, and the overall grade."""
-
-    code: str                   # "PI-1" | "PI-2" | "PI-3"
-    name: str
-    yearly: pd.DataFrame        # columns year, value, grade (value: ratio or variance; NaN = no data)
-    grade: str
-    required: int
-    window: int
-    met: int                    # years in the awarded grade's band (0 for D)
-    insufficient: bool = False  # fewer years with data than ``required``
-    grades: tuple[str, ...] = ("A", "B", "C")  # the banded grades, best first
-
-    @property
-    def weak(self) -> bool:
-        """The lowest banded grade or the failing one (C or D): a finding for the report."""
-        return self.grade >= self.grades[-1]
-
-    def describe(self) -> str:
-        """e.g. 「B（近 3 年中 2 年达到）」 or 「D（数据不足）」."""
-        if self.insufficient:
-            return f"{self.grade}（数据不足）"
-        if self.met:
-            return f"{self.grade}（近 {self.window} 年中 {self.met} 年达到）"
-        return f"{self.grade}（近 {self.window} 年中达到 {self.grades[-1]} 级区间的不足 {self.required} 年）"
-
-
-def _pefa(code: str, values: dict[int, float], grader, grades, window: int, required: int) -> PefaScore:
-    years = sorted(values)
-    yearly_grades = [grader(values[y]) for y in years]
-    yearly = pd.DataFrame({"year": years, "value": [values[y] for y in years],
-                           "grade": pd.Series(yearly_grades, dtype=object)})
-    grade = overall_grade(yearly_grades, grades, required)
-    met = int(sum(1 for g in yearly_grades if g is not None and g <= grade)) if grade in grades else 0
-    n_data = int(yearly["value"].notna().sum())
-    return PefaScore(code, PEFA_NAMES[code], yearly, grade, required, window, met, n_data < required,
-                     tuple(sorted(grades)))
-
-
-def pefa_scores(wide: pd.DataFrame, code: str, year: int, rules) -> list[PefaScore]:
-    """PI-1, PI-2 and PI-3 of one street over the ``window`` years ending at ``year``."""
-    window, required = _pefa_years(rules)
-    decimals = int(rules.value("fiscal.grading_decimals"))
-    b1, b2, b3 = (rules.value(f"fiscal.{k}") for k in ("pi1_bands", "pi2_bands", "pi3_bands"))
-    years = list(range(int(year) - window + 1, int(year) + 1))
-    code = str(code)
-
-    def cell(y: int, name: str) -> float:
-        key = (code, y)
-        if key in wide.index and name in wide.columns:
-            return float(wide.at[key, name])
-        return float("nan")
-
-    def ratio(y: int, num: str, den: str) -> float:
-        n, d = cell(y, num), cell(y, den)
-        return n / d if (not np.isnan(d) and d > 0 and not np.isnan(n)) else float("nan")
-
-    def variance(y: int) -> float:
-        lines = head_lines(wide, code, y)
-        return composition_variance(lines["budget"], lines["outturn"]) if not lines.empty else float("nan")
-
-    pi1 = {y: ratio(y, "一般公共预算支出", "一般公共预算支出预算数") for y in years}
-    pi2 = {y: variance(y) for y in years}
-    pi3 = {y: ratio(y, "一般公共预算收入", "一般公共预算收入预算数") for y in years}
-    return [
-        _pefa("PI-1", pi1, lambda r: grade_in_bands(r, b1, decimals), b1, window, required),
-        _pefa("PI-2", pi2, lambda v: grade_below(v, b2, decimals), b2, window, required),
-        _pefa("PI-3", pi3, lambda r: grade_in_bands(r, b3, decimals), b3, window, required),
-    ]
-
-
 def pefa_table(scores: list[PefaScore]) -> pd.DataFrame:
     """The PEFA scores as a report table: one row per indicator, each year's measure and grade."""
     rows = []
@@ -554,7 +361,7 @@ def pefa_table(scores: list[PefaScore]) -> pd.DataFrame:
 
 def pefa_band_table(rules) -> pd.DataFrame:
     """The bands applied, stated with their boundaries (for the report)."""
-    window, required = _pefa_years(rules)
+    window, required = pefa_years(rules)
     rows = []
     for code, key, kind in (("PI-1", "pi1_bands", "in"), ("PI-2", "pi2_bands", "below"), ("PI-3", "pi3_bands", "in")):
         bands = rules.value(f"fiscal.{key}")
@@ -564,7 +371,7 @@ def pefa_band_table(rules) -> pd.DataFrame:
                     else f"偏差 < {b * 100:g}%（不含边界）")
             rows.append({"指标": code, "等级": g, "区间": text,
                          "判定": f"近 {window} 年中至少 {required} 年落在区间内"})
-        rows.append({"指标": code, "等级": _fail_grade(bands), "区间": "未达到 C 级",
+        rows.append({"指标": code, "等级": fail_grade(bands), "区间": "未达到 C 级",
                      "判定": f"或有数据的年度少于 {required} 年（数据不足）"})
     return pd.DataFrame(rows)
 
@@ -636,67 +443,6 @@ def _fmt_delta(d, unit: str) -> str:
         return "持平"
     return f"{'上升' if d > 0 else '下降'} {abs(d):.2f} {unit}"
 
-
-def findings_text(fi: FiscalIndex, code: str, pefa: list[PefaScore], rules,
-                  previous: FiscalIndex | None = None) -> str:
-    """A Chinese findings-and-suggestions paragraph drafted from the scores (seed section 五's tone)."""
-    code = str(code)
-    name = fi.name_of(code)
-    weak, strong = float(rules.value("fiscal.weak_score")), float(rules.value("fiscal.strong_score"))
-    idx, rank = fi.result.at[code, "index"], fi.result.at[code, "rank"]
-    median = fi.result["index"].median(skipna=True)
-    parts = []
-    if pd.isna(idx):
-        parts.append(f"{name}{fi.year}年财政运行指标数据不足，未能计算综合绩效指数。")
-    else:
-        parts.append(f"{name}{fi.year}年财政运行综合绩效指数为{idx:.2f}分，在参评的{fi.n_streets}个街道中"
-                     f"排名第{int(rank)}位（参评街道中位数{median:.2f}分）。")
-    if fi.n_streets == 1 and not pd.isna(idx):
-        parts.append(f"当年仅 1 个街道参评，各指标无法在街道间比较，有数据的指标均按规则计"
-                     f"{rules.value('fiscal.equal_values_score'):g}分，综合绩效指数仅供参考。")
-    if previous is not None and previous.has(code) and not pd.isna(previous.result.at[code, "index"]) \
-            and not pd.isna(idx):
-        d = idx - previous.result.at[code, "index"]
-        r0 = previous.result.at[code, "rank"]
-        trend = "持平" if abs(d) < 0.005 else f"{'上升' if d > 0 else '下降'}{abs(d):.2f}分"
-        parts.append(f"与{previous.year}年评价相比，综合绩效指数{trend}，排名由第{_fmt_rank(r0)}位"
-                     f"变为第{_fmt_rank(rank)}位。")
-    grades = "，".join(f"{s.name.split('（')[0]}（{s.code}）评为{s.describe()}" for s in pefa)
-    if grades:
-        parts.append(f"按 PEFA 方法，{grades}。")
-    cmp = fi.comparison(code)
-    good = cmp[(cmp["score"] >= strong) & cmp["differentiated"]]
-    bad = cmp[(cmp["score"] < weak) & cmp["differentiated"]]
-    missing = cmp[cmp["value"].isna()]
-    if len(good):
-        parts.append("优势方面：" + "、".join(
-            f"{r.指标}{_fmt_pct(r.value)}" for r in good.itertuples()) + "，处于参评街道前列。")
-    if len(bad):
-        parts.append("存在的主要问题：" + "；".join(
-            f"{r.指标}为{_fmt_pct(r.value)}，参评街道中位数为{_fmt_pct(r.peer_median_value)}（得分{r.score:.1f}）"
-            for r in bad.itertuples()) + "。")
-    if len(missing):
-        parts.append("以下指标缺少数据、未参与计分：" + "、".join(missing["指标"]) + "。")
-    suggestions: list[str] = []
-    for r in bad.itertuples():
-        key = r.key
-        if key == "budget_execution":
-            key = "budget_execution_high" if r.value > 1 else "budget_execution_low"
-        suggestions.append(SUGGESTIONS[key])
-    for s in pefa:
-        if s.insufficient:
-            suggestions.append(SUGGESTIONS["data"])
-        elif s.weak and s.code in SUGGESTIONS:
-            suggestions.append(SUGGESTIONS[s.code])
-    suggestions = list(dict.fromkeys(suggestions))
-    if suggestions:
-        parts.append("建议：" + "；".join(f"（{i}）{t}" for i, t in enumerate(suggestions, 1)) + "。")
-    else:
-        parts.append("各项指标均未低于短板线，建议保持现有收支管理水平，持续巩固评价成果。")
-    parts.append(CLOSING)
-    return "".join(parts)
-
-
 # --- facts and the overview's section 五 ------------------------------------------------------------
 @dataclass
 class StreetEvaluation:
@@ -721,9 +467,6 @@ class StreetEvaluation:
             "fiscal.streets": int(self.index.n_streets),
             "fiscal.pi1": self.pefa[0].grade,
         }
-
-    def findings(self, rules) -> str:
-        return findings_text(self.index, self.code, self.pefa, rules, self.previous)
 
     def year_over_year(self) -> pd.DataFrame | None:
         if self.previous is None or not self.previous.has(self.code):
@@ -752,34 +495,29 @@ def fiscal_facts(store, year: int, street: str, rules) -> dict:
     ``fiscal.streets`` (evaluated streets of the year), ``fiscal.pi1`` (PEFA grade A–D)."""
     return evaluate_street(store, year, street, rules).facts
 
-
-def overview_section(store, year: int, rules) -> tuple[str, dict, pd.DataFrame]:
-    """Section 五 of the yearly 情况说明: the evaluated streets (all streets with 街道财政 data for Y)
-    and their index, worded as the seed words it. Returns (paragraph, facts, ranking table)."""
+def street_overview(store, year: int, rules) -> tuple[FiscalIndex, bool]:
+    """The overview's section 五 data: the year's index over every evaluated street (all streets with
+    街道财政 data for Y) and whether any street was evaluated in Y−1 (``False`` when none in Y)."""
     year = int(year)
     fi = street_index(store, year, rules)
     if fi.n_streets == 0:
-        return (f"{year} 年暂无街道级财政运行数据，未开展街道级政府财政运行综合绩效评价。",
-                {"fiscal.streets": 0}, pd.DataFrame())
-    sf = store.table("street_fiscal")
-    depts = store.table("departments")
-    had_prev = len(peer_streets(depts, sf, year - 1)) > 0
+        return fi, False
+    had_prev = len(peer_streets(store.table("departments"), store.table("street_fiscal"), year - 1)) > 0
+    return fi, had_prev
+
+
+def street_overview_facts(fi: FiscalIndex) -> dict:
+    """Section 五's facts: ``fiscal.streets``, and with streets ``fiscal.evaluated`` (their names) and
+    ``fiscal.index_by_street`` (name → index rounded to 2 decimals, ranked)."""
+    if fi.n_streets == 0:
+        return {"fiscal.streets": 0}
     ranked = fi.result.sort_values(["rank", "dept_name"], na_position="last")
-    names = "、".join(fi.streets["dept_name"])
-    scores = "，".join(f"{r.dept_name} {r.index:.2f} 分" for r in ranked.itertuples() if not pd.isna(r.index))
-    basis = f"在总结 {year - 1} 年街道级政府财政运行综合绩效评价工作的基础上，" if had_prev else ""
-    count = f"（共 {fi.n_streets} 个街道）" if fi.n_streets > 1 else ""
-    text = f"{basis}选取{names}{count}开展 {year} 年街道级政府财政运行综合绩效评价工作。"
-    if scores:
-        text += f"综合绩效指数（满分 100 分）：{scores}。"
-    text += CLOSING
-    facts = {
+    return {
         "fiscal.streets": int(fi.n_streets),
         "fiscal.evaluated": list(fi.streets["dept_name"]),
         "fiscal.index_by_street": {r.dept_name: round(float(r.index), 2)
                                    for r in ranked.itertuples() if not pd.isna(r.index)},
     }
-    return text, facts, fi.ranking()
 
 
 # --- report tables and method text -----------------------------------------------------------------
@@ -824,31 +562,3 @@ def heads_table(ev: StreetEvaluation) -> pd.DataFrame:
         "调整后预算数（万元）": (h["adjusted"] / WAN).round(2).values,
         "偏差绝对值（万元）": (h["deviation"] / WAN).round(2).values,
     })
-
-
-def year_over_year_text(ev: StreetEvaluation) -> str:
-    """A sentence introducing the year-over-year table, or saying there is no earlier evaluation."""
-    if ev.previous is None or not ev.previous.has(ev.code):
-        return f"{ev.name}在{ev.year}年以前没有街道财政运行数据，无上年评价可比。"
-    return (f"{ev.name}上一次评价为{ev.previous.year}年（当年参评街道{ev.previous.n_streets}个）。"
-            f"下表比较两次评价的综合绩效指数、排名和各项指标取值；指标得分按各年参评街道分别标准化。")
-
-
-def method_text(rules) -> str:
-    """The methods applied, in Chinese, with every boundary stated (printed in the report)."""
-    window, required = _pefa_years(rules)
-    mode = _missing_mode(rules)
-    missing = ("该指标权重按比例分配给其余有数据的指标（综合指数 = Σ 权重 × 得分 ÷ 有数据指标的权重之和）"
-               if mode == "redistribute" else "该指标计 0 分（综合指数 = Σ 权重 × 得分 ÷ 全部权重之和）")
-    return (
-        f"参评街道：是否街道为“是”且当年有街道财政数据的全部街道。"
-        f"指标标准化：在参评街道间按极差法换算为 0–100 分，越高越好的指标得分 = 100 ×（取值 − 最小值）÷（最大值 − 最小值），"
-        f"越低越好的指标得分 = 100 ×（最大值 − 取值）÷（最大值 − 最小值），越接近 100% 越好的指标以 |取值 − 100%| 按越低越好计分；"
-        f"各街道取值全部相同时均计 {rules.value('fiscal.equal_values_score'):g} 分。"
-        f"指标缺失（无数据，或分母缺失、为 0）时，{missing}。排名按综合指数从高到低，并列者名次相同。"
-        f"绩效目标覆盖率按当年、绩效自评覆盖率按上年度（当年开展的是上年度项目自评）计算，口径为街道及其下属单位的本级、非涉密、非特殊资金项目。"
-        f"PEFA 评分看近 {window} 年：PI-1、PI-3 的比率落在区间内（含上下限）即达到该等级，PI-2 偏差须严格低于上限；"
-        f"某等级在至少 {required} 年达到即评为该等级，否则为 D；缺数据的年度不计为达到。"
-        f"指标得分低于 {rules.value('fiscal.weak_score'):g} 分列为问题，不低于 {rules.value('fiscal.strong_score'):g} 分列为优势"
-        f"（仅限参评街道间取值有差异的指标）。"
-    )

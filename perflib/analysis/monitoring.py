@@ -501,8 +501,8 @@ def likelihood_summary(indicators: pd.DataFrame) -> pd.DataFrame:
 def key_project_report(store, year: int, as_of_month: int, rules, dept: str | None = None,
                        execution: pd.DataFrame | None = None,
                        progress: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Key monitored projects (重点监控) with budget, spent, rate, band, target progress and a
-    drafted Chinese ``findings`` line."""
+    """Key monitored projects (重点监控) with budget, spent, rate, band and target progress (the
+    report's findings line is drafted by ``perflib.present.text.monitoring.with_findings``)."""
     year, m = int(year), check_month(as_of_month)
     pe = execution if execution is not None else project_execution(store, year, m, rules, dept)
     if progress is None:
@@ -511,35 +511,7 @@ def key_project_report(store, year: int, as_of_month: int, rules, dept: str | No
     cols = ["project_id", "project_name", "dept_name", "level1_name", "budget", "spent",
             "execution_rate", "time_progress", "gap", "band"]
     df = keys.merge(pe[cols], on="project_id", how="inner").merge(progress, on="project_id", how="left")
-    df["findings"] = [_finding(r) for r in df.itertuples(index=False)]
     return df.sort_values("budget", ascending=False).reset_index(drop=True)
-
-
-def _pct(x: float) -> str:
-    return f"{x * 100:.2f}%"
-
-
-def _finding(r) -> str:
-    if r.band == NO_BUDGET:
-        parts = ["无预算，未计算执行率"]
-    else:
-        diff = r.gap * 100
-        rel = f"高于时间进度 {diff:.2f} 个百分点" if diff >= 0 else f"低于时间进度 {-diff:.2f} 个百分点"
-        parts = [f"执行率 {_pct(r.execution_rate)}，{rel}（{r.band}）"]
-    tp = getattr(r, "target_progress", np.nan)
-    if pd.notna(tp):
-        parts.append(f"数量指标完成度 {_pct(tp)}")
-    at = getattr(r, "attainment", np.nan)
-    if pd.notna(at):
-        parts.append(f"质量时效等指标达成度 {_pct(at)}")
-    lk = getattr(r, "likelihood", None)
-    if isinstance(lk, str) and lk:
-        parts.append(f"完成可能性：{lk}")
-    dr = getattr(r, "deviation_reasons", "")
-    if isinstance(dr, str) and dr:
-        parts.append(f"偏差原因：{dr}")
-    return "；".join(parts)
-
 
 def red_action_list(execution: pd.DataFrame, projection: pd.DataFrame | None = None) -> pd.DataFrame:
     """Red projects by department for sending out: 主管部门, 预算单位, project, budget kind, budget,
@@ -611,70 +583,3 @@ def resolve_month(store, year: int, as_of_month=None) -> int:
             raise ParameterError(f"{year} 年没有支出明细，无法确定监控月份；请用 -p as_of_month=M 指定")
         return int(m)
     return check_month(as_of_month)
-
-
-def band_rule_text(rules) -> str:
-    """The bands as the rules state them, for printing beside the counts."""
-    g = f"{float(rules.value('monitoring.green_min_gap')) * 100:g}".replace("-", "−")
-    y = f"{float(rules.value('monitoring.yellow_min_gap')) * 100:g}".replace("-", "−")
-    return (f"执行进度差（执行率 − 时间进度）≥ {g} 个百分点为绿色，{y} 个百分点 ≤ 差 < {g} 个百分点为黄色，"
-            f"< {y} 个百分点为红色；预算为 0 的项目不计执行率，列为「无预算」")
-
-
-def monitoring_text(facts: dict, year: int, rules, scope: str = "区级",
-                    key_names: list[str] | None = None, projection: dict | None = None) -> list[str]:
-    """The report's paragraphs for section 六, drafted from :func:`monitoring_facts` (and, when
-    given, key project names and the projection totals ``budget``/``projected_spent``/
-    ``projected_unspent``)."""
-    y, m = int(year), int(facts["monitoring.as_of_month"])
-    period = "1 月底" if m == 1 else f"1-{m} 月底"
-    rate = facts["monitoring.execution_rate"]
-    rate_text = "—（无预算）" if rate is None else f"{rate * 100:.2f}%"
-    p1 = (f"{y} 年{scope}项目支出绩效跟踪监控工作，涉及项目支出 {facts['monitoring.projects']} 个，"
-          f"资金规模为 {facts['monitoring.budget'] / 1e4:.0f} 万元，{period}实现支出 "
-          f"{facts['monitoring.spent'] / 1e4:.0f} 万元，执行率为 {rate_text}，时间进度为 "
-          f"{facts['monitoring.time_progress'] * 100:.2f}%。")
-    p2 = (f"按执行进度预警：红色 {facts['monitoring.red']} 个、黄色 {facts['monitoring.yellow']} 个、"
-          f"绿色 {facts['monitoring.green']} 个（{band_rule_text(rules)}）。")
-    out = [p1, p2]
-    k = facts["monitoring.key_projects"]
-    if k:
-        names = ""
-        if key_names:
-            shown = [f"「{n}」" for n in key_names]
-            names = ("、".join(shown[:-1]) + "和" + shown[-1]) if len(shown) > 1 else shown[0]
-        out.append(f"选取了{names} {k} 个项目开展财政重点绩效监控，涉及项目资金 "
-                   f"{facts['monitoring.key_amount'] / 1e4:.0f} 万元。")
-    else:
-        out.append(f"{y} 年监控表中没有标记为重点监控的项目。")
-    if projection is not None and m < 12:
-        out.append(f"按上年逐月支出进度推算，年末预计支出 {projection['projected_spent'] / 1e4:.0f} 万元，"
-                   f"预计结转结余 {projection['projected_unspent'] / 1e4:.0f} 万元（预计全年执行率 "
-                   f"{_pct_or_dash(projection['projected_spent'], projection['budget'])}）。")
-    return out
-
-
-def _pct_or_dash(num: float, den: float) -> str:
-    return "—" if not den else f"{num / den * 100:.2f}%"
-
-
-PROJECTION_METHOD = (
-    "年末预计支出 = 截至监控月末已支出 ÷ 上年同期累计支出占上年全年支出的比例。同一项目编码上年有支出且"
-    "同期已有支出的，用该项目上年的逐月进度；否则用全区上年平均进度（全区上年同期累计支出 ÷ 全区上年全年支出）；"
-    "上年全区都没有支出数据的，用时间进度。预计数不低于已支出、不超过预算；预计结转结余 = 预算 − 预计全年支出。"
-)
-
-
-def target_side_text(indicators: pd.DataFrame, progress: pd.DataFrame, execution: pd.DataFrame, rules) -> str:
-    """One paragraph on the target side of 双监控: indicators reported, likelihood, disagreements."""
-    if indicators.empty:
-        return "截至监控月份，绩效监控表中没有本年度的指标执行情况。"
-    lk = likelihood_summary(indicators).set_index("likelihood")["indicators"]
-    d = money_target_disagreement(execution, progress, rules)
-    g = float(rules.value("monitoring.target_lag_gap")) * 100
-    n_money = int((d["disagreement"] == MONEY_FAST).sum())
-    n_target = int((d["disagreement"] == TARGETS_FAST).sum())
-    return (f"{progress['project_id'].nunique()} 个项目填报了 {len(indicators)} 个指标的执行情况，其中完成可能性为"
-            f"「确定能」{int(lk.get('确定能', 0))} 个、「有可能」{int(lk.get('有可能', 0))} 个、"
-            f"「完全不可能」{int(lk.get('完全不可能', 0))} 个。数量指标完成度与预算执行率相差超过 {g:g} 个百分点的项目："
-            f"资金快、目标慢 {n_money} 个，目标快、资金慢 {n_target} 个。")

@@ -1,270 +1,38 @@
-"""Drafting the yearly 情况说明 (the seed report) from the data: one function per seed section 二–七.
-
-Each ``section_N(store, year, rules)`` returns a :class:`Section`: a Chinese paragraph worded as the
-seed words it, the SPEC facts its sentences state (money in 元, rates as fractions) and any tables
-to show. The overview notebook only displays them. Sections whose analysis belongs to another module
-read 「待补充」 until that module fills them in (never a hard-coded number). Sections 一 (制度建设)
-and 八 (宣传与信息公开) have no data and are not drafted.
+"""The facts of the yearly 情况说明 (the seed report, sections 二–七): what the overview's sentences
+state, gathered from the analysis modules (money in 元, rates as fractions). The sentences themselves
+are drafted by :mod:`perflib.present.text.overview`; sections 一 (制度建设) and 八 (宣传与信息公开)
+have no data.
 """
 from __future__ import annotations
 
-import re
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
+from .cost import cost_overview_facts
+from .coverage import coverage_facts
+from .evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
+from .fiscal import street_overview, street_overview_facts
+from .monitoring import monitoring_facts
 
-PENDING = "待补充"
-WAN = 10_000
-YI = 100_000_000
-
-# Words that end in 区 but are not a district's name.
-_NOT_DISTRICT = {"全区", "城区", "园区", "社区", "小区", "景区", "片区", "辖区", "校区", "厂区", "市区",
-                 "新区", "郊区", "山区"}
-_DISTRICT = re.compile(r"^([\u4e00-\u9fff]{2,3}区)")
-DISTRICT_FALLBACK = "本区"
-
-
-@dataclass
-class SectionTable:
-    title: str
-    frame: pd.DataFrame
-    sheet: str | None = None
-
-
-@dataclass
-class Section:
-    """One drafted section: its paragraph(s), the facts they state, tables to show."""
-
-    key: str
-    heading: str
-    text: str
-    facts: dict[str, Any] = field(default_factory=dict)
-    tables: list[SectionTable] = field(default_factory=list)
-
-
-# --- wording helpers ------------------------------------------------------------------------------
-def yi(amount: float, digits: int = 0) -> str:
-    """元 → 亿元 text as the seed writes it: 8_800_000_000 → '88', digits=2 → '24.15'."""
-    return f"{amount / YI:.{digits}f}"
-
-
-def wan(amount: float, digits: int = 0) -> str:
-    """元 → 万元 text without thousands separators (seed: 「936947 万元」)."""
-    return f"{amount / WAN:.{digits}f}"
-
-
-def money_words(amount: float, digits: int = 0) -> str:
-    """An amount as the seed writes it: 亿元 from one 亿 up (「88 亿元」), else 万元 (「620 万元」)."""
-    if abs(amount) >= YI:
-        return f"{yi(amount, digits)} 亿元"
-    return f"{wan(amount, 0)} 万元"
-
-
-def pct(rate: float | None, digits: int = 2) -> str:
-    """A fraction as a percentage: 0.3147 → '31.47%' (「—」 when undefined)."""
-    return "—" if rate is None else f"{rate * 100:.{digits}f}%"
-
-
-def change(diff: float, unit_text: str, up: str = "增加", down: str = "减少") -> str:
-    """「增加 120 个」 / 「减少 3 个」 / 「持平」 for a signed difference already formatted by caller."""
-    return "持平" if diff == 0 else f"{up if diff > 0 else down}{unit_text}"
-
-
-def name_list(names: list[str], limit: int = 3) -> str:
-    """「A、B 和 C」, with 「等」 after ``limit`` names (seed style)."""
-    names = [str(n) for n in names if n is not None and str(n) != ""]
-    if not names:
-        return ""
-    if len(names) > limit:
-        return "、".join(f"“{n}”" for n in names[:limit]) + " 等"
-    quoted = [f"“{n}”" for n in names]
-    return quoted[0] if len(quoted) == 1 else "、".join(quoted[:-1]) + " 和 " + quoted[-1]
-
-
-def district_name(store) -> str:
-    """The district's name if the data shows it (e.g. 历城区 leading many department or project names),
-    else 「本区」: never assumed."""
-    names = list(store.departments()["dept_name"].dropna().astype(str))
-    years = store.years()
-    if years:
-        names += list(store.projects(years[-1])["project_name"].dropna().astype(str))
-    counts = Counter()
-    for n in set(names):
-        m = _DISTRICT.match(n)
-        if m and m.group(1) not in _NOT_DISTRICT:
-            counts[m.group(1)] += 1
-    if not counts:
-        return DISTRICT_FALLBACK
-    best, n = counts.most_common(1)[0]
-    return best if n >= 3 else DISTRICT_FALLBACK
-
-
-def title(store, year: int) -> str:
-    return f"{district_name(store)} {int(year)} 年预算绩效管理工作开展情况说明"
-
-
-def introduction(store, year: int) -> str:
-    """The opening sentence (the as-of date comes from the data)."""
-    as_of = store.last_payment_date(int(year))
-    tail = f"（支出数据截至 {as_of.year} 年 {as_of.month} 月 {as_of.day} 日）" if as_of is not None else ""
-    return (f"根据预算管理系统导出数据，现将 {int(year)} 年预算绩效管理工作开展情况说明如下{tail}。"
-            "各项数字均由数据计算生成，口径见文末所附规则。")
-
-
-# --- sections ------------------------------------------------------------------------------------
-def section_2(store, year: int, rules) -> Section:
-    """二、绩效目标全覆盖: project targets of Y vs Y−1, their funds, coverage of eligible projects,
-    and department-level targets of the level-1 departments."""
-    from .coverage import coverage_facts
-
-    f = coverage_facts(store, int(year), rules)
-    facts = {k: f[k] for k in ("targets.projects", "targets.projects_prev", "targets.amount",
-                               "targets.coverage_count", "targets.coverage_amount",
-                               "departments.level1", "departments.with_targets")}
-    y = int(year)
-    n, prev = facts["targets.projects"], facts["targets.projects_prev"]
-    diff = n - prev
-    s1 = (f"{y} 年全区编制部门预算绩效目标 {n} 个，比上年{change(diff, f' {abs(diff)} 个')}，"
-          f"涉及资金 {money_words(facts['targets.amount'])}。")
-    cc, ca = facts["targets.coverage_count"], facts["targets.coverage_amount"]
-    if cc is None:
-        s2 = "除涉密或特殊资金安排外，本年没有纳入绩效目标管理范围的本级项目。"
-    elif cc >= 1 and (ca is None or ca >= 1):
-        s2 = ("除涉密或特殊资金安排外，所有项目资金都列入绩效目标管理范围，"
-              "随同部门预算一同批复，并将批复的绩效目标作为开展绩效监控、财政重点评价的依据。")
-    else:
-        s2 = (f"除涉密或特殊资金安排外，纳入绩效目标管理范围的本级项目中，编制绩效目标的项目按个数占 "
-              f"{pct(cc)}，按资金占 {pct(ca)}，尚未实现全覆盖。")
-    lv, wt = facts["departments.level1"], facts["departments.with_targets"]
-    if lv and wt == lv:
-        s3 = (f"{y} 年将全区 {lv} 家一级预算部门全部纳入部门整体绩效管理，并编制了 {y} 年部门整体绩效目标，"
-              "实现了部门整体绩效管理的全覆盖。")
-    elif lv:
-        s3 = (f"全区 {lv} 家一级预算部门中，{wt} 家编制了 {y} 年部门整体绩效目标，"
-              f"覆盖率 {pct(wt / lv)}，尚有 {lv - wt} 家未编制。")
-    else:
-        s3 = "数据中没有一级预算部门。"
-    return Section("2", "二、绩效目标全覆盖", s1 + s2 + s3, facts)
-
-
-def section_3(store, year: int, rules) -> Section:
-    """三、绩效自评全覆盖: self-evaluation carried out in Y of fiscal year Y−1, against the year before."""
-    from .coverage import coverage_facts, selfeval_projects
-
-    f = coverage_facts(store, int(year), rules)
-    facts = {k: f[k] for k in ("selfeval.projects", "selfeval.amount", "selfeval.projects_prev",
-                               "selfeval.amount_prev")}
-    y = int(year)
-    n, amt = facts["selfeval.projects"], facts["selfeval.amount"]
-    dn = n - facts["selfeval.projects_prev"]
-    da = amt - facts["selfeval.amount_prev"]
-    evaluated = selfeval_projects(store, y - 1)
-    kinds = [k for k in evaluated.loc[evaluated["evaluated"], "budget_kind"].dropna().unique()]
-    from ..schema import BUDGET_KINDS
-
-    kinds = [k for k in BUDGET_KINDS if k in kinds] + [k for k in kinds if k not in BUDGET_KINDS]
-    if n == 0:
-        return Section("3", "三、绩效自评全覆盖", f"数据中没有 {y - 1} 年度项目的绩效自评记录。", facts)
-    if len(kinds) == len(BUDGET_KINDS):
-        cover = "涵盖一般公共预算、政府性基金预算、国有资本经营预算和社会保险基金预算四本预算。"
-    else:
-        cover = f"涵盖{'、'.join(kinds)}。"
-    text = (f"{cover}今年对 {y - 1} 年度编制部门预算绩效目标的预算单位及项目支出开展了绩效自评。"
-            f"涉及项目支出 {n} 个，绩效自评资金 {money_words(amt)}，"
-            f"比上年{change(dn, f'项目支出 {abs(dn)} 个')}，"
-            f"绩效自评资金{change(da, ' ' + money_words(abs(da)))}。")
-    # the quality of those self-evaluations: scores recomputed from the indicators (evaluation module)
-    from .evaluation import self_evaluation, self_evaluation_paragraph, self_evaluation_summary
-
-    scored = self_evaluation(store, y, rules)
-    facts.update(self_evaluation_summary(scored))
-    text += self_evaluation_paragraph(scored, y, rules)
-    return Section("3", "三、绩效自评全覆盖", text, facts)
-
-
-def section_4(store, year: int, rules) -> Section:
-    """四、强化财政重点评价结果应用: the key evaluations of Y (domains, projects, funds) and the cut
-    of the Y+1 budgets they led to, drafted by :mod:`perflib.analysis.evaluation` (keyeval.* facts)."""
-    from .evaluation import (APPLICATION_MONEY, budget_application_table, key_evaluation_paragraph,
-                             key_evaluation_totals, key_evaluations)
-
-    key = key_evaluations(store, int(year), rules)
-    facts = key_evaluation_totals(key)
-    tables = []
-    if len(key):
-        t = budget_application_table(key).rename(columns={"project_id": "项目编码"})
-        tables.append(SectionTable("重点评价结果应用", t, "重点评价结果应用"))
-    return Section("4", "四、强化财政重点评价结果应用", key_evaluation_paragraph(key, int(year)), facts, tables)
-
-
-def section_5(store, year: int, rules) -> Section:
-    """五、开展财政运行综合绩效评价工作: the evaluated streets (every street with 街道财政 data for Y)
-    and their composite index, drafted by :func:`perflib.analysis.fiscal.overview_section` (fiscal.* facts)."""
-    from .fiscal import overview_section
-
-    text, facts, ranking = overview_section(store, int(year), rules)
-    tables = [SectionTable("街道财政运行综合绩效指数", ranking, "街道财政运行评价")] if len(ranking) else []
-    return Section("5", "五、开展财政运行综合绩效评价工作", text, facts, tables)
-
-
-def section_6(store, year: int, rules, as_of_month: int | None = None) -> Section:
-    """六、项目支出绩效运行监控: projects, funds, spending to the end of ``as_of_month`` (default: the
-    last month with payments), execution rate, warning bands and the key monitored projects."""
-    from .monitoring import key_projects, monitoring_facts
-
-    y = int(year)
-    m = as_of_month if as_of_month is not None else store.last_payment_month(y)
-    if m is None:
-        return Section("6", f"六、开展 {y} 年项目支出绩效运行监控工作",
-                       f"数据中没有 {y} 年的支付记录，无法开展执行监控测算。")
-    facts = monitoring_facts(store, y, int(m), rules)
-    text = (f"{y} 年区级项目支出绩效跟踪监控工作，涉及项目支出 {facts['monitoring.projects']} 个，"
-            f"资金规模为 {wan(facts['monitoring.budget'])} 万元，1-{m} 月底实现支出 "
-            f"{wan(facts['monitoring.spent'])} 万元，执行率为 {pct(facts['monitoring.execution_rate'])}。"
-            f"按执行率与时间进度（{pct(facts['monitoring.time_progress'])}）之差预警，"
-            f"绿色 {facts['monitoring.green']} 个、黄色 {facts['monitoring.yellow']} 个、"
-            f"红色 {facts['monitoring.red']} 个。")
-    keys = key_projects(store, y)
-    k = facts["monitoring.key_projects"]
-    if k:
-        text += (f"\n\n在各预算单位绩效监控的基础上，选取了 {name_list(list(keys['project_name']))} "
-                 f"{k} 个项目开展财政重点绩效监控工作，涉及项目资金 {wan(facts['monitoring.key_amount'])} 万元。")
-    else:
-        text += "\n\n本年数据中没有标记为重点监控的项目。"
-    tables = []
-    if len(keys):
-        t = keys[["project_id", "project_name", "dept_name", "budget"]].rename(columns={
-            "project_id": "项目编码", "project_name": "项目名称", "dept_name": "主管部门", "budget": "预算数（元）"})
-        tables.append(SectionTable("重点监控项目", t, "重点监控项目"))
-    return Section("6", f"六、开展 {y} 年项目支出绩效运行监控工作", text, facts, tables)
-
-
-def section_7(store, year: int, rules) -> Section:
-    """七、成本预算绩效管理: expenditure standards of the cost pilots and the savings they give
-    (``perflib.analysis.cost.overview_section``: cost.standards, cost.savings_total)."""
-    from .cost import overview_section
-
-    text, facts, table = overview_section(store, int(year), rules)
-    tables = [SectionTable("分领域支出标准与节约测算", table, "支出标准")] if len(table) else []
-    return Section("7", "七、全面实施成本预算绩效管理工作", text, facts, tables)
-
-
-OUT_OF_SCOPE = ("一（制度体系建设）和八（宣传与绩效信息公开）的内容不在预算管理系统导出数据的范围内，"
-                "本说明不作测算，由业务科室另行补充。")
-
-SECTIONS = (section_2, section_3, section_4, section_5, section_6, section_7)
-
-
-def draft(store, year: int, rules) -> list[Section]:
-    """Every drafted section, in the seed's order."""
-    return [s(store, year, rules) for s in SECTIONS]
+# The coverage facts of section 二 (targets) and section 三 (self-evaluation).
+TARGET_KEYS = ("targets.projects", "targets.projects_prev", "targets.amount", "targets.coverage_count",
+               "targets.coverage_amount", "departments.level1", "departments.with_targets")
+SELFEVAL_KEYS = ("selfeval.projects", "selfeval.amount", "selfeval.projects_prev", "selfeval.amount_prev")
 
 
 def overview_facts(store, year: int, rules) -> dict[str, Any]:
-    """All facts the overview's sentences state (what its ``.facts.json`` carries)."""
-    out: dict[str, Any] = {}
-    for sec in draft(store, year, rules):
-        out.update(sec.facts)
+    """All facts the overview's sentences state (what its ``.facts.json`` carries): sections 二–三
+    from coverage (plus the recomputed self-evaluation scores when fiscal year Y−1 was
+    self-evaluated), 四 key evaluations, 五 the evaluated streets, 六 monitoring up to the last month
+    with payments (none without payments), 七 the cost standards."""
+    y = int(year)
+    f = coverage_facts(store, y, rules)
+    out: dict[str, Any] = {k: f[k] for k in TARGET_KEYS + SELFEVAL_KEYS}
+    if out["selfeval.projects"]:
+        out.update(self_evaluation_summary(self_evaluation(store, y, rules)))
+    out.update(key_evaluation_totals(key_evaluations(store, y, rules)))
+    out.update(street_overview_facts(street_overview(store, y, rules)[0]))
+    m = store.last_payment_month(y)
+    if m is not None:
+        out.update(monitoring_facts(store, y, int(m), rules))
+    out.update(cost_overview_facts(store, y, rules))
     return out

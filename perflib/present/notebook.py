@@ -368,7 +368,7 @@ class Report:
         _display_html(f'<h{level} id="{esc(slug(text))}">{esc(text)}</h{level}>', str(text))
 
     def section(self, sec) -> None:
-        """Show a drafted section (``text``, ``facts``, ``tables`` as in :class:`perflib.analysis.overview.Section`)."""
+        """Show a drafted section (``text``, ``facts``, ``tables`` as in :class:`perflib.present.text.overview.Section`)."""
         self.text(sec.text)
         if getattr(sec, "facts", None):
             self.facts(sec.facts)

@@ -1,0 +1,188 @@
+"""PEFA outturn scores of a street office (PI-1 支出总额执行, PI-2 支出结构偏差, PI-3 收入执行), part of
+the 街道级政府财政运行综合绩效评价 (:mod:`perflib.analysis.fiscal`); thresholds from the rules' ``fiscal``
+section.
+
+Over the ``window`` years ending at Y: PI-1 = 一般公共预算支出 / 一般公共预算支出预算数 and
+PI-3 = 一般公共预算收入 / 一般公共预算收入预算数, graded by bands with *inclusive* bounds
+(lo ≤ ratio ≤ hi); PI-2 composition variance = Σ|outturnᵢ − adjᵢ| / Σ adjᵢ with
+adjᵢ = budgetᵢ × Σ outturn / Σ budget over the expenditure heads (a head present on one side only
+counts 0 on the other), graded *strictly below* each limit. A grade is awarded when at least
+``required`` of the ``window`` years fall in its band; a year without data does not count; failing
+every band gives D (with fewer years of data than ``required``: D, marked 数据不足). Ratios are
+rounded to ``grading_decimals`` places before grading so 105/100 is exactly on the 1.05 bound.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import RulesError
+from ..schema import HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX
+
+PEFA_NAMES = {
+    "PI-1": "支出总额执行（决算/预算）",
+    "PI-2": "支出结构偏差（调整后预算法）",
+    "PI-3": "收入执行（决算/预算）",
+}
+
+
+def pefa_years(rules) -> tuple[int, int]:
+    py = rules.value("fiscal.pefa_years")
+    window, required = int(py["window"]), int(py["required"])
+    if not 1 <= required <= window:
+        raise RulesError(f"规则 fiscal.pefa_years 应满足 1 ≤ required ≤ window，实际为 {py}")
+    return window, required
+
+
+# --- grading ------------------------------------------------------------------------------------------
+def _round(x: float, decimals: int) -> float:
+    return float(np.round(x, decimals))
+
+
+def grade_in_bands(ratio: float, bands: dict[str, list[float]], decimals: int = 10) -> str | None:
+    """The best grade whose band holds ``ratio`` (inclusive: lo ≤ ratio ≤ hi); below every band: the
+    grade after the last (D); missing ratio → None."""
+    if ratio is None or pd.isna(ratio):
+        return None
+    r = _round(ratio, decimals)
+    for grade in sorted(bands):
+        lo, hi = bands[grade]
+        if lo <= r <= hi:
+            return grade
+    return fail_grade(bands)
+
+
+def grade_below(variance: float, limits: dict[str, float], decimals: int = 10) -> str | None:
+    """The best grade whose limit ``variance`` is strictly below; otherwise D; missing → None."""
+    if variance is None or pd.isna(variance):
+        return None
+    v = _round(variance, decimals)
+    for grade in sorted(limits):
+        if v < limits[grade]:
+            return grade
+    return fail_grade(limits)
+
+
+def fail_grade(bands: dict) -> str:
+    """The grade below the banded ones (D after A–C)."""
+    return chr(ord(max(bands)) + 1)
+
+
+def overall_grade(yearly: list[str | None], grades, required: int) -> str:
+    """The best grade reached or bettered in at least ``required`` years (a year without data
+    counts as not reached); else the failing grade (D)."""
+    grades = sorted(grades)
+    for g in grades:
+        if sum(1 for y in yearly if isinstance(y, str) and y <= g) >= required:
+            return g
+    return chr(ord(grades[-1]) + 1)
+
+
+def composition_variance(budget: pd.Series, outturn: pd.Series) -> float:
+    """PEFA PI-2.1 variance over heads: adjᵢ = budgetᵢ × Σoutturn/Σbudget;
+    Σ|outturnᵢ − adjᵢ| / Σadjᵢ. Missing on one side counts 0; Σbudget ≤ 0 or Σadj = 0 → NaN."""
+    heads = budget.index.union(outturn.index)
+    b = budget.reindex(heads).astype("float64")
+    o = outturn.reindex(heads).astype("float64")
+    both_missing = b.isna() & o.isna()
+    b, o = b[~both_missing].fillna(0.0), o[~both_missing].fillna(0.0)
+    if b.empty or b.sum() <= 0:
+        return float("nan")
+    adj = b * (o.sum() / b.sum())
+    if adj.sum() <= 0:
+        return float("nan")
+    return float((o - adj).abs().sum() / adj.sum())
+
+
+def head_lines(wide: pd.DataFrame, code: str, year: int) -> pd.DataFrame:
+    """Budget and outturn per expenditure head of one street-year, with the adjusted budget and
+    its deviation (the PI-2 working); index = head."""
+    key = (str(code), int(year))
+    if key not in wide.index:
+        return pd.DataFrame(columns=["budget", "outturn", "adjusted", "deviation"])
+    row = wide.loc[key]
+    budget = row[[c for c in row.index if c.startswith(HEAD_BUDGET_PREFIX)]].dropna()
+    budget.index = [c[len(HEAD_BUDGET_PREFIX):] for c in budget.index]
+    outturn = row[[c for c in row.index if c.startswith(HEAD_OUTTURN_PREFIX)]].dropna()
+    outturn.index = [c[len(HEAD_OUTTURN_PREFIX):] for c in outturn.index]
+    heads = list(dict.fromkeys([*budget.index, *outturn.index]))
+    df = pd.DataFrame({"budget": budget.reindex(heads).fillna(0.0), "outturn": outturn.reindex(heads).fillna(0.0)},
+                      index=pd.Index(heads, name="head"))
+    total_b = df["budget"].sum()
+    df["adjusted"] = df["budget"] * (df["outturn"].sum() / total_b) if total_b > 0 else np.nan
+    df["deviation"] = (df["outturn"] - df["adjusted"]).abs()
+    return df
+
+
+@dataclass
+class PefaScore:
+    """One PEFA indicator of one street: the yearly measure and grade, and the overall grade."""
+
+    code: str                   # "PI-1" | "PI-2" | "PI-3"
+    name: str
+    yearly: pd.DataFrame        # columns year, value, grade (value: ratio or variance; NaN = no data)
+    grade: str
+    required: int
+    window: int
+    met: int                    # years in the awarded grade's band (0 for D)
+    insufficient: bool = False  # fewer years with data than ``required``
+    grades: tuple[str, ...] = ("A", "B", "C")  # the banded grades, best first
+
+    @property
+    def weak(self) -> bool:
+        """The lowest banded grade or the failing one (C or D): a finding for the report."""
+        return self.grade >= self.grades[-1]
+
+    def describe(self) -> str:
+        """e.g. 「B（近 3 年中 2 年达到）」 or 「D（数据不足）」."""
+        if self.insufficient:
+            return f"{self.grade}（数据不足）"
+        if self.met:
+            return f"{self.grade}（近 {self.window} 年中 {self.met} 年达到）"
+        return f"{self.grade}（近 {self.window} 年中达到 {self.grades[-1]} 级区间的不足 {self.required} 年）"
+
+
+def _pefa(code: str, values: dict[int, float], grader, grades, window: int, required: int) -> PefaScore:
+    years = sorted(values)
+    yearly_grades = [grader(values[y]) for y in years]
+    yearly = pd.DataFrame({"year": years, "value": [values[y] for y in years],
+                           "grade": pd.Series(yearly_grades, dtype=object)})
+    grade = overall_grade(yearly_grades, grades, required)
+    met = int(sum(1 for g in yearly_grades if g is not None and g <= grade)) if grade in grades else 0
+    n_data = int(yearly["value"].notna().sum())
+    return PefaScore(code, PEFA_NAMES[code], yearly, grade, required, window, met, n_data < required,
+                     tuple(sorted(grades)))
+
+
+def pefa_scores(wide: pd.DataFrame, code: str, year: int, rules) -> list[PefaScore]:
+    """PI-1, PI-2 and PI-3 of one street over the ``window`` years ending at ``year``."""
+    window, required = pefa_years(rules)
+    decimals = int(rules.value("fiscal.grading_decimals"))
+    b1, b2, b3 = (rules.value(f"fiscal.{k}") for k in ("pi1_bands", "pi2_bands", "pi3_bands"))
+    years = list(range(int(year) - window + 1, int(year) + 1))
+    code = str(code)
+
+    def cell(y: int, name: str) -> float:
+        key = (code, y)
+        if key in wide.index and name in wide.columns:
+            return float(wide.at[key, name])
+        return float("nan")
+
+    def ratio(y: int, num: str, den: str) -> float:
+        n, d = cell(y, num), cell(y, den)
+        return n / d if (not np.isnan(d) and d > 0 and not np.isnan(n)) else float("nan")
+
+    def variance(y: int) -> float:
+        lines = head_lines(wide, code, y)
+        return composition_variance(lines["budget"], lines["outturn"]) if not lines.empty else float("nan")
+
+    pi1 = {y: ratio(y, "一般公共预算支出", "一般公共预算支出预算数") for y in years}
+    pi2 = {y: variance(y) for y in years}
+    pi3 = {y: ratio(y, "一般公共预算收入", "一般公共预算收入预算数") for y in years}
+    return [
+        _pefa("PI-1", pi1, lambda r: grade_in_bands(r, b1, decimals), b1, window, required),
+        _pefa("PI-2", pi2, lambda v: grade_below(v, b2, decimals), b2, window, required),
+        _pefa("PI-3", pi3, lambda r: grade_in_bands(r, b3, decimals), b3, window, required),
+    ]

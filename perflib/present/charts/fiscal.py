@@ -1,0 +1,109 @@
+"""街道财政运行 charts (:mod:`perflib.analysis.fiscal`): indicator scores against the peers, the ranking
+and the PEFA ratios with their grade bands.
+
+Each function takes analysis results (DataFrames) and returns a matplotlib ``Figure``; theme, CJK
+font and money axes come from :mod:`perflib.present.charts.base`.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from .base import percent_axis, setup_theme
+
+
+FISCAL_HIGHLIGHT = "#c62828"
+FISCAL_BASE = "#1f4e79"
+FISCAL_PEER = "#9e9e9e"
+
+
+def plot_fiscal_scores(comparison, street_name: str, title: str | None = None):
+    """One street's indicator scores (0–100) beside the peer median score, one bar pair per indicator.
+
+    ``comparison`` is :meth:`perflib.analysis.fiscal.FiscalIndex.comparison`'s table (指标, score,
+    peer_median_score); a missing score is drawn as an empty bar and labelled 缺失."""
+    import numpy as np
+
+    setup_theme()
+    df = comparison.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, max(3.5, 0.45 * len(df) + 1.5)))
+    y = np.arange(len(df))[::-1]
+    own = df["score"].astype(float)
+    ax.barh(y + 0.2, own.fillna(0), height=0.4, color=FISCAL_BASE, label=street_name)
+    ax.barh(y - 0.2, df["peer_median_score"].astype(float).fillna(0), height=0.4, color=FISCAL_PEER,
+            label="参评街道中位数")
+    for yi, v in zip(y, own):
+        ax.annotate("缺失" if np.isnan(v) else f"{v:.0f}", (0 if np.isnan(v) else v, yi + 0.2),
+                    xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(y, [str(n) for n in df["指标"]])
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("指标得分（0–100，同级街道极差标准化）")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title or f"{street_name}各指标得分与参评街道中位数")
+    fig.tight_layout()
+    return fig
+
+
+def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None = None):
+    """Every evaluated street's composite index, best first, the chosen street highlighted and the
+    median marked. ``ranking`` is :meth:`perflib.analysis.fiscal.FiscalIndex.ranking`'s table."""
+    import numpy as np
+
+    setup_theme()
+    df = ranking[ranking["综合绩效指数"].notna()].sort_values("综合绩效指数", ascending=True)
+    fig, ax = plt.subplots(figsize=(8, max(3.0, 0.4 * len(df) + 1.2)))
+    colors = [FISCAL_HIGHLIGHT if n == highlight else FISCAL_BASE for n in df["街道"]]
+    ax.barh(np.arange(len(df)), df["综合绩效指数"], color=colors)
+    for i, v in enumerate(df["综合绩效指数"]):
+        ax.annotate(f"{v:.2f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    if len(df):
+        med = float(df["综合绩效指数"].median())
+        ax.axvline(med, color=FISCAL_PEER, linestyle="--", linewidth=1, label=f"中位数 {med:.2f}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(np.arange(len(df)), list(df["街道"]))
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("综合绩效指数（0–100）")
+    ax.set_title(title or "街道财政运行综合绩效指数排名")
+    fig.tight_layout()
+    return fig
+
+
+def plot_fiscal_pefa(scores, bands: dict, title: str | None = None):
+    """PEFA PI-1/PI-2/PI-3 of one street by year: the yearly measure against the grade bands.
+
+    ``scores``: :func:`perflib.analysis.pefa.pefa_scores`' list; ``bands``: {"PI-1": pi1_bands,
+    "PI-2": pi2_bands, "PI-3": pi3_bands} from the rules (PI-1/PI-3 intervals, PI-2 upper limits)."""
+    import numpy as np
+
+    setup_theme()
+    fig, axes = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.8), squeeze=False)
+    shades = ("#c8e6c9", "#fff9c4", "#ffe0b2")
+    for ax, s in zip(axes[0], scores):
+        yearly = s.yearly
+        x = np.arange(len(yearly))
+        vals = yearly["value"].astype(float)
+        b = bands[s.code]
+        grades = sorted(b)
+        if isinstance(b[grades[0]], (list, tuple)):
+            for g, shade in reversed(list(zip(grades, shades))):
+                ax.axhspan(b[g][0], b[g][1], color=shade, alpha=0.9, zorder=0)
+                ax.text(-0.45, b[g][1], f"{g} 级区间", fontsize=7, va="top", ha="left")
+            ax.axhline(1.0, color="#555555", linewidth=0.8)
+            ax.plot(x, vals, marker="o", color=FISCAL_BASE, zorder=3)
+            ax.set_ylabel("决算/预算")
+        else:
+            ax.bar(x, vals.fillna(0), color=FISCAL_BASE, zorder=3)
+            for g in grades:
+                ax.axhline(b[g], color=FISCAL_PEER, linestyle="--", linewidth=0.8)
+                ax.text(-0.45, b[g], f"{g} 级上限", fontsize=7, va="bottom", ha="left")
+            ax.set_ylabel("支出结构偏差")
+        for xi, v, g in zip(x, vals, yearly["grade"]):
+            label = "无数据" if np.isnan(v) else f"{v * 100:.1f}% {g}"
+            ax.annotate(label, (xi, 0 if np.isnan(v) else v), xytext=(0, 5), textcoords="offset points",
+                        ha="center", fontsize=7)
+        percent_axis(ax)
+        ax.set_xlim(-0.5, len(yearly) - 0.5)
+        ax.set_xticks(x, [f"{y}年" for y in yearly["year"]])
+        ax.set_title(f"{s.code} 综合 {s.grade}", fontsize=10)
+    fig.suptitle(title or "PEFA 支出与收入执行评分")
+    fig.tight_layout()
+    return fig

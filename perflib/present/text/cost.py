@@ -1,0 +1,141 @@
+"""The cost report's sentences (seed section 七): unit costs, standards, savings, cost-effectiveness,
+the budget cut and the closed loop, and the overview's section 七, drafted from the results of
+:mod:`perflib.analysis.cost`, numbers worded by :mod:`perflib.present.formats`."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...analysis.cost import (LOOP_STEPS, CostRegression, TypeAnalysis, analyse_all_types, percentile_name,
+                              pilot_years, type_facts, types_overview_facts, types_table)
+from ...rules import Rules
+from ..formats import wan
+
+
+def wan_text(x: float) -> str:
+    """An amount in the cost report's words: 「1,234.56 万元」."""
+    return f"{wan(x, 2, grouped=True)} 万元"
+
+
+def regression_text(reg: CostRegression) -> str:
+    """The fixed and variable part of the type's costs in Chinese words (or why there is none)."""
+    if reg.message:
+        return reg.message
+    fixed_wan = reg.fixed / 10_000
+    head = (f"以 {reg.n} 个项目年度回归总成本对产出数量：总成本 ≈ {fixed_wan:,.1f} 万元 + "
+            f"{reg.variable:,.2f} 元/{reg.unit} × 产出数量（R² = {reg.r_squared:.2f}）。")
+    if reg.fixed >= 0:
+        body = (f"即不随产出变化的固定部分约 {fixed_wan:,.1f} 万元，约占平均总成本的 "
+                f"{reg.fixed_share:.0%}；每多 1 {reg.unit}产出，成本约增加 {reg.variable:,.2f} 元。")
+    else:
+        body = (f"截距为负，说明在样本范围内成本基本随产出同比例变化（看不出固定部分）；"
+                f"每多 1 {reg.unit}产出，成本约增加 {reg.variable:,.2f} 元。")
+    fit = ("产出数量能解释大部分成本差异。" if reg.r_squared > 0.5 else
+           "产出数量只能解释少部分成本差异，其余来自价格、服务标准等其他因素。")
+    return head + body + fit
+
+
+def summary_text(analysis: TypeAnalysis) -> str:
+    """The type's headline in Chinese: projects, unit, peers, median, standard, savings, outliers."""
+    a = analysis
+    f = type_facts(a)
+    span = f"{a.pilot_years[0]}—{a.pilot_years[-1]}"
+    u = a.unit or "单位产出"
+    parts = [f"{a.year} 年「{a.project_type}」类有产出数据的项目 {f['cost.projects']} 个"]
+    if a.unit is None:
+        parts.append("，但没有一个项目能算出单位成本，无法开展同类比较。")
+        return "".join(parts)
+    parts.append(f"，产出计量单位为「{a.unit}」。{span} 年共有 {len(a.peers)} 个可比项目年度")
+    if f["cost.unit_cost_median"] is not None:
+        parts.append(f"，{a.year} 年单位成本中位数为 {f['cost.unit_cost_median']:,.2f} 元/{u}")
+    parts.append("。")
+    if a.has_standard:
+        parts.append(f"按同类项目单位成本的{percentile_name(a.percentile)}，支出标准为 "
+                     f"{a.standard:,.2f} 元/{u}")
+        if np.isfinite(a.quality_standard):
+            parts.append(f"（只看质量得分不低于中位数 {a.quality_median:g} 分的项目，为 "
+                         f"{a.quality_standard:,.2f} 元/{u}，仅供参考）")
+        above = int((a.current["saving"].fillna(0) > 0).sum())
+        parts.append(f"；{a.year} 年有 {above} 个项目高于标准，按标准核定可节约资金 {wan_text(a.savings)}。")
+    else:
+        parts.append(f"可比项目年度少于 {a.min_peers} 个，暂不制定支出标准。")
+    if a.outliers:
+        names = "、".join(a.current.loc[a.current["is_outlier"], "label"].astype(str))
+        parts.append(f"单位成本异常的项目 {a.outliers} 个：{names}，建议重点核实其成本与产出数据。")
+    else:
+        parts.append(f"{a.year} 年没有单位成本异常的项目。")
+    return "".join(parts)
+
+
+def effectiveness_text(effectiveness: pd.DataFrame) -> str:
+    """Who is on the efficient frontier and who is cheap but of low quality."""
+    if effectiveness.empty or effectiveness["quality_score"].isna().all():
+        return "本类项目没有质量得分，无法做成本效益比较。"
+    eff = effectiveness["efficient"]
+    front = "、".join(effectiveness.loc[eff, "label"].astype(str))
+    text = f"处在有效前沿（没有别的项目单位成本更低且质量更高）的项目 {int(eff.sum())} 个：{front}"
+    bench = effectiveness.loc[eff & ~effectiveness["cheap_low_quality"], "label"].astype(str)
+    if int(eff.sum()) != len(bench):
+        text += (f"；其中可作为标杆（不属于低价低质）的：{'、'.join(bench) if len(bench) else '无'}")
+    text += "。"
+    cheap = effectiveness.loc[effectiveness["cheap_low_quality"], "label"].astype(str)
+    if len(cheap):
+        text += (f"单位成本低于支出标准但质量得分低于中位数的项目：{'、'.join(cheap)}——"
+                 "其“低成本”可能以服务质量为代价，不宜作为压减依据或标杆。")
+    else:
+        text += "没有“低价低质”的项目。"
+    return text
+
+
+def budget_cut_text(table: pd.DataFrame, year: int) -> str:
+    """Savings against the budget actually cut next year, in words."""
+    saving = float(table["saving"].fillna(0).sum())
+    have = table[table["next_budget"].notna()]
+    if have.empty:
+        return (f"测算可节约资金 {wan_text(saving)}；数据中没有这些项目 {year + 1} 年的预算，"
+                "暂无法与实际压减额比较。")
+    cut = float(have["budget_cut"].sum())
+    return (f"测算可节约资金 {wan_text(saving)}；其中 {len(have)} 个项目有 {year + 1} 年预算，"
+            f"其年初预算合计比 {year} 年{'减少' if cut >= 0 else '增加'} {wan_text(abs(cut))}"
+            f"（这些项目的测算节约为 {wan_text(float(have['saving'].fillna(0).sum()))}）。")
+
+
+def loop_text(loop: pd.DataFrame) -> str:
+    """How many projects have cost evidence for each of the five steps."""
+    n = len(loop)
+    if n == 0:
+        return "本年度没有该类项目。"
+    counts = "，".join(f"{s} {int(loop[s].sum())} 个" for s in LOOP_STEPS)
+    full = int((loop["steps"] == len(LOOP_STEPS)).sum())
+    return (f"{n} 个项目中，各环节有成本证据的项目数：{counts}；五个环节证据齐全的 {full} 个。"
+            "缺失的证据逐项列在下表，是下一步补齐成本数据的清单。")
+
+
+def overview_section(store, year: int, rules: Rules) -> tuple[str, dict, pd.DataFrame]:
+    """Section 七 of the overview: (Chinese paragraph worded as the seed, facts, per-type table).
+
+    Facts: ``cost.standards`` and ``cost.savings_total`` as
+    :func:`perflib.analysis.cost.cost_overview_facts` defines them.
+    """
+    analyses = analyse_all_types(store, year, rules)
+    with_std = [a for a in analyses.values() if a.has_standard]
+    facts = types_overview_facts(analyses)
+    years = pilot_years(year, rules)
+    if not analyses:
+        return (f"数据中没有 {year} 年项目的产出数量，无法开展成本绩效分析和支出标准测算。", facts,
+                types_table(analyses))
+    names = "、".join(analyses)
+    text = (f"{years[0]}—{years[-1]}年对{names}等 {len(analyses)} 类项目开展成本绩效分析，"
+            f"寻找项目成本管控点，优化成本结构。{year}年在各年度成本效益分析的基础上共研究制定了"
+            f"分行业、分领域支出标准{facts['cost.standards']}个")
+    if with_std:
+        text += (f"（{'、'.join(a.project_type for a in with_std)}），并将支出标准应用于预算编制，"
+                 f"按支出标准测算，{year + 1}年预算编制共压减相关项目预算资金"
+                 f"{wan(facts['cost.savings_total'])}万元。")
+    else:
+        text += "。"
+    lacking = [a.project_type for a in analyses.values() if not a.has_standard]
+    if lacking:
+        text += (f"{'、'.join(lacking)}的可比项目年度不足 {int(rules.value('cost.min_peers'))} 个，"
+                 "暂未制定支出标准。")
+    return text, facts, types_table(analyses)

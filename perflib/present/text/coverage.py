@@ -1,0 +1,68 @@
+"""The coverage report's sentences (seed sections 二 and 三): drafted from the facts and frames of
+:mod:`perflib.analysis.coverage`, numbers worded by :mod:`perflib.present.formats`."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ...analysis.coverage import QUALITY_NO_EFFECT, QUALITY_NO_OUTPUT, QUALITY_NO_QUANT, QUALITY_REPEATED
+from ..formats import count_change, money_change, money_words, pct
+
+NO_RATE = "—（无适用项目）"
+
+
+def scope_name(store, dept: str | None, whole: str = "全区") -> str:
+    """What a report covers: ``whole`` (the district) or the level-1 department's name."""
+    if dept is None:
+        return whole
+    d = store.departments()
+    hit = d.loc[d["dept_code"] == dept, "dept_name"]
+    return str(hit.iloc[0]) if len(hit) else str(dept)
+
+
+def coverage_text(facts: dict, year: int, scope: str = "全区") -> list[str]:
+    """The report's paragraphs for sections 二 and 三, drafted from
+    :func:`perflib.analysis.coverage.coverage_facts`."""
+    y = int(year)
+    n, n_prev = facts["targets.projects"], facts["targets.projects_prev"]
+    delta = count_change(n, n_prev)
+    delta = f"比上年{delta} 个" if delta != "持平" else "与上年持平"
+    p1 = (f"{y} 年{scope}编制部门预算绩效目标 {n} 个，{delta}，涉及资金 {money_words(facts['targets.amount'])}。"
+          f"纳入绩效目标管理范围（本级资金，不含涉密和特殊资金）的项目绩效目标覆盖率按项目数为 "
+          f"{pct(facts['targets.coverage_count'], missing=NO_RATE)}，按金额为 "
+          f"{pct(facts['targets.coverage_amount'], missing=NO_RATE)}。")
+    l1, wt = facts["departments.level1"], facts["departments.with_targets"]
+    if l1 and wt == l1:
+        p2 = f"{l1} 家一级预算部门全部编制了 {y} 年部门整体绩效目标，实现了部门整体绩效管理全覆盖。"
+    else:
+        p2 = f"{l1} 家一级预算部门中 {wt} 家编制了 {y} 年部门整体绩效目标，{l1 - wt} 家尚未编制。"
+    sp, sp_prev = facts["selfeval.projects"], facts["selfeval.projects_prev"]
+    sa, sa_prev = facts["selfeval.amount"], facts["selfeval.amount_prev"]
+    dp = count_change(sp, sp_prev)
+    da = money_change(sa, sa_prev)
+    p3 = (f"{y} 年对 {y - 1} 年度项目支出开展绩效自评，涉及项目支出 {sp} 个，绩效自评资金 {money_words(sa)}，"
+          f"比上年{'项目支出' + dp + ' 个' if dp != '持平' else '项目支出持平'}，"
+          f"绩效自评资金{da if da != '持平' else '持平'}。")
+    return [p1, p2, p3]
+
+
+def quality_text(quality: pd.DataFrame, frame: pd.DataFrame) -> str:
+    """One sentence on target quality: how many projects with targets have each problem."""
+    n = int(frame["has_target"].sum())
+    if n == 0:
+        return "本年度没有编制项目绩效目标的项目，未做目标质量检查。"
+    if quality.empty:
+        return f"已编制绩效目标的 {n} 个项目均有产出和效益指标、有定量指标，且定量指标值未照搬上年。"
+    parts = []
+    for label in (QUALITY_NO_OUTPUT, QUALITY_NO_EFFECT, QUALITY_NO_QUANT, QUALITY_REPEATED):
+        k = int(quality["problems"].str.contains(label, regex=False).sum())
+        if k:
+            parts.append(f"{label} {k} 个")
+    return f"已编制绩效目标的 {n} 个项目中，{len(quality)} 个存在目标质量问题：" + "，".join(parts) + "。"
+
+
+def breaks_text(breaks: pd.DataFrame) -> str:
+    """One sentence counting what breaks full coverage, by reason."""
+    if breaks.empty:
+        return "项目绩效目标、部门整体绩效目标和绩效自评均已实现全覆盖。"
+    counts = breaks.groupby("reason", sort=False).size()
+    return "尚未实现全覆盖：" + "；".join(f"{r} {int(k)} 项" for r, k in counts.items()) + "。"

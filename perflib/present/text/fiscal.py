@@ -1,0 +1,158 @@
+"""The fiscal report's sentences (街道级政府财政运行综合绩效评价, seed section 五): findings and
+suggestions, the year-over-year note, the method, and the overview's section 五, drafted from the
+results of :mod:`perflib.analysis.fiscal`, numbers worded by :mod:`perflib.present.formats`."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ...analysis.fiscal import FiscalIndex, StreetEvaluation, missing_mode, street_overview, street_overview_facts
+from ...analysis.pefa import PefaScore, pefa_years
+from ..formats import change, pct, score
+
+# Suggestions drafted for a weak indicator (score below fiscal.weak_score) or a C/D PEFA grade.
+SUGGESTIONS = {
+    "tax_share": "优化收入结构，提高税收收入占比，夯实财政收入质量",
+    "revenue_growth": "培植和涵养税源，促进一般公共预算收入稳定增长",
+    "budget_execution_low": "提高预算编制的科学性和准确性，加快支出执行进度",
+    "budget_execution_high": "严格预算约束，杜绝无预算、超预算支出",
+    "three_guarantees": "坚持“三保”支出优先顺序，足额保障工资、运转和基本民生支出",
+    "admin_cost_share": "坚持过紧日子，压缩和控制行政成本",
+    "admin_cost_change": "坚持过紧日子，压缩和控制行政成本",
+    "debt_ratio": "严控新增债务，防范化解债务风险",
+    "balance_ratio": "强化收支管理责任，增强财政统筹平衡能力",
+    "carryover_share": "加大结转结余资金统筹盘活力度，提高财政资金使用效益",
+    "target_coverage": "实现项目绩效目标全覆盖，提高绩效目标编报质量",
+    "selfeval_coverage": "实现项目绩效自评全覆盖，强化自评结果应用",
+    "PI-1": "提高支出预算编制的准确性，减少决算与年初预算的偏离",
+    "PI-2": "严格按功能科目执行预算，减少科目间预算调剂",
+    "PI-3": "提高收入预测的准确性，科学编制收入预算",
+    "data": "完善街道财政预决算（含分功能科目）数据的报送，保证近三年数据完整，以便开展 PEFA 评分",
+}
+CLOSING = ("通过开展街道级政府财政运行综合绩效评价，促进街道级财政部门强化收支管理责任，压缩和控制行政成本，"
+           "提升财政资金使用效益和效率，确保财政统筹平衡能力不断增强。")
+MISSING = "缺失"
+
+
+def _rank(v) -> str:
+    """A rank as text, 「—」 when there is none."""
+    return "—" if v is None or pd.isna(v) else str(int(v))
+
+
+def _suggestions(bad: pd.DataFrame, pefa: list[PefaScore]) -> list[str]:
+    """The suggestions for the weak indicators and PEFA grades, each once, in order."""
+    out: list[str] = []
+    for r in bad.itertuples():
+        key = r.key
+        if key == "budget_execution":
+            key = "budget_execution_high" if r.value > 1 else "budget_execution_low"
+        out.append(SUGGESTIONS[key])
+    for s in pefa:
+        if s.insufficient:
+            out.append(SUGGESTIONS["data"])
+        elif s.weak and s.code in SUGGESTIONS:
+            out.append(SUGGESTIONS[s.code])
+    return list(dict.fromkeys(out))
+
+
+def findings_text(fi: FiscalIndex, code: str, pefa: list[PefaScore], rules,
+                  previous: FiscalIndex | None = None) -> str:
+    """A Chinese findings-and-suggestions paragraph drafted from the scores (seed section 五's tone)."""
+    code = str(code)
+    name = fi.name_of(code)
+    weak, strong = float(rules.value("fiscal.weak_score")), float(rules.value("fiscal.strong_score"))
+    idx, rank = fi.result.at[code, "index"], fi.result.at[code, "rank"]
+    median = fi.result["index"].median(skipna=True)
+    parts = []
+    if pd.isna(idx):
+        parts.append(f"{name}{fi.year}年财政运行指标数据不足，未能计算综合绩效指数。")
+    else:
+        parts.append(f"{name}{fi.year}年财政运行综合绩效指数为{score(idx)}分，在参评的{fi.n_streets}个街道中"
+                     f"排名第{int(rank)}位（参评街道中位数{score(median)}分）。")
+    if fi.n_streets == 1 and not pd.isna(idx):
+        parts.append(f"当年仅 1 个街道参评，各指标无法在街道间比较，有数据的指标均按规则计"
+                     f"{rules.value('fiscal.equal_values_score'):g}分，综合绩效指数仅供参考。")
+    if previous is not None and previous.has(code) and not pd.isna(previous.result.at[code, "index"]) \
+            and not pd.isna(idx):
+        d = idx - previous.result.at[code, "index"]
+        r0 = previous.result.at[code, "rank"]
+        trend = change(d, f"{abs(d):.2f}分", "上升", "下降", flat_below=0.005)
+        parts.append(f"与{previous.year}年评价相比，综合绩效指数{trend}，排名由第{_rank(r0)}位"
+                     f"变为第{_rank(rank)}位。")
+    grades = "，".join(f"{s.name.split('（')[0]}（{s.code}）评为{s.describe()}" for s in pefa)
+    if grades:
+        parts.append(f"按 PEFA 方法，{grades}。")
+    cmp = fi.comparison(code)
+    good = cmp[(cmp["score"] >= strong) & cmp["differentiated"]]
+    bad = cmp[(cmp["score"] < weak) & cmp["differentiated"]]
+    missing = cmp[cmp["value"].isna()]
+    if len(good):
+        parts.append("优势方面：" + "、".join(
+            f"{r.指标}{pct(r.value, missing=MISSING)}" for r in good.itertuples()) + "，处于参评街道前列。")
+    if len(bad):
+        parts.append("存在的主要问题：" + "；".join(
+            f"{r.指标}为{pct(r.value, missing=MISSING)}，参评街道中位数为"
+            f"{pct(r.peer_median_value, missing=MISSING)}（得分{score(r.score, 1)}）"
+            for r in bad.itertuples()) + "。")
+    if len(missing):
+        parts.append("以下指标缺少数据、未参与计分：" + "、".join(missing["指标"]) + "。")
+    suggestions = _suggestions(bad, pefa)
+    if suggestions:
+        parts.append("建议：" + "；".join(f"（{i}）{t}" for i, t in enumerate(suggestions, 1)) + "。")
+    else:
+        parts.append("各项指标均未低于短板线，建议保持现有收支管理水平，持续巩固评价成果。")
+    parts.append(CLOSING)
+    return "".join(parts)
+
+
+def street_findings(ev: StreetEvaluation, rules) -> str:
+    """:func:`findings_text` of one evaluated street (against its previous evaluation)."""
+    return findings_text(ev.index, ev.code, ev.pefa, rules, ev.previous)
+
+
+def year_over_year_text(ev: StreetEvaluation) -> str:
+    """A sentence introducing the year-over-year table, or saying there is no earlier evaluation."""
+    if ev.previous is None or not ev.previous.has(ev.code):
+        return f"{ev.name}在{ev.year}年以前没有街道财政运行数据，无上年评价可比。"
+    return (f"{ev.name}上一次评价为{ev.previous.year}年（当年参评街道{ev.previous.n_streets}个）。"
+            f"下表比较两次评价的综合绩效指数、排名和各项指标取值；指标得分按各年参评街道分别标准化。")
+
+
+def method_text(rules) -> str:
+    """The methods applied, in Chinese, with every boundary stated (printed in the report)."""
+    window, required = pefa_years(rules)
+    mode = missing_mode(rules)
+    missing = ("该指标权重按比例分配给其余有数据的指标（综合指数 = Σ 权重 × 得分 ÷ 有数据指标的权重之和）"
+               if mode == "redistribute" else "该指标计 0 分（综合指数 = Σ 权重 × 得分 ÷ 全部权重之和）")
+    return (
+        f"参评街道：是否街道为“是”且当年有街道财政数据的全部街道。"
+        f"指标标准化：在参评街道间按极差法换算为 0–100 分，越高越好的指标得分 = 100 ×（取值 − 最小值）÷（最大值 − 最小值），"
+        f"越低越好的指标得分 = 100 ×（最大值 − 取值）÷（最大值 − 最小值），越接近 100% 越好的指标以 |取值 − 100%| 按越低越好计分；"
+        f"各街道取值全部相同时均计 {rules.value('fiscal.equal_values_score'):g} 分。"
+        f"指标缺失（无数据，或分母缺失、为 0）时，{missing}。排名按综合指数从高到低，并列者名次相同。"
+        f"绩效目标覆盖率按当年、绩效自评覆盖率按上年度（当年开展的是上年度项目自评）计算，口径为街道及其下属单位的本级、非涉密、非特殊资金项目。"
+        f"PEFA 评分看近 {window} 年：PI-1、PI-3 的比率落在区间内（含上下限）即达到该等级，PI-2 偏差须严格低于上限；"
+        f"某等级在至少 {required} 年达到即评为该等级，否则为 D；缺数据的年度不计为达到。"
+        f"指标得分低于 {rules.value('fiscal.weak_score'):g} 分列为问题，不低于 {rules.value('fiscal.strong_score'):g} 分列为优势"
+        f"（仅限参评街道间取值有差异的指标）。"
+    )
+
+
+def overview_section(store, year: int, rules) -> tuple[str, dict, pd.DataFrame]:
+    """Section 五 of the yearly 情况说明: the evaluated streets (all streets with 街道财政 data for Y)
+    and their index, worded as the seed words it. Returns (paragraph, facts, ranking table); facts
+    as :func:`perflib.analysis.fiscal.street_overview_facts` defines them."""
+    year = int(year)
+    fi, had_prev = street_overview(store, year, rules)
+    facts = street_overview_facts(fi)
+    if fi.n_streets == 0:
+        return (f"{year} 年暂无街道级财政运行数据，未开展街道级政府财政运行综合绩效评价。", facts, pd.DataFrame())
+    ranked = fi.result.sort_values(["rank", "dept_name"], na_position="last")
+    names = "、".join(fi.streets["dept_name"])
+    scores = "，".join(f"{r.dept_name} {score(r.index)} 分" for r in ranked.itertuples() if not pd.isna(r.index))
+    basis = f"在总结 {year - 1} 年街道级政府财政运行综合绩效评价工作的基础上，" if had_prev else ""
+    count = f"（共 {fi.n_streets} 个街道）" if fi.n_streets > 1 else ""
+    text = f"{basis}选取{names}{count}开展 {year} 年街道级政府财政运行综合绩效评价工作。"
+    if scores:
+        text += f"综合绩效指数（满分 100 分）：{scores}。"
+    text += CLOSING
+    return text, facts, fi.ranking()
