@@ -1,0 +1,218 @@
+"""The one table of report column labels, units and number formats, and every table's view.
+
+Analysis returns plain frames with canonical English column names and raw numbers (money in 元,
+rates as fractions). This module says how each column is shown: its Chinese header and its
+:class:`Kind` (unit, scale, decimals, Excel number format). :data:`LABELS` holds the default for
+every canonical name (the input tables' headers from :mod:`perflib.schema`, then the derived
+columns); :data:`VIEWS` holds each report table's column choice, order and any header that differs
+from the default (the auditors know these headers: they are kept as the reports had them).
+:mod:`perflib.present.tables` applies them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .. import schema
+
+MISSING = "—"  # the one marker of a missing value on every page (the xlsx leaves the cell empty)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How the values of one column are shown.
+
+    ``scale``: raw value × scale = the number shown (万元: 1e-4; percentage points: 100);
+    ``suffix``: the unit added to the header (（万元）); ``decimals``/``separators``/``percent``:
+    the page's text; ``xlsx``: the Excel number format (None: text, dates and bools as they are)."""
+
+    name: str
+    decimals: int | None = None
+    separators: bool = False
+    percent: bool = False
+    scale: float = 1.0
+    suffix: str = ""
+    xlsx: str | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.decimals is not None
+
+    def shown(self) -> "Kind":
+        """The same format for values already in the shown unit (no scaling, no header suffix)."""
+        return replace(self, scale=1.0, suffix="")
+
+
+MONEY = Kind("money", 2, True, xlsx="#,##0.00")  # 元
+WAN = Kind("wan", 2, True, scale=1e-4, suffix="（万元）", xlsx="#,##0.00")  # raw 元 shown in 万元
+YI = Kind("yi", 2, True, scale=1e-8, suffix="（亿元）", xlsx="#,##0.00")  # raw 元 shown in 亿元
+RATE = Kind("rate", 2, percent=True, xlsx="0.00%")  # a fraction shown as 12.34%
+POINTS = Kind("points", 2, scale=100.0, suffix="（百分点）", xlsx="0.00")  # a fraction difference in 百分点
+PERCENT = Kind("percent", 2, scale=100.0, suffix="（%）", xlsx="0.00")  # a fraction shown as 12.34 under （%）
+SCORE = Kind("score", 2, xlsx="0.00")
+Z = Kind("z", 2, xlsx="0.00")  # robust z value
+NUMBER = Kind("number", 2, True, xlsx="#,##0.00")
+COUNT = Kind("count", 0, True, xlsx="#,##0")
+YEAR = Kind("year", 0, xlsx="0")  # never a thousands separator
+MONTH = Kind("month", 0, xlsx="0")
+CODE = Kind("code")  # project and department codes: text, never wrapped
+TEXT = Kind("text")
+DATE = Kind("date")
+BOOL = Kind("bool")  # 是/否
+
+KINDS = {k.name: k for k in (MONEY, WAN, YI, RATE, POINTS, PERCENT, SCORE, Z, NUMBER, COUNT, YEAR, MONTH,
+                             CODE, TEXT, DATE, BOOL)}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a view: the frame's column ``name``, its Chinese ``label`` and its kind."""
+
+    name: str
+    label: str
+    kind: Kind = TEXT
+
+    @property
+    def header(self) -> str:
+        """The header shown: the label with the kind's unit (unless the label already says it)."""
+        s = self.kind.suffix
+        return self.label if not s or self.label.endswith(s) else self.label + s
+
+
+@dataclass(frozen=True)
+class View:
+    """A table's columns: ``columns`` shown in this order; with ``every``, every column of the
+    frame in the frame's order, labelled by ``columns`` where named there and by :data:`LABELS`
+    otherwise (``drop``: columns never shown)."""
+
+    columns: tuple[Column, ...]
+    every: bool = False
+    drop: tuple[str, ...] = ()
+
+    def named(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
+
+_SCHEMA_KINDS = {schema.CODE: CODE, schema.TEXT: TEXT, schema.ENUM: TEXT, schema.VALUE: TEXT,
+                 schema.INT: COUNT, schema.YEAR: YEAR, schema.MONTH: MONTH, schema.MONEY: MONEY,
+                 schema.NUMBER: NUMBER, schema.DATE: DATE, schema.BOOL: BOOL}
+
+
+def _defaults() -> dict[str, Column]:
+    out: dict[str, Column] = {}
+    for table in schema.TABLES.values():
+        for c in table.columns:
+            out.setdefault(c.name, Column(c.name, c.header, _SCHEMA_KINDS.get(c.kind, TEXT)))
+    derived = [
+        ("year", "年度", YEAR), ("amount", "金额", MONEY), ("indicator", "指标", TEXT),
+        ("unit", "计量单位", TEXT), ("budget", "预算数", MONEY), ("dept_name", "部门名称", TEXT),
+        ("level1_code", "一级部门编码", CODE), ("level1_name", "一级部门", TEXT), ("spent", "支出数", MONEY),
+        ("execution_rate", "预算执行率", RATE), ("time_progress", "时间进度", RATE),
+        ("gap", "执行进度差", POINTS), ("status", "预警等级", TEXT), ("projects", "项目数", COUNT),
+        ("count", "数量", COUNT), ("share", "占比", RATE), ("score", "得分", SCORE), ("grade", "等级", TEXT),
+        ("unit_cost", "单位成本", MONEY), ("standard", "支出标准", MONEY), ("savings", "节约资金", MONEY),
+        ("cut", "核减金额", MONEY), ("cut_rate", "核减率", RATE),
+        ("reported_score", "自评得分", SCORE), ("satisfaction", "满意度", SCORE),
+        ("score_decision", "决策得分", SCORE), ("score_process", "过程得分", SCORE),
+        ("score_output", "产出得分", SCORE), ("score_effect", "效益得分", SCORE),
+        ("quality_score", "质量得分", SCORE), ("weight", "分值", SCORE),
+    ]
+    for name, label, kind in derived:
+        out[name] = Column(name, label, kind)
+    return out
+
+
+LABELS: dict[str, Column] = _defaults()
+
+
+def column(name: str, label: str | None = None, kind: Kind | None = None) -> Column:
+    """A view's column: ``label``/``kind`` given, or the defaults of :data:`LABELS` (text when unknown)."""
+    d = LABELS.get(name)
+    return Column(name, label or (d.label if d else name), kind or (d.kind if d else TEXT))
+
+
+def _v(*specs, every: bool = False, drop: tuple[str, ...] = ()) -> View:
+    """A view from ``(name, label, kind)`` / ``(name, label)`` / ``name`` entries."""
+    cols = []
+    for s in specs:
+        s = (s,) if isinstance(s, str) else s
+        cols.append(column(*s))
+    return View(tuple(cols), every=every, drop=drop)
+
+
+# --- coverage ---------------------------------------------------------------------------------------
+QUALITY_PROBLEMS = ("缺少产出指标", "缺少效益指标", "缺少定量指标", "定量指标值与上年完全相同")
+_COVERAGE = (
+    ("projects", "项目数", COUNT), ("with_targets", "编制绩效目标项目数", COUNT),
+    ("amount", "绩效目标涉及资金", WAN), ("eligible", "纳入范围项目数", COUNT),
+    ("eligible_with_targets", "纳入范围且已编制", COUNT), ("coverage_count", "覆盖率（按项目数）", PERCENT),
+    ("eligible_amount", "纳入范围资金", WAN), ("coverage_amount", "覆盖率（按金额）", PERCENT),
+)
+_PROJECT = (("level1_name", "主管部门"), ("dept_name", "预算单位"), ("project_id", "项目编码", CODE),
+            ("project_name", "项目名称"))
+
+VIEWS: dict[str, View] = {
+    "coverage.by_budget_kind": _v(("budget_kind", "预算类型"), *_COVERAGE),
+    "coverage.by_year": _v(("year", "年度", YEAR), *_COVERAGE),
+    "coverage.by_department": _v(("level1_name", "一级部门"), *_COVERAGE),
+    "coverage.department_targets": _v(
+        ("dept_code", "部门编码", CODE), ("dept_name", "部门名称"), ("is_street", "是否街道", BOOL),
+        ("has_dept_target", "已编制部门整体绩效目标", BOOL), ("n_indicators", "指标数", COUNT)),
+    "coverage.selfeval": _v(
+        ("budget_kind", "预算类型"), ("projects", "自评项目数", COUNT), ("amount", "自评资金", WAN),
+        ("projects_prev", "上年自评项目数", COUNT), ("amount_prev", "上年自评资金", WAN),
+        ("projects_change", "项目数增减", COUNT), ("amount_change", "资金增减", WAN)),
+    "coverage.quality": _v(
+        *_PROJECT, ("budget_amount", "年初预算数", WAN), ("n_indicators", "指标数", COUNT),
+        ("n_quant", "定量指标数", COUNT), ("n_quant_repeated", "与上年相同的定量指标数", COUNT),
+        ("problems", "问题")),
+    "coverage.quality_by_department": _v(
+        ("level1_name", "一级部门"), ("with_targets", "编制目标项目数", COUNT),
+        ("problem_projects", "有问题项目数", COUNT), *((p, p, COUNT) for p in QUALITY_PROBLEMS)),
+    "coverage.breaks": _v(
+        ("kind", "类别"), ("fiscal_year", "预算年度", YEAR), ("level1_name", "主管部门"),
+        ("dept_name", "预算单位"), ("project_id", "项目编码", CODE), ("project_name", "项目名称"),
+        ("budget_amount", "年初预算数", WAN), ("reason", "原因")),
+}
+
+# --- monitoring -------------------------------------------------------------------------------------
+_BANDS = (("红色", "红色", COUNT), ("黄色", "黄色", COUNT), ("绿色", "绿色", COUNT), ("无预算", "无预算", COUNT))
+_EXECUTION = (("projects", "项目数", COUNT), ("budget", "预算数", WAN), ("spent", "支出数", WAN),
+              ("execution_rate", "预算执行率", PERCENT), ("time_progress", "时间进度", PERCENT),
+              ("gap", "执行进度差", POINTS), *_BANDS)
+_MON_PROJECT = (*_PROJECT, ("budget_kind", "预算类型"), ("budget", "预算数", WAN), ("spent", "支出数", WAN),
+                ("execution_rate", "预算执行率", PERCENT))
+_PROJECTION = (("projects", "项目数", COUNT), ("budget", "预算数", WAN), ("spent", "已支出", WAN),
+               ("projected_spent", "预计全年支出", WAN), ("projected_unspent", "预计结转结余", WAN),
+               ("projected_rate", "预计全年执行率", PERCENT))
+_MON_SHORT = (("level1_name", "主管部门"), ("project_id", "项目编码", CODE), ("project_name", "项目名称"))
+VIEWS.update({
+    "monitoring.by_budget_kind": _v(("budget_kind", "预算类型"), *_EXECUTION),
+    "monitoring.by_department": _v(("level1_name", "一级部门"), *_EXECUTION),
+    "monitoring.projects": _v(*_MON_PROJECT, ("gap", "执行进度差", POINTS), ("band", "预警等级")),
+    "monitoring.red_actions": _v(*_MON_PROJECT, ("time_progress", "时间进度", PERCENT),
+                                 ("gap", "执行进度差", POINTS), ("projected_unspent", "预计结转结余", WAN)),
+    "monitoring.project_projection": _v(
+        *_PROJECT, ("budget_kind", "预算类型"), ("budget", "预算数", WAN), ("spent", "支出数", WAN),
+        ("profile", "推算依据"), ("share", "上年同期支出占比", PERCENT),
+        ("projected_spent", "预计全年支出", WAN), ("projected_unspent", "预计结转结余", WAN),
+        ("projected_rate", "预计全年执行率", PERCENT)),
+    "monitoring.projection_by_department": _v(("level1_name", "一级部门"), *_PROJECTION),
+    "monitoring.likelihood": _v(("likelihood", "完成可能性"), ("indicators", "指标数", COUNT),
+                                ("projects", "项目数", COUNT)),
+    "monitoring.deviation": _v(("deviation_reason", "偏差原因"), ("indicators", "指标数", COUNT),
+                               ("projects", "项目数", COUNT)),
+    "monitoring.indicators": _v(
+        *_MON_SHORT, ("snapshot_month", "监控月份", MONTH), ("indicator", "三级指标"),
+        ("direction", "指标方向"), ("target_value", "指标值"), ("unit", "计量单位"),
+        ("actual_value", "执行值"), ("completion", "完成度", PERCENT),
+        ("cumulative", "累计型（数量）指标", BOOL), ("likelihood", "完成可能性"),
+        ("deviation_reason", "偏差原因")),
+    "monitoring.disagreement": _v(
+        *_MON_SHORT, ("budget", "预算数", WAN), ("execution_rate", "预算执行率", PERCENT),
+        ("target_progress", "数量指标完成度", PERCENT), ("progress_gap", "完成度−执行率", POINTS),
+        ("disagreement", "类型"), ("likelihood", "完成可能性"), ("deviation_reasons", "偏差原因")),
+    "monitoring.key_projects": _v(
+        *_MON_SHORT, ("budget", "预算数", WAN), ("spent", "支出数", WAN),
+        ("execution_rate", "预算执行率", PERCENT), ("band", "预警等级"),
+        ("target_progress", "数量指标完成度", PERCENT), ("findings", "监控发现")),
+})
