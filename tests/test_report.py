@@ -353,3 +353,13 @@ def test_xlsx_cells_carry_their_columns_number_format(tmp_path, shown):
     row = [c for c in book["表"][2]]
     assert [c.number_format for c in row[:4]] == ["0", "#,##0.00", "0.00%", "#,##0"]
     assert [c.value for c in row] == [2023, 1234.5, 0.5, 7, "甲"]
+
+
+def test_views_name_the_columns_analysis_returns():
+    """Column names a view shows that analysis spells as data (quality problems, warning bands)."""
+    from perflib.analysis import coverage, monitoring
+    from perflib.present.labels import QUALITY_PROBLEMS, VIEWS
+
+    assert QUALITY_PROBLEMS == (coverage.QUALITY_NO_OUTPUT, coverage.QUALITY_NO_EFFECT,
+                                coverage.QUALITY_NO_QUANT, coverage.QUALITY_REPEATED)
+    assert set(monitoring.BANDS) <= {c.name for c in VIEWS["monitoring.by_department"].columns}

@@ -386,37 +386,7 @@ def coverage_facts(store, year: int, rules=None, dept=None) -> dict:
     }
 
 
-# --- presentation (Chinese headers, 万元, percent) ----------------------------------------------
-WAN, PCT, PP, YI = "万元", "%", "百分点", "亿元"
-
-
-def present(df: pd.DataFrame, spec: list[tuple[str, str, str | None]]) -> pd.DataFrame:
-    """A table for a report: the ``spec`` columns (column, Chinese label, kind) in order, money
-    shown in 万元/亿元 (kind ``万元``/``亿元``), fractions in % (``%``) or 百分点 (``百分点``), each
-    rounded to 2 decimals with the unit in the header; other kinds (None) unchanged. Project code and
-    name must be labelled 项目编码/项目名称 so the report collapses classified rows."""
-    out = {}
-    for col, label, kind in spec:
-        v = df[col]
-        if kind == WAN:
-            out[f"{label}（万元）"] = (v.astype("float64") / 1e4).round(2)
-        elif kind == YI:
-            out[f"{label}（亿元）"] = (v.astype("float64") / 1e8).round(2)
-        elif kind in (PCT, PP):
-            out[f"{label}（{kind}）"] = (v.astype("float64") * 100).round(2)
-        else:
-            out[label] = v
-    return pd.DataFrame(out).reset_index(drop=True)
-
-
-COVERAGE_SPEC = [
-    ("projects", "项目数", None), ("with_targets", "编制绩效目标项目数", None),
-    ("amount", "绩效目标涉及资金", WAN), ("eligible", "纳入范围项目数", None),
-    ("eligible_with_targets", "纳入范围且已编制", None), ("coverage_count", "覆盖率（按项目数）", PCT),
-    ("eligible_amount", "纳入范围资金", WAN), ("coverage_amount", "覆盖率（按金额）", PCT),
-]
-
-
+# --- narrative ------------------------------------------------------------------------------------
 def money_text(x: float, digits: int | None = None) -> tuple[str, float, str]:
     """(text, divisor, unit) for an amount in a sentence: 亿元 from 1 亿 up (whole 亿 from 10 亿,
     as the seed writes 88 亿元; 2 decimals below), else whole 万元."""
@@ -474,34 +444,6 @@ def coverage_text(facts: dict, year: int, scope: str = "全区") -> list[str]:
           f"比上年{'项目支出' + dp + ' 个' if dp != '持平' else '项目支出持平'}，"
           f"绩效自评资金{da if da != '持平' else '持平'}。")
     return [p1, p2, p3]
-
-
-DEPT_TARGET_SPEC = [
-    ("dept_code", "部门编码", None), ("dept_name", "部门名称", None), ("is_street", "是否街道", None),
-    ("has_dept_target", "已编制部门整体绩效目标", None), ("n_indicators", "指标数", None),
-]
-SELFEVAL_SPEC = [
-    ("budget_kind", "预算类型", None), ("projects", "自评项目数", None), ("amount", "自评资金", WAN),
-    ("projects_prev", "上年自评项目数", None), ("amount_prev", "上年自评资金", WAN),
-    ("projects_change", "项目数增减", None), ("amount_change", "资金增减", WAN),
-]
-QUALITY_SPEC = [
-    ("level1_name", "主管部门", None), ("dept_name", "预算单位", None), ("project_id", "项目编码", None),
-    ("project_name", "项目名称", None), ("budget_amount", "年初预算数", WAN),
-    ("n_indicators", "指标数", None), ("n_quant", "定量指标数", None),
-    ("n_quant_repeated", "与上年相同的定量指标数", None), ("problems", "问题", None),
-]
-QUALITY_DEPT_SPEC = [
-    ("level1_name", "一级部门", None), ("with_targets", "编制目标项目数", None),
-    ("problem_projects", "有问题项目数", None), (QUALITY_NO_OUTPUT, QUALITY_NO_OUTPUT, None),
-    (QUALITY_NO_EFFECT, QUALITY_NO_EFFECT, None), (QUALITY_NO_QUANT, QUALITY_NO_QUANT, None),
-    (QUALITY_REPEATED, QUALITY_REPEATED, None),
-]
-BREAKS_SPEC = [
-    ("kind", "类别", None), ("fiscal_year", "预算年度", None), ("level1_name", "主管部门", None),
-    ("dept_name", "预算单位", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
-    ("budget_amount", "年初预算数", WAN), ("reason", "原因", None),
-]
 
 
 def quality_text(quality: pd.DataFrame, frame: pd.DataFrame) -> str:
