@@ -31,6 +31,7 @@ class SectionTable:
     title: str
     frame: pd.DataFrame
     sheet: str | None = None
+    columns: str | None = None  # the view of perflib.present.labels that shows the frame
 
 
 @dataclass
@@ -187,15 +188,15 @@ def section_3(store, year: int, rules) -> Section:
 def section_4(store, year: int, rules) -> Section:
     """四、强化财政重点评价结果应用: the key evaluations of Y (domains, projects, funds) and the cut
     of the Y+1 budgets they led to, drafted by :mod:`perflib.analysis.evaluation` (keyeval.* facts)."""
-    from .evaluation import (APPLICATION_MONEY, budget_application_table, key_evaluation_paragraph,
-                             key_evaluation_totals, key_evaluations)
+    from .evaluation import (budget_application_table, key_evaluation_paragraph, key_evaluation_totals,
+                             key_evaluations)
 
     key = key_evaluations(store, int(year), rules)
     facts = key_evaluation_totals(key)
     tables = []
     if len(key):
-        t = budget_application_table(key).rename(columns={"project_id": "项目编码"})
-        tables.append(SectionTable("重点评价结果应用", t, "重点评价结果应用"))
+        tables.append(SectionTable("重点评价结果应用", budget_application_table(key), "重点评价结果应用",
+                                   "evaluation.budget_application"))
     return Section("4", "四、强化财政重点评价结果应用", key_evaluation_paragraph(key, int(year)), facts, tables)
 
 

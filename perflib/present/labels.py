@@ -216,3 +216,37 @@ VIEWS.update({
         ("execution_rate", "预算执行率", PERCENT), ("band", "预警等级"),
         ("target_progress", "数量指标完成度", PERCENT), ("findings", "监控发现")),
 })
+
+# --- evaluation -------------------------------------------------------------------------------------
+_EV_PROJECT = (("project_id", "项目编码", CODE), ("project_name", "项目名称"), ("level1_name", "主管部门"))
+VIEWS.update({
+    "evaluation.grades_by_department": _v(
+        ("level1_name", "主管部门"), ("projects", "自评项目数", COUNT), ("recomputed", "复核项目数", COUNT),
+        ("mean_reported", "复核项目平均自评得分", SCORE), ("mean_recomputed", "平均复核得分", SCORE),
+        ("inflated", "自评虚高项目数", COUNT), every=True),
+    "evaluation.flags": _v(*_EV_PROJECT, ("flag", "问题类型"), ("detail", "说明"),
+                           ("reported_score", "自评得分", SCORE), ("recomputed_score", "复核得分", SCORE)),
+    "evaluation.self_evaluation": _v(
+        *_EV_PROJECT, ("budget", "全年预算数（元）", MONEY), ("spent_amount", "全年执行数（元）", MONEY),
+        ("execution_rate", "执行率", RATE), ("execution_score", "预算执行得分", SCORE),
+        ("output_score", "产出得分", SCORE), ("effect_score", "效益得分", SCORE),
+        ("satisfaction_score", "满意度得分", SCORE), ("satisfaction_source", "满意度来源"),
+        ("recomputed_score", "复核得分", SCORE), ("grade", "复核等级"), ("reported_score", "自评得分", SCORE),
+        ("reported_grade", "自评等级"), ("difference", "自评−复核", SCORE), ("flags", "问题数", COUNT)),
+    "evaluation.key_domains": _v(("domain", "评价领域"), ("projects", "项目数", COUNT),
+                                 ("budget", "项目资金（元）", MONEY), ("mean_score", "平均总分", SCORE)),
+    "evaluation.key_evaluations": _v(
+        *_EV_PROJECT, ("domain", "评价领域"), ("budget", "项目资金（元）", MONEY),
+        ("score_decision", "决策", SCORE), ("score_process", "过程", SCORE), ("score_output", "产出", SCORE),
+        ("score_effect", "效益", SCORE), ("total_score", "总分", SCORE), ("grade", "等级"),
+        ("findings", "主要问题")),
+    "evaluation.cut_by_grade": _v(
+        ("grade", "等级"), ("projects", "项目数", COUNT), ("request", "下年度申请数（元）", MONEY),
+        ("cut", "压减额（元）", MONEY), ("cut_rate", "压减率", RATE), ("suggested_cut_rate", "建议压减率", RATE),
+        ("departs", "偏离建议项目数", COUNT)),
+    "evaluation.budget_application": _v(
+        ("project_id", "项目编码", CODE), ("project_name", "项目名称"), ("grade", "等级"),
+        ("next_request", "下年度申请数（元）", MONEY), ("next_approved", "下年度安排数（元）", MONEY),
+        ("cut", "压减额（元）", MONEY), ("cut_rate", "压减率", RATE), ("suggested_cut_rate", "建议压减率", RATE),
+        ("suggestion", "建议性质"), ("departure", "压减率偏离", RATE), ("decision", "结论")),
+})
