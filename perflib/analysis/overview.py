@@ -248,7 +248,7 @@ def section_7(store, year: int, rules) -> Section:
     from .cost import overview_section
 
     text, facts, table = overview_section(store, int(year), rules)
-    tables = [SectionTable("分领域支出标准与节约测算", table, "支出标准")] if len(table) else []
+    tables = [SectionTable("分领域支出标准与节约测算", table, "支出标准", "cost.types")] if len(table) else []
     return Section("7", "七、全面实施成本预算绩效管理工作", text, facts, tables)
 
 

@@ -10,6 +10,7 @@ from the default (the auditors know these headers: they are kept as the reports 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from .. import schema
@@ -250,3 +251,56 @@ VIEWS.update({
         ("cut", "压减额（元）", MONEY), ("cut_rate", "压减率", RATE), ("suggested_cut_rate", "建议压减率", RATE),
         ("suggestion", "建议性质"), ("departure", "压减率偏离", RATE), ("decision", "结论")),
 })
+
+# --- cost -------------------------------------------------------------------------------------------
+# The cost report's headers for every column its tables may carry (tables show the frame's columns
+# in the frame's order; the chart-only ``label`` column is never shown).
+_COST = (
+    ("project_id", "项目编码", CODE), ("project_name", "项目名称"), ("dept_name", "部门"),
+    ("year", "年度", YEAR), ("project_type", "项目类型"), ("output_name", "产出名称"), ("unit", "计量单位"),
+    ("quantity", "产出数量", NUMBER), ("quality_score", "质量得分", SCORE), ("total_cost", "总成本（元）", MONEY),
+    ("unit_cost", "单位成本（元）", MONEY), ("robust_z", "稳健z值", Z), ("is_outlier", "是否异常", BOOL),
+    ("is_peer", "纳入同类比较", BOOL), ("problem", "数据问题"), ("excess", "超标准单位成本（元）", MONEY),
+    ("saving", "可节约资金（元）", MONEY), ("standard", "支出标准（元）", MONEY), ("percentile", "分位数", NUMBER),
+    ("peers", "样本数", COUNT), ("above", "超标准项目数", COUNT), ("savings", "可节约资金合计（元）", MONEY),
+    ("budget_amount", "本年年初预算数（元）", MONEY), ("next_budget", "下年年初预算数（元）", MONEY),
+    ("budget_cut", "实际压减额（元）", MONEY), ("cut_minus_saving", "实际压减 − 测算节约（元）", MONEY),
+    ("efficient", "有效前沿", BOOL), ("cheap_low_quality", "低价低质", BOOL), ("element", "成本要素"),
+    ("amount", "金额（元）", MONEY), ("share", "占比", RATE), ("missing", "缺少的成本证据"),
+    ("is_rule", "规则采用", BOOL), ("steps", "有证据的环节数", COUNT),
+)
+_COST_UNIT_COSTS = ("project_id", "project_name", "dept_name", "year", "total_cost", "output_name", "unit",
+                    "quantity", "quality_score", "unit_cost", "robust_z", "is_outlier", "saving", "problem")
+_cost = {c[0]: c for c in _COST}
+VIEWS.update({
+    "cost": _v(*_COST, every=True, drop=("label",)),
+    "cost.unit_costs": _v(*(_cost[c] for c in _COST_UNIT_COSTS)),
+    "cost.quartiles": _v(("period", "年度"), ("peers", "样本数", COUNT), ("min", "最小值", MONEY),
+                         ("q1", "下四分位数", MONEY), ("median", "中位数", MONEY),
+                         ("q3", "上四分位数", MONEY), ("max", "最大值", MONEY)),
+    "cost.structure": _v(("element", "成本要素"), every=True),  # amount_<year>, share_<year>: PATTERNS
+    "cost.standard": _v(("basis", "口径"), ("peers", "样本数", COUNT), ("standard", "支出标准（元）", MONEY),
+                        ("unit", "计量单位")),
+    "cost.types": _v(("project_type", "项目类型"), ("unit", "计量单位"), ("peers", "可比项目年度", COUNT),
+                     ("projects", "本年项目数", COUNT), ("unit_cost_median", "单位成本中位数（元）", MONEY),
+                     ("standard", "支出标准（元）", MONEY), ("outliers", "异常值个数", COUNT),
+                     ("savings", "可节约资金（元）", MONEY)),
+})
+
+# Columns named by a pattern (a year or a cost element in the name): regex → (label template, kind).
+PATTERNS: tuple[tuple[re.Pattern, str, Kind], ...] = (
+    (re.compile(r"^amount_(\d{4})$"), "{0}年金额（元）", MONEY),
+    (re.compile(r"^share_(\d{4})$"), "{0}年占比", RATE),
+    (re.compile(r"^share:(.+)$"), "{0}占比", RATE),
+)
+
+
+def lookup(name: str) -> Column | None:
+    """The default column of a canonical name (:data:`LABELS`, then :data:`PATTERNS`), or None."""
+    if name in LABELS:
+        return LABELS[name]
+    for rx, template, kind in PATTERNS:
+        m = rx.match(str(name))
+        if m:
+            return Column(name, template.format(*m.groups()), kind)
+    return None

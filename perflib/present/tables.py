@@ -21,8 +21,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .labels import (BOOL, CODE, COUNT, DATE, KINDS, LABELS, MISSING, MONEY, MONTH, NUMBER, RATE, SCORE,
-                     TEXT, VIEWS, YEAR, Z, Column, Kind, View, column)
+from .labels import (BOOL, CODE, COUNT, DATE, KINDS, MISSING, MONEY, MONTH, NUMBER, RATE, SCORE,
+                     TEXT, VIEWS, YEAR, Z, Column, Kind, View, column, lookup)
 
 KINDS_ATTR = "perflib_kinds"  # frame.attrs key: {header: kind name}, kept in the pickled table for the xlsx
 
@@ -98,12 +98,12 @@ def resolve_view(columns: View | str | Sequence | None) -> View | None:
 
 def layout(df: pd.DataFrame, columns: View | str | Sequence | None = None) -> tuple[pd.DataFrame, list[Kind]]:
     """(the table as shown, each column's kind): the view's columns with Chinese headers and values
-    in the shown unit; without a view every column, labelled by :data:`LABELS` where it is named
+    in the shown unit; without a view every column, labelled by ``labels.LABELS``/``labels.PATTERNS`` where it is named
     there (its kind guessed from the header otherwise)."""
     view = resolve_view(columns)
     named = view.named() if view is not None else {}
     if view is None or view.every:
-        chosen = [named.get(c) or LABELS.get(c) or c for c in df.columns
+        chosen = [named.get(c) or lookup(c) or c for c in df.columns
                   if view is None or c not in view.drop]
     else:
         missing = [c.name for c in view.columns if c.name not in df.columns]
