@@ -287,11 +287,26 @@ VIEWS.update({
                      ("savings", "可节约资金（元）", MONEY)),
 })
 
+# --- fiscal -----------------------------------------------------------------------------------------
+_INDICATOR = (("indicator", "指标"), ("group", "分组"), ("weight", "权重", SCORE), ("direction", "方向"))
+VIEWS.update({
+    "fiscal.indicators": _v(*_INDICATOR, ("value", "本街道取值", PERCENT),
+                            ("peer_median_value", "参评街道中位数", PERCENT), ("score", "指标得分", SCORE),
+                            ("peer_median_score", "参评街道中位数得分", SCORE),
+                            ("contribution", "计入指数的分值", SCORE)),
+    "fiscal.pefa": _v(("code", "指标"), ("name", "内容"), ("overall", "综合等级"), every=True),  # year_<Y>
+    "fiscal.pefa_bands": _v(("code", "指标"), ("grade", "等级"), ("band", "区间"), ("rule", "判定")),
+    "fiscal.heads": _v(("head", "功能科目"), ("budget", "预算数", WAN), ("outturn", "决算数", WAN),
+                       ("adjusted", "调整后预算数", WAN), ("deviation", "偏差绝对值", WAN)),
+    "fiscal.framework": _v(*_INDICATOR, ("formula", "计算公式"), ("source", "依据"), ("status", "性质")),
+})
+
 # Columns named by a pattern (a year or a cost element in the name): regex → (label template, kind).
 PATTERNS: tuple[tuple[re.Pattern, str, Kind], ...] = (
     (re.compile(r"^amount_(\d{4})$"), "{0}年金额（元）", MONEY),
     (re.compile(r"^share_(\d{4})$"), "{0}年占比", RATE),
     (re.compile(r"^share:(.+)$"), "{0}占比", RATE),
+    (re.compile(r"^year_(\d{4})$"), "{0}年", TEXT),
 )
 
 
