@@ -236,9 +236,7 @@ def section_6(store, year: int, rules, as_of_month: int | None = None) -> Sectio
         text += "\n\n本年数据中没有标记为重点监控的项目。"
     tables = []
     if len(keys):
-        t = keys[["project_id", "project_name", "dept_name", "budget"]].rename(columns={
-            "project_id": "项目编码", "project_name": "项目名称", "dept_name": "主管部门", "budget": "预算数（元）"})
-        tables.append(SectionTable("重点监控项目", t, "重点监控项目"))
+        tables.append(SectionTable("重点监控项目", keys, "重点监控项目", "overview.key_projects"))
     return Section("6", f"六、开展 {y} 年项目支出绩效运行监控工作", text, facts, tables)
 
 

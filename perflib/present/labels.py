@@ -301,6 +301,10 @@ VIEWS.update({
     "fiscal.framework": _v(*_INDICATOR, ("formula", "计算公式"), ("source", "依据"), ("status", "性质")),
 })
 
+# --- overview ---------------------------------------------------------------------------------------
+VIEWS["overview.key_projects"] = _v(("project_id", "项目编码", CODE), ("project_name", "项目名称"),
+                                    ("dept_name", "主管部门"), ("budget", "预算数（元）", MONEY))
+
 # Columns named by a pattern (a year or a cost element in the name): regex → (label template, kind).
 PATTERNS: tuple[tuple[re.Pattern, str, Kind], ...] = (
     (re.compile(r"^amount_(\d{4})$"), "{0}年金额（元）", MONEY),
