@@ -4,6 +4,8 @@ A notebook opens a :class:`Report` with its parameters; ``rep.facts``/``rep.tabl
 ``rep.text`` display their content (escaped HTML) and, when the runner passes an ``artifacts_dir``,
 also record it there (facts JSON, tables as pickles) so the runner can write ``.facts.json`` and
 ``.xlsx`` beside the HTML. With ``artifacts_dir=None`` (an analyst in JupyterLab) they only display.
+Tables are laid out and formatted by :mod:`perflib.present.tables` from the labels, units and views
+of :mod:`perflib.present.labels`; ``rep.table`` returns nothing, so a cell never echoes a frame.
 
 Classified (涉密) projects are collapsed here, in the layer that feeds every report: rows whose
 project code is a ``涉密项目-NN`` surrogate become one ``涉密项目（合计）`` line.

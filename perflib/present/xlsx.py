@@ -19,7 +19,9 @@ What a cell becomes:
   by U+FFFD (�); a carriage return is written as ``&#13;`` so that it survives XML line-end
   normalisation; text with leading/trailing whitespace is marked ``xml:space="preserve"``.
 
-The header row is bold and frozen; column widths follow the header and the first 200 values.
+The header row is bold and frozen; column widths follow the header and the first 200 values. A
+report table carries its columns' kinds (``perflib.present.tables.with_kinds``): their numbers get
+the kind's Excel format (``#,##0.00`` money, ``0.00%`` rates, ``0`` years, ``#,##0`` counts).
 """
 from __future__ import annotations
 
