@@ -394,7 +394,7 @@ NARROW_CELLS_JS = r"""() => {
       const range = document.createRange();
       range.selectNodeContents(td);
       const lines = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size;
-      if (lines >= Math.min(text.length, 4)) out.broken.push(text + ' (' + lines + ' lines)');
+      if (lines >= 3 && text.length / lines < 3) out.broken.push(text + ' (' + lines + ' lines)');
     }
   }
   out.broken = out.broken.slice(0, 10);
