@@ -4,7 +4,7 @@ Exit codes follow SPEC: 0 all good, 1 a report failed, 2 bad input or arguments.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ store and ``docs/input-format.md`` are all driven by it, so they cannot disagree
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Column kinds. ``money`` is stored as DECIMAL(18,2) in 元; a header may carry 元/万元/亿元.
 TEXT = "text"  # free text

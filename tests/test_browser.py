@@ -379,3 +379,42 @@ if __name__ == "__main__":  # python tests/test_browser.py [reports/2023/overvie
     import sys
 
     print(save_screenshot(Path(sys.argv[1] if len(sys.argv) > 1 else "reports/2023/overview.html")))
+
+
+NARROW_CELLS_JS = r"""() => {
+  const out = {broken: [], scrolls: 0, wide: 0};
+  for (const t of document.querySelectorAll('table.perf-table')) {
+    if (!t.checkVisibility({checkVisibilityCSS: true}) || t.closest('details:not([open])')) continue;
+    const box = t.closest('.perf-table-scroll');
+    if (box && box.scrollWidth > box.clientWidth + 1) out.scrolls += 1;
+    if (t.getBoundingClientRect().width > document.body.clientWidth) out.wide += 1;
+    for (const td of t.querySelectorAll('tbody td')) {
+      const text = td.textContent.trim();
+      if (text.length < 3 || /\s/.test(text)) continue;
+      const range = document.createRange();
+      range.selectNodeContents(td);
+      const lines = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size;
+      if (lines >= 3 && text.length / lines < 3) out.broken.push(text + ' (' + lines + ' lines)');
+    }
+  }
+  out.broken = out.broken.slice(0, 10);
+  return out;
+}"""
+
+
+def test_text_columns_keep_a_width_and_wide_tables_scroll(browser, demo_suite):
+    """On a narrow window no cell breaks a name like 东风街道办事处 into one character a line: text
+    columns keep a minimum width and the widest tables scroll sideways instead."""
+    scrolled = 0
+    for name in ("monitoring.html", "evaluation.html", "cost-道路保洁.html"):
+        page = demo_suite["out"] / "2023" / name
+        if not page.exists():
+            continue
+        v = Visit(browser, page, width=760, height=900)
+        try:
+            facts = v.page.evaluate(NARROW_CELLS_JS)
+        finally:
+            v.close()
+        assert not facts["broken"], (name, facts["broken"])
+        scrolled += facts["scrolls"]
+    assert scrolled > 0

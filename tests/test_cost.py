@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from perflib.analysis import cost
 from perflib.present.text import cost as cost_text
 from perflib.exceptions import ParameterError
+from perflib.present.notebook import Report
 from perflib.rules import load_rules
 from perflib.store import Store
 
@@ -403,9 +404,9 @@ def test_summary_and_texts(store, road, rules):
     t = cost_text.budget_cut_text(cost.savings_vs_budget(road, data.projects), 2023)
     # R-A cut 2,000 and R-B raised 500 → together cut 1,500 = 0.15 万元
     assert "2 个项目有 2024 年预算" in t and "减少 0.15 万元" in t
-    q = cost.quartiles(road).set_index("年度")
-    assert q.loc["2021—2023", "中位数"] == pytest.approx(12.0) and q.loc["2021—2023", "样本数"] == 9
-    assert q.loc["2023", "中位数"] == pytest.approx(16.0)
+    q = cost.quartiles(road).set_index("period")
+    assert q.loc["2021—2023", "median"] == pytest.approx(12.0) and q.loc["2021—2023", "peers"] == 9
+    assert q.loc["2023", "median"] == pytest.approx(16.0)
     assert "没有“低价低质”" not in cost_text.effectiveness_text(cost.cost_effectiveness(road))
     et = cost_text.effectiveness_text(cost.cost_effectiveness(road))
     # frontier A, B, C; C is cheap and low quality → benchmarks A, B only
@@ -423,20 +424,25 @@ def test_overview_section_7(store, rules):
     # 15,200 元 → 「2 万元」 (rounded to 万元 as the seed writes 727 万元)
     assert "支出标准2个" in sec.text and "共压减相关项目预算资金2万元" in sec.text
     assert "公务接待的可比项目年度不足 5 个" in sec.text
-    t = sec.tables[0].frame.set_index("项目类型")
-    assert math.isnan(t.loc[RECEPTION, "支出标准（元）"])
-    assert t.loc[ROAD, "可节约资金（元）"] == pytest.approx(12_800)
+    t = sec.tables[0].frame.set_index("project_type")
+    assert math.isnan(t.loc[RECEPTION, "standard"])
+    assert t.loc[ROAD, "savings"] == pytest.approx(12_800)
 
 
 def test_structure_and_standard_tables(store, rules, road):
     per, _ = cost.cost_structure(cost.load_cost_data(store, 2023, rules), ROAD)
-    t = cost.structure_by_project(per).set_index(["项目编码", "年度"])
-    assert t.loc[("R-D", 2023), "设备购置/折旧占比"] == pytest.approx(1.0)
-    assert t.loc[("R-A", 2021), "人员经费占比"] == pytest.approx(0.6)
-    assert t.loc[("R-A", 2021), "总成本（元）"] == pytest.approx(10_000)
+    t = cost.structure_by_project(per).set_index(["project_id", "year"])
+    assert t.loc[("R-D", 2023), "share:设备购置/折旧"] == pytest.approx(1.0)
+    assert t.loc[("R-A", 2021), "share:人员经费"] == pytest.approx(0.6)
+    assert t.loc[("R-A", 2021), "total_cost"] == pytest.approx(10_000)
+    shown = Report.prepare_table(cost.structure_by_project(per), "cost")
+    assert list(shown.columns)[:4] == ["项目编码", "项目名称", "年度", "总成本（元）"]
+    assert "设备购置/折旧占比" in shown.columns and shown.attrs["perflib_kinds"]["人员经费占比"] == "rate"
     s = cost.standard_table(road)
-    assert list(s["支出标准（元）"]) == pytest.approx([12.0, 13.0])
-    assert list(s["样本数"]) == [9, 5]
+    assert list(s["standard"]) == pytest.approx([12.0, 13.0])
+    assert list(s["peers"]) == [9, 5]
+    shown = Report.prepare_table(s, "cost.standard")
+    assert list(shown.columns) == ["口径", "样本数", "支出标准（元）", "计量单位"]
 
 
 def test_missing_project_type_parameter(store):

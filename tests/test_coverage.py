@@ -241,14 +241,6 @@ def test_change_text_uses_the_amounts_as_written():
     assert formats.count_change(3, 5) == "减少 2"
 
 
-def test_present_converts_units():
-    df = pd.DataFrame({"a": [12_345_678.0], "r": [0.31472], "g": [-0.1], "project_id": ["X"]})
-    out = cov.present(df, [("project_id", "项目编码", None), ("a", "预算数", cov.WAN),
-                           ("r", "执行率", cov.PCT), ("g", "差", cov.PP)])
-    assert list(out.columns) == ["项目编码", "预算数（万元）", "执行率（%）", "差（百分点）"]
-    assert out.iloc[0].tolist() == ["X", 1234.57, 31.47, -10.0]
-
-
 # --- the notebook on the demo store (session fixture ``demo_db`` from conftest) ----------------
 def test_coverage_notebook_on_demo_reproduces_the_seed(demo_db, tmp_path):
     import json

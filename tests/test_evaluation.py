@@ -594,13 +594,13 @@ def test_overview_section_4_uses_the_evaluation_module(rules):
                          "keyeval.cut": 180.0, "keyeval.cut_rate": pytest.approx(0.18)}
     assert "等2个项目开展重点绩效评价" in sec.text and "压减率18.00%" in sec.text
     assert "待补充" not in sec.text
-    assert list(sec.tables[0].frame["项目名称"]) == ["运动场地建设", "科技园区"]
+    assert list(sec.tables[0].frame["project_name"]) == ["运动场地建设", "科技园区"]
 
 
 def test_flags_table_orders_by_seriousness_and_leaves_out_unrecomputed(rules):
     res = ev.self_evaluation(_store(), 2023, rules)
     t = ev.flags_table(res)
-    assert t["问题类型"].tolist() == [ev.FLAG_INFLATED]          # B only; C and S not recomputed
+    assert t["flag"].tolist() == [ev.FLAG_INFLATED]          # B only; C and S not recomputed
     full = ev.flags_table(res, include_not_recomputed=True)
-    assert full["问题类型"].tolist() == [ev.FLAG_INFLATED, ev.FLAG_NOT_RECOMPUTED, ev.FLAG_NOT_RECOMPUTED]
+    assert full["flag"].tolist() == [ev.FLAG_INFLATED, ev.FLAG_NOT_RECOMPUTED, ev.FLAG_NOT_RECOMPUTED]
     assert "没有绩效目标指标、无法复核的项目2个" in ev_text.flags_paragraph(res, rules)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from perflib.analysis import fiscal, pefa
 from perflib.present.text import fiscal as fiscal_text
 from perflib.exceptions import ParameterError, RulesError
+from perflib.present.notebook import Report
 from perflib.rules import load_rules
 from perflib.store import Store
 
@@ -238,12 +239,14 @@ def test_pefa_window_from_rules(tmp_path):
 def test_pefa_table_states_grades(rules):
     wide = fiscal.fiscal_wide(fiscal_frame())
     tab = fiscal.pefa_table(pefa.pefa_scores(wide, "201", 2023, rules))
-    assert list(tab["指标"]) == ["PI-1", "PI-2", "PI-3"]
-    assert tab.loc[0, "2021年"] == "110.00%（B）"
-    assert tab.loc[0, "综合等级"].startswith("B")
+    assert list(tab["code"]) == ["PI-1", "PI-2", "PI-3"]
+    assert tab.loc[0, "year_2021"] == "110.00%（B）"
+    assert tab.loc[0, "overall"].startswith("B")
+    assert list(Report.prepare_table(tab, "fiscal.pefa").columns) == ["指标", "内容", "2021年", "2022年", "2023年",
+                                                                      "综合等级"]
     bands = fiscal.pefa_band_table(rules)
-    assert "95% ≤ 比率 ≤ 105%（含边界）" in set(bands["区间"])
-    assert "偏差 < 5%（不含边界）" in set(bands["区间"])
+    assert "95% ≤ 比率 ≤ 105%（含边界）" in set(bands["band"])
+    assert "偏差 < 5%（不含边界）" in set(bands["band"])
 
 
 # --- normalisation and the index -------------------------------------------------------------------
@@ -501,12 +504,13 @@ def test_plots_draw_chinese_without_missing_glyphs(store, rules):
 
 def test_report_tables(store, three_rules, rules):
     ev = fiscal.evaluate_street(store, 2023, "201", three_rules)
-    tab = fiscal.indicator_table(ev).set_index("指标").loc[["税收占比", "支出执行率", "行政成本占比"]]
+    shown = Report.prepare_table(fiscal.indicator_table(ev), "fiscal.indicators")
+    tab = shown.set_index("指标").loc[["税收占比", "支出执行率", "行政成本占比"]]
     assert list(tab["本街道取值（%）"]) == pytest.approx([80.0, 95.0, 10.0])
     assert list(tab["计入指数的分值"]) == pytest.approx([50.0, 30.0, 20.0])    # sums to the index 100
-    heads = fiscal.heads_table(ev)
+    heads = Report.prepare_table(fiscal.heads_table(ev), "fiscal.heads")
     assert heads.set_index("功能科目").loc["城乡社区支出", "调整后预算数（万元）"] == pytest.approx(3800)
-    fw = fiscal.framework_table(rules)
+    fw = Report.prepare_table(fiscal.framework_table(rules), "fiscal.framework")
     assert len(fw) == 11 and fw["权重"].sum() == 100 and set(fw["性质"]) == {"假设（可配置）"}
     assert "年以前没有" in fiscal_text.year_over_year_text(fiscal.evaluate_street(store, 2023, "203", rules))
     assert "上一次评价为2022年" in fiscal_text.year_over_year_text(ev)

@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from perflib import store
 from perflib.run import deps
 from perflib.run import plan, runner
 from perflib.ingest import ingest
@@ -194,7 +195,7 @@ def test_tables_named_in_sql_are_found_and_longer_identifiers_are_not(chosen, de
     parts = [f"SELECT * FROM {t} JOIN x ON 1=1" for t in sorted(chosen)]
     # identifiers that merely contain a table name: not that table
     parts += [f"SELECT {d}_total, my_{d}, {d}2 FROM other" for d in decoys]
-    assert deps.tables_in("\nUNION ALL\n".join(parts) or "SELECT 1") == set(chosen)
+    assert store.tables_in("\nUNION ALL\n".join(parts) or "SELECT 1") == set(chosen)
 
 
 def test_the_tracing_connection_records_each_table_once_and_answers_as_before(tmp_path):
@@ -202,7 +203,7 @@ def test_the_tracing_connection_records_each_table_once_and_answers_as_before(tm
     con.execute("CREATE TABLE costs AS SELECT 1 AS amount")
     con.execute("CREATE TABLE payments AS SELECT 2 AS amount")
     log = tmp_path / "read.txt"
-    traced = deps.TracingConnection(con, log)
+    traced = store.TracingConnection(con, log)
     assert traced.execute("SELECT amount FROM costs").fetchone() == (1,)
     assert traced.execute("SELECT c.amount + p.amount FROM costs c JOIN payments p ON true").fetchone() == (3,)
     assert traced.execute("SELECT 42").fetchone() == (42,)

@@ -98,7 +98,8 @@ def test_table_collapses_escapes_and_records(tmp_path, shown):
     store = small_store("<script>alert(1)</script>")
     rep = open_report("x", store=store, artifacts_dir=tmp_path)
     df = store.projects(2023)[["project_id", "project_name", "budget"]]
-    out = rep.table(df, "项目<表>", sheet="项目")
+    assert rep.table(df, "项目<表>", sheet="项目") is None  # nothing for a notebook cell to echo
+    out = rep.prepare_table(df)
     assert list(out.columns) == ["项目编码", "项目名称", "预算数"]
     assert CLASSIFIED_TOTAL_LABEL in list(out["项目名称"])
     html = shown[-1]["html"]
@@ -119,12 +120,14 @@ def test_table_numbers_sort_by_raw_value(tmp_path, shown):
     rep.table(pd.DataFrame({"金额": [1234567.891, 0.5]}), "t")
     html = shown[-1]["html"]
     assert 'data-v="1234567.891">1,234,567.89<' in html and 'data-type="num"' in html
+    assert 'data-v="0.5">0.50<' in html  # one column, one format: both with 2 decimals
 
 
 def test_table_limits_rows_shown_but_keeps_all(tmp_path, shown):
     rep = open_report("x", store=small_store(), artifacts_dir=tmp_path)
-    out = rep.table(pd.DataFrame({"n": range(50)}), "t", max_rows=10)
-    assert len(out) == 50 and shown[-1]["html"].count("<tr>") == 11  # header + 10
+    rep.table(pd.DataFrame({"n": range(50)}), "t", max_rows=10)
+    assert json.loads((tmp_path / "tables.json").read_text("utf-8"))[0]["rows"] == 50
+    assert shown[-1]["html"].count("<tr>") == 11  # header + 10
     assert "共 50 行" in shown[-1]["html"]
 
 
@@ -184,7 +187,7 @@ def test_rate_columns_show_as_percentages(shown):
     rep = open_report("x", store=small_store())
     rep.table(pd.DataFrame({"执行率": [0.3147], "预算数": [0.5]}), "t")
     html = shown[-1]["html"]
-    assert 'data-v="0.3147">31.47%<' in html and ">0.5<" in html
+    assert 'data-v="0.3147">31.47%<' in html and ">0.50<" in html
 
 
 def test_find_db_from_another_working_directory(tmp_path, monkeypatch):
@@ -300,3 +303,63 @@ def test_a_cut_table_keeps_its_classified_total_line(tmp_path, shown):
     assert saved.iloc[-2].astype(str).tolist()[0] == "P048"
     # a table whose last row is an ordinary one is cut at n
     assert rp.head_keeping_total(pd.DataFrame({"项目名称": list("abc")}), 2)["项目名称"].tolist() == ["a", "b"]
+
+
+def test_one_column_one_format(shown):
+    """Decided per column from its kind, never per value (稳健 z 值 3.40 / 0.9232 / 0.01483 and
+    money 11,369,725 beside 11,369,725.00 were shown before)."""
+    rep = open_report("x", store=small_store())
+    rep.table(pd.DataFrame({"year": [2023, 2022], "robust_z": [3.4, 0.01483],
+                            "total_cost": [11369725.0, 0.5], "projects": [3, None]}),
+              "t", ["year", ("robust_z", "稳健 z 值", rp.tables.Z), ("total_cost", "总成本（元）", rp.tables.MONEY),
+                    "projects"])
+    html = shown[-1]["html"]
+    assert ">2023<" in html and "2,023" not in html
+    assert ">3.40<" in html and ">0.01<" in html
+    assert ">11,369,725.00<" in html and ">0.50<" in html
+    assert ">3<" in html and f">{rp.tables.MISSING}<" in html
+
+
+def test_views_choose_order_label_and_scale(shown):
+    from perflib.present.labels import MISSING
+
+    df = pd.DataFrame({"budget_kind": ["一般公共预算"], "projects": [2], "with_targets": [1],
+                       "amount": [123456.0], "eligible": [2], "eligible_with_targets": [1],
+                       "coverage_count": [0.5], "eligible_amount": [None], "coverage_amount": [0.25],
+                       "ignored": ["x"]})
+    out = rp.Report.prepare_table(df, "coverage.by_budget_kind")
+    assert list(out.columns) == ["预算类型", "项目数", "编制绩效目标项目数", "绩效目标涉及资金（万元）",
+                                 "纳入范围项目数", "纳入范围且已编制", "覆盖率（按项目数）（%）",
+                                 "纳入范围资金（万元）", "覆盖率（按金额）（%）"]
+    assert out.iloc[0]["绩效目标涉及资金（万元）"] == 12.35 and out.iloc[0]["覆盖率（按项目数）（%）"] == 50.0
+    rep = open_report("x", store=small_store())
+    rep.table(df, "t", "coverage.by_budget_kind")
+    html = shown[-1]["html"]
+    assert ">12.35<" in html and ">50.00<" in html and f">{MISSING}<" in html and "ignored" not in html
+    with pytest.raises(KeyError, match="no table view"):
+        rep.table(df, "t", "no.such.view")
+
+
+def test_xlsx_cells_carry_their_columns_number_format(tmp_path, shown):
+    import io
+
+    import openpyxl
+
+    from perflib.present.html import xlsx_bytes
+
+    out = rp.Report.prepare_table(pd.DataFrame({
+        "year": [2023], "budget": [1234.5], "execution_rate": [0.5], "projects": [7], "project_name": ["甲"]}))
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_bytes([("t", "表", out)])))
+    row = [c for c in book["表"][2]]
+    assert [c.number_format for c in row[:4]] == ["0", "#,##0.00", "0.00%", "#,##0"]
+    assert [c.value for c in row] == [2023, 1234.5, 0.5, 7, "甲"]
+
+
+def test_views_name_the_columns_analysis_returns():
+    """Column names a view shows that analysis spells as data (quality problems, warning bands)."""
+    from perflib.analysis import coverage, monitoring
+    from perflib.present.labels import QUALITY_PROBLEMS, VIEWS
+
+    assert QUALITY_PROBLEMS == (coverage.QUALITY_NO_OUTPUT, coverage.QUALITY_NO_EFFECT,
+                                coverage.QUALITY_NO_QUANT, coverage.QUALITY_REPEATED)
+    assert set(monitoring.BANDS) <= {c.name for c in VIEWS["monitoring.by_department"].columns}

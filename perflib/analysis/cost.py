@@ -47,49 +47,6 @@ LOOP_EVIDENCE = {
     "完成评价": "有当年度绩效自评",
 }
 
-COLUMN_LABELS = {
-    "project_id": "项目编码",
-    "project_name": "项目名称",
-    "dept_name": "部门",
-    "year": "年度",
-    "project_type": "项目类型",
-    "output_name": "产出名称",
-    "unit": "计量单位",
-    "quantity": "产出数量",
-    "quality_score": "质量得分",
-    "total_cost": "总成本（元）",
-    "unit_cost": "单位成本（元）",
-    "robust_z": "稳健z值",
-    "is_outlier": "是否异常",
-    "is_peer": "纳入同类比较",
-    "problem": "数据问题",
-    "excess": "超标准单位成本（元）",
-    "saving": "可节约资金（元）",
-    "standard": "支出标准（元）",
-    "percentile": "分位数",
-    "peers": "样本数",
-    "above": "超标准项目数",
-    "savings": "可节约资金合计（元）",
-    "budget_amount": "本年年初预算数（元）",
-    "next_budget": "下年年初预算数（元）",
-    "budget_cut": "实际压减额（元）",
-    "cut_minus_saving": "实际压减 − 测算节约（元）",
-    "efficient": "有效前沿",
-    "cheap_low_quality": "低价低质",
-    "element": "成本要素",
-    "amount": "金额（元）",
-    "share": "占比",
-    "missing": "缺少的成本证据",
-}
-
-
-def label_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """The same frame with Chinese headers (for report tables and xlsx); unknown columns kept, the
-    chart-only ``label`` column dropped (the table shows project name and department)."""
-    df = df.drop(columns=[c for c in ("label",) if c in df.columns])
-    return df.rename(columns={c: COLUMN_LABELS.get(c, c) for c in df.columns})
-
-
 # --------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------
@@ -566,8 +523,6 @@ def types_overview_facts(analyses: dict[str, TypeAnalysis]) -> dict:
 # --------------------------------------------------------------------------------------------
 # Report helpers: display tables and Chinese sentences drawn from the results
 # --------------------------------------------------------------------------------------------
-MONEY_LABELS = [COLUMN_LABELS[c] for c in ("total_cost", "saving", "savings", "budget_amount",
-                                           "next_budget", "budget_cut", "cut_minus_saving", "amount")]
 
 def percentile_name(p: float) -> str:
     """0.5 → 「中位数（第 50 百分位）」, 0.25 → 「第 25 百分位」."""
@@ -576,15 +531,15 @@ def percentile_name(p: float) -> str:
 
 
 def unit_cost_table(analysis: TypeAnalysis) -> pd.DataFrame:
-    """Every project-year of the pilot years: cost, output, unit cost, z, flags (Chinese headers)."""
-    cols = ["project_id", "project_name", "dept_name", "year", "total_cost", "output_name", "unit",
-            "quantity", "quality_score", "unit_cost", "robust_z", "is_outlier", "saving", "problem"]
-    df = analysis.rows.sort_values(["year", "unit_cost"], ascending=[False, False])[cols]
-    return label_columns(df.reset_index(drop=True))
+    """Every project-year of the pilot years (cost, output, unit cost, z, flags), latest year and
+    highest unit cost first."""
+    df = analysis.rows.sort_values(["year", "unit_cost"], ascending=[False, False])
+    return df.drop(columns=[c for c in ("label",) if c in df.columns]).reset_index(drop=True)
 
 
 def quartiles(analysis: TypeAnalysis) -> pd.DataFrame:
-    """Peer unit-cost quartiles per pilot year and over all pilot years (numpy linear quantiles)."""
+    """Peer unit-cost quartiles per pilot year and over all pilot years (numpy linear quantiles):
+    ``period`` (a year, or the span 2021—2023), ``peers``, ``min``, ``q1``, ``median``, ``q3``, ``max``."""
     peers = analysis.peers
     groups = [(str(y), peers[peers["year"] == y]["unit_cost"]) for y in analysis.pilot_years]
     groups.append((f"{analysis.pilot_years[0]}—{analysis.pilot_years[-1]}", peers["unit_cost"]))
@@ -592,59 +547,60 @@ def quartiles(analysis: TypeAnalysis) -> pd.DataFrame:
     for label, s in groups:
         v = s.dropna().to_numpy(float)
         q = np.quantile(v, [0, 0.25, 0.5, 0.75, 1]) if len(v) else [np.nan] * 5
-        out.append({"年度": label, "样本数": len(v), "最小值": q[0], "下四分位数": q[1], "中位数": q[2],
-                    "上四分位数": q[3], "最大值": q[4]})
+        out.append({"period": label, "peers": len(v), "min": q[0], "q1": q[1], "median": q[2],
+                    "q3": q[3], "max": q[4]})
     return pd.DataFrame(out)
 
 
 def structure_table(overall: pd.DataFrame) -> pd.DataFrame:
-    """Overall cost structure per year, wide: one row per element, amount and share per year."""
+    """Overall cost structure per year, wide: one row per ``element``, ``amount_<year>`` and
+    ``share_<year>`` per year."""
     amount = overall.pivot_table(index="element", columns="year", values="amount", aggfunc="sum")
     share = overall.pivot_table(index="element", columns="year", values="share", aggfunc="sum")
     out = pd.DataFrame(index=amount.index)
     for y in amount.columns:
-        out[f"{int(y)}年金额（元）"] = amount[y]
-        out[f"{int(y)}年占比"] = share[y]
-    return out.reset_index().rename(columns={"element": "成本要素"})
+        out[f"amount_{int(y)}"] = amount[y]
+        out[f"share_{int(y)}"] = share[y]
+    return out.reset_index()
 
 
 def structure_by_project(per_project: pd.DataFrame) -> pd.DataFrame:
-    """Cost structure per project-year, wide: total cost and each element's share (pilot years)."""
+    """Cost structure per project-year, wide: ``total_cost`` and each element's share
+    (``share:<element>``), pilot years."""
     share = per_project.pivot_table(index=["project_id", "project_name", "year"], columns="element",
                                     values="share", aggfunc="sum")
-    share.columns = [f"{c}占比" for c in share.columns]
+    share.columns = [f"share:{c}" for c in share.columns]
     total = per_project.groupby(["project_id", "project_name", "year"])["amount"].sum().rename("total_cost")
     out = pd.concat([total, share], axis=1).reset_index()
-    out = out.sort_values(["year", "project_id"], ascending=[False, True]).reset_index(drop=True)
-    return label_columns(out)
+    return out.sort_values(["year", "project_id"], ascending=[False, True]).reset_index(drop=True)
 
 
 def standard_table(analysis: TypeAnalysis) -> pd.DataFrame:
-    """The plain SPEC standard (used by the facts) beside the quality-adjusted one (reference only)."""
+    """The plain SPEC standard (used by the facts) beside the quality-adjusted one (reference only):
+    ``basis`` (which projects, in words), ``peers``, ``standard``, ``unit``."""
     a = analysis
     good = a.peers[a.peers["quality_score"] >= a.quality_median] if np.isfinite(a.quality_median) \
         else a.peers.iloc[0:0]
     name = percentile_name(a.percentile)
     return pd.DataFrame([
-        {"口径": f"全部可比项目年度的{name}（规则口径，用于测算）", "样本数": len(a.peers),
-         "支出标准（元）": a.standard, "计量单位": a.unit},
-        {"口径": (f"质量得分不低于中位数（{a.quality_median:g} 分）的项目年度的{name}（质量调整，仅供参考）"
-                  if np.isfinite(a.quality_median) else "质量调整口径（无质量得分，不适用）"),
-         "样本数": len(good), "支出标准（元）": a.quality_standard, "计量单位": a.unit},
+        {"basis": f"全部可比项目年度的{name}（规则口径，用于测算）", "peers": len(a.peers),
+         "standard": a.standard, "unit": a.unit},
+        {"basis": (f"质量得分不低于中位数（{a.quality_median:g} 分）的项目年度的{name}（质量调整，仅供参考）"
+                   if np.isfinite(a.quality_median) else "质量调整口径（无质量得分，不适用）"),
+         "peers": len(good), "standard": a.quality_standard, "unit": a.unit},
     ])
 
 # --------------------------------------------------------------------------------------------
 # Overview section 七
 # --------------------------------------------------------------------------------------------
 def types_table(analyses: dict[str, TypeAnalysis]) -> pd.DataFrame:
-    """One row per project type: unit, peers, standard, year-Y projects, outliers, savings."""
+    """One row per project type: unit, peers, year-Y projects, median unit cost, standard, outliers,
+    savings."""
     rows = []
     for t, a in analyses.items():
         f = type_facts(a)
-        rows.append({"项目类型": t, "计量单位": a.unit or "—", "可比项目年度": len(a.peers),
-                     "本年项目数": f["cost.projects"], "单位成本中位数（元）": f["cost.unit_cost_median"],
-                     "支出标准（元）": f["cost.standard"], "异常值个数": f["cost.outliers"],
-                     "可节约资金（元）": f["cost.savings"]})
-    return pd.DataFrame(rows, columns=["项目类型", "计量单位", "可比项目年度", "本年项目数",
-                                       "单位成本中位数（元）", "支出标准（元）", "异常值个数",
-                                       "可节约资金（元）"])
+        rows.append({"project_type": t, "unit": a.unit, "peers": len(a.peers), "projects": f["cost.projects"],
+                     "unit_cost_median": f["cost.unit_cost_median"], "standard": f["cost.standard"],
+                     "outliers": f["cost.outliers"], "savings": f["cost.savings"]})
+    return pd.DataFrame(rows, columns=["project_type", "unit", "peers", "projects", "unit_cost_median",
+                                       "standard", "outliers", "savings"])

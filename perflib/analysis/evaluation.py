@@ -596,87 +596,32 @@ def evaluation_facts(store, year: int, rules, dept: str | None = None) -> dict:
     return facts
 
 # --------------------------------------------------------------------------------------------
-# tables for reports (Chinese headers)
+# tables for reports (rows chosen and ordered here; columns, headers and formats: present/labels.py)
 # --------------------------------------------------------------------------------------------
-def self_evaluation_table(result: SelfEvaluation) -> pd.DataFrame:
-    """Per-project recomputation with Chinese headers (for ``rep.table``)."""
-    p = result.projects
-    return pd.DataFrame({
-        "project_id": p["project_id"], "项目名称": p["project_name"], "主管部门": p["level1_name"],
-        "全年预算数（元）": p["budget"], "全年执行数（元）": p["spent_amount"],
-        "执行率": p["execution_rate"].round(4), "预算执行得分": p["execution_score"].round(2),
-        "产出得分": p["output_score"].round(2), "效益得分": p["effect_score"].round(2),
-        "满意度得分": p["satisfaction_score"].round(2), "满意度来源": p["satisfaction_source"],
-        "复核得分": p["recomputed_score"], "复核等级": p["grade"], "自评得分": p["reported_score"],
-        "自评等级": p["reported_grade"], "自评−复核": p["difference"], "问题数": p["flags"],
-    }).rename(columns={"project_id": "project_id"})
-
-
 FLAG_ORDER = (FLAG_INFLATED, FLAG_FULL_LOW_EXEC, FLAG_OVERACHIEVED, FLAG_MISSING, FLAG_UNREADABLE,
               FLAG_NO_BUDGET, FLAG_NOT_RECOMPUTED)
 
 
 def flags_table(result: SelfEvaluation, include_not_recomputed: bool = False) -> pd.DataFrame:
-    """Flagged projects with the reason and the numbers behind it (Chinese headers), the most
-    serious kinds first. Projects not recomputed (no indicators) are left out unless asked for:
-    they are counted in :func:`flags_paragraph` and listed by the coverage report."""
+    """Flagged projects with the reason and the numbers behind it, the most serious kinds first.
+    Projects not recomputed (no indicators) are left out unless asked for: they are counted in
+    :func:`flags_paragraph` and listed by the coverage report."""
     f = result.flags
     if not include_not_recomputed:
         f = f[f["flag"] != FLAG_NOT_RECOMPUTED]
     rank = {k: i for i, k in enumerate(FLAG_ORDER)}
     f = f.assign(_rank=f["flag"].map(rank)).sort_values(["_rank", "project_id"], kind="stable")
-    return pd.DataFrame({"project_id": f["project_id"], "项目名称": f["project_name"],
-                         "主管部门": f["level1_name"], "问题类型": f["flag"], "说明": f["detail"],
-                         "自评得分": f["reported_score"], "复核得分": f["recomputed_score"]})
+    return f.drop(columns="_rank").reset_index(drop=True)
 
 
 def key_evaluation_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """Key evaluations: dimension scores, total, grade, findings (Chinese headers)."""
-    k = scored
-    return pd.DataFrame({
-        "project_id": k["project_id"], "项目名称": k["project_name"], "主管部门": k["level1_name"],
-        "评价领域": k["domain"], "项目资金（元）": k["budget"],
-        "决策": k["score_decision"], "过程": k["score_process"], "产出": k["score_output"],
-        "效益": k["score_effect"], "总分": k["total_score"], "等级": k["grade"],
-        "主要问题": k["findings"] if "findings" in k else None,
-    })
+    """Key evaluations with their ``findings`` (missing when the export has none)."""
+    return scored if "findings" in scored else scored.assign(findings=None)
 
 
 def budget_application_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """Results applied to next year's budget per project (Chinese headers)."""
-    k = scored
-    return pd.DataFrame({
-        "project_id": k["project_id"], "项目名称": k["project_name"], "等级": k["grade"],
-        "下年度申请数（元）": k["next_request"], "下年度安排数（元）": k["next_approved"],
-        "压减额（元）": k["cut"], "压减率": k["cut_rate"].round(4),
-        "建议压减率": k["suggested_cut_rate"],
-        "建议性质": np.where(k["suggested_is_floor"], "不低于", "约为"),
-        "压减率偏离": k["departure"].round(4), "结论": k["decision"],
-    })
+    """Results applied to next year's budget per project, with ``suggestion``: whether the suggested
+    cut rate is a floor (不低于) or a target (约为)."""
+    return scored.assign(suggestion=np.where(scored["suggested_is_floor"], "不低于", "约为"))
 
 
-def grades_by_department_table(by_dept: pd.DataFrame) -> pd.DataFrame:
-    """:func:`grades_by_department` with Chinese headers."""
-    return by_dept.rename(columns={"level1_name": "主管部门", "projects": "自评项目数", "recomputed": "复核项目数",
-                                   "mean_reported": "复核项目平均自评得分", "mean_recomputed": "平均复核得分",
-                                   "inflated": "自评虚高项目数"})
-
-
-def cut_by_grade_table(by_grade: pd.DataFrame) -> pd.DataFrame:
-    """:func:`cut_by_grade` with Chinese headers."""
-    return pd.DataFrame({"等级": by_grade["grade"], "项目数": by_grade["projects"],
-                         "下年度申请数（元）": by_grade["request"], "压减额（元）": by_grade["cut"],
-                         "压减率": by_grade["cut_rate"].round(4), "建议压减率": by_grade["suggested_cut_rate"],
-                         "偏离建议项目数": by_grade["departs"]})
-
-
-def key_domains_table(domains: pd.DataFrame) -> pd.DataFrame:
-    """:func:`key_domains` with Chinese headers."""
-    return domains.rename(columns={"domain": "评价领域", "projects": "项目数", "budget": "项目资金（元）",
-                                   "mean_score": "平均总分"})
-
-
-# money columns of the Chinese tables (summed on the 涉密项目（合计） line)
-SELF_EVAL_MONEY = ["全年预算数（元）", "全年执行数（元）"]
-KEY_MONEY = ["项目资金（元）"]
-APPLICATION_MONEY = ["下年度申请数（元）", "下年度安排数（元）", "压减额（元）"]

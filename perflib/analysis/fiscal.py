@@ -348,13 +348,14 @@ def street_index(store, year: int, rules) -> FiscalIndex:
 
 
 def pefa_table(scores: list[PefaScore]) -> pd.DataFrame:
-    """The PEFA scores as a report table: one row per indicator, each year's measure and grade."""
+    """The PEFA scores, one row per indicator: ``code``, ``name``, per year ``year_<Y>`` (the
+    measure with its grade, e.g. 93.14%（B）, or 无数据) and ``overall`` (the grade and why)."""
     rows = []
     for s in scores:
-        row: dict[str, Any] = {"指标": s.code, "内容": s.name}
+        row: dict[str, Any] = {"code": s.code, "name": s.name}
         for y, v, g in s.yearly[["year", "value", "grade"]].itertuples(index=False):
-            row[f"{y}年"] = "无数据" if pd.isna(v) else f"{v * 100:.2f}%（{g}）"
-        row["综合等级"] = s.describe()
+            row[f"year_{y}"] = "无数据" if pd.isna(v) else f"{v * 100:.2f}%（{g}）"
+        row["overall"] = s.describe()
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -369,10 +370,10 @@ def pefa_band_table(rules) -> pd.DataFrame:
             b = bands[g]
             text = (f"{b[0] * 100:g}% ≤ 比率 ≤ {b[1] * 100:g}%（含边界）" if kind == "in"
                     else f"偏差 < {b * 100:g}%（不含边界）")
-            rows.append({"指标": code, "等级": g, "区间": text,
-                         "判定": f"近 {window} 年中至少 {required} 年落在区间内"})
-        rows.append({"指标": code, "等级": fail_grade(bands), "区间": "未达到 C 级",
-                     "判定": f"或有数据的年度少于 {required} 年（数据不足）"})
+            rows.append({"code": code, "grade": g, "band": text,
+                         "rule": f"近 {window} 年中至少 {required} 年落在区间内"})
+        rows.append({"code": code, "grade": fail_grade(bands), "band": "未达到 C 级",
+                     "rule": f"或有数据的年度少于 {required} 年（数据不足）"})
     return pd.DataFrame(rows)
 
 
@@ -521,44 +522,37 @@ def street_overview_facts(fi: FiscalIndex) -> dict:
 
 
 # --- report tables and method text -----------------------------------------------------------------
-WAN = 10_000
-
-
 def framework_table(rules) -> pd.DataFrame:
-    """The indicator framework as printed in the report: name, group, weight, direction, formula,
-    source and status (Chinese headers)."""
+    """The indicator framework as printed in the report: ``indicator``, ``group``, ``weight``,
+    ``direction`` and ``status`` (in words), ``formula``, ``source``."""
     from ..rules import STATUS_LABELS
 
     fw = indicator_framework(rules)
     return pd.DataFrame({
-        "指标": fw["name"].values, "分组": fw["group"].values, "权重": fw["weight"].values,
-        "方向": fw["direction"].map(DIRECTION_LABELS).values, "计算公式": fw["formula"].values,
-        "依据": fw["source"].values,
-        "性质": [STATUS_LABELS.get(s, s) for s in fw["status"]],
+        "indicator": fw["name"].values, "group": fw["group"].values, "weight": fw["weight"].values,
+        "direction": fw["direction"].map(DIRECTION_LABELS).values, "formula": fw["formula"].values,
+        "source": fw["source"].values, "status": [STATUS_LABELS.get(s, s) for s in fw["status"]],
     })
 
 
 def indicator_table(ev: StreetEvaluation) -> pd.DataFrame:
-    """One street's indicators: value and peer median (in %), score and median score (0–100), and the
-    weighted points each contributes to the index."""
+    """One street's indicators: ``value`` and ``peer_median_value`` (fractions), ``score`` and
+    ``peer_median_score`` (0–100), and the weighted points (``contribution``) each adds to the index."""
     cmp = ev.index.comparison(ev.code)
     return pd.DataFrame({
-        "指标": cmp["指标"], "分组": cmp["分组"], "权重": cmp["权重"], "方向": cmp["方向"],
-        "本街道取值（%）": (cmp["value"] * 100).round(2),
-        "参评街道中位数（%）": (cmp["peer_median_value"] * 100).round(2),
-        "指标得分": cmp["score"].round(2), "参评街道中位数得分": cmp["peer_median_score"].round(2),
-        "计入指数的分值": cmp["contribution"].round(2),
-    })
+        "indicator": cmp["指标"], "group": cmp["分组"], "weight": cmp["权重"], "direction": cmp["方向"],
+        "value": cmp["value"], "peer_median_value": cmp["peer_median_value"], "score": cmp["score"],
+        "peer_median_score": cmp["peer_median_score"], "contribution": cmp["contribution"],
+    }).reset_index(drop=True)
 
 
 def heads_table(ev: StreetEvaluation) -> pd.DataFrame:
-    """PI-2 working for year Y: budget, outturn, adjusted budget and deviation per head, in 万元."""
+    """PI-2 working for year Y per functional ``head``: ``budget``, ``outturn``, ``adjusted`` budget
+    and absolute ``deviation``, in 元."""
     h = ev.heads
+    columns = ["head", "budget", "outturn", "adjusted", "deviation"]
     if h.empty:
-        return pd.DataFrame(columns=["功能科目", "预算数（万元）", "决算数（万元）", "调整后预算数（万元）", "偏差绝对值（万元）"])
-    return pd.DataFrame({
-        "功能科目": h.index.astype(str), "预算数（万元）": (h["budget"] / WAN).round(2).values,
-        "决算数（万元）": (h["outturn"] / WAN).round(2).values,
-        "调整后预算数（万元）": (h["adjusted"] / WAN).round(2).values,
-        "偏差绝对值（万元）": (h["deviation"] / WAN).round(2).values,
-    })
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame({"head": h.index.astype(str), "budget": h["budget"].values,
+                         "outturn": h["outturn"].values, "adjusted": h["adjusted"].values,
+                         "deviation": h["deviation"].values}, columns=columns)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import math
 from fractions import Fraction
 
 import numpy as np
@@ -528,53 +527,7 @@ def red_action_list(execution: pd.DataFrame, projection: pd.DataFrame | None = N
     return out[cols].reset_index(drop=True)
 
 
-# --- presentation and narrative -----------------------------------------------------------------
-from .coverage import PCT, PP, WAN, present  # noqa: E402  (presentation helpers shared with coverage)
-
-EXECUTION_SPEC = [
-    ("projects", "项目数", None), ("budget", "预算数", WAN), ("spent", "支出数", WAN),
-    ("execution_rate", "预算执行率", PCT), ("time_progress", "时间进度", PCT), ("gap", "执行进度差", PP),
-    (RED, "红色", None), (YELLOW, "黄色", None), (GREEN, "绿色", None), (NO_BUDGET, "无预算", None),
-]
-PROJECT_SPEC = [
-    ("level1_name", "主管部门", None), ("dept_name", "预算单位", None), ("project_id", "项目编码", None),
-    ("project_name", "项目名称", None), ("budget_kind", "预算类型", None), ("budget", "预算数", WAN),
-    ("spent", "支出数", WAN), ("execution_rate", "预算执行率", PCT), ("gap", "执行进度差", PP),
-    ("band", "预警等级", None),
-]
-ACTION_SPEC = PROJECT_SPEC[:-2] + [
-    ("time_progress", "时间进度", PCT), ("gap", "执行进度差", PP), ("projected_unspent", "预计结转结余", WAN)]
-PROJECT_PROJECTION_SPEC = PROJECT_SPEC[:-3] + [
-    ("profile", "推算依据", None), ("share", "上年同期支出占比", PCT),
-    ("projected_spent", "预计全年支出", WAN), ("projected_unspent", "预计结转结余", WAN),
-    ("projected_rate", "预计全年执行率", PCT)]
-LIKELIHOOD_SPEC = [("likelihood", "完成可能性", None), ("indicators", "指标数", None), ("projects", "项目数", None)]
-DEVIATION_SPEC = [("deviation_reason", "偏差原因", None), ("indicators", "指标数", None), ("projects", "项目数", None)]
-INDICATOR_SPEC = [
-    ("level1_name", "主管部门", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
-    ("snapshot_month", "监控月份", None), ("indicator", "三级指标", None), ("direction", "指标方向", None),
-    ("target_value", "指标值", None), ("unit", "计量单位", None), ("actual_value", "执行值", None),
-    ("completion", "完成度", PCT), ("cumulative", "累计型（数量）指标", None), ("likelihood", "完成可能性", None),
-    ("deviation_reason", "偏差原因", None),
-]
-PROJECTION_SPEC = [
-    ("projects", "项目数", None), ("budget", "预算数", WAN), ("spent", "已支出", WAN),
-    ("projected_spent", "预计全年支出", WAN), ("projected_unspent", "预计结转结余", WAN),
-    ("projected_rate", "预计全年执行率", PCT),
-]
-DISAGREEMENT_SPEC = [
-    ("level1_name", "主管部门", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
-    ("budget", "预算数", WAN), ("execution_rate", "预算执行率", PCT), ("target_progress", "数量指标完成度", PCT),
-    ("progress_gap", "完成度−执行率", PP), ("disagreement", "类型", None),
-    ("likelihood", "完成可能性", None), ("deviation_reasons", "偏差原因", None),
-]
-KEY_SPEC = [
-    ("level1_name", "主管部门", None), ("project_id", "项目编码", None), ("project_name", "项目名称", None),
-    ("budget", "预算数", WAN), ("spent", "支出数", WAN), ("execution_rate", "预算执行率", PCT),
-    ("band", "预警等级", None), ("target_progress", "数量指标完成度", PCT), ("findings", "监控发现", None),
-]
-
-
+# --- narrative ----------------------------------------------------------------------------------
 def resolve_month(store, year: int, as_of_month=None) -> int:
     """``as_of_month`` checked, or (None) the last month with payments in ``year``."""
     if as_of_month is None or (isinstance(as_of_month, str) and not as_of_month.strip()):

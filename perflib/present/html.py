@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 import html
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable

@@ -4,6 +4,8 @@ A notebook opens a :class:`Report` with its parameters; ``rep.facts``/``rep.tabl
 ``rep.text`` display their content (escaped HTML) and, when the runner passes an ``artifacts_dir``,
 also record it there (facts JSON, tables as pickles) so the runner can write ``.facts.json`` and
 ``.xlsx`` beside the HTML. With ``artifacts_dir=None`` (an analyst in JupyterLab) they only display.
+Tables are laid out and formatted by :mod:`perflib.present.tables` from the labels, units and views
+of :mod:`perflib.present.labels`; ``rep.table`` returns nothing, so a cell never echoes a frame.
 
 Classified (涉密) projects are collapsed here, in the layer that feeds every report: rows whose
 project code is a ``涉密项目-NN`` surrogate become one ``涉密项目（合计）`` line.
@@ -13,7 +15,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import html
 import io
 import json
 import math
@@ -21,49 +22,20 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..rules import Rules, load_rules
-from ..schema import TABLES
 from ..store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
+from . import tables
+from .labels import View
+from .tables import esc
 
 FACTS_FILE = "facts.json"
 TABLES_FILE = "tables.json"
 META_FILE = "meta.json"
-
-# Chinese headers for canonical and common derived column names (reports and xlsx show these).
-COLUMN_LABELS: dict[str, str] = {}
-for _t in TABLES.values():
-    for _c in _t.columns:
-        COLUMN_LABELS.setdefault(_c.name, _c.header)
-COLUMN_LABELS.update({
-    "year": "年度",
-    "amount": "金额",
-    "indicator": "指标",
-    "unit": "计量单位",
-    "budget": "预算数",
-    "dept_name": "部门名称",
-    "level1_code": "一级部门编码",
-    "level1_name": "一级部门",
-    "spent": "支出数",
-    "execution_rate": "预算执行率",
-    "time_progress": "时间进度",
-    "gap": "执行进度差",
-    "status": "预警等级",
-    "projects": "项目数",
-    "count": "数量",
-    "share": "占比",
-    "score": "得分",
-    "grade": "等级",
-    "unit_cost": "单位成本",
-    "standard": "支出标准",
-    "savings": "节约资金",
-    "cut": "核减金额",
-    "cut_rate": "核减率",
-})
 
 ID_COLUMNS = ("project_id", "项目编码")
 NAME_COLUMNS = ("project_name", "项目名称")
@@ -101,11 +73,6 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, pd.Series):
         return to_jsonable(value.to_dict())
     return str(value)
-
-
-def chinese_headers(df: pd.DataFrame) -> pd.DataFrame:
-    """Rename canonical column names to their Chinese headers (others kept as they are)."""
-    return df.rename(columns={c: COLUMN_LABELS[c] for c in df.columns if c in COLUMN_LABELS})
 
 
 def summable_columns(df: pd.DataFrame) -> list[str]:
@@ -180,78 +147,47 @@ def head_keeping_total(df: pd.DataFrame, n: int) -> pd.DataFrame:
     return df.head(n)
 
 
+def _source_names(df: pd.DataFrame, columns) -> list[str]:
+    """The frame's column names in the order :func:`perflib.present.tables.layout` shows them."""
+    view = tables.resolve_view(columns)
+    if view is None:
+        return list(df.columns)
+    if view.every:
+        return [c for c in df.columns if c not in view.drop]
+    return [c.name for c in view.columns]
+
+
 # --- HTML pieces (everything from data is escaped) -------------------------------------------------
-def esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
 def slug(text: str) -> str:
     """An HTML id for a heading (keeps CJK characters, drops markup-significant ones)."""
     s = re.sub(r"[\s\"'<>&#?/\\%]+", "-", str(text)).strip("-")
     return s or "section"
 
 
-_RATE_NAME = re.compile(r"(率|占比|进度|比例|rate|share|progress)", re.IGNORECASE)
-_PERCENT_UNIT = re.compile(r"(%|％|百分|pp|分)")  # already in percent (points): shown as is
-
-
-def _cell(value: Any, rate: bool = False) -> tuple[str, str]:
-    """(display text, sort key) of one table cell; ``rate`` columns (fractions) show as percentages."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
-        return "", ""
-    if isinstance(value, (bool, np.bool_)):
-        return ("是" if value else "否"), ("1" if value else "0")
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}", str(int(value))
-    if isinstance(value, (float, np.floating, decimal.Decimal)):
-        f = float(value)
-        if rate and abs(f) <= 10:
-            return f"{f * 100:.2f}%", repr(f)
-        if f.is_integer() and abs(f) >= 1000:
-            return f"{f:,.0f}", repr(f)
-        return f"{f:,.2f}" if abs(f) >= 1 else f"{f:.4g}", repr(f)
-    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
-        text = value.strftime("%Y-%m-%d")
-        return text, text
-    return str(value), ""
+def cut_note(total: pd.DataFrame, max_rows: int | None, xlsx_rows: int | None) -> str:
+    """The note under a table cut on the page (``max_rows``) and/or in the xlsx (``xlsx_rows``)."""
+    n = len(total)
+    xlsx_cut = xlsx_rows is not None and xlsx_rows < n
+    page_cut = max_rows is not None and n > max_rows
+    kept = "；涉密项目（合计）行保留在末行" if (page_cut or xlsx_cut) and _has_total_line(total) else ""
+    if page_cut and xlsx_cut:
+        return (f'<p class="perf-note">页面仅显示前 {max_rows:,} 行；xlsx 文件含前 {xlsx_rows:,} 行；'
+                f'共 {n:,} 行{kept}。完整明细请按部门生成报告。</p>')
+    if xlsx_cut:
+        return f'<p class="perf-note">xlsx 文件仅含前 {xlsx_rows:,} 行，共 {n:,} 行{kept}。完整明细请按部门生成报告。</p>'
+    if page_cut:
+        return f'<p class="perf-note">仅显示前 {max_rows} 行，共 {n} 行{kept}；完整数据见 xlsx 文件。</p>'
+    return ""
 
 
 def table_html(df: pd.DataFrame, title: str, max_rows: int | None = None,
                xlsx_rows: int | None = None) -> str:
-    """A sortable/searchable (by the page's inline script) HTML table; every value escaped.
-
-    ``xlsx_rows``: rows of the table kept for the .xlsx when fewer than all (the note says so)."""
+    """The HTML of a table as :meth:`Report.table` shows it (kinds recorded by
+    :func:`~perflib.present.tables.with_kinds`, or guessed from the headers); ``xlsx_rows``: rows
+    kept for the .xlsx when fewer than all (the note says so)."""
     shown = df if max_rows is None else head_keeping_total(df, max_rows)
-    head = "".join(
-        f'<th data-type="{"num" if pd.api.types.is_numeric_dtype(df[c]) else "text"}">{esc(c)}</th>'
-        for c in df.columns
-    )
-    rates = [bool(_RATE_NAME.search(str(c))) and not _PERCENT_UNIT.search(str(c))
-             and pd.api.types.is_float_dtype(df[c]) for c in df.columns]
-    rows = []
-    for rec in shown.itertuples(index=False, name=None):
-        cells = []
-        for v, is_rate in zip(rec, rates):
-            text, key = _cell(v, is_rate)
-            attr = f' data-v="{esc(key)}"' if key else ""
-            cells.append(f"<td{attr}>{esc(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    note = ""
-    xlsx_cut = xlsx_rows is not None and xlsx_rows < len(df)
-    page_cut = max_rows is not None and len(df) > max_rows
-    kept = "；涉密项目（合计）行保留在末行" if (page_cut or xlsx_cut) and _has_total_line(df) else ""
-    if page_cut and xlsx_cut:
-        note = (f'<p class="perf-note">页面仅显示前 {max_rows:,} 行；xlsx 文件含前 {xlsx_rows:,} 行；'
-                f'共 {len(df):,} 行{kept}。完整明细请按部门生成报告。</p>')
-    elif xlsx_cut:
-        note = f'<p class="perf-note">xlsx 文件仅含前 {xlsx_rows:,} 行，共 {len(df):,} 行{kept}。完整明细请按部门生成报告。</p>'
-    elif page_cut:
-        note = f'<p class="perf-note">仅显示前 {max_rows} 行，共 {len(df)} 行{kept}；完整数据见 xlsx 文件。</p>'
-    return (
-        f'<div class="perf-table-wrap"><p class="perf-caption">{esc(title)}</p>'
-        f'<table class="perf-table" data-rows="{len(shown)}"><thead><tr>{head}</tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody></table>{note}</div>'
-    )
+    return tables.table_html(df, tables.kinds_of(df), title, rows=shown,
+                             note=cut_note(df, max_rows, xlsx_rows))
 
 
 def markdown_html(text: str) -> str:
@@ -308,15 +244,20 @@ class Report:
         return dict(self._facts)
 
     # --- content -----------------------------------------------------------------------------
-    def table(self, df: pd.DataFrame, title: str, sheet: str | None = None,
-              money: Iterable[str] | None = None, max_rows: int | None = None) -> pd.DataFrame:
-        """Show a table (classified rows collapsed, Chinese headers) and keep it for the ``.xlsx``.
+    def table(self, df: pd.DataFrame, title: str, columns: View | str | Sequence | None = None, *,
+              sheet: str | None = None, money: Iterable[str] | None = None,
+              max_rows: int | None = None) -> None:
+        """Show a table (classified rows collapsed, Chinese headers, one format per column) and keep
+        it for the ``.xlsx``. Returns nothing (a notebook cell has nothing to echo).
 
-        Returns the table as shown. ``money``: columns summed on the 涉密项目（合计） line. The page
-        shows the first ``report.html_max_rows`` rows (or ``max_rows``), the .xlsx keeps the first
+        ``columns``: a view name of :data:`perflib.present.labels.VIEWS`, a list of columns (names,
+        ``(name, label[, kind])``) or None (every column, labelled by ``labels.LABELS``).
+        ``money``: columns summed on the 涉密项目（合计） line (canonical names or headers; default:
+        money and count columns guessed by name). The page shows the first
+        ``report.html_max_rows`` rows (or ``max_rows``), the .xlsx keeps the first
         ``report.xlsx_max_rows``; the tables JSON records the total (``rows``).
         """
-        out = chinese_headers(collapse_classified(df, money)).reset_index(drop=True)
+        out = self.prepare_table(df, columns, money)
         limit = max_rows if max_rows is not None else self.max_table_rows
         if limit is None:
             limit = int(self.rules.value("report.html_max_rows"))
@@ -332,7 +273,18 @@ class Report:
                 pickle.dump(head_keeping_total(out, xlsx_limit), fh)
             self._tables.append({"file": file, "title": title, "sheet": sheet or title, "rows": len(out)})
             self._write(TABLES_FILE, self._tables)
-        return out
+
+    @staticmethod
+    def prepare_table(df: pd.DataFrame, columns: View | str | Sequence | None = None,
+                      money: Iterable[str] | None = None) -> pd.DataFrame:
+        """The table :meth:`table` shows and keeps: laid out (:func:`perflib.present.tables.layout`),
+        classified rows collapsed, the columns' kinds in ``attrs`` (for the xlsx formats)."""
+        shown, kinds = tables.layout(df, columns)
+        if money is not None:
+            headers = dict(zip(_source_names(df, columns), shown.columns))
+            money = [headers.get(m, m) for m in money]
+        out = collapse_classified(shown, money).reset_index(drop=True)
+        return tables.with_kinds(out, kinds)
 
     def figure(self, fig, title: str, dpi: int = 110) -> None:
         """Embed a matplotlib figure (PNG as a data URI) with its title, then close it."""
@@ -373,7 +325,7 @@ class Report:
         if getattr(sec, "facts", None):
             self.facts(sec.facts)
         for t in getattr(sec, "tables", None) or []:
-            self.table(t.frame, t.title, sheet=t.sheet)
+            self.table(t.frame, t.title, getattr(t, "columns", None), sheet=t.sheet)
 
     def uses_rules(self, *sections: str) -> None:
         """Name the rules sections this report applies (the footer lists them first)."""

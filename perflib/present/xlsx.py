@@ -19,7 +19,9 @@ What a cell becomes:
   by U+FFFD (�); a carriage return is written as ``&#13;`` so that it survives XML line-end
   normalisation; text with leading/trailing whitespace is marked ``xml:space="preserve"``.
 
-The header row is bold and frozen; column widths follow the header and the first 200 values.
+The header row is bold and frozen; column widths follow the header and the first 200 values. A
+report table carries its columns' kinds (``perflib.present.tables.with_kinds``): their numbers get
+the kind's Excel format (``#,##0.00`` money, ``0.00%`` rates, ``0`` years, ``#,##0`` counts).
 """
 from __future__ import annotations
 
@@ -57,6 +59,11 @@ _DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _CT_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
+# Number formats a table's columns may carry (their kinds, perflib.present.labels), by Excel's
+# built-in format ids; each has its own cell style after the four fixed ones.
+NUMBER_FORMATS = {"0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0.00%": 10}
+FORMAT_STYLE = {fmt: 4 + i for i, fmt in enumerate(NUMBER_FORMATS)}
+
 _STYLES = (
     _DECL + f'<styleSheet {_NS}>'
     '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
@@ -67,10 +74,13 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    f'<cellXfs count="{4 + len(NUMBER_FORMATS)}"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    + "".join(f'<xf numFmtId="{i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+              for i in NUMBER_FORMATS.values()) +
+    '</cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     '</styleSheet>'
 )
@@ -223,7 +233,8 @@ def _lit(text: str) -> pa.Scalar:
     return pa.scalar(text, pa.large_string())
 
 
-_OPEN = {_NUM: ">", _BOOL: ' t="b">', _DATE: f' s="{STYLE_DATE}">', _DATETIME: f' s="{STYLE_DATETIME}">'}
+_OPEN = {_NUM: ">", _BOOL: ' t="b">', _DATE: f' s="{STYLE_DATE}">', _DATETIME: f' s="{STYLE_DATETIME}">',
+         **{f"{_NUM}{style}": f' s="{style}">' for style in FORMAT_STYLE.values()}}
 
 
 def _cell_pieces(kind: str, text: pa.Array, space: pa.Array | None, opening) -> list:
@@ -293,6 +304,16 @@ def _header_xml(columns: list[str]) -> str:
     return f'<row r="1">{cells}</row>' if columns else ""
 
 
+def _number_styles(df: pd.DataFrame) -> list[int | None]:
+    """Per column, the cell style of the number format its kind carries (a report table laid out by
+    :mod:`perflib.present.tables` records its kinds in ``attrs``); None: Excel's General."""
+    from .tables import KINDS_ATTR, number_formats
+
+    if not df.attrs.get(KINDS_ATTR):
+        return [None] * df.shape[1]
+    return [FORMAT_STYLE.get(f) if f else None for f in number_formats(df)]
+
+
 def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, selected: bool, widths: bool) -> None:
     n, m = df.shape
     headers = [str(c) for c in df.columns]
@@ -309,6 +330,7 @@ def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, selected: b
         '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>{_header_xml(headers)}'
     )
+    styles = _number_styles(df)
     columns = []
     for j in range(m):
         parts = []
@@ -316,6 +338,8 @@ def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, selected: b
             space = None
             if kind == _TEXT:
                 text, space = _escape(text)
+            elif kind == _NUM and styles[j] is not None:
+                kind = f"{_NUM}{styles[j]}"
             parts.append((kind, text, space))
         columns.append(parts)
     starts = list(range(0, n, CHUNK_ROWS))

@@ -18,12 +18,11 @@ import ast
 import hashlib
 import json
 import os
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from ..store import TABLES_READ_ENV, TRACKED_TABLES, TracingConnection, tables_in, traced  # noqa: F401  (re-exported for the runner)
+from ..store import TRACKED_TABLES
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # perflib/
 # the parent side of every report: executing, rendering, publishing

@@ -67,7 +67,8 @@ def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path
     """
     import papermill
 
-    from .deps import TABLES_READ_ENV, read_tables_file
+    from ..store import TABLES_READ_ENV
+    from .deps import read_tables_file
     from .kernels import kernel_manager_class
 
     quiet_papermill(job.log_output)

@@ -8,6 +8,7 @@ import bisect
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from ..checks import (
 )
 from .common import LIMIT, timed
 from .sql import quote
+
+if TYPE_CHECKING:  # annotations only: stage imports this module's caller
+    from .stage import BulkExport, Segment
 
 __all__ = ["Validator"]
 

@@ -26,8 +26,6 @@ def plot_cost_structure(per_project, overall, year: int, title: str | None = Non
 
     ``per_project`` / ``overall``: the frames of :func:`perflib.analysis.cost.cost_structure`.
     """
-    import pandas as pd
-
     setup_theme()
     elements = sorted(set(overall["element"]) | set(per_project["element"]))
     cur = per_project[per_project["year"] == year]

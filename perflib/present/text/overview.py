@@ -36,6 +36,7 @@ class SectionTable:
     title: str
     frame: pd.DataFrame
     sheet: str | None = None
+    columns: str | None = None  # the view of perflib.present.labels that shows the frame
 
 
 @dataclass
@@ -141,14 +142,14 @@ def section_3(store, year: int, rules) -> Section:
 def section_4(store, year: int, rules) -> Section:
     """四、强化财政重点评价结果应用: the key evaluations of Y (domains, projects, funds) and the cut
     of the Y+1 budgets they led to, drafted by :mod:`perflib.present.text.evaluation` (keyeval.* facts)."""
-    from ...analysis.evaluation import budget_application_table  # a table builder: stays in analysis for now
+    from ...analysis.evaluation import budget_application_table
 
     key = key_evaluations(store, int(year), rules)
     facts = key_evaluation_totals(key)
     tables = []
     if len(key):
-        t = budget_application_table(key).rename(columns={"project_id": "项目编码"})
-        tables.append(SectionTable("重点评价结果应用", t, "重点评价结果应用"))
+        tables.append(SectionTable("重点评价结果应用", budget_application_table(key), "重点评价结果应用",
+                                   "evaluation.budget_application"))
     return Section("4", "四、强化财政重点评价结果应用", evaluation_text.key_evaluation_paragraph(key, int(year)), facts, tables)
 
 
@@ -184,9 +185,7 @@ def section_6(store, year: int, rules, as_of_month: int | None = None) -> Sectio
         text += "\n\n本年数据中没有标记为重点监控的项目。"
     tables = []
     if len(keys):
-        t = keys[["project_id", "project_name", "dept_name", "budget"]].rename(columns={
-            "project_id": "项目编码", "project_name": "项目名称", "dept_name": "主管部门", "budget": "预算数（元）"})
-        tables.append(SectionTable("重点监控项目", t, "重点监控项目"))
+        tables.append(SectionTable("重点监控项目", keys, "重点监控项目", "overview.key_projects"))
     return Section("6", f"六、开展 {y} 年项目支出绩效运行监控工作", text, facts, tables)
 
 
@@ -194,7 +193,7 @@ def section_7(store, year: int, rules) -> Section:
     """七、成本预算绩效管理: expenditure standards of the cost pilots and the savings they give
     (``perflib.present.text.cost.overview_section``: cost.standards, cost.savings_total)."""
     text, facts, table = cost_text.overview_section(store, int(year), rules)
-    tables = [SectionTable("分领域支出标准与节约测算", table, "支出标准")] if len(table) else []
+    tables = [SectionTable("分领域支出标准与节约测算", table, "支出标准", "cost.types")] if len(table) else []
     return Section("7", "七、全面实施成本预算绩效管理工作", text, facts, tables)
 
 
