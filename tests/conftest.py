@@ -211,7 +211,7 @@ def demo_db(tmp_path_factory) -> Path:
     return db
 
 
-# --- hostile demo and the full demo suite (session-scoped; tests/test_classified.py, test_browser.py) --
+# --- hostile demo and the full demo suite (session-scoped; tests/run/test_classified.py, test_browser.py) --
 # Names that carry HTML/JS/markdown/formula payloads, planted into the demo data where reports show them
 # (tables, narrative text, page headers, file names). None may run, fetch or become a formula.
 XSS_SCRIPT = "<script>window.__xss=1</script>"

@@ -20,7 +20,7 @@ __all__ = ["render_input_format", "EXAMPLES", "DOC_PATH"]
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "input-format.md"
 
 # One small example per table, as the staff would export it (Chinese headers; cells as text). The
-# examples together form a valid export folder (tests/test_docs.py loads them).
+# examples together form a valid export folder (tests/ingest/test_docs.py loads them).
 EXAMPLES: dict[str, list[dict[str, str]]] = {
     "departments": [
         {"dept_code": "101", "dept_name": "区教体局", "parent_code": "", "sector": "教育", "is_street": "否"},

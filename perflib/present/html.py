@@ -78,7 +78,7 @@ def _exporter_class():
     adds alt text to images without one (every figure of ours has one) and ``tabindex`` to outputs
     inside a ``.jp-Notebook`` element (the basic template has none). That pass re-parses the whole
     page: seconds for a province report's tables, most of the rendering time; the DOM is the same
-    without it (tests/test_render.py)."""
+    without it (tests/present/test_render.py)."""
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML

@@ -195,7 +195,7 @@ def markdown_html(text: str) -> str:
 
     The text is drafted from data (project and department names), so markdown links, images and
     autolinks stay literal text: a name like ``![x](http://…)`` must not make the page fetch or link
-    anywhere (SECURITY.md, tests/test_browser.py)."""
+    anywhere (SECURITY.md, tests/present/test_browser.py)."""
     import mistune
 
     md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])

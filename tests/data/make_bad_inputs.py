@@ -5,7 +5,7 @@ Each case is a whole export folder a reviewer can ingest as it is
 ``tests/conftest.py`` (every table as a UTF-8 csv) with one file replaced or added, as a budget
 system or a tired analyst would produce it. What each case must end with (exit 2 and the located
 message, or a correct load and what it loads as) is in ``tests/README.md`` and asserted by
-``tests/test_bad_inputs.py``.
+``tests/ingest/test_bad_inputs.py``.
 
 Usage: ``python tests/data/make_bad_inputs.py [CASE ...]`` (no names = every case). The password-
 protected workbook needs ``msoffcrypto-tool`` to be re-made; without it the committed file is kept.

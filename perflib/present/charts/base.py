@@ -86,7 +86,7 @@ def legend_loc(points: int, corner: str) -> str:
 
 # seaborn's theme for set_theme(context="notebook", style="whitegrid", palette="deep"), written out:
 # importing seaborn imports scipy.stats, 1.3 s at the start of every report kernel (and of the
-# runner's zygote) for two calls. tests/test_plots.py checks these equal what seaborn sets.
+# runner's zygote) for two calls. tests/present/test_plots.py checks these equal what seaborn sets.
 DEEP = [
     (0.2980392156862745, 0.4470588235294118, 0.6901960784313725), (0.8666666666666667, 0.5176470588235295, 0.3215686274509804),
     (0.3333333333333333, 0.6588235294117647, 0.40784313725490196), (0.7686274509803922, 0.3058823529411765, 0.3215686274509804),

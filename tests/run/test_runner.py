@@ -19,6 +19,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from perflib.run import leaks, plan, runner
 from perflib.cli import main
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
 CLASSIFIED_NAME = "某专项保障经费"  # P004 of the small export is classified
 CLASSIFIED_CODE = "P004"
 SCRIPT_NAME = "<script>alert(1)</script>"
@@ -42,6 +44,7 @@ rep.text("正文段落")
 FAIL_BODY = PROBE_BODY + 'raise ValueError("故意出错 <b>x</b>")\n'
 LEAK_BODY = '''from perflib.present.notebook import open_report
 from perflib.store import Store
+
 rep = open_report("leaky", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.text("、".join(sorted(Store(db, redact=False).classified_names())))
 '''

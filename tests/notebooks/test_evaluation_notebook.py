@@ -11,6 +11,9 @@ import pytest
 
 from perflib.cli import main
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
+
 YEAR = 2023
 
 # The scoring of 财预〔2020〕10号 as SPEC states it, written independently in SQL: execution 10,

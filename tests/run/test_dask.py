@@ -19,6 +19,8 @@ from perflib.run import plan, runner
 from perflib.cli import main
 from perflib.exceptions import ParameterError
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\ndept = None\n"
 PROBE = '''import matplotlib.pyplot as plt
 from perflib.present.notebook import open_report
@@ -113,6 +115,7 @@ def test_a_run_without_dask_imports_nothing_of_dask(small, tmp_path):
     code = f"""
 import sys
 from perflib.run import runner
+
 summary = runner.run_reports(["probe"], db={str(small["db"])!r}, out={str(tmp_path)!r},
                              notebooks_dir={str(small["nbdir"])!r}, progress=False)
 assert summary.exit_code == 0, summary.describe()

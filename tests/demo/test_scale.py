@@ -19,6 +19,9 @@ from perflib.demo import build_demo, write_demo
 from perflib.exceptions import ParameterError
 from perflib.ingest import ingest
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
+
 DISTRICTS = 3
 FILE_ROWS = 120_000
 
@@ -136,13 +139,13 @@ def test_charts_bounded_at_province_scale():
     largest savings), so a province-wide report stays readable and renders in seconds."""
     import matplotlib.pyplot as plt
 
-    from perflib.present.charts import base as plots
+    from perflib.present.charts import base as plots, cost as cost_charts, coverage as cov_charts, monitoring as mon_charts
 
     n = plots.MAX_BARS * 3
     by_dept = pd.DataFrame({"level1_code": [f"{i:05d}" for i in range(n)],
                             "level1_name": [f"部门{i:05d}" for i in range(n)],
                             "eligible": [10] * n, "coverage_count": [(i % 97) / 96 for i in range(n)]})
-    fig = plots.plot_coverage_by_department(by_dept)
+    fig = cov_charts.plot_coverage_by_department(by_dept)
     bars = fig.axes[0].patches
     assert len(bars) == plots.MAX_BARS
     shown = sorted(b.get_width() for b in bars)
@@ -150,13 +153,13 @@ def test_charts_bounded_at_province_scale():
     plt.close(fig)
     table = pd.DataFrame({"project_name": [f"项目{i}" for i in range(n)], "saving": [float(i) for i in range(n)],
                           "budget_cut": [None] * n})
-    fig = plots.plot_savings_vs_cut(table)
+    fig = cost_charts.plot_savings_vs_cut(table)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     k = plots.MAX_PROJECT_BARS
     assert len(labels) == k and set(labels) == {f"项目{i}" for i in range(n - k, n)}
     plt.close(fig)
     small = by_dept.head(plots.MAX_BARS - 1)
-    fig = plots.plot_coverage_by_department(small)
+    fig = cov_charts.plot_coverage_by_department(small)
     assert len(fig.axes[0].patches) == len(small)                          # district size: all shown
     plt.close(fig)
 
@@ -165,13 +168,13 @@ def test_legends_over_many_points_go_in_a_corner_not_best():
     """loc="best" tests every corner against every point (~1 s per drawing at province scale)."""
     import matplotlib.pyplot as plt
 
-    from perflib.present.charts import base as plots
+    from perflib.present.charts import base as plots, cost as cost_charts, coverage as cov_charts, monitoring as mon_charts
     from perflib.rules import load_rules
 
     def scatter(n):
         ex = pd.DataFrame({"budget": [1e4 * (i + 1) for i in range(n)], "execution_rate": [0.5] * n,
                            "band": ["绿色", "黄色", "红色"] * (n // 3), "time_progress": [7 / 12] * n})
-        fig = plots.plot_execution_scatter(ex, load_rules())
+        fig = mon_charts.plot_execution_scatter(ex, load_rules())
         loc = fig.axes[0].get_legend()._loc
         plt.close(fig)
         return loc

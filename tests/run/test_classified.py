@@ -27,6 +27,8 @@ from conftest import CLASSIFIED_KEYEVAL, CLASSIFIED_TWIN
 
 from perflib.present.html import xlsx_bytes
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
 TOTAL_LINE = "涉密项目（合计）"
 
 
@@ -264,6 +266,7 @@ def test_cost_totals_reconcile(demo_suite, sql):
 CHART_LEAK = '''from perflib.present.notebook import open_report
 from perflib.store import Store
 import matplotlib.pyplot as plt
+
 rep = open_report("chart", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.heading("图表泄露测试", 1)
 names = sorted(n for n in Store(db, redact=False).classified_names() if not n.startswith("P"))

@@ -456,6 +456,7 @@ def _facts(out, stem):
     return json.loads((out / f"{stem}.facts.json").read_text(encoding="utf-8"))["facts"]
 
 
+@pytest.mark.slow
 def test_monitoring_notebook_on_demo_reproduces_the_seed(demo_db, tmp_path):
     import duckdb
     import openpyxl
@@ -506,6 +507,7 @@ def test_monitoring_notebook_on_demo_reproduces_the_seed(demo_db, tmp_path):
     wb.close()
 
 
+@pytest.mark.slow
 def test_monitoring_renders_for_every_month_of_a_full_year(demo_db, tmp_path):
     import duckdb
 

@@ -32,9 +32,12 @@ import pytest
 from conftest import small_frames, write_export
 from nbformat.v4 import new_code_cell, new_notebook
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\n"
 BODY = '''from perflib.present.notebook import open_report
 import time
+
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.heading("并发测试报告", 1)
 rep.heading("项目")

@@ -25,14 +25,18 @@ import duckdb
 import pandas as pd
 from hypothesis import HealthCheck, given, seed, settings, strategies as st
 
+import pytest
 from conftest import sha256_of, small_frames, write_export, write_table
 from perflib.cli import main
 from perflib.ingest import ingest
 from perflib.ingest.cells import EXCEL_ERRORS
 from perflib.schema import TABLE_ORDER, TABLES
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
+
 # 100 examples keep this test under a minute (~45 s of CPU) on this 2-core machine. For a longer
-# hunt with other examples: PERFLIB_FUZZ_EXAMPLES=2000 PERFLIB_FUZZ_SEED=7 pytest -s tests/test_fuzz_reader.py
+# hunt with other examples: PERFLIB_FUZZ_EXAMPLES=2000 PERFLIB_FUZZ_SEED=7 pytest -s tests/ingest/test_fuzz_reader.py
 MAX_EXAMPLES = int(os.environ.get("PERFLIB_FUZZ_EXAMPLES", "100"))
 FUZZ_SEED = os.environ.get("PERFLIB_FUZZ_SEED")
 XLSX_TABLES = ("projects", "monitoring")

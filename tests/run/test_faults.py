@@ -38,6 +38,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from perflib.schema import TABLE_ORDER
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
 TABLES = (*TABLE_ORDER, "loads")
 SURVIVED: list[str] = []  # one line per injected fault that the store or the run survived
 
@@ -273,6 +275,7 @@ def test_ingest_killed_after_random_delays_leaves_a_usable_database(demo_loads):
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\n"
 REPORT_BODY = '''from perflib.present.notebook import open_report
 import time
+
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.heading("故障测试报告", 1)
 rep.heading("项目")

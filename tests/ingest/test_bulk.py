@@ -33,7 +33,7 @@ from perflib.ingest.reader import PythonReader
 from perflib.schema import TABLE_ORDER, TABLES, Column
 from perflib.ingest.checks import MAX_LISTED, validate
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 CORPUS = HERE / "data" / "bad_inputs"
 NEVER = 1 << 62
 
@@ -132,6 +132,7 @@ CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and any(
     f.suffix.lower() == ".csv" for f in p.iterdir()))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_corpus_case_same_both_ways(case, monkeypatch):
     """Every case of the bad-input corpus with a CSV file: the same problems (or the same rows)."""
@@ -170,6 +171,7 @@ def _edit_csv(path: Path, encoding: str, edit) -> None:
     path.write_bytes(newline.join(lines).encode(encoding))
 
 
+@pytest.mark.slow
 def test_province_same_database(small_province, tmp_path, monkeypatch):
     bulk.TIMINGS.clear()
     py, bk = ingest_both(small_province, tmp_path, monkeypatch)
@@ -179,6 +181,7 @@ def test_province_same_database(small_province, tmp_path, monkeypatch):
     assert_same_ingest(py, bk)
 
 
+@pytest.mark.slow
 def test_province_faults_same_problems(small_province, tmp_path, monkeypatch):
     """Faults of every kind planted in the big files: the bulk path words and locates each exactly
     as the Python path does (and the bad row near the end of the last payments file by its line)."""

@@ -334,6 +334,7 @@ def test_format_features(demo):
     assert isinstance(first[2], dt.datetime)                  # a real date cell
 
 
+@pytest.mark.slow
 def test_deterministic_and_seed_independent_figures(demo, tmp_path):
     src0 = demo[0]
     again = write_demo(tmp_path / "again", seed=0)

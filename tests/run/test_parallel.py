@@ -25,7 +25,9 @@ from perflib.run import plan, runner
 from perflib.cli import main
 from perflib.exceptions import ParameterError
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 DEMO_REQUEST = dict(notebooks=["fiscal", "cost"],
                     params=[("street", "东风街道办事处"), ("project_type", "道路保洁")])
 DEMO_STEMS = ["2023/fiscal-东风街道办事处", "2023/cost-道路保洁"]
@@ -36,6 +38,7 @@ preloaded = "perflib.present.notebook" in sys.modules  # imported by the zygote,
 from ipykernel.connect import get_connection_info
 transport = json.loads(get_connection_info())["transport"]
 from perflib.present.notebook import open_report
+
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.heading("探针报告", 1)
 rep.facts({"probe.cwd": os.getcwd(), "probe.preloaded": preloaded, "probe.transport": transport,

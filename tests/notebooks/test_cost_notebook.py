@@ -9,6 +9,9 @@ import pytest
 
 from perflib.cli import main
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
+
 SEED_TYPES = {"道路保洁", "文博场馆运行", "消防业务", "物业管理", "公务接待"}
 YEAR = 2023
 

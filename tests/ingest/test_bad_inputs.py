@@ -24,7 +24,7 @@ from perflib.cli import main
 from perflib.ingest import ingest
 from perflib.schema import TABLE_ORDER
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 CORPUS = HERE / "data" / "bad_inputs"
 README = HERE / "README.md"
 D = Decimal

@@ -242,6 +242,7 @@ def test_change_text_uses_the_amounts_as_written():
 
 
 # --- the notebook on the demo store (session fixture ``demo_db`` from conftest) ----------------
+@pytest.mark.slow
 def test_coverage_notebook_on_demo_reproduces_the_seed(demo_db, tmp_path):
     import json
 

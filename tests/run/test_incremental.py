@@ -28,6 +28,9 @@ from perflib.run import deps
 from perflib.run import plan, runner
 from perflib.ingest import ingest
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
+
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\n"
 OPEN = 'from perflib.present.notebook import open_report\nrep = open_report("{name}", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)\n'
 BODIES = {
@@ -232,7 +235,7 @@ def test_code_prints_follow_the_modules_a_notebook_imports(tmp_path, monkeypatch
     pkg = tmp_path / "perflib"
     shutil.copytree(deps.PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(deps, "PACKAGE_DIR", pkg)
-    nbdir = Path(__file__).resolve().parents[1] / "notebooks"
+    nbdir = Path(__file__).resolve().parents[2] / "notebooks"
     cost_nb, fiscal_nb = nbdir / "cost.ipynb", nbdir / "fiscal.ipynb"
     before = {nb: deps.code_fingerprint(nb, "1") for nb in (cost_nb, fiscal_nb)}
     with open(pkg / "analysis" / "cost.py", "a", encoding="utf-8") as fh:

@@ -8,7 +8,7 @@ zero console errors, no script from the data runs (``window.__xss`` stays undefi
 script is our own), the interactive tables sort and search, every link of the index opens a file
 that exists, the overview prints to PDF with its Chinese text (pdftotext), and a screenshot of the
 overview's first page can be taken. The README's picture (docs/screenshots/overview.png, from the
-plain demo) is made the same way: ``python tests/test_browser.py reports/2023/overview.html``.
+plain demo) is made the same way: ``python tests/present/test_browser.py reports/2023/overview.html``.
 
 Chromium comes from Debian (``apt-get install chromium``; .ci/run installs it). Where it cannot be
 had, the browser tests skip with a loud reason — except under CI (``CI=true``), where they fail.
@@ -29,7 +29,10 @@ from conftest import FORMULA, HOSTILE
 from perflib.present.html import href, render_failure
 from perflib.present.notebook import markdown_html
 
-REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
+
+REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "screenshots" / "overview.png"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 # JS run in each page: everything a check needs in one round trip
@@ -375,7 +378,7 @@ def save_screenshot(report: Path, png: Path = SCREENSHOT) -> Path:
     return png
 
 
-if __name__ == "__main__":  # python tests/test_browser.py [reports/2023/overview.html]
+if __name__ == "__main__":  # python tests/present/test_browser.py [reports/2023/overview.html]
     import sys
 
     print(save_screenshot(Path(sys.argv[1] if len(sys.argv) > 1 else "reports/2023/overview.html")))

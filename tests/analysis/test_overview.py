@@ -167,6 +167,7 @@ def rendered(db, tmp_path_factory):
     return code, out
 
 
+@pytest.mark.slow
 def test_overview_run_facts_match_independent_sql(rendered, db):
     code, out = rendered
     assert code == 0
@@ -190,6 +191,7 @@ def test_overview_run_facts_match_independent_sql(rendered, db):
             "SELECT count(DISTINCT project_id) FROM monitoring WHERE year=2023 AND key_monitored")
 
 
+@pytest.mark.slow
 def test_overview_html_offline_without_code_and_escaped(rendered):
     _, out = rendered
     html = (out / "2023" / "overview.html").read_text("utf-8")
@@ -252,6 +254,7 @@ def _demo_sql(db):
     return {k: float(v) if v is not None and not isinstance(v, int) else v for k, v in r.items()}
 
 
+@pytest.mark.slow
 def test_demo_overview_facts_equal_independent_sql_and_the_seed(demo):
     assert demo["code"] == 0
     f, s = demo["facts"], _demo_sql(demo["db"])
@@ -279,6 +282,7 @@ def test_demo_overview_facts_equal_independent_sql_and_the_seed(demo):
     assert f["cost.standards"] == 5 and round(f["cost.savings_total"] / 1e4) == 727
 
 
+@pytest.mark.slow
 def test_demo_overview_sentences_read_as_the_seed(demo):
     html = demo["html"]
     assert "2023 年全区编制部门预算绩效目标 511 个，比上年增加 120 个，涉及资金 88 亿元。" in html

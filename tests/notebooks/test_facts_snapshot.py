@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-SNAPSHOT = Path(__file__).parent / "data" / "facts_snapshot.json"
+SNAPSHOT = Path(__file__).parents[1] / "data" / "facts_snapshot.json"
 
 pytestmark = pytest.mark.slow
 

@@ -13,6 +13,9 @@ import pytest
 from perflib.cli import main
 from perflib.rules import load_rules
 
+pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
+
+
 YEAR = 2023
 
 
