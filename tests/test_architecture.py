@@ -189,3 +189,19 @@ def test_the_checks_see_what_they_look_for(tmp_path):
     found = imports_of("perflib.analysis.x", fake / "x.py", {"perflib.ingest.reader": Path("reader.py")})
     assert ("perflib.ingest.reader", "_Reader") in found and ("perflib.analysis.y", "z") in found
     assert ("perflib.analysis.w", "v") not in found
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_is_over_80_lines_without_saying_why():
+    """A longer function states why in its docstring (a line starting with "Long:")."""
+    long = []
+    for module, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                reason = any(line.strip().startswith("Long:") for line in (ast.get_docstring(node) or "").splitlines())
+                if lines > MAX_FUNCTION_LINES and not reason:
+                    long.append(f"{module}.{node.name}: {lines} lines")
+    assert long == []

@@ -241,23 +241,8 @@ def _fmt_num(x: float) -> str:
     return f"{x:,.4f}".rstrip("0").rstrip(".")
 
 
-def score_self_evaluations(self_evals: pd.DataFrame, projects: pd.DataFrame, targets: pd.DataFrame,
-                           actuals: pd.DataFrame, rules) -> SelfEvaluation:
-    """Recompute every self-evaluated project's score from its indicators (rules in the module docstring).
-
-    Parameters
-    ----------
-    self_evals : 绩效自评 rows (project_id, year, spent_amount, satisfaction, reported_score).
-    projects : projects of the same year(s) with ``budget`` and department names (``Store.projects``).
-    targets : 绩效目标 rows (project-level rows are used; department-level rows ignored).
-    actuals : 自评指标 rows (project_id, year, indicator, actual_value). Actuals without a matching
-        target are ignored (there is nothing to score them against).
-    """
-    check_rules(rules)
-    weights = level_weights(rules)
-    cost_level = rules.value("self_evaluation.cost_indicator_level")
-    use_column = bool(rules.value("self_evaluation.satisfaction_from_column"))
-
+def _project_base(self_evals: pd.DataFrame, projects: pd.DataFrame, rules) -> pd.DataFrame:
+    """Self-evaluated projects with their budget, departments and execution score (one row each)."""
     se = self_evals[KEY + ["spent_amount", "satisfaction", "reported_score"]].copy()
     info_cols = [c for c in PROJECT_INFO if c in projects.columns]
     base = se.merge(projects[KEY + info_cols], on=KEY, how="left").reset_index(drop=True)
@@ -271,8 +256,13 @@ def score_self_evaluations(self_evals: pd.DataFrame, projects: pd.DataFrame, tar
     ex = execution_scores(base["spent_amount"], base["budget"], rules)
     base["execution_rate"] = ex["execution_rate"].to_numpy()
     base["execution_score"] = ex["execution_score"].to_numpy()
+    return base
 
-    # --- indicators -----------------------------------------------------------------------
+
+def _scored_indicators(base: pd.DataFrame, targets: pd.DataFrame, actuals: pd.DataFrame, rules) -> pd.DataFrame:
+    """The scored levels' indicators of the base projects with their achievement ratio and their
+    share of their level's points (by weight; equal shares when any weight is missing or all are 0)."""
+    cost_level = rules.value("self_evaluation.cost_indicator_level")
     tcols = ["project_id", "year", "level1", "level2", "indicator", "direction", "target_value", "unit", "weight"]
     tg = targets[[c for c in tcols if c in targets.columns]].copy()
     for c in tcols:
@@ -296,8 +286,14 @@ def score_self_evaluations(self_evals: pd.DataFrame, projects: pd.DataFrame, tar
     any_missing = any_missing.astype(bool)
     equal = any_missing | ~(w_sum > 0)
     ind["share"] = np.where(equal, 1.0 / n_in_level, ind["weight"] / w_sum.where(w_sum > 0, 1.0))
+    return ind
 
-    # --- levels present, redistribution -------------------------------------------------------
+
+def _levels_present(base: pd.DataFrame, ind: pd.DataFrame, rules):
+    """Which scored levels each project has (the satisfaction level may come from the 自评表 column),
+    and the points each level carries after redistribution: (present, sat_from_column,
+    any_indicator, points)."""
+    use_column = bool(rules.value("self_evaluation.satisfaction_from_column"))
     has_rows = ind.groupby(KEY + ["level"]).size().unstack("level").reindex(columns=list(SCORED_LEVELS))
     has_rows = has_rows.notna()
     present = base[KEY].merge(has_rows.reset_index(), on=KEY, how="left")
@@ -309,8 +305,13 @@ def score_self_evaluations(self_evals: pd.DataFrame, projects: pd.DataFrame, tar
     present[LEVEL_SATISFACTION] = present[LEVEL_SATISFACTION] | sat_from_column
     points = level_points(present[list(SCORED_LEVELS)], rules)
     points.index = pd.MultiIndex.from_frame(base[KEY])
+    return present, sat_from_column, any_indicator, points
 
-    # indicator points and scores
+
+def _project_scores(base: pd.DataFrame, ind: pd.DataFrame, rules) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each project's level scores, recomputed total, grade and indicator counts; and the indicators
+    with their points and scores."""
+    present, sat_from_column, any_indicator, points = _levels_present(base, ind, rules)
     lp = points.reset_index().melt(id_vars=KEY, var_name="level", value_name="level_points")
     ind = ind.merge(lp, on=KEY + ["level"], how="left")
     ind["points"] = ind["level_points"] * ind["share"]
@@ -346,6 +347,25 @@ def score_self_evaluations(self_evals: pd.DataFrame, projects: pd.DataFrame, tar
     out = out.merge(counts.reset_index(), on=KEY, how="left")
     for c in ("indicators", "missing_actuals", "overachieved"):
         out[c] = out[c].fillna(0).astype(int)
+    return out, ind
+
+
+def score_self_evaluations(self_evals: pd.DataFrame, projects: pd.DataFrame, targets: pd.DataFrame,
+                           actuals: pd.DataFrame, rules) -> SelfEvaluation:
+    """Recompute every self-evaluated project's score from its indicators (rules in the module docstring).
+
+    Parameters
+    ----------
+    self_evals : 绩效自评 rows (project_id, year, spent_amount, satisfaction, reported_score).
+    projects : projects of the same year(s) with ``budget`` and department names (``Store.projects``).
+    targets : 绩效目标 rows (project-level rows are used; department-level rows ignored).
+    actuals : 自评指标 rows (project_id, year, indicator, actual_value). Actuals without a matching
+        target are ignored (there is nothing to score them against).
+    """
+    check_rules(rules)
+    base = _project_base(self_evals, projects, rules)
+    ind = _scored_indicators(base, targets, actuals, rules)
+    out, ind = _project_scores(base, ind, rules)
 
     flags = _self_eval_flags(out, ind, rules)
     out["inflated"] = out["project_id"].isin(flags.loc[flags["flag"] == FLAG_INFLATED, "project_id"])
