@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..files import atomic_write_text
 from ..rules import Rules, load_rules
 from ..store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
 from . import tables
@@ -337,10 +338,7 @@ class Report:
     def _write(self, file: str, payload: Any) -> None:
         if self.artifacts_dir is None:
             return
-        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.artifacts_dir / (file + ".tmp")
-        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(self.artifacts_dir / file)
+        atomic_write_text(self.artifacts_dir / file, json.dumps(payload, ensure_ascii=False, indent=1))
 
 
 def find_db(db: str | Path | None) -> Path:

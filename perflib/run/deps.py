@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from ..files import atomic_write_text
 from ..store import TRACKED_TABLES
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # perflib/
@@ -84,9 +85,7 @@ def table_fingerprints(db: str | os.PathLike, cache_dir: str | os.PathLike | Non
         known = known if isinstance(known, dict) else {}
         known[key] = {"identity": identity, "duckdb": _duckdb_version(), "tables": out}
         try:
-            tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(known, ensure_ascii=False, indent=1), "utf-8")
-            os.replace(tmp, cache)
+            atomic_write_text(cache, json.dumps(known, ensure_ascii=False, indent=1))
         except OSError:  # a read-only output folder only costs the recomputation next time
             pass
     return out
