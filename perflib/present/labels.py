@@ -294,7 +294,10 @@ VIEWS.update({
                             ("peer_median_value", "参评街道中位数", PERCENT), ("score", "指标得分", SCORE),
                             ("peer_median_score", "参评街道中位数得分", SCORE),
                             ("contribution", "计入指数的分值", SCORE)),
+    "fiscal.ranking": _v(("dept_code", "街道编码", CODE), ("dept_name", "街道"), ("index", "综合绩效指数", SCORE),
+                         ("rank", "排名", COUNT), every=True),  # group_score:<group>: PATTERNS
     "fiscal.pefa": _v(("code", "指标"), ("name", "内容"), ("overall", "综合等级"), every=True),  # year_<Y>
+    "fiscal.year_over_year": _v(("item", "项目"), ("change", "变化"), every=True),  # year_<Y>
     "fiscal.pefa_bands": _v(("code", "指标"), ("grade", "等级"), ("band", "区间"), ("rule", "判定")),
     "fiscal.heads": _v(("head", "功能科目"), ("budget", "预算数", WAN), ("outturn", "决算数", WAN),
                        ("adjusted", "调整后预算数", WAN), ("deviation", "偏差绝对值", WAN)),
@@ -311,6 +314,7 @@ PATTERNS: tuple[tuple[re.Pattern, str, Kind], ...] = (
     (re.compile(r"^share_(\d{4})$"), "{0}年占比", RATE),
     (re.compile(r"^share:(.+)$"), "{0}占比", RATE),
     (re.compile(r"^year_(\d{4})$"), "{0}年", TEXT),
+    (re.compile(r"^group_score:(.+)$"), "{0}得分", SCORE),
 )
 
 

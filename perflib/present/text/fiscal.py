@@ -87,14 +87,14 @@ def findings_text(fi: FiscalIndex, code: str, pefa: list[PefaScore], rules,
     missing = cmp[cmp["value"].isna()]
     if len(good):
         parts.append("优势方面：" + "、".join(
-            f"{r.指标}{pct(r.value, missing=MISSING)}" for r in good.itertuples()) + "，处于参评街道前列。")
+            f"{r.indicator}{pct(r.value, missing=MISSING)}" for r in good.itertuples()) + "，处于参评街道前列。")
     if len(bad):
         parts.append("存在的主要问题：" + "；".join(
-            f"{r.指标}为{pct(r.value, missing=MISSING)}，参评街道中位数为"
+            f"{r.indicator}为{pct(r.value, missing=MISSING)}，参评街道中位数为"
             f"{pct(r.peer_median_value, missing=MISSING)}（得分{score(r.score, 1)}）"
             for r in bad.itertuples()) + "。")
     if len(missing):
-        parts.append("以下指标缺少数据、未参与计分：" + "、".join(missing["指标"]) + "。")
+        parts.append("以下指标缺少数据、未参与计分：" + "、".join(missing["indicator"]) + "。")
     suggestions = _suggestions(bad, pefa)
     if suggestions:
         parts.append("建议：" + "；".join(f"（{i}）{t}" for i, t in enumerate(suggestions, 1)) + "。")
@@ -107,6 +107,51 @@ def findings_text(fi: FiscalIndex, code: str, pefa: list[PefaScore], rules,
 def street_findings(ev: StreetEvaluation, rules) -> str:
     """:func:`findings_text` of one evaluated street (against its previous evaluation)."""
     return findings_text(ev.index, ev.code, ev.pefa, rules, ev.previous)
+
+
+def _delta(d, unit: str) -> str:
+    """「上升 1.23 分」/「下降 …」/「持平」 (below 0.005)/「—」 (missing) for a change in the table."""
+    if d is None or pd.isna(d):
+        return "—"
+    return change(d, f" {abs(d):.2f} {unit}", "上升", "下降", flat_below=0.005)
+
+
+def year_over_year_table(ev: StreetEvaluation) -> pd.DataFrame | None:
+    """The year-over-year table as shown (view ``fiscal.year_over_year``): ``item``, ``year_<Y0>``,
+    ``year_<Y1>`` and ``change`` as text (index with 2 decimals, rank as 「r/n」, rates in %), from
+    :meth:`perflib.analysis.fiscal.StreetEvaluation.year_over_year`; None without an earlier evaluation."""
+    yoy = ev.year_over_year()
+    if yoy is None:
+        return None
+    y0, y1 = f"year_{ev.previous.year}", f"year_{ev.year}"
+    rows = []
+    for r in yoy.itertuples(index=False):
+        if r.kind == "index":
+            rows.append({"item": r.name, y0: score(r.previous, missing=MISSING), y1: score(r.current, missing=MISSING),
+                         "change": _delta(r.change, "分")})
+        elif r.kind == "rank":
+            rows.append({"item": r.name, y0: f"{_rank(r.previous)}/{ev.previous.n_streets}",
+                         y1: f"{_rank(r.current)}/{ev.index.n_streets}", "change": ""})
+        else:
+            rows.append({"item": r.name, y0: pct(r.previous, missing=MISSING), y1: pct(r.current, missing=MISSING),
+                         "change": _delta(r.change * 100, "个百分点")})
+    return pd.DataFrame(rows, columns=["item", y0, y1, "change"])
+
+
+def pefa_table(scores: list[PefaScore]) -> pd.DataFrame:
+    """The PEFA table as shown (view ``fiscal.pefa``): per year ``year_<Y>`` the measure with its grade
+    (「93.14%（B）」, or 无数据), from :func:`perflib.analysis.fiscal.pefa_table`."""
+    from ...analysis.fiscal import pefa_table as raw_pefa_table
+
+    tab = raw_pefa_table(scores)
+    out = tab[["code", "name"]].copy()
+    for c in tab.columns:
+        if c.startswith("ratio_"):
+            y = c[len("ratio_"):]
+            out[f"year_{y}"] = [("无数据" if pd.isna(v) else f"{pct(v)}（{g}）")
+                                for v, g in zip(tab[c], tab[f"grade_{y}"])]
+    out["overall"] = tab["overall"]
+    return out
 
 
 def year_over_year_text(ev: StreetEvaluation) -> str:
