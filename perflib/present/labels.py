@@ -33,6 +33,7 @@ class Kind:
     scale: float = 1.0
     suffix: str = ""
     xlsx: str | None = None
+    words: tuple[tuple[object, str], ...] = ()  # (raw value, the word shown), e.g. (True, "不低于")
 
     @property
     def numeric(self) -> bool:
@@ -59,6 +60,7 @@ CODE = Kind("code")  # project and department codes: text, never wrapped
 TEXT = Kind("text")
 DATE = Kind("date")
 BOOL = Kind("bool")  # 是/否
+FLOOR = Kind("floor", words=((True, "不低于"), (False, "约为")))  # a suggested cut rate: floor or target
 
 KINDS = {k.name: k for k in (MONEY, WAN, YI, RATE, POINTS, PERCENT, SCORE, Z, NUMBER, COUNT, YEAR, MONTH,
                              CODE, TEXT, DATE, BOOL)}
@@ -249,7 +251,7 @@ VIEWS.update({
         ("project_id", "项目编码", CODE), ("project_name", "项目名称"), ("grade", "等级"),
         ("next_request", "下年度申请数（元）", MONEY), ("next_approved", "下年度安排数（元）", MONEY),
         ("cut", "压减额（元）", MONEY), ("cut_rate", "压减率", RATE), ("suggested_cut_rate", "建议压减率", RATE),
-        ("suggestion", "建议性质"), ("departure", "压减率偏离", RATE), ("decision", "结论")),
+        ("suggested_is_floor", "建议性质", FLOOR), ("departure", "压减率偏离", RATE), ("decision", "结论")),
 })
 
 # --- cost -------------------------------------------------------------------------------------------

@@ -116,7 +116,9 @@ def layout(df: pd.DataFrame, columns: View | str | Sequence | None = None) -> tu
         if isinstance(c, Column):
             s = df[c.name]
             kind = c.kind
-            if kind.scale != 1.0:
+            if kind.words:
+                s, kind = s.map(dict(kind.words)), TEXT
+            elif kind.scale != 1.0:
                 s = (pd.to_numeric(s, errors="coerce").astype("float64") * kind.scale).round(kind.decimals)
             header = c.header
         else:
