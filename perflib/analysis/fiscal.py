@@ -47,27 +47,12 @@ FORMULAS: dict[str, tuple[str, str, str | None]] = {
     "target_coverage": ("coverage", "targets", None),
     "selfeval_coverage": ("coverage", "self_evaluations", None),
 }
-COVERAGE_TEXT = {
-    "targets": "当年有项目级绩效目标的合格项目数 ÷ 当年合格项目数（本级、非涉密、非特殊资金）",
-    "self_evaluations": "上年度已开展绩效自评的合格项目数 ÷ 上年度合格项目数（本级、非涉密、非特殊资金）",
-}
-DIRECTION_LABELS = {"higher": "越高越好", "lower": "越低越好", "target_one": "越接近 100% 越好"}
 MISSING_MODES = ("redistribute", "zero")
 # Scores are rounded to this many decimals so float noise (0.7 − 0.6 = 0.0999…) cannot put a score a
 # hair below a findings threshold; far below any meaningful precision of a 0–100 score.
 SCORE_DECIMALS = 9
 ELIGIBLE_FUND_SOURCE = "本级"
 
-
-
-def formula_text(key: str) -> str:
-    """The Chinese formula of an indicator, as printed in the report's indicator table."""
-    kind, a, b = FORMULAS[key]
-    if kind == "ratio":
-        return f"{a} ÷ {b}"
-    if kind == "growth":
-        return f"本年{a} ÷ 上年{a} − 1"
-    return COVERAGE_TEXT[a]
 
 
 # --- rules -----------------------------------------------------------------------------------------
@@ -86,7 +71,7 @@ def indicator_framework(rules) -> pd.DataFrame:
             raise RulesError(f"规则 fiscal.indicators.{key}.weight 不能为负数，实际为 {weight:g}")
         rows.append({
             "key": key, "name": spec["name"], "group": spec.get("group", ""), "weight": weight,
-            "direction": spec["direction"], "formula": formula_text(key),
+            "direction": spec["direction"],
             "source": spec.get("source", ""), "status": spec.get("status", ""),
         })
     df = pd.DataFrame(rows).set_index("key")
@@ -267,7 +252,7 @@ class FiscalIndex:
 
     year: int
     streets: pd.DataFrame          # dept_code, dept_name of the peers
-    framework: pd.DataFrame        # index key: name, group, weight, direction, formula, source, status
+    framework: pd.DataFrame        # index key: name, group, weight, direction, source, status
     values: pd.DataFrame           # index dept_code, columns indicator keys (fractions)
     scores: pd.DataFrame           # same shape, 0–100
     result: pd.DataFrame           # index dept_code: index, weight_available, rank, dept_name
@@ -508,14 +493,14 @@ def street_overview_facts(fi: FiscalIndex) -> dict:
 
 # --- report tables and method text -----------------------------------------------------------------
 def framework_table(rules) -> pd.DataFrame:
-    """The indicator framework as printed in the report: ``indicator``, ``group``, ``weight``,
-    ``direction`` and ``status`` (in words), ``formula``, ``source``."""
+    """The indicator framework as printed in the report: ``key``, ``indicator``, ``group``,
+    ``weight``, ``direction`` (higher/lower/target_one), ``source`` and ``status`` (in words)."""
     from ..rules import STATUS_LABELS
 
     fw = indicator_framework(rules)
     return pd.DataFrame({
-        "indicator": fw["name"].values, "group": fw["group"].values, "weight": fw["weight"].values,
-        "direction": fw["direction"].map(DIRECTION_LABELS).values, "formula": fw["formula"].values,
+        "key": fw.index, "indicator": fw["name"].values, "group": fw["group"].values,
+        "weight": fw["weight"].values, "direction": fw["direction"].values,
         "source": fw["source"].values, "status": [STATUS_LABELS.get(s, s) for s in fw["status"]],
     })
 
@@ -526,7 +511,7 @@ def indicator_table(ev: StreetEvaluation) -> pd.DataFrame:
     cmp = ev.index.comparison(ev.code)
     return pd.DataFrame({
         "indicator": cmp["indicator"], "group": cmp["group"], "weight": cmp["weight"],
-        "direction": cmp["direction"].map(DIRECTION_LABELS),
+        "direction": cmp["direction"],
         "value": cmp["value"], "peer_median_value": cmp["peer_median_value"], "score": cmp["score"],
         "peer_median_score": cmp["peer_median_score"], "contribution": cmp["contribution"],
     }).reset_index(drop=True)

@@ -24,7 +24,8 @@ class Kind:
 
     ``scale``: raw value × scale = the number shown (万元: 1e-4; percentage points: 100);
     ``suffix``: the unit added to the header (（万元）); ``decimals``/``separators``/``percent``:
-    the page's text; ``xlsx``: the Excel number format (None: text, dates and bools as they are)."""
+    the page's text; ``xlsx``: the Excel number format (None: text, dates and bools as they are);
+    ``words``: (value, word) pairs: the column's coded values shown as words, as text."""
 
     name: str
     decimals: int | None = None
@@ -60,6 +61,8 @@ CODE = Kind("code")  # project and department codes: text, never wrapped
 TEXT = Kind("text")
 DATE = Kind("date")
 BOOL = Kind("bool")  # 是/否
+DIRECTION_LABELS = {"higher": "越高越好", "lower": "越低越好", "target_one": "越接近 100% 越好"}
+DIRECTION = Kind("direction", words=tuple(DIRECTION_LABELS.items()))  # a fiscal indicator's direction
 FLOOR = Kind("floor", words=((True, "不低于"), (False, "约为")))  # a suggested cut rate: floor or target
 
 KINDS = {k.name: k for k in (MONEY, WAN, YI, RATE, POINTS, PERCENT, SCORE, Z, NUMBER, COUNT, YEAR, MONTH,
@@ -290,7 +293,7 @@ VIEWS.update({
 })
 
 # --- fiscal -----------------------------------------------------------------------------------------
-_INDICATOR = (("indicator", "指标"), ("group", "分组"), ("weight", "权重", SCORE), ("direction", "方向"))
+_INDICATOR = (("indicator", "指标"), ("group", "分组"), ("weight", "权重", SCORE), ("direction", "方向", DIRECTION))
 VIEWS.update({
     "fiscal.indicators": _v(*_INDICATOR, ("value", "本街道取值", PERCENT),
                             ("peer_median_value", "参评街道中位数", PERCENT), ("score", "指标得分", SCORE),

@@ -516,7 +516,7 @@ def test_report_tables(store, three_rules, rules):
     assert list(tab["计入指数的分值"]) == pytest.approx([50.0, 30.0, 20.0])    # sums to the index 100
     heads = Report.prepare_table(fiscal.heads_table(ev), "fiscal.heads")
     assert heads.set_index("功能科目").loc["城乡社区支出", "调整后预算数（万元）"] == pytest.approx(3800)
-    fw = Report.prepare_table(fiscal.framework_table(rules), "fiscal.framework")
+    fw = Report.prepare_table(fiscal_text.framework_table(rules), "fiscal.framework")
     assert len(fw) == 11 and fw["权重"].sum() == 100 and set(fw["性质"]) == {"假设（可配置）"}
     assert "年以前没有" in fiscal_text.year_over_year_text(fiscal.evaluate_street(store, 2023, "203", rules))
     assert "上一次评价为2022年" in fiscal_text.year_over_year_text(ev)

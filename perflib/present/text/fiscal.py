@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...analysis.fiscal import FiscalIndex, StreetEvaluation, missing_mode, street_overview, street_overview_facts
+from ...analysis.fiscal import (FORMULAS, FiscalIndex, StreetEvaluation, missing_mode, street_overview,
+                                street_overview_facts)
+from ...analysis.fiscal import framework_table as raw_framework_table
 from ...analysis.pefa import PefaScore, pefa_years
 from ..formats import change, pct, score
 
@@ -31,6 +33,28 @@ SUGGESTIONS = {
 CLOSING = ("通过开展街道级政府财政运行综合绩效评价，促进街道级财政部门强化收支管理责任，压缩和控制行政成本，"
            "提升财政资金使用效益和效率，确保财政统筹平衡能力不断增强。")
 MISSING = "缺失"
+COVERAGE_TEXT = {
+    "targets": "当年有项目级绩效目标的合格项目数 ÷ 当年合格项目数（本级、非涉密、非特殊资金）",
+    "self_evaluations": "上年度已开展绩效自评的合格项目数 ÷ 上年度合格项目数（本级、非涉密、非特殊资金）",
+}
+
+
+def formula_text(key: str) -> str:
+    """The Chinese formula of an indicator (:data:`perflib.analysis.fiscal.FORMULAS`), as printed in
+    the report's indicator table."""
+    kind, a, b = FORMULAS[key]
+    if kind == "ratio":
+        return f"{a} ÷ {b}"
+    if kind == "growth":
+        return f"本年{a} ÷ 上年{a} − 1"
+    return COVERAGE_TEXT[a]
+
+
+def framework_table(rules) -> pd.DataFrame:
+    """:func:`perflib.analysis.fiscal.framework_table` with each indicator's ``formula`` in words
+    (view ``fiscal.framework``)."""
+    fw = raw_framework_table(rules)
+    return fw.assign(formula=[formula_text(k) for k in fw["key"]])
 
 
 def _rank(v) -> str:
