@@ -248,7 +248,11 @@ class TypeAnalysis:
     quality_median: float
     percentile: float
     min_peers: int
-    messages: list[str] = field(default_factory=list)
+    # conditions the report states, as (kind, values): ("units", {"units", "unit"}): several output
+    # units, only ``unit`` compared; ("few_peers", {"peers", "min_peers"}): no standard;
+    # ("unusable", {"year", "items": [(label, problem)]}): year-Y projects left out of the savings.
+    # present/text/cost.py words them.
+    notes: list[tuple[str, dict]] = field(default_factory=list)
 
     @property
     def peers(self) -> pd.DataFrame:
@@ -280,18 +284,16 @@ def analyse_type(data: CostData, project_type: str, rules: Rules) -> TypeAnalysi
     percentile = float(rules.value("cost.standard_percentile"))
     min_peers = int(rules.value("cost.min_peers"))
     rows = project_year_table(data.projects, data.costs, data.outputs, project_type, data.pilot_years)
-    messages: list[str] = []
+    notes: list[tuple[str, dict]] = []
     unit = type_unit(rows, year)
     units = sorted(set(rows.loc[rows["unit_cost"].notna(), "unit"]))
     if len(units) > 1:
-        messages.append(f"「{project_type}」的产出有多个计量单位（{'、'.join(units)}），"
-                        f"只以「{unit}」计的项目年度纳入同类比较，其余已标注。")
+        notes.append(("units", {"units": units, "unit": unit}))
     rows = mark_unit_mismatch(rows, unit)
     peers = rows[rows["is_peer"]]
     standard = percentile_standard(peers["unit_cost"], percentile, min_peers)
     if not np.isfinite(standard):
-        messages.append(f"「{project_type}」在 {data.pilot_years[0]}—{data.pilot_years[-1]} 年只有 "
-                        f"{len(peers)} 个可比项目年度，少于规则要求的 {min_peers} 个，暂不制定支出标准。")
+        notes.append(("few_peers", {"peers": len(peers), "min_peers": min_peers}))
     q = peers["quality_score"].dropna()
     quality_median = float(np.median(q)) if len(q) else float("nan")
     if len(q):
@@ -308,12 +310,11 @@ def analyse_type(data: CostData, project_type: str, rules: Rules) -> TypeAnalysi
     rows["saving"] = savings_of(rows, standard).where(in_year)
     bad = rows[in_year & rows["has_outputs"] & ~rows["is_peer"]]
     if len(bad):
-        messages.append(f"{year} 年有 {len(bad)} 个项目无法计算单位成本或单位不一致，未计入节约测算："
-                        + "；".join(f"{r.label}（{r.problem}）" for r in bad.itertuples()))
+        notes.append(("unusable", {"year": year, "items": [(r.label, r.problem) for r in bad.itertuples()]}))
     return TypeAnalysis(project_type=project_type, year=year, pilot_years=data.pilot_years, unit=unit,
                         rows=rows, standard=standard, quality_standard=quality_standard,
                         quality_median=quality_median, percentile=percentile, min_peers=min_peers,
-                        messages=messages)
+                        notes=notes)
 
 
 def sensitivity_table(analysis: TypeAnalysis, percentiles) -> pd.DataFrame:
@@ -364,22 +365,20 @@ class CostRegression:
     p_value: float
     fixed_share: float     # intercept / mean total cost
     unit: str | None
-    message: str = ""    # why there is no regression (Chinese), else empty
+    reason: str = ""     # why there is no regression: "few_peers" (< 3), "same_quantity"; else empty
 
 
 def cost_regression(analysis: TypeAnalysis) -> CostRegression:
     """Regress total cost on quantity (scipy.stats.linregress) over the peers of the pilot years.
 
-    Needs at least 3 peers with at least 2 different quantities (otherwise a message, no fit).
+    Needs at least 3 peers with at least 2 different quantities (otherwise a ``reason``, no fit).
     """
     from scipy import stats
 
     p = analysis.peers
     if len(p) < 3 or p["quantity"].nunique() < 2:
-        why = (f"可比项目年度只有 {len(p)} 个（至少需要 3 个）" if len(p) < 3
-               else "各项目年度的产出数量相同")
         return CostRegression(len(p), float("nan"), float("nan"), float("nan"), float("nan"),
-                              float("nan"), analysis.unit, message=f"{why}，无法做成本—产出回归。")
+                              float("nan"), analysis.unit, reason="few_peers" if len(p) < 3 else "same_quantity")
     res = stats.linregress(p["quantity"].astype(float), p["total_cost"].astype(float))
     mean_cost = float(p["total_cost"].mean())
     return CostRegression(n=len(p), fixed=float(res.intercept), variable=float(res.slope),
@@ -521,14 +520,8 @@ def types_overview_facts(analyses: dict[str, TypeAnalysis]) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-# Report helpers: display tables and Chinese sentences drawn from the results
+# Report tables (rows chosen and ordered here; headers, formats and words: present/)
 # --------------------------------------------------------------------------------------------
-
-def percentile_name(p: float) -> str:
-    """0.5 → 「中位数（第 50 百分位）」, 0.25 → 「第 25 百分位」."""
-    pct = f"{p * 100:g}"
-    return f"中位数（第 {pct} 百分位）" if p == 0.5 else f"第 {pct} 百分位"
-
 
 def unit_cost_table(analysis: TypeAnalysis) -> pd.DataFrame:
     """Every project-year of the pilot years (cost, output, unit cost, z, flags), latest year and
@@ -577,16 +570,15 @@ def structure_by_project(per_project: pd.DataFrame) -> pd.DataFrame:
 
 def standard_table(analysis: TypeAnalysis) -> pd.DataFrame:
     """The plain SPEC standard (used by the facts) beside the quality-adjusted one (reference only):
-    ``basis`` (which projects, in words), ``peers``, ``standard``, ``unit``."""
+    ``basis`` ("rule": every peer; "quality": peers with a quality score ≥ ``quality_median``),
+    ``percentile``, ``quality_median``, ``peers``, ``standard``, ``unit``."""
     a = analysis
     good = a.peers[a.peers["quality_score"] >= a.quality_median] if np.isfinite(a.quality_median) \
         else a.peers.iloc[0:0]
-    name = percentile_name(a.percentile)
     return pd.DataFrame([
-        {"basis": f"全部可比项目年度的{name}（规则口径，用于测算）", "peers": len(a.peers),
-         "standard": a.standard, "unit": a.unit},
-        {"basis": (f"质量得分不低于中位数（{a.quality_median:g} 分）的项目年度的{name}（质量调整，仅供参考）"
-                   if np.isfinite(a.quality_median) else "质量调整口径（无质量得分，不适用）"),
+        {"basis": "rule", "percentile": a.percentile, "quality_median": a.quality_median,
+         "peers": len(a.peers), "standard": a.standard, "unit": a.unit},
+        {"basis": "quality", "percentile": a.percentile, "quality_median": a.quality_median,
          "peers": len(good), "standard": a.quality_standard, "unit": a.unit},
     ])
 

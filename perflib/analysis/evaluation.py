@@ -231,14 +231,14 @@ class SelfEvaluation:
 
 KEY = ["project_id", "year"]
 PROJECT_INFO = ["project_name", "dept_code", "dept_name", "level1_code", "level1_name", "budget"]
-FLAG_COLUMNS = ["project_id", "project_name", "level1_name", "flag", "detail", "reported_score",
-                "recomputed_score", "execution_rate"]
-
-
-def _fmt_num(x: float) -> str:
-    if x is None or pd.isna(x):
-        return "—"
-    return f"{x:,.4f}".rstrip("0").rstrip(".")
+FLAG_COLUMNS = ["project_id", "project_name", "level1_name", "flag", "reported_score", "recomputed_score",
+                "execution_rate", "spent_amount", "difference", "threshold", "indicator", "direction",
+                "target_value", "actual_value", "unit", "achievement", "items"]
+# A flag's numbers: ``difference`` (reported − recomputed) and ``threshold`` (the rule applied: the
+# inflation margin, the low-execution rate or the over-achievement ratio); for an over-achieved
+# indicator its ``indicator``, ``direction``, ``target_value``, ``actual_value``, ``unit`` and
+# ``achievement``; ``items``: the indicators missing an actual value (names), or the unreadable ones
+# as (indicator, status, target_value, actual_value). present/text/evaluation.py words them.
 
 
 def _project_base(self_evals: pd.DataFrame, projects: pd.DataFrame, rules) -> pd.DataFrame:
@@ -389,45 +389,38 @@ def _self_eval_flags(out: pd.DataFrame, ind: pd.DataFrame, rules) -> pd.DataFram
     rows: list[dict] = []
     info = out.set_index("project_id")
 
-    def add(pid, flag, detail):
+    def add(pid, flag, **numbers):
         p = info.loc[pid]
         if isinstance(p, pd.DataFrame):
             p = p.iloc[0]
         rows.append({"project_id": pid, "project_name": p["project_name"], "level1_name": p["level1_name"],
-                     "flag": flag, "detail": detail, "reported_score": p["reported_score"],
-                     "recomputed_score": p["recomputed_score"], "execution_rate": p["execution_rate"]})
+                     "flag": flag, "reported_score": p["reported_score"],
+                     "recomputed_score": p["recomputed_score"], "execution_rate": p["execution_rate"],
+                     "spent_amount": p["spent_amount"], **numbers})
 
     for rec in out.itertuples(index=False):
         if not rec.recomputable:
-            add(rec.project_id, FLAG_NOT_RECOMPUTED,
-                f"无绩效目标指标，无法复核自评得分（自评 {_fmt_num(rec.reported_score)} 分）")
+            add(rec.project_id, FLAG_NOT_RECOMPUTED)
             continue
         diff = rec.reported_score - rec.recomputed_score
         if round(diff, 6) > margin:
-            add(rec.project_id, FLAG_INFLATED,
-                f"自评 {rec.reported_score:.2f} 分，复核 {rec.recomputed_score:.2f} 分，"
-                f"高出 {diff:.2f} 分（阈值：高出超过 {margin:g} 分）")
+            add(rec.project_id, FLAG_INFLATED, difference=diff, threshold=margin)
     for rec in out.itertuples(index=False):
         if pd.isna(rec.execution_rate):
-            add(rec.project_id, FLAG_NO_BUDGET,
-                f"全年预算数为 0，执行率无法计算（执行数 {rec.spent_amount:,.2f} 元）")
+            add(rec.project_id, FLAG_NO_BUDGET)
         elif rec.reported_score >= full_min and round(rec.execution_rate, EPS_DIGITS) < low_exec:
-            add(rec.project_id, FLAG_FULL_LOW_EXEC,
-                f"自评 {rec.reported_score:g} 分，预算执行率 {rec.execution_rate:.2%}"
-                f"（阈值：低于 {low_exec:.0%}）")
+            add(rec.project_id, FLAG_FULL_LOW_EXEC, threshold=low_exec)
     for rec in ind[ind["overachieved"]].itertuples(index=False):
-        unit = rec.unit if isinstance(rec.unit, str) else ""
-        add(rec.project_id, FLAG_OVERACHIEVED,
-            f"指标「{rec.indicator}」目标 {rec.direction} {rec.target_value}{unit}，完成 {rec.actual_value}{unit}，"
-            f"完成程度 {rec.achievement:.1%}（阈值：超过 {over_ratio:.0%}）")
+        add(rec.project_id, FLAG_OVERACHIEVED, threshold=over_ratio, indicator=rec.indicator,
+            direction=rec.direction, target_value=rec.target_value, actual_value=rec.actual_value,
+            unit=rec.unit if isinstance(rec.unit, str) else "", achievement=rec.achievement)
     missing = ind[ind["status"] == MISSING_ACTUAL].groupby("project_id")["indicator"].apply(list)
     for pid, names in missing.items():
-        add(pid, FLAG_MISSING, f"{len(names)} 个指标缺少实际完成值（按 0 分计）：{'、'.join(map(str, names))}")
+        add(pid, FLAG_MISSING, items=list(names))
     bad = ind[ind["status"].isin([BAD_TARGET, BAD_ACTUAL, BAD_TIER])]
     for pid, g in bad.groupby("project_id"):
-        detail = "；".join(f"「{r.indicator}」{r.status}（目标 {r.target_value}，完成 {r.actual_value}）"
-                          for r in g.itertuples(index=False))
-        add(pid, FLAG_UNREADABLE, detail + "，按 0 分计")
+        add(pid, FLAG_UNREADABLE, items=[(r.indicator, r.status, r.target_value, r.actual_value)
+                                         for r in g.itertuples(index=False)])
     return pd.DataFrame(rows, columns=FLAG_COLUMNS)
 
 
@@ -490,8 +483,8 @@ def grades_by_department(result: SelfEvaluation) -> pd.DataFrame:
     out = pd.DataFrame({
         "projects": g.size(),
         "recomputed": g["recomputable"].sum().astype(int),
-        "mean_reported": p["reported_score"].where(p["recomputable"]).groupby(p["level1_name"]).mean().round(2),
-        "mean_recomputed": g["recomputed_score"].mean().round(2),
+        "mean_reported": p["reported_score"].where(p["recomputable"]).groupby(p["level1_name"]).mean(),
+        "mean_recomputed": g["recomputed_score"].mean(),
     })
     counts = p[p["recomputable"]].groupby(["level1_name", "grade"]).size().unstack("grade")
     counts = counts.reindex(columns=list(GRADES)).reindex(out.index).fillna(0).astype(int)
@@ -602,7 +595,7 @@ def key_domains(scored: pd.DataFrame) -> pd.DataFrame:
     d = scored.assign(domain=scored["domain"].astype(object).fillna("未注明"))
     g = d.groupby("domain")
     out = pd.DataFrame({"projects": g.size(), "budget": g["budget"].sum(),
-                        "mean_score": g["total_score"].mean().round(2)})
+                        "mean_score": g["total_score"].mean()})
     return out.sort_values("budget", ascending=False, kind="stable").reset_index()
 
 
@@ -640,8 +633,8 @@ def key_evaluation_table(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def budget_application_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """Results applied to next year's budget per project, with ``suggestion``: whether the suggested
-    cut rate is a floor (不低于) or a target (约为)."""
-    return scored.assign(suggestion=np.where(scored["suggested_is_floor"], "不低于", "约为"))
+    """Results applied to next year's budget per project (``suggested_is_floor``: whether the
+    suggested cut rate is a floor or a target; the view words it)."""
+    return scored
 
 

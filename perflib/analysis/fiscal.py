@@ -47,27 +47,12 @@ FORMULAS: dict[str, tuple[str, str, str | None]] = {
     "target_coverage": ("coverage", "targets", None),
     "selfeval_coverage": ("coverage", "self_evaluations", None),
 }
-COVERAGE_TEXT = {
-    "targets": "当年有项目级绩效目标的合格项目数 ÷ 当年合格项目数（本级、非涉密、非特殊资金）",
-    "self_evaluations": "上年度已开展绩效自评的合格项目数 ÷ 上年度合格项目数（本级、非涉密、非特殊资金）",
-}
-DIRECTION_LABELS = {"higher": "越高越好", "lower": "越低越好", "target_one": "越接近 100% 越好"}
 MISSING_MODES = ("redistribute", "zero")
 # Scores are rounded to this many decimals so float noise (0.7 − 0.6 = 0.0999…) cannot put a score a
 # hair below a findings threshold; far below any meaningful precision of a 0–100 score.
 SCORE_DECIMALS = 9
 ELIGIBLE_FUND_SOURCE = "本级"
 
-
-
-def formula_text(key: str) -> str:
-    """The Chinese formula of an indicator, as printed in the report's indicator table."""
-    kind, a, b = FORMULAS[key]
-    if kind == "ratio":
-        return f"{a} ÷ {b}"
-    if kind == "growth":
-        return f"本年{a} ÷ 上年{a} − 1"
-    return COVERAGE_TEXT[a]
 
 
 # --- rules -----------------------------------------------------------------------------------------
@@ -86,7 +71,7 @@ def indicator_framework(rules) -> pd.DataFrame:
             raise RulesError(f"规则 fiscal.indicators.{key}.weight 不能为负数，实际为 {weight:g}")
         rows.append({
             "key": key, "name": spec["name"], "group": spec.get("group", ""), "weight": weight,
-            "direction": spec["direction"], "formula": formula_text(key),
+            "direction": spec["direction"],
             "source": spec.get("source", ""), "status": spec.get("status", ""),
         })
     df = pd.DataFrame(rows).set_index("key")
@@ -267,7 +252,7 @@ class FiscalIndex:
 
     year: int
     streets: pd.DataFrame          # dept_code, dept_name of the peers
-    framework: pd.DataFrame        # index key: name, group, weight, direction, formula, source, status
+    framework: pd.DataFrame        # index key: name, group, weight, direction, source, status
     values: pd.DataFrame           # index dept_code, columns indicator keys (fractions)
     scores: pd.DataFrame           # same shape, 0–100
     result: pd.DataFrame           # index dept_code: index, weight_available, rank, dept_name
@@ -285,10 +270,10 @@ class FiscalIndex:
         return str(code) in set(self.streets["dept_code"])
 
     def ranking(self) -> pd.DataFrame:
-        """All peers by rank, with index and per-group scores (Chinese headers, for the report)."""
+        """All peers by rank: ``dept_code``, ``dept_name``, ``index``, ``rank`` and per indicator group
+        ``group_score:<group>`` (the weighted mean score of the group's indicators the street has)."""
         r = self.result.copy()
-        tab = pd.DataFrame({"街道": r["dept_name"], "综合绩效指数": r["index"].round(2), "排名": r["rank"]},
-                           index=r.index)
+        tab = pd.DataFrame({"dept_name": r["dept_name"], "index": r["index"], "rank": r["rank"]}, index=r.index)
         for group in dict.fromkeys(self.framework["group"]):
             keys = [k for k in self.framework.index if self.framework.at[k, "group"] == group and k in self.scores]
             if keys:
@@ -296,12 +281,14 @@ class FiscalIndex:
                 s = self.scores[keys]
                 num = s.fillna(0).mul(w, axis=1).sum(axis=1)
                 den = s.notna().mul(w, axis=1).sum(axis=1)
-                tab[f"{group}得分"] = (num / den.where(den > 0)).round(1)
-        tab = tab.reset_index().rename(columns={"dept_code": "街道编码"})
-        return tab.sort_values(["排名", "街道编码"], na_position="last").reset_index(drop=True)
+                tab[f"group_score:{group}"] = num / den.where(den > 0)
+        tab = tab.rename_axis("dept_code").reset_index()
+        return tab.sort_values(["rank", "dept_code"], na_position="last").reset_index(drop=True)
 
     def comparison(self, code: str) -> pd.DataFrame:
-        """One street's indicators against the peer median: value, score, weight and contribution."""
+        """One street's indicators against the peer median: ``key``, ``indicator`` (name), ``group``,
+        ``weight``, ``direction`` (higher/lower/target_one), ``value``, ``score``, their peer medians,
+        ``contribution`` and ``differentiated``."""
         code = str(code)
         fw = self.framework
         med_v = self.values.median(skipna=True)
@@ -313,8 +300,8 @@ class FiscalIndex:
         used = self.result.at[code, "weight_available"] if self.missing == "redistribute" else fw["weight"].sum()
         contrib = (s.fillna(0) * fw["weight"].reindex(s.index)) / used if used > 0 else s * np.nan
         return pd.DataFrame({
-            "key": fw.index, "指标": fw["name"].values, "分组": fw["group"].values,
-            "权重": fw["weight"].values, "方向": fw["direction"].map(DIRECTION_LABELS).values,
+            "key": fw.index, "indicator": fw["name"].values, "group": fw["group"].values,
+            "weight": fw["weight"].values, "direction": fw["direction"].values,
             "value": v.reindex(fw.index).values, "peer_median_value": med_v.reindex(fw.index).values,
             "score": s.reindex(fw.index).values, "peer_median_score": med_s.reindex(fw.index).values,
             "contribution": contrib.reindex(fw.index).values,
@@ -348,13 +335,14 @@ def street_index(store, year: int, rules) -> FiscalIndex:
 
 
 def pefa_table(scores: list[PefaScore]) -> pd.DataFrame:
-    """The PEFA scores, one row per indicator: ``code``, ``name``, per year ``year_<Y>`` (the
-    measure with its grade, e.g. 93.14%（B）, or 无数据) and ``overall`` (the grade and why)."""
+    """The PEFA scores, one row per indicator: ``code``, ``name``, per year ``ratio_<Y>`` (the measure,
+    a fraction; missing when no data) and ``grade_<Y>``, and ``overall`` (the grade and why)."""
     rows = []
     for s in scores:
         row: dict[str, Any] = {"code": s.code, "name": s.name}
         for y, v, g in s.yearly[["year", "value", "grade"]].itertuples(index=False):
-            row[f"year_{y}"] = "无数据" if pd.isna(v) else f"{v * 100:.2f}%（{g}）"
+            row[f"ratio_{y}"] = np.nan if pd.isna(v) else float(v)
+            row[f"grade_{y}"] = g
         row["overall"] = s.describe()
         rows.append(row)
     return pd.DataFrame(rows)
@@ -408,41 +396,23 @@ def previous_evaluation_year(street_fiscal: pd.DataFrame, code: str, year: int) 
 
 
 def year_over_year(current: FiscalIndex, previous: FiscalIndex, code: str) -> pd.DataFrame:
-    """One street's index, rank and indicators in an earlier evaluation year against this one."""
+    """One street's index, rank and indicators in an earlier evaluation year against this one: one row
+    per ``key`` ("index", "rank", then the indicator keys) with its ``name``, ``kind`` (index / rank /
+    rate), ``previous`` and ``current`` values (ranks as integers, rates as fractions) and ``change``
+    (current − previous; missing for the rank)."""
     code = str(code)
-    y0, y1 = previous.year, current.year
-    rows = [{"项目": "综合绩效指数", f"{y0}年": _fmt_num(previous.result.at[code, "index"]),
-             f"{y1}年": _fmt_num(current.result.at[code, "index"]),
-             "变化": _fmt_delta(current.result.at[code, "index"] - previous.result.at[code, "index"], "分")},
-            {"项目": "排名", f"{y0}年": f"{_fmt_rank(previous.result.at[code, 'rank'])}/{previous.n_streets}",
-             f"{y1}年": f"{_fmt_rank(current.result.at[code, 'rank'])}/{current.n_streets}", "变化": ""}]
+    i0, i1 = previous.result.at[code, "index"], current.result.at[code, "index"]
+    rows = [{"key": "index", "name": "综合绩效指数", "kind": "index", "previous": i0, "current": i1,
+             "change": i1 - i0},
+            {"key": "rank", "name": "排名", "kind": "rank", "previous": previous.result.at[code, "rank"],
+             "current": current.result.at[code, "rank"], "change": np.nan}]
     for key in current.framework.index:
-        name = current.framework.at[key, "name"]
         v0 = previous.values.at[code, key] if key in previous.values.columns else np.nan
         v1 = current.values.at[code, key]
-        rows.append({"项目": name, f"{y0}年": _fmt_pct(v0), f"{y1}年": _fmt_pct(v1),
-                     "变化": _fmt_delta((v1 - v0) * 100, "个百分点")})
+        rows.append({"key": key, "name": current.framework.at[key, "name"], "kind": "rate",
+                     "previous": v0, "current": v1, "change": v1 - v0})
     return pd.DataFrame(rows)
 
-
-def _fmt_pct(v) -> str:
-    return "缺失" if v is None or pd.isna(v) else f"{v * 100:.2f}%"
-
-
-def _fmt_num(v) -> str:
-    return "缺失" if v is None or pd.isna(v) else f"{v:.2f}"
-
-
-def _fmt_rank(v) -> str:
-    return "—" if v is None or pd.isna(v) else str(int(v))
-
-
-def _fmt_delta(d, unit: str) -> str:
-    if d is None or pd.isna(d):
-        return "—"
-    if abs(d) < 0.005:
-        return "持平"
-    return f"{'上升' if d > 0 else '下降'} {abs(d):.2f} {unit}"
 
 # --- facts and the overview's section 五 ------------------------------------------------------------
 @dataclass
@@ -523,14 +493,14 @@ def street_overview_facts(fi: FiscalIndex) -> dict:
 
 # --- report tables and method text -----------------------------------------------------------------
 def framework_table(rules) -> pd.DataFrame:
-    """The indicator framework as printed in the report: ``indicator``, ``group``, ``weight``,
-    ``direction`` and ``status`` (in words), ``formula``, ``source``."""
+    """The indicator framework as printed in the report: ``key``, ``indicator``, ``group``,
+    ``weight``, ``direction`` (higher/lower/target_one), ``source`` and ``status`` (in words)."""
     from ..rules import STATUS_LABELS
 
     fw = indicator_framework(rules)
     return pd.DataFrame({
-        "indicator": fw["name"].values, "group": fw["group"].values, "weight": fw["weight"].values,
-        "direction": fw["direction"].map(DIRECTION_LABELS).values, "formula": fw["formula"].values,
+        "key": fw.index, "indicator": fw["name"].values, "group": fw["group"].values,
+        "weight": fw["weight"].values, "direction": fw["direction"].values,
         "source": fw["source"].values, "status": [STATUS_LABELS.get(s, s) for s in fw["status"]],
     })
 
@@ -540,7 +510,8 @@ def indicator_table(ev: StreetEvaluation) -> pd.DataFrame:
     ``peer_median_score`` (0–100), and the weighted points (``contribution``) each adds to the index."""
     cmp = ev.index.comparison(ev.code)
     return pd.DataFrame({
-        "indicator": cmp["指标"], "group": cmp["分组"], "weight": cmp["权重"], "direction": cmp["方向"],
+        "indicator": cmp["indicator"], "group": cmp["group"], "weight": cmp["weight"],
+        "direction": cmp["direction"],
         "value": cmp["value"], "peer_median_value": cmp["peer_median_value"], "score": cmp["score"],
         "peer_median_score": cmp["peer_median_score"], "contribution": cmp["contribution"],
     }).reset_index(drop=True)

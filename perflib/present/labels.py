@@ -24,7 +24,8 @@ class Kind:
 
     ``scale``: raw value × scale = the number shown (万元: 1e-4; percentage points: 100);
     ``suffix``: the unit added to the header (（万元）); ``decimals``/``separators``/``percent``:
-    the page's text; ``xlsx``: the Excel number format (None: text, dates and bools as they are)."""
+    the page's text; ``xlsx``: the Excel number format (None: text, dates and bools as they are);
+    ``words``: (value, word) pairs: the column's coded values shown as words, as text."""
 
     name: str
     decimals: int | None = None
@@ -33,6 +34,7 @@ class Kind:
     scale: float = 1.0
     suffix: str = ""
     xlsx: str | None = None
+    words: tuple[tuple[object, str], ...] = ()  # (raw value, the word shown), e.g. (True, "不低于")
 
     @property
     def numeric(self) -> bool:
@@ -59,6 +61,9 @@ CODE = Kind("code")  # project and department codes: text, never wrapped
 TEXT = Kind("text")
 DATE = Kind("date")
 BOOL = Kind("bool")  # 是/否
+DIRECTION_LABELS = {"higher": "越高越好", "lower": "越低越好", "target_one": "越接近 100% 越好"}
+DIRECTION = Kind("direction", words=tuple(DIRECTION_LABELS.items()))  # a fiscal indicator's direction
+FLOOR = Kind("floor", words=((True, "不低于"), (False, "约为")))  # a suggested cut rate: floor or target
 
 KINDS = {k.name: k for k in (MONEY, WAN, YI, RATE, POINTS, PERCENT, SCORE, Z, NUMBER, COUNT, YEAR, MONTH,
                              CODE, TEXT, DATE, BOOL)}
@@ -249,7 +254,7 @@ VIEWS.update({
         ("project_id", "项目编码", CODE), ("project_name", "项目名称"), ("grade", "等级"),
         ("next_request", "下年度申请数（元）", MONEY), ("next_approved", "下年度安排数（元）", MONEY),
         ("cut", "压减额（元）", MONEY), ("cut_rate", "压减率", RATE), ("suggested_cut_rate", "建议压减率", RATE),
-        ("suggestion", "建议性质"), ("departure", "压减率偏离", RATE), ("decision", "结论")),
+        ("suggested_is_floor", "建议性质", FLOOR), ("departure", "压减率偏离", RATE), ("decision", "结论")),
 })
 
 # --- cost -------------------------------------------------------------------------------------------
@@ -288,13 +293,16 @@ VIEWS.update({
 })
 
 # --- fiscal -----------------------------------------------------------------------------------------
-_INDICATOR = (("indicator", "指标"), ("group", "分组"), ("weight", "权重", SCORE), ("direction", "方向"))
+_INDICATOR = (("indicator", "指标"), ("group", "分组"), ("weight", "权重", SCORE), ("direction", "方向", DIRECTION))
 VIEWS.update({
     "fiscal.indicators": _v(*_INDICATOR, ("value", "本街道取值", PERCENT),
                             ("peer_median_value", "参评街道中位数", PERCENT), ("score", "指标得分", SCORE),
                             ("peer_median_score", "参评街道中位数得分", SCORE),
                             ("contribution", "计入指数的分值", SCORE)),
+    "fiscal.ranking": _v(("dept_code", "街道编码", CODE), ("dept_name", "街道"), ("index", "综合绩效指数", SCORE),
+                         ("rank", "排名", COUNT), every=True),  # group_score:<group>: PATTERNS
     "fiscal.pefa": _v(("code", "指标"), ("name", "内容"), ("overall", "综合等级"), every=True),  # year_<Y>
+    "fiscal.year_over_year": _v(("item", "项目"), ("change", "变化"), every=True),  # year_<Y>
     "fiscal.pefa_bands": _v(("code", "指标"), ("grade", "等级"), ("band", "区间"), ("rule", "判定")),
     "fiscal.heads": _v(("head", "功能科目"), ("budget", "预算数", WAN), ("outturn", "决算数", WAN),
                        ("adjusted", "调整后预算数", WAN), ("deviation", "偏差绝对值", WAN)),
@@ -311,6 +319,7 @@ PATTERNS: tuple[tuple[re.Pattern, str, Kind], ...] = (
     (re.compile(r"^share_(\d{4})$"), "{0}年占比", RATE),
     (re.compile(r"^share:(.+)$"), "{0}占比", RATE),
     (re.compile(r"^year_(\d{4})$"), "{0}年", TEXT),
+    (re.compile(r"^group_score:(.+)$"), "{0}得分", SCORE),
 )
 
 

@@ -116,7 +116,10 @@ def layout(df: pd.DataFrame, columns: View | str | Sequence | None = None) -> tu
         if isinstance(c, Column):
             s = df[c.name]
             kind = c.kind
-            if kind.scale != 1.0:
+            if kind.words:  # a coded value shown as its word (a value without a word as it is)
+                words = dict(kind.words)
+                s, kind = s.map(lambda v: words.get(v, v)), TEXT
+            elif kind.scale != 1.0:
                 s = (pd.to_numeric(s, errors="coerce").astype("float64") * kind.scale).round(kind.decimals)
             header = c.header
         else:

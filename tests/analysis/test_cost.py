@@ -175,7 +175,7 @@ def test_min_peers_is_inclusive(store, tmp_path):
     ten = _rules(tmp_path, {"min_peers": 10})
     b = cost.analyse_type(cost.load_cost_data(store, 2023, ten), ROAD, ten)
     assert math.isnan(b.standard)
-    assert any("少于规则要求的 10 个" in m for m in b.messages)
+    assert any("少于规则要求的 10 个" in m for m in cost_text.note_texts(b))
     assert cost.type_facts(b)["cost.standard"] is None
     assert cost.type_facts(b)["cost.savings"] is None
 
@@ -196,8 +196,8 @@ def test_zero_quantity_and_mismatched_unit_are_flagged_not_inf(road):
     f = rows.loc["R-F"]
     assert math.isnan(f["unit_cost"]) and "计量单位「公里」" in f["problem"] and "平方米" in f["problem"]
     assert not bool(e["is_peer"]) and not bool(f["is_peer"])
-    assert any("多个计量单位" in m for m in road.messages)
-    assert any("道路保洁R-E（产出数量为 0" in m for m in road.messages)
+    assert any("多个计量单位" in m for m in cost_text.note_texts(road))
+    assert any("道路保洁R-E（产出数量为 0" in m for m in cost_text.note_texts(road))
 
 
 def test_several_outputs_in_one_project_year():
@@ -441,7 +441,7 @@ def test_structure_and_standard_tables(store, rules, road):
     s = cost.standard_table(road)
     assert list(s["standard"]) == pytest.approx([12.0, 13.0])
     assert list(s["peers"]) == [9, 5]
-    shown = Report.prepare_table(s, "cost.standard")
+    shown = Report.prepare_table(cost_text.standard_table(road), "cost.standard")
     assert list(shown.columns) == ["口径", "样本数", "支出标准（元）", "计量单位"]
 
 

@@ -291,7 +291,8 @@ def _flags(s_rows, spent, budget, reported, rules):
                        "budget": [budget]})
     res = ev.score_self_evaluations(se, pr, ind.drop(columns="actual_value"),
                                     ind[["project_id", "year", "indicator", "actual_value"]], rules)
-    return res.flags
+    f = res.flags
+    return f.assign(detail=[ev_text.flag_detail(r) for r in f.itertuples(index=False)])
 
 
 def test_inflation_margin_is_strict(rules):

@@ -238,7 +238,9 @@ def test_pefa_window_from_rules(tmp_path):
 
 def test_pefa_table_states_grades(rules):
     wide = fiscal.fiscal_wide(fiscal_frame())
-    tab = fiscal.pefa_table(pefa.pefa_scores(wide, "201", 2023, rules))
+    raw = fiscal.pefa_table(pefa.pefa_scores(wide, "201", 2023, rules))
+    assert raw.loc[0, "ratio_2021"] == pytest.approx(1.1) and raw.loc[0, "grade_2021"] == "B"
+    tab = fiscal_text.pefa_table(pefa.pefa_scores(wide, "201", 2023, rules))
     assert list(tab["code"]) == ["PI-1", "PI-2", "PI-3"]
     assert tab.loc[0, "year_2021"] == "110.00%（B）"
     assert tab.loc[0, "overall"].startswith("B")
@@ -352,7 +354,9 @@ def test_index_hand_worked(store, three_rules):
     assert fi.result.loc[["201", "202", "203"], "rank"].tolist() == [1, 3, 2]
     assert fi.n_streets == 3
     ranking = fi.ranking()
-    assert list(ranking["街道"]) == ["东风街道办事处", "华山街道办事处", "全福街道办事处"]
+    assert list(ranking["dept_name"]) == ["东风街道办事处", "华山街道办事处", "全福街道办事处"]
+    shown = Report.prepare_table(ranking, "fiscal.ranking")
+    assert list(shown.columns[:4]) == ["街道编码", "街道", "综合绩效指数", "排名"]
     cmp = fi.comparison("203")
     assert cmp.set_index("key").loc["tax_share", "peer_median_score"] == pytest.approx(50)
     assert cmp["contribution"].sum() == pytest.approx(35)
@@ -422,7 +426,9 @@ def test_year_over_year_and_findings(store, three_rules):
     # admin share 10/84 / 30/116 → 100 / 0; 202 = 0.3·100 = 30, rank 2 of 2
     assert ev.previous.result.loc["202", "index"] == pytest.approx(30)
     assert ev.previous.result.loc["202", "rank"] == 2
-    yoy = ev.year_over_year()
+    raw = ev.year_over_year().set_index("key")
+    assert raw.loc["index", "change"] == pytest.approx(0) and raw.loc["tax_share", "change"] == pytest.approx(0.1)
+    yoy = Report.prepare_table(fiscal_text.year_over_year_table(ev), "fiscal.year_over_year")
     assert list(yoy.columns) == ["项目", "2022年", "2023年", "变化"]
     assert yoy.loc[0, "2022年"] == "30.00" and yoy.loc[0, "2023年"] == "30.00" and yoy.loc[0, "变化"] == "持平"
     assert yoy.loc[1, "2022年"] == "2/2" and yoy.loc[1, "2023年"] == "3/3"
@@ -436,7 +442,7 @@ def test_year_over_year_and_findings(store, three_rules):
     assert "支出总额执行（PI-1）评为C" in text
     # 203 has no earlier evaluation
     ev3 = fiscal.evaluate_street(store, 2023, "203", three_rules)
-    assert ev3.previous is None and ev3.year_over_year() is None
+    assert ev3.previous is None and ev3.year_over_year() is None and fiscal_text.year_over_year_table(ev3) is None
     text3 = fiscal_text.street_findings(ev3, three_rules)
     assert "评价相比" not in text3
     # one year of data only: PEFA D（数据不足）, and the suggestion is to complete the data
@@ -459,7 +465,7 @@ def test_overview_section(store, three_rules):
     assert "压缩和控制行政成本" in text
     assert facts["fiscal.streets"] == 3
     assert facts["fiscal.index_by_street"] == {"东风街道办事处": 100.0, "华山街道办事处": 35.0, "全福街道办事处": 30.0}
-    assert list(ranking["排名"]) == [1, 2, 3]
+    assert list(ranking["rank"]) == [1, 2, 3]
     # 2022: no 2021 peers with data except 201/202 (both have 2021 rows) → the basis clause stays;
     # 2021: nothing in 2020 → no basis clause
     t21, f21, _ = fiscal_text.overview_section(store, 2021, three_rules)
@@ -510,7 +516,7 @@ def test_report_tables(store, three_rules, rules):
     assert list(tab["计入指数的分值"]) == pytest.approx([50.0, 30.0, 20.0])    # sums to the index 100
     heads = Report.prepare_table(fiscal.heads_table(ev), "fiscal.heads")
     assert heads.set_index("功能科目").loc["城乡社区支出", "调整后预算数（万元）"] == pytest.approx(3800)
-    fw = Report.prepare_table(fiscal.framework_table(rules), "fiscal.framework")
+    fw = Report.prepare_table(fiscal_text.framework_table(rules), "fiscal.framework")
     assert len(fw) == 11 and fw["权重"].sum() == 100 and set(fw["性质"]) == {"假设（可配置）"}
     assert "年以前没有" in fiscal_text.year_over_year_text(fiscal.evaluate_street(store, 2023, "203", rules))
     assert "上一次评价为2022年" in fiscal_text.year_over_year_text(ev)

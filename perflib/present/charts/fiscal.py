@@ -19,7 +19,7 @@ FISCAL_PEER = "#9e9e9e"
 def plot_fiscal_scores(comparison, street_name: str, title: str | None = None):
     """One street's indicator scores (0–100) beside the peer median score, one bar pair per indicator.
 
-    ``comparison`` is :meth:`perflib.analysis.fiscal.FiscalIndex.comparison`'s table (指标, score,
+    ``comparison`` is :meth:`perflib.analysis.fiscal.FiscalIndex.comparison`'s table (indicator, score,
     peer_median_score); a missing score is drawn as an empty bar and labelled 缺失."""
     import numpy as np
 
@@ -34,7 +34,7 @@ def plot_fiscal_scores(comparison, street_name: str, title: str | None = None):
     for yi, v in zip(y, own):
         ax.annotate("缺失" if np.isnan(v) else f"{v:.0f}", (0 if np.isnan(v) else v, yi + 0.2),
                     xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
-    ax.set_yticks(y, [str(n) for n in df["指标"]])
+    ax.set_yticks(y, [str(n) for n in df["indicator"]])
     ax.set_xlim(0, 110)
     ax.set_xlabel("指标得分（0–100，同级街道极差标准化）")
     ax.legend(loc="lower right", fontsize=8)
@@ -49,17 +49,17 @@ def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None
     import numpy as np
 
     setup_theme()
-    df = ranking[ranking["综合绩效指数"].notna()].sort_values("综合绩效指数", ascending=True)
+    df = ranking[ranking["index"].notna()].sort_values("index", ascending=True)
     fig, ax = plt.subplots(figsize=(8, max(3.0, 0.4 * len(df) + 1.2)))
-    colors = [FISCAL_HIGHLIGHT if n == highlight else FISCAL_BASE for n in df["街道"]]
-    ax.barh(np.arange(len(df)), df["综合绩效指数"], color=colors)
-    for i, v in enumerate(df["综合绩效指数"]):
+    colors = [FISCAL_HIGHLIGHT if n == highlight else FISCAL_BASE for n in df["dept_name"]]
+    ax.barh(np.arange(len(df)), df["index"], color=colors)
+    for i, v in enumerate(df["index"]):
         ax.annotate(f"{v:.2f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     if len(df):
-        med = float(df["综合绩效指数"].median())
+        med = float(df["index"].median())
         ax.axvline(med, color=FISCAL_PEER, linestyle="--", linewidth=1, label=f"中位数 {med:.2f}")
         ax.legend(loc="lower right", fontsize=8)
-    ax.set_yticks(np.arange(len(df)), list(df["街道"]))
+    ax.set_yticks(np.arange(len(df)), list(df["dept_name"]))
     ax.set_xlim(0, 110)
     ax.set_xlabel("综合绩效指数（0–100）")
     ax.set_title(title or "街道财政运行综合绩效指数排名")

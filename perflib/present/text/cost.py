@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...analysis.cost import (LOOP_STEPS, CostRegression, TypeAnalysis, analyse_all_types, percentile_name,
-                              pilot_years, type_facts, types_overview_facts, types_table)
+from ...analysis.cost import (LOOP_STEPS, CostRegression, TypeAnalysis, analyse_all_types, pilot_years,
+                              type_facts, types_overview_facts, types_table)
+from ...analysis.cost import standard_table as raw_standard_table
 from ...rules import Rules
 from ..formats import wan
 
@@ -17,10 +18,46 @@ def wan_text(x: float) -> str:
     return f"{wan(x, 2, grouped=True)} 万元"
 
 
+def percentile_name(p: float) -> str:
+    """0.5 → 「中位数（第 50 百分位）」, 0.25 → 「第 25 百分位」."""
+    pct = f"{p * 100:g}"
+    return f"中位数（第 {pct} 百分位）" if p == 0.5 else f"第 {pct} 百分位"
+
+
+def note_texts(analysis: TypeAnalysis) -> list[str]:
+    """The conditions of :attr:`TypeAnalysis.notes` in words (several units, too few peers, projects
+    left out of the savings), in order."""
+    a, out = analysis, []
+    for kind, v in a.notes:
+        if kind == "units":
+            out.append(f"「{a.project_type}」的产出有多个计量单位（{'、'.join(v['units'])}），"
+                       f"只以「{v['unit']}」计的项目年度纳入同类比较，其余已标注。")
+        elif kind == "few_peers":
+            out.append(f"「{a.project_type}」在 {a.pilot_years[0]}—{a.pilot_years[-1]} 年只有 "
+                       f"{v['peers']} 个可比项目年度，少于规则要求的 {v['min_peers']} 个，暂不制定支出标准。")
+        elif kind == "unusable":
+            out.append(f"{v['year']} 年有 {len(v['items'])} 个项目无法计算单位成本或单位不一致，未计入节约测算："
+                       + "；".join(f"{label}（{problem}）" for label, problem in v["items"]))
+    return out
+
+
+def standard_table(analysis: TypeAnalysis) -> pd.DataFrame:
+    """:func:`perflib.analysis.cost.standard_table` with ``basis`` in words (view ``cost.standard``)."""
+    t = raw_standard_table(analysis)
+    name = percentile_name(analysis.percentile)
+    q = analysis.quality_median
+    words = {"rule": f"全部可比项目年度的{name}（规则口径，用于测算）",
+             "quality": (f"质量得分不低于中位数（{q:g} 分）的项目年度的{name}（质量调整，仅供参考）"
+                         if np.isfinite(q) else "质量调整口径（无质量得分，不适用）")}
+    return t.assign(basis=t["basis"].map(words))
+
+
 def regression_text(reg: CostRegression) -> str:
     """The fixed and variable part of the type's costs in Chinese words (or why there is none)."""
-    if reg.message:
-        return reg.message
+    if reg.reason:
+        why = (f"可比项目年度只有 {reg.n} 个（至少需要 3 个）" if reg.reason == "few_peers"
+               else "各项目年度的产出数量相同")
+        return f"{why}，无法做成本—产出回归。"
     fixed_wan = reg.fixed / 10_000
     head = (f"以 {reg.n} 个项目年度回归总成本对产出数量：总成本 ≈ {fixed_wan:,.1f} 万元 + "
             f"{reg.variable:,.2f} 元/{reg.unit} × 产出数量（R² = {reg.r_squared:.2f}）。")

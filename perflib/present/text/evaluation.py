@@ -9,6 +9,7 @@ from ...analysis.evaluation import (DECISION_TOO_LITTLE, DECISION_TOO_MUCH, FLAG
                                     FLAG_INFLATED, FLAG_MISSING, FLAG_NO_BUDGET, FLAG_NOT_RECOMPUTED,
                                     FLAG_OVERACHIEVED, FLAG_UNREADABLE, GRADES, SelfEvaluation,
                                     key_domains, key_evaluation_totals, self_evaluation_summary)
+from ...analysis.evaluation import flags_table as raw_flags_table
 from ...store import CLASSIFIED_NAME
 from ..formats import pct, plain_list, yi
 
@@ -77,6 +78,45 @@ def self_evaluation_paragraph(result: SelfEvaluation, year: int, rules) -> str:
     return (f"按绩效指标完成情况复核{fy}年度绩效自评项目{s['selfeval.recomputed']}个（自评项目共{n_all}个），"
             f"复核平均得分{s['selfeval.mean_score']:.2f}分，其中优{g['优']}个、良{g['良']}个、中{g['中']}个、差{g['差']}个；"
             f"自评得分高于复核得分超过{margin:g}分（自评虚高）的项目{s['selfeval.inflated']}个。")
+
+
+def _num(x) -> str:
+    """A reported score as the flag list writes it: up to 4 decimals, no trailing zeros; 「—」 if none."""
+    if x is None or pd.isna(x):
+        return "—"
+    return f"{x:,.4f}".rstrip("0").rstrip(".")
+
+
+def flag_detail(f) -> str:
+    """The 说明 of one flag (a row of :attr:`SelfEvaluation.flags`): the numbers behind it and the
+    threshold applied."""
+    kind = f.flag
+    if kind == FLAG_NOT_RECOMPUTED:
+        return f"无绩效目标指标，无法复核自评得分（自评 {_num(f.reported_score)} 分）"
+    if kind == FLAG_INFLATED:
+        return (f"自评 {f.reported_score:.2f} 分，复核 {f.recomputed_score:.2f} 分，"
+                f"高出 {f.difference:.2f} 分（阈值：高出超过 {f.threshold:g} 分）")
+    if kind == FLAG_NO_BUDGET:
+        return f"全年预算数为 0，执行率无法计算（执行数 {f.spent_amount:,.2f} 元）"
+    if kind == FLAG_FULL_LOW_EXEC:
+        return (f"自评 {f.reported_score:g} 分，预算执行率 {f.execution_rate:.2%}"
+                f"（阈值：低于 {f.threshold:.0%}）")
+    if kind == FLAG_OVERACHIEVED:
+        unit = f.unit if isinstance(f.unit, str) else ""
+        return (f"指标「{f.indicator}」目标 {f.direction} {f.target_value}{unit}，完成 {f.actual_value}{unit}，"
+                f"完成程度 {f.achievement:.1%}（阈值：超过 {f.threshold:.0%}）")
+    if kind == FLAG_MISSING:
+        return f"{len(f.items)} 个指标缺少实际完成值（按 0 分计）：{'、'.join(map(str, f.items))}"
+    if kind == FLAG_UNREADABLE:
+        return "；".join(f"「{i}」{st}（目标 {t}，完成 {a}）" for i, st, t, a in f.items) + "，按 0 分计"
+    return ""
+
+
+def flags_table(result: SelfEvaluation, include_not_recomputed: bool = False) -> pd.DataFrame:
+    """:func:`perflib.analysis.evaluation.flags_table` with each flag's ``detail`` worded (view
+    ``evaluation.flags``)."""
+    f = raw_flags_table(result, include_not_recomputed)
+    return f.assign(detail=[flag_detail(r) for r in f.itertuples(index=False)])
 
 
 def flags_paragraph(result: SelfEvaluation, rules) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...analysis.fiscal import FiscalIndex, StreetEvaluation, missing_mode, street_overview, street_overview_facts
+from ...analysis.fiscal import (FORMULAS, FiscalIndex, StreetEvaluation, missing_mode, street_overview,
+                                street_overview_facts)
+from ...analysis.fiscal import framework_table as raw_framework_table
 from ...analysis.pefa import PefaScore, pefa_years
 from ..formats import change, pct, score
 
@@ -31,6 +33,28 @@ SUGGESTIONS = {
 CLOSING = ("通过开展街道级政府财政运行综合绩效评价，促进街道级财政部门强化收支管理责任，压缩和控制行政成本，"
            "提升财政资金使用效益和效率，确保财政统筹平衡能力不断增强。")
 MISSING = "缺失"
+COVERAGE_TEXT = {
+    "targets": "当年有项目级绩效目标的合格项目数 ÷ 当年合格项目数（本级、非涉密、非特殊资金）",
+    "self_evaluations": "上年度已开展绩效自评的合格项目数 ÷ 上年度合格项目数（本级、非涉密、非特殊资金）",
+}
+
+
+def formula_text(key: str) -> str:
+    """The Chinese formula of an indicator (:data:`perflib.analysis.fiscal.FORMULAS`), as printed in
+    the report's indicator table."""
+    kind, a, b = FORMULAS[key]
+    if kind == "ratio":
+        return f"{a} ÷ {b}"
+    if kind == "growth":
+        return f"本年{a} ÷ 上年{a} − 1"
+    return COVERAGE_TEXT[a]
+
+
+def framework_table(rules) -> pd.DataFrame:
+    """:func:`perflib.analysis.fiscal.framework_table` with each indicator's ``formula`` in words
+    (view ``fiscal.framework``)."""
+    fw = raw_framework_table(rules)
+    return fw.assign(formula=[formula_text(k) for k in fw["key"]])
 
 
 def _rank(v) -> str:
@@ -87,14 +111,14 @@ def findings_text(fi: FiscalIndex, code: str, pefa: list[PefaScore], rules,
     missing = cmp[cmp["value"].isna()]
     if len(good):
         parts.append("优势方面：" + "、".join(
-            f"{r.指标}{pct(r.value, missing=MISSING)}" for r in good.itertuples()) + "，处于参评街道前列。")
+            f"{r.indicator}{pct(r.value, missing=MISSING)}" for r in good.itertuples()) + "，处于参评街道前列。")
     if len(bad):
         parts.append("存在的主要问题：" + "；".join(
-            f"{r.指标}为{pct(r.value, missing=MISSING)}，参评街道中位数为"
+            f"{r.indicator}为{pct(r.value, missing=MISSING)}，参评街道中位数为"
             f"{pct(r.peer_median_value, missing=MISSING)}（得分{score(r.score, 1)}）"
             for r in bad.itertuples()) + "。")
     if len(missing):
-        parts.append("以下指标缺少数据、未参与计分：" + "、".join(missing["指标"]) + "。")
+        parts.append("以下指标缺少数据、未参与计分：" + "、".join(missing["indicator"]) + "。")
     suggestions = _suggestions(bad, pefa)
     if suggestions:
         parts.append("建议：" + "；".join(f"（{i}）{t}" for i, t in enumerate(suggestions, 1)) + "。")
@@ -107,6 +131,51 @@ def findings_text(fi: FiscalIndex, code: str, pefa: list[PefaScore], rules,
 def street_findings(ev: StreetEvaluation, rules) -> str:
     """:func:`findings_text` of one evaluated street (against its previous evaluation)."""
     return findings_text(ev.index, ev.code, ev.pefa, rules, ev.previous)
+
+
+def _delta(d, unit: str) -> str:
+    """「上升 1.23 分」/「下降 …」/「持平」 (below 0.005)/「—」 (missing) for a change in the table."""
+    if d is None or pd.isna(d):
+        return "—"
+    return change(d, f" {abs(d):.2f} {unit}", "上升", "下降", flat_below=0.005)
+
+
+def year_over_year_table(ev: StreetEvaluation) -> pd.DataFrame | None:
+    """The year-over-year table as shown (view ``fiscal.year_over_year``): ``item``, ``year_<Y0>``,
+    ``year_<Y1>`` and ``change`` as text (index with 2 decimals, rank as 「r/n」, rates in %), from
+    :meth:`perflib.analysis.fiscal.StreetEvaluation.year_over_year`; None without an earlier evaluation."""
+    yoy = ev.year_over_year()
+    if yoy is None:
+        return None
+    y0, y1 = f"year_{ev.previous.year}", f"year_{ev.year}"
+    rows = []
+    for r in yoy.itertuples(index=False):
+        if r.kind == "index":
+            rows.append({"item": r.name, y0: score(r.previous, missing=MISSING), y1: score(r.current, missing=MISSING),
+                         "change": _delta(r.change, "分")})
+        elif r.kind == "rank":
+            rows.append({"item": r.name, y0: f"{_rank(r.previous)}/{ev.previous.n_streets}",
+                         y1: f"{_rank(r.current)}/{ev.index.n_streets}", "change": ""})
+        else:
+            rows.append({"item": r.name, y0: pct(r.previous, missing=MISSING), y1: pct(r.current, missing=MISSING),
+                         "change": _delta(r.change * 100, "个百分点")})
+    return pd.DataFrame(rows, columns=["item", y0, y1, "change"])
+
+
+def pefa_table(scores: list[PefaScore]) -> pd.DataFrame:
+    """The PEFA table as shown (view ``fiscal.pefa``): per year ``year_<Y>`` the measure with its grade
+    (「93.14%（B）」, or 无数据), from :func:`perflib.analysis.fiscal.pefa_table`."""
+    from ...analysis.fiscal import pefa_table as raw_pefa_table
+
+    tab = raw_pefa_table(scores)
+    out = tab[["code", "name"]].copy()
+    for c in tab.columns:
+        if c.startswith("ratio_"):
+            y = c[len("ratio_"):]
+            out[f"year_{y}"] = [("无数据" if pd.isna(v) else f"{pct(v)}（{g}）")
+                                for v, g in zip(tab[c], tab[f"grade_{y}"])]
+    out["overall"] = tab["overall"]
+    return out
 
 
 def year_over_year_text(ev: StreetEvaluation) -> str:

@@ -157,7 +157,7 @@ def section_5(store, year: int, rules) -> Section:
     """五、开展财政运行综合绩效评价工作: the evaluated streets (every street with 街道财政 data for Y)
     and their composite index, drafted by :func:`perflib.present.text.fiscal.overview_section` (fiscal.* facts)."""
     text, facts, ranking = fiscal_text.overview_section(store, int(year), rules)
-    tables = [SectionTable("街道财政运行综合绩效指数", ranking, "街道财政运行评价")] if len(ranking) else []
+    tables = [SectionTable("街道财政运行综合绩效指数", ranking, "街道财政运行评价", "fiscal.ranking")] if len(ranking) else []
     return Section("5", "五、开展财政运行综合绩效评价工作", text, facts, tables)
 
 
