@@ -9,10 +9,11 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -184,6 +185,122 @@ def _merge(default: dict, user: dict, path: str, origin: str) -> None:
             _merge(target, v, where + ".", origin)
 
 
+# --- the range of every numeric rule (issue 22: no nan, inf or fraction where a count belongs) -----
+@dataclass(frozen=True)
+class NumericRange:
+    """What a numeric rule (every number inside its value) may be: ``low``–``high`` inclusive,
+    ``integer`` for counts; ``text`` is the range as shown in the error."""
+    low: float
+    high: float
+    integer: bool = False
+
+    def admits(self, v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return False
+        if self.integer and not isinstance(v, int):
+            return False
+        return self.low <= v <= self.high
+
+    @property
+    def text(self) -> str:
+        kind = "整数" if self.integer else "有限数值"
+        return f"{_num(self.low)} 到 {_num(self.high)} 之间（含两端）的{kind}"
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 10_000 else f"{v:g}"
+
+
+POINTS = NumericRange(0, 100)              # scores, weights and margins on the 100-point scale
+RATE = NumericRange(0, 1)                  # shares, rates, percentiles, cuts
+GAP = NumericRange(-1, 1)                  # a difference of two rates
+MONTH = NumericRange(1, 12, integer=True)  # a month count within a year
+RATIO = NumericRange(0, 10)                # actual / target or outturn / budget
+SCALE = NumericRange(0.001, 100)           # statistical constants and thresholds (> 0)
+ROWS = NumericRange(1, 1_048_575, integer=True)  # Excel's rows per sheet, less the header
+
+NUMERIC_RANGES: dict[str, NumericRange] = {
+    "self_evaluation.weight_execution": POINTS,
+    "self_evaluation.weight_output": POINTS,
+    "self_evaluation.weight_effect": POINTS,
+    "self_evaluation.weight_satisfaction": POINTS,
+    "self_evaluation.execution_cap": RATE,
+    "self_evaluation.qualitative_tiers": RATE,
+    "self_evaluation.overachievement_ratio": NumericRange(1, 10),
+    "self_evaluation.inflation_margin": POINTS,
+    "self_evaluation.full_marks_low_execution": RATE,
+    "self_evaluation.full_marks_min": POINTS,
+    "self_evaluation.zero_budget_execution_share": RATE,
+    "grades.excellent": POINTS,
+    "grades.good": POINTS,
+    "grades.fair": POINTS,
+    "monitoring.months_in_year": MONTH,
+    "monitoring.green_min_gap": GAP,
+    "monitoring.yellow_min_gap": GAP,
+    "monitoring.key_round_months": MONTH,
+    "monitoring.target_lag_gap": RATE,
+    "key_evaluation.weight_decision": POINTS,
+    "key_evaluation.weight_process": POINTS,
+    "key_evaluation.weight_output": POINTS,
+    "key_evaluation.weight_effect": POINTS,
+    "key_evaluation.suggested_cut": RATE,
+    "key_evaluation.decision_tolerance": RATE,
+    "cost.standard_percentile": RATE,
+    "cost.sensitivity_percentiles": RATE,
+    "cost.outlier_z": SCALE,
+    "cost.mad_scale": SCALE,
+    "cost.min_peers": NumericRange(1, 1_000_000, integer=True),
+    "cost.pilot_years": NumericRange(1, 100, integer=True),
+    "cost.meanad_scale": SCALE,
+    "fiscal.indicators": POINTS,  # the weight of each indicator
+    "fiscal.equal_values_score": POINTS,
+    "fiscal.weak_score": POINTS,
+    "fiscal.strong_score": POINTS,
+    "fiscal.grading_decimals": NumericRange(0, 15, integer=True),
+    "fiscal.pi1_bands": RATIO,
+    "fiscal.pi2_bands": RATE,
+    "fiscal.pi3_bands": RATIO,
+    "fiscal.pefa_years": NumericRange(1, 100, integer=True),
+    "report.html_max_rows": ROWS,
+    "report.xlsx_max_rows": ROWS,
+}
+
+
+def numeric_leaves(value: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    """Every number inside a rule's value (booleans are not numbers), with where it sits
+    (``.中``, ``[1]``, ``.tax_share.weight``; ``""`` for the value itself)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield where, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from numeric_leaves(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from numeric_leaves(v, f"{where}[{i}]")
+
+
+def _check_ranges(rules: Rules, origin: str) -> None:
+    """Every number in every rule is finite, an integer where a count belongs, and inside the
+    range declared in :data:`NUMERIC_RANGES`; a numeric rule with no declared range is refused."""
+    for e in rules.entries():
+        for where, v in numeric_leaves(e.value):
+            allowed = NUMERIC_RANGES.get(e.key)
+            if allowed is None:
+                raise RulesError(f"规则文件 {origin}：{e.key} 是数值规则，但没有声明取值范围（NUMERIC_RANGES）")
+            if allowed.admits(v):
+                continue
+            if isinstance(v, float) and not math.isfinite(v):
+                why = "不是有限数值"
+            elif allowed.integer and not isinstance(v, int):
+                why = "应为整数"
+            else:
+                why = "超出取值范围"
+            raise RulesError(f"规则文件 {origin}：{e.key}{where} 的取值「{v!r}」{why}，"
+                             f"应为 {allowed.text}")
+
+
 def _check_consistency(rules: Rules, origin: str) -> None:
     def fail(msg: str) -> None:
         raise RulesError(f"规则文件 {origin}：{msg}")
@@ -235,6 +352,7 @@ def load_rules(path: str | Path | None = None) -> Rules:
         origin = str(path)
         _merge(tree, user, "", origin)
     rules = Rules(tree, origin)
+    _check_ranges(rules, origin)
     _check_consistency(rules, origin)
     return rules
 

@@ -156,3 +156,95 @@ def test_pages_show_times_in_the_bureau_zone():
 
     page = render_index([])
     assert "+0800" in page and "+0000" not in page
+
+
+# --- numeric values: finite, integers where a count belongs, inside a declared range (issue 22) ---
+def _write_text(tmp_path, text: str) -> str:
+    p = tmp_path / "raw_rules.yaml"
+    p.write_text(text, encoding="utf-8")
+    return str(p)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("cost:\n  outlier_z: .nan\n", ["cost.outlier_z", "nan", "有限"]),
+    ("self_evaluation:\n  inflation_margin: .nan\n", ["self_evaluation.inflation_margin", "nan"]),
+    ("monitoring:\n  months_in_year: .inf\n", ["monitoring.months_in_year", "inf"]),
+    ("cost:\n  outlier_z: -.inf\n", ["cost.outlier_z", "inf"]),
+], ids=["nan", "nan-margin", "inf", "minus-inf"])
+def test_rules_values_must_be_finite(tmp_path, text, words):
+    with pytest.raises(RulesError) as err:
+        load_rules(_write_text(tmp_path, text))
+    for w in words:
+        assert w in str(err.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("monitoring:\n  months_in_year: 0.5\n", ["monitoring.months_in_year", "0.5", "整数"]),
+    ("cost:\n  min_peers: 2.5\n", ["cost.min_peers", "2.5", "整数"]),
+    ("fiscal:\n  grading_decimals: 3.5\n", ["fiscal.grading_decimals", "3.5", "整数"]),
+], ids=["months", "peers", "decimals"])
+def test_counts_must_be_integers(tmp_path, text, words):
+    with pytest.raises(RulesError) as err:
+        load_rules(_write_text(tmp_path, text))
+    for w in words:
+        assert w in str(err.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("monitoring:\n  months_in_year: 13\n", ["monitoring.months_in_year", "13", "1", "12"]),
+    ("monitoring:\n  key_round_months: 0\n", ["monitoring.key_round_months", "0", "12"]),
+    ("self_evaluation:\n  full_marks_low_execution: 60\n", ["full_marks_low_execution", "60", "0", "1"]),
+    ("self_evaluation:\n  inflation_margin: -5\n", ["inflation_margin", "-5", "100"]),
+    ("cost:\n  min_peers: 0\n", ["cost.min_peers", "0"]),
+    ("key_evaluation:\n  decision_tolerance: 5\n", ["decision_tolerance", "5"]),
+    ("fiscal:\n  weak_score: 150\n", ["fiscal.weak_score", "150", "100"]),
+], ids=["month-13", "round-0", "rate-60", "margin-neg", "peers-0", "tolerance-5", "score-150"])
+def test_numbers_outside_their_declared_range_are_refused(tmp_path, text, words):
+    with pytest.raises(RulesError) as err:
+        load_rules(_write_text(tmp_path, text))
+    for w in words:
+        assert w in str(err.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("key_evaluation:\n  suggested_cut: {value: {优: 0.0, 良: 0.0, 中: .nan, 差: 0.3}}\n", ["key_evaluation.suggested_cut", "中", "nan"]),
+    ("key_evaluation:\n  suggested_cut: {value: {优: 0.0, 良: 0.0, 中: 0.1, 差: 30}}\n", ["key_evaluation.suggested_cut", "差", "30"]),
+    ("self_evaluation:\n  qualitative_tiers: {value: {优: 1.0, 良: 8, 中: 0.6, 差: 0.0}}\n", ["qualitative_tiers", "良", "8"]),
+    ("self_evaluation:\n  qualitative_tiers: {value: {优: 1.0, 良: .inf, 中: 0.6, 差: 0.0}}\n", ["qualitative_tiers", "良", "inf"]),
+    ("fiscal:\n  pefa_years: {value: {window: 3, required: 1.5}}\n", ["fiscal.pefa_years", "required", "1.5", "整数"]),
+    ("fiscal:\n  pi2_bands: {value: {A: 0.05, B: .nan, C: 0.15}}\n", ["fiscal.pi2_bands", "B", "nan"]),
+    ("fiscal:\n  pi1_bands: {value: {A: [0.95, .inf], B: [0.9, 1.1], C: [0.85, 1.15]}}\n", ["fiscal.pi1_bands", "A", "inf"]),
+], ids=["cut-nan", "cut-30", "tier-8", "tier-inf", "pefa-fraction", "pi2-nan", "pi1-inf"])
+def test_nested_numbers_are_checked_element_by_element(tmp_path, text, words):
+    with pytest.raises(RulesError) as err:
+        load_rules(_write_text(tmp_path, text))
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_fiscal_indicator_weights_are_checked(tmp_path, rules):
+    indicators = rules["fiscal.indicators"]
+    indicators["tax_share"]["weight"] = float("nan")
+    with pytest.raises(RulesError) as err:
+        load_rules(_write(tmp_path, {"fiscal": {"indicators": {"value": indicators}}}))
+    assert "fiscal.indicators" in str(err.value) and "tax_share" in str(err.value)
+
+
+def test_a_bad_number_exits_2_with_a_chinese_message(tmp_path, capsys):
+    assert main(["rules", "--rules", _write_text(tmp_path, "monitoring:\n  months_in_year: 0.5\n")]) == 2
+    err = capsys.readouterr().err
+    assert "monitoring.months_in_year" in err and "整数" in err and "Traceback" not in err
+
+
+def test_shipped_rules_pass_and_every_numeric_rule_has_a_declared_range(rules):
+    """A new numeric rule without an entry in ``NUMERIC_RANGES`` fails here."""
+    from perflib.rules import NUMERIC_RANGES, numeric_leaves
+
+    numeric = {e.key for e in rules.entries() if list(numeric_leaves(e.value))}
+    assert numeric, "no numeric rules found"
+    missing = sorted(numeric - set(NUMERIC_RANGES))
+    assert not missing, f"numeric rules without a declared range: {missing}"
+    assert not sorted(set(NUMERIC_RANGES) - numeric), "ranges declared for rules that do not exist"
+    for key in numeric:  # every shipped value lies inside its range
+        for where, v in numeric_leaves(rules[key]):
+            assert NUMERIC_RANGES[key].admits(v), (key, where, v)
