@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ..exceptions import ParameterError
 from ..rules import load_rules, now_text
 from .execute import execute_job, preload_off, preloading, quiet_papermill
 from .executors import Work, get_executor, lighten_imports
@@ -91,6 +92,20 @@ def run_job_safely(job: Job) -> ReportResult:
 
 
 # --- the run --------------------------------------------------------------------------------------
+def check_run_arguments(*, out: Path, jobs: int, timeout: int) -> None:
+    """Refuse ``--jobs``/``--timeout`` below 1 and an ``--out`` that is (or lies below) an existing
+    file, with :class:`ParameterError` (exit 2), before anything is written or started."""
+    for flag, value, unit in (("--jobs", jobs, "个并行任务"), ("--timeout", timeout, "秒")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ParameterError(f"{flag} 应为正整数（至少 1{unit}），实际为 {value}")
+    for folder in (out, *out.parents):
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise ParameterError(f"--out 指定的报告文件夹无法使用：「{folder}」是一个已有的文件，不是文件夹；"
+                                     "请指定一个文件夹（不存在时会自动创建）")
+            break
+
+
 def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "data/perf.duckdb",
                 year: int | None = None, params: Iterable[tuple[str, str]] | dict | None = None,
                 each: Iterable[str] = (), out: str | Path = "reports", jobs: int = 1,
@@ -104,6 +119,7 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
     ``force`` re-renders reports whose code, data, rules and parameters are unchanged.
     """
     out = Path(out)
+    check_run_arguments(out=out, jobs=jobs, timeout=timeout)
     quiet_papermill(log_output)
     if dask:
         executor = get_executor("dask", address=dask)

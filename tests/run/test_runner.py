@@ -354,3 +354,47 @@ def test_times_shown_are_in_the_rules_timezone(env, runs, monkeypatch, tmp_path,
     assert main(["run", "probe", "--db", str(env["db"]), "--rules", str(bad), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "report.timezone" in err and "Asia/Beijing" in err
+
+
+# --- refused arguments (issue 22): exit 2 with a Chinese message before anything runs ------------
+@pytest.mark.parametrize("argv, words", [
+    (["--jobs", "0"], ["--jobs", "0", "正整数"]),
+    (["--jobs", "-5"], ["--jobs", "-5", "正整数"]),
+    (["--timeout", "0"], ["--timeout", "0", "正整数"]),
+    (["--timeout", "-30"], ["--timeout", "-30", "正整数"]),
+], ids=["jobs-0", "jobs-neg", "timeout-0", "timeout-neg"])
+def test_refused_jobs_and_timeout_exit_2_before_anything_runs(env, monkeypatch, capsys, argv, words):
+    import papermill
+
+    monkeypatch.setenv("PERFLIB_NOTEBOOKS_DIR", str(env["nbdir"]))
+    monkeypatch.setattr(papermill, "execute_notebook", _no_kernel)
+    monkeypatch.setattr(runner, "_early_zygote", lambda *a, **k: pytest.fail("a kernel process was started"))
+    out = env["base"] / "refused-out"
+    code = main(["run", "probe", "--db", str(env["db"]), "--out", str(out), "--no-progress", *argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    for w in words:
+        assert w in err
+    assert "Traceback" not in err
+    assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize("below", ["", "sub"], ids=["file", "below-a-file"])
+def test_out_naming_an_existing_file_exits_2_and_writes_nothing(env, monkeypatch, capsys, below):
+    import papermill
+
+    monkeypatch.setenv("PERFLIB_NOTEBOOKS_DIR", str(env["nbdir"]))
+    monkeypatch.setattr(papermill, "execute_notebook", _no_kernel)
+    monkeypatch.setattr(runner, "_early_zygote", lambda *a, **k: pytest.fail("a kernel process was started"))
+    folder = env["base"] / f"out-file-{below or 'plain'}"
+    folder.mkdir()
+    target = folder / "reports.txt"
+    target.write_text("不是文件夹", encoding="utf-8")
+    out = target / below if below else target
+    code = main(["run", "probe", "--db", str(env["db"]), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert str(target) in err and "文件" in err
+    assert "Traceback" not in err
+    assert target.read_text(encoding="utf-8") == "不是文件夹"
+    assert sorted(p.name for p in folder.iterdir()) == ["reports.txt"]  # nothing written beside it
