@@ -294,11 +294,11 @@ def _check_ranges(rules: Rules, origin: str) -> None:
             if isinstance(v, float) and not math.isfinite(v):
                 why = "不是有限数值"
             elif allowed.integer and not isinstance(v, int):
-                why = "应为整数"
+                why = "不是整数"
             else:
                 why = "超出取值范围"
-            raise RulesError(f"规则文件 {origin}：{e.key}{where} 的取值「{v!r}」{why}，"
-                             f"应为 {allowed.text}")
+            raise RulesError(f"规则文件 {origin}：{e.key}{where} 的取值「{v!r}」{why}"
+                             f"（允许的取值：{allowed.text}）")
 
 
 def _check_consistency(rules: Rules, origin: str) -> None:

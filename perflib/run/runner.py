@@ -95,9 +95,9 @@ def run_job_safely(job: Job) -> ReportResult:
 def check_run_arguments(*, out: Path, jobs: int, timeout: int) -> None:
     """Refuse ``--jobs``/``--timeout`` below 1 and an ``--out`` that is (or lies below) an existing
     file, with :class:`ParameterError` (exit 2), before anything is written or started."""
-    for flag, value, unit in (("--jobs", jobs, "个并行任务"), ("--timeout", timeout, "秒")):
+    for flag, value, what in (("--jobs", jobs, "并行生成的报告数"), ("--timeout", timeout, "每个单元格的超时秒数")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParameterError(f"{flag} 应为正整数（至少 1{unit}），实际为 {value}")
+            raise ParameterError(f"{flag} 应为正整数（{what}，至少为 1），实际为 {value}")
     for folder in (out, *out.parents):
         if folder.exists() or folder.is_symlink():
             if not folder.is_dir():
