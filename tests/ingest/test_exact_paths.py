@@ -134,3 +134,63 @@ def test_an_unreadable_parquet_file_is_named_by_its_own_path(export_dir, tmp_pat
     message = str(err.value)
     assert "无法作为 Parquet 文件读取" in message and "支出明细(第[1]批).parquet" in message
     assert "perflib-bulk-" not in message
+
+
+# --- symbolic links (SECURITY.md §8) -----------------------------------------------------------
+SECRET = "绝密标记,SECRET-LINE-0042"
+
+
+def _outside_links(export: Path, outside: Path) -> dict[str, object]:
+    """Ways a link in the export folder can point out of it: (name, how the link is made)."""
+    outside.mkdir(exist_ok=True)
+    secret = outside / "secret.csv"
+    secret.write_text(SECRET + "\n1,2\n", encoding="utf-8")
+    return {
+        "absolute": lambda link: link.symlink_to(secret),
+        "relative": lambda link: link.symlink_to(os.path.relpath(secret, export)),
+        "via a link inside": lambda link: (export / "中转.lnk").symlink_to(secret) or
+                                          link.symlink_to("中转.lnk"),
+        "to a folder": lambda link: link.symlink_to(outside),
+        "to nothing": lambda link: link.symlink_to(outside / "gone.csv"),
+        "in a loop": lambda link: link.symlink_to(link.name),
+    }
+
+
+@pytest.mark.parametrize("how", ["absolute", "relative", "via a link inside", "to a folder", "to nothing",
+                                 "in a loop"])
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_link_out_of_the_export_folder_is_refused(export_dir, tmp_path, capsys, how, bulk, monkeypatch):
+    """A link pointing out of the export folder: exit 2, a Chinese problem located at the link's own
+    name, nothing of the target (content or path) in the message, the store byte-for-byte unchanged."""
+    from perflib.cli import main
+    from perflib.ingest import folder
+
+    db = tmp_path / "perf.duckdb"
+    ingest(export_dir, db)
+    before = sha256_of(db)
+    makers = _outside_links(export_dir, tmp_path / "outside")
+    (export_dir / "支出明细.csv").unlink()
+    makers[how](export_dir / "支出明细.csv")
+    if bulk:
+        monkeypatch.setattr(folder, "default_readers", _readers)
+    code = main(["ingest", str(export_dir), "--db", str(db)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "文件 支出明细.csv" in err and "是指向导出文件夹之外的符号链接，不予读取" in err
+    assert "SECRET-LINE" not in err and "绝密标记" not in err
+    assert "outside" not in err and "secret" not in err
+    assert sha256_of(db) == before
+
+
+def test_a_link_inside_the_export_folder_is_read(export_dir, tmp_path):
+    """A link ending inside the export folder (here: to a file in a subfolder, which is itself not
+    read) is read like the file; the store holds its rows."""
+    ref = tmp_path / "ref.duckdb"
+    ingest(export_dir, ref)
+    (export_dir / "原件").mkdir()
+    (export_dir / "支出明细.csv").rename(export_dir / "原件" / "支出明细.csv")
+    (export_dir / "支出明细.csv").symlink_to(Path("原件") / "支出明细.csv")
+    for readers in (None, _readers()):
+        db = tmp_path / f"link-{readers is None}.duckdb"
+        ingest(export_dir, db, readers=readers)
+        pd.testing.assert_frame_equal(_payments(db), _payments(ref))

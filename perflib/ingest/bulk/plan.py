@@ -78,7 +78,7 @@ class Workspace:
         on another file system."""
         self._links += 1
         link = self.tmpdir() / f"f{self._links}{suffix}"
-        target = path.absolute()
+        target = path.resolve()          # the file itself (os.link may link a symbolic link as such)
         try:
             os.link(target, link)
         except OSError:
