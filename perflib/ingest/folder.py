@@ -19,7 +19,7 @@ from .model import Export, Part, ReadLog, Reader
 from .reader import PythonReader
 from .sources import is_ignored
 
-__all__ = ["read_export", "default_readers"]
+__all__ = ["read_export", "default_readers", "links_inside"]
 
 
 def default_readers() -> list[Reader]:
@@ -33,7 +33,8 @@ def read_export(src_dir: str | Path, *, strict: bool = True,
 
     Parameters
     ----------
-    src_dir : the folder of ``.xlsx``/``.csv`` files (top level only; hidden files, Office lock
+    src_dir : the folder of ``.xlsx``/``.csv`` files (top level only; a symbolic link is read only
+        if it ends inside the folder, else refused as a problem; hidden files, Office lock
         files ``~$…`` and ``README*`` are ignored).
     strict : raise :class:`InputError` if reading found any problem (default). ``ingest`` passes
         False and lets :func:`perflib.ingest.checks.validate` report reading and data problems together.
@@ -59,11 +60,20 @@ def read_export(src_dir: str | Path, *, strict: bool = True,
         reader.begin(src, log)
     parts: list[Part] = []
     data_files = 0
-    for path in sorted((p for p in src.iterdir() if p.is_file()), key=lambda p: p.name):
+    inside = src.resolve()
+    entries = (p for p in src.iterdir() if p.is_file() or p.is_symlink())
+    for path in sorted(entries, key=lambda p: p.name):
         rel = path.relative_to(src).as_posix()
         if is_ignored(path):
             log.ignored.append(rel)
             continue
+        if path.is_symlink() and not links_inside(path, inside):
+            data_files += 1
+            log.problem(rel, "是指向导出文件夹之外的符号链接，不予读取",
+                        expected="导出文件夹中的文件本身（请复制文件，而不是链接到别处）")
+            continue
+        if not path.is_file():
+            continue                 # a link to a folder, or to nothing, inside the export folder
         data_files += 1
         for reader in readers:
             if reader.takes(path):
@@ -82,6 +92,17 @@ def read_export(src_dir: str | Path, *, strict: bool = True,
     if strict and export.problems:
         raise InputError(export.problems)
     return export
+
+
+def links_inside(link: Path, folder: Path) -> bool:
+    """Whether the symbolic link ``link`` (every link of its chain resolved) ends inside ``folder``
+    (a resolved path). A link out of the export folder is never followed: it could make the ingest
+    read, and an error message quote, any file the user can read. A loop counts as outside."""
+    try:
+        target = link.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return target.is_relative_to(folder)
 
 
 def _assemble(src: Path, parts: list[Part], log: ReadLog) -> Export:

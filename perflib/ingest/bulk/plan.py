@@ -8,6 +8,8 @@ import concurrent.futures
 import csv
 import dataclasses
 import io
+import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -28,7 +30,10 @@ from .common import BULK_MIN_BYTES, CHUNK_BYTES, EXTRA_COLUMNS, PARQUET_SUFFIXES
 from .scan import Scan, scan_csv
 from .stage import BulkExport, BulkPart
 
-__all__ = ["BulkReader", "BulkPart", "Workspace"]
+__all__ = ["BulkReader", "BulkPart", "Workspace", "PLAIN_PATH"]
+
+# a path DuckDB reads as itself: no glob (* ? [ ] { }), no ~, no URL scheme
+PLAIN_PATH = re.compile(r"/[A-Za-z0-9_./-]*")
 
 
 class Workspace:
@@ -39,6 +44,7 @@ class Workspace:
     def __init__(self):
         self._tmp: Path | None = None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._links = 0
 
     def background(self, fn, *args) -> concurrent.futures.Future:
         """Run ``fn`` in the one background thread."""
@@ -48,11 +54,36 @@ class Workspace:
         return self._pool.submit(fn, *args)
 
     def tmpdir(self) -> Path:
-        """A temp directory (for GBK files transcoded to UTF-8), removed with the workspace."""
+        """A temp directory (links DuckDB reads, GBK files transcoded to UTF-8), removed with the
+        workspace; its path holds no character DuckDB treats as a pattern."""
         if self._tmp is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="perflib-bulk-"))
+            for base in (None, "/tmp", "/var/tmp"):
+                tmp = Path(tempfile.mkdtemp(prefix="perflib-bulk-", dir=base))
+                if PLAIN_PATH.fullmatch(str(tmp)):
+                    break
+                tmp.rmdir()
+            else:
+                raise RuntimeError(f"no temp directory without glob characters for DuckDB: {tmp}")
+            self._tmp = tmp
             weakref.finalize(self, shutil.rmtree, str(self._tmp), True)
         return self._tmp
+
+    def exact(self, path: Path, suffix: str) -> Path:
+        """A name for ``path`` that DuckDB reads as exactly that file.
+
+        DuckDB expands ``* ? [ ]`` (and ``~``, ``**``) in every path it is given, a list literal
+        included, and documents no escape; so it is never given a user's path: it gets
+        ``<tmpdir>/f<n><suffix>`` (ASCII letters and digits only), a hard link to the file (no copy;
+        it keeps the very file the sha256 is taken of), or a symbolic link where the temp directory is
+        on another file system."""
+        self._links += 1
+        link = self.tmpdir() / f"f{self._links}{suffix}"
+        target = path.resolve()          # the file itself (os.link may link a symbolic link as such)
+        try:
+            os.link(target, link)
+        except OSError:
+            os.symlink(target, link)
+        return link
 
 
 class BulkReader:
@@ -135,11 +166,12 @@ class BulkReader:
         if got is None:
             return None
         bulk, start = got
-        bulk.read_path, bulk.original, bulk.delimiter = path, path, delimiter
+        ws = self.workspace
+        exact = ws.exact(path, ".csv")
+        bulk.read_path, bulk.original, bulk.delimiter = exact, path, delimiter
         bulk.skip_lines = rows[start][0] - 1 if start < len(rows) else line
         bulk.width = max(len(r) for _, r in rows) + EXTRA_COLUMNS
-        ws = self.workspace
-        bulk.start_scan = lambda: ws.background(scan_csv, path, ws.tmpdir(), utf8)
+        bulk.start_scan = lambda: ws.background(scan_csv, exact, ws.tmpdir(), utf8)
         return self._commit(rel, bulk)
 
     def _plan_parquet(self, path: Path, rel: str) -> list[Part] | None:
@@ -152,12 +184,15 @@ class BulkReader:
             self.log.problem(rel, "无法识别文件对应哪张表", value=path.name,
                                 expected=f"文件名或工作表名为表名之一：{names}")
             return []
+        ws = self.workspace
+        exact = ws.exact(path, ".parquet")
         con = duckdb.connect()
         try:
             cols = [r[0] for r in con.execute(
-                "DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
+                "DESCRIBE SELECT * FROM read_parquet(?)", [str(exact)]).fetchall()]
         except duckdb.Error as exc:
-            self.log.problem(rel, f"无法作为 Parquet 文件读取（{str(exc).splitlines()[0][:80]}）",
+            reason = str(exc).replace(str(exact), str(path)).splitlines()[0][:80]   # the user's name
+            self.log.problem(rel, f"无法作为 Parquet 文件读取（{reason}）",
                                 expected="Parquet 格式的数据文件（以表名命名，列名为中文表头或英文名）")
             self.log.unread.add(table.name)
             return []
@@ -169,9 +204,8 @@ class BulkReader:
             return []
         bulk = got[0]
         bulk.kind = "parquet"
-        bulk.read_path = bulk.original = path
-        ws = self.workspace
-        bulk.start_scan = lambda: ws.background(lambda: Scan(sha256_file(path, CHUNK_BYTES), None, path))
+        bulk.read_path, bulk.original = exact, path
+        bulk.start_scan = lambda: ws.background(lambda: Scan(sha256_file(exact, CHUNK_BYTES), None, exact))
         bulk.parquet_columns = cols
         bulk.width = len(cols)
         return self._commit(rel, bulk)

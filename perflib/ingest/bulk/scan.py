@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def scan_csv(path: Path, tmpdir: Path, utf8: bool) -> Scan:
     """One streaming pass: sha256 and line statistics. A file whose first megabyte is UTF-8 is read as
     UTF-8 (DuckDB rejects any invalid byte later, and the Python reader then takes the file);
     otherwise it is GB18030, transcoded to a temp UTF-8 file, unless it is mostly UTF-8 with some
-    GBK lines (the Python reader names those)."""
+    GBK lines (the Python reader names those). ``path`` is the name DuckDB is given
+    (:meth:`perflib.ingest.bulk.plan.Workspace.exact`: never the user's own name, a glob to DuckDB)."""
     h = hashlib.sha256()
     stats = LineStats()
     with open(path, "rb") as fh:
@@ -44,7 +46,7 @@ def scan_csv(path: Path, tmpdir: Path, utf8: bool) -> Scan:
                 stats.feed(data)
             scan = Scan(h.hexdigest(), "utf-8", path)
         else:
-            target = tmpdir / f"{path.stem}-{id(path):x}.csv"
+            target = tmpdir / f"gbk-{uuid.uuid4().hex}.csv"     # a name DuckDB cannot take as a glob
             dec = codecs.getincrementaldecoder("gb18030")()
             good = bad = 0
             tail = b""
