@@ -1,7 +1,7 @@
 """Every file of an export is read by its exact path: a name holding DuckDB's glob characters
-(``[ ] * ? { }``) loads its own rows, never another file's (SECURITY.md §7), through the bulk reader
+(``[ ] * ? { }``) loads its own rows, never another file's (SECURITY.md §9), through the bulk reader
 (CSV forced to DuckDB, Parquet always) and its GBK transcoding; and a symbolic link in the export
-folder is refused, named, with the store unchanged (SECURITY.md §8).
+folder is refused, named, with the store unchanged (SECURITY.md §10).
 """
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def test_an_unreadable_parquet_file_is_named_by_its_own_path(export_dir, tmp_pat
     assert "perflib-bulk-" not in message
 
 
-# --- symbolic links (SECURITY.md §8) -----------------------------------------------------------
+# --- symbolic links (SECURITY.md §10) -----------------------------------------------------------
 SECRET = "绝密标记,SECRET-LINE-0042"
 
 
