@@ -80,3 +80,49 @@ def test_a_short_name_of_an_unclassified_project_is_read(tmp_path):
     for mode, threshold in (("py", NEVER), ("bulk", 0)):
         ingest(export, tmp_path / f"{mode}.duckdb", readers=[BulkReader(min_bytes=threshold), PythonReader()])
 
+
+def _bomb(path: Path, rows: int, dimension: str | None) -> None:
+    """A projects workbook of ``rows`` data rows whose sheet XML declares ``dimension``."""
+    import io
+    import zipfile
+
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "项目"
+    df = small_frames()["projects"]
+    ws.append(["项目编码", "年度", "部门编码", "项目名称"])
+    for k in range(rows):
+        ws.append([f"X{k}", 2023, "101", "某项目名称"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.startswith("xl/worksheets/") and dimension is not None:
+                import re
+                data = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(), data)
+            out.writestr(item, data)
+
+
+@pytest.mark.parametrize("rows, dimension, said", [
+    (3, "A1:D2000000", "声明的区域有 2,000,000 行"),     # the declared dimension: nothing is read
+    (30, "A1:D2", "超过 20 行"),                        # a dimension that lies: stopped at the limit
+])
+def test_an_xlsx_with_too_many_rows_is_stopped(tmp_path, monkeypatch, capsys, rows, dimension, said):
+    """An xlsx bomb (limit lowered to 20 rows): a located Chinese problem, exit 2, store unchanged."""
+    from perflib.cli import main
+    from perflib.ingest import sources
+
+    monkeypatch.setattr(sources, "XLSX_MAX_ROWS", 20)
+    db = tmp_path / "perf.duckdb"
+    export = write_export(tmp_path / "export", small_frames())
+    ingest(export, db)
+    before = sha256_of(db)
+    (export / "项目.csv").unlink()
+    _bomb(export / "项目.xlsx", rows, dimension)
+    assert main(["ingest", str(export), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "项目.xlsx" in err and "工作表「项目」" in err and said in err and "不予读取" in err
+    assert sha256_of(db) == before
