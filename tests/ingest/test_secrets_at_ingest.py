@@ -4,8 +4,12 @@ the leak guard to scan. Each is a located Chinese problem, exit 2, the store unc
 the same from the Python reader and from the DuckDB bulk reader."""
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from conftest import sha256_of, small_frames, write_export
@@ -83,14 +87,9 @@ def test_a_short_name_of_an_unclassified_project_is_read(tmp_path):
 
 def _bomb(path: Path, rows: int, dimension: str | None) -> None:
     """A projects workbook of ``rows`` data rows whose sheet XML declares ``dimension``."""
-    import io
-    import zipfile
-
-    import openpyxl
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "项目"
-    df = small_frames()["projects"]
     ws.append(["项目编码", "年度", "部门编码", "项目名称"])
     for k in range(rows):
         ws.append([f"X{k}", 2023, "101", "某项目名称"])
@@ -101,7 +100,6 @@ def _bomb(path: Path, rows: int, dimension: str | None) -> None:
         for item in src.infolist():
             data = src.read(item)
             if item.filename.startswith("xl/worksheets/") and dimension is not None:
-                import re
                 data = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(), data)
             out.writestr(item, data)
 
