@@ -15,13 +15,14 @@ import pandas as pd
 from ..exceptions import InputError, PerflibError, Problem
 from .cells import decimal_from_text
 from .model import Export
+from ..store import CLASSIFIED_PREFIX
 from ..schema import (
     ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Reference, Table,
 )
 
 __all__ = ["validate", "ExistingRows", "ValidationFailed", "Checker", "TABLE_RULES", "MAX_LISTED",
            "QUANTITATIVE_DIRECTIONS", "MONEY_LIMIT", "as_kind", "key_words", "missing_message",
-           "dangling_problem", "sort_problems"]
+           "dangling_problem", "sort_problems", "MIN_CLASSIFIED_NAME", "reserved_code", "short_secret"]
 
 MAX_LISTED = 200  # problems listed in the error message; the rest are counted
 # The largest amount one cell may hold: 1 万亿元 (10^12 元). A whole province's yearly budget is of
@@ -29,6 +30,25 @@ MAX_LISTED = 200  # problems listed in the error message; the rest are counted
 # keeps every amount (and sums of millions of them) far inside the store's DECIMAL(18,2).
 MONEY_LIMIT = Decimal("1000000000000")
 QUANTITATIVE_DIRECTIONS = ("≥", "≤", "=")
+# The fewest characters a classified project's name may have. The leak guard (perflib/run/leaks.py)
+# finds a name anywhere in an output, as a substring (Chinese has no word boundaries to match on), so a
+# name of two or three characters is an ordinary word (项目, 资金, 体育馆, 绩效目标) that headings, labels
+# and other projects' names hold: the guard then stops report after report. Four characters is the
+# length of the redaction name 涉密项目 itself and of the shortest specific project names.
+MIN_CLASSIFIED_NAME = 4
+
+
+def reserved_code(code) -> bool:
+    """Whether a project code begins with the redaction label (``涉密项目-``, the prefix of the
+    surrogates the store gives classified projects): such a code would be folded into the
+    涉密项目（合计） line, or be taken by the leak guard for another project's surrogate."""
+    return isinstance(code, str) and code.startswith(CLASSIFIED_PREFIX)
+
+
+def short_secret(name, classified) -> bool:
+    """Whether a classified project's name is too short for the leak guard to scan safely."""
+    return (not _na(classified) and bool(classified) and isinstance(name, str)
+            and len(name) < MIN_CLASSIFIED_NAME)
 
 
 class ExistingRows(Protocol):
@@ -169,6 +189,22 @@ class Checker:
                 self.at(table, df, i, "target_value", f"指标方向为「{direction}」的定量指标，指标值应为数值",
                         value, "数值（如 95；百分比写 95 并在计量单位中写 %），文字目标请把指标方向写为 定性")
 
+    def projects(self, table: Table, df: pd.DataFrame) -> None:
+        """A project code does not begin with the redaction label; a classified project's name is
+        long enough for the leak guard (:data:`MIN_CLASSIFIED_NAME`)."""
+        for i, code in enumerate(df["project_id"].tolist()):
+            if reserved_code(code):
+                self.at(table, df, i, "project_id",
+                        f"项目编码以「{CLASSIFIED_PREFIX}」开头：这是报告中涉密项目的替代编码所用的保留标记，"
+                        f"该项目会被并入「涉密项目（合计）」行，使合计不再等于涉密项目的金额", code,
+                        f"不以「{CLASSIFIED_PREFIX}」开头的项目编码")
+        for i, (name, flag) in enumerate(zip(df["project_name"].tolist(), df["is_classified"].tolist())):
+            if short_secret(name, flag):
+                self.at(table, df, i, "project_name",
+                        f"涉密项目的名称只有 {len(name)} 个字，太短：防泄密检查在报告全文中查找涉密项目名称，"
+                        f"这样短的名称是常用词，会使大量报告因疑似泄密而无法生成", name,
+                        f"至少 {MIN_CLASSIFIED_NAME} 个字的完整项目名称")
+
     def table_rules(self, table: Table, df: pd.DataFrame) -> None:
         """The rules of :data:`TABLE_RULES` that apply to ``table``."""
         for rule in TABLE_RULES.get(table.name, ()):
@@ -245,7 +281,8 @@ class Checker:
 
 
 # The rules one table has beyond the cell and key checks: Checker method names, by table.
-TABLE_RULES: dict[str, tuple[str, ...]] = {"payments": ("payments",), "targets": ("targets",)}
+TABLE_RULES: dict[str, tuple[str, ...]] = {"payments": ("payments",), "targets": ("targets",),
+                                           "projects": ("projects",)}
 
 
 def _positions(mask: pd.Series, n: int | None = None) -> list[int]:

@@ -231,6 +231,13 @@ def read_csv_bytes(data: bytes, rel: str, sha: str) -> RawTable:
     return RawTable(rel, None, rows, sha, encoding)
 
 
+# The most rows one worksheet may declare or hold: Excel's own limit per sheet, so no workbook saved by
+# Excel (and no province export) exceeds it, while a small zip that unzips to millions of rows (an
+# "xlsx bomb") is stopped by its declared dimension before a row is read, or at this row otherwise.
+XLSX_MAX_ROWS = 1_048_576
+_TOO_MANY_ROWS = ("工作表「{}」{}超过 {:,} 行（Excel 每个工作表的上限），不予读取：文件可能已损坏或被篡改；"
+                  "请在 Excel 中打开核对后另存，或改为 .csv 导出")
+
 _BROKEN_WORKBOOK = "无法作为 Excel 工作簿打开（文件已损坏或不完整：{}）；请重新导出，或在 Excel 中打开后另存为 .xlsx"
 
 
@@ -248,10 +255,20 @@ def _workbook_rows(data: bytes, *, data_only: bool) -> list[tuple[str, str, list
         out = []
         try:
             for ws in wb.worksheets:
+                declared = ws.max_row if getattr(ws, "reset_dimensions", None) else None
+                if declared is not None and declared > XLSX_MAX_ROWS:
+                    raise Unreadable(_TOO_MANY_ROWS.format(ws.title, f"声明的区域有 {declared:,} 行，",
+                                                           XLSX_MAX_ROWS))
                 if getattr(ws, "reset_dimensions", None):
                     ws.reset_dimensions()  # some exporters write a wrong dimension; read every cell
-                rows = [(i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), 1)]
+                rows = []
+                for i, r in enumerate(ws.iter_rows(values_only=True), 1):
+                    if i > XLSX_MAX_ROWS:
+                        raise Unreadable(_TOO_MANY_ROWS.format(ws.title, "", XLSX_MAX_ROWS), row=i)
+                    rows.append((i, tuple(r)))
                 out.append((ws.title, getattr(ws, "sheet_state", "visible"), rows))
+        except Unreadable:
+            raise
         except Exception as exc:  # a damaged part inside a readable zip (bad XML, CRC error, …)
             raise Unreadable(_BROKEN_WORKBOOK.format(type(exc).__name__)) from None
         finally:

@@ -15,10 +15,11 @@ import pandas as pd
 import pyarrow as pa
 
 from ...exceptions import Problem
+from ...store import CLASSIFIED_PREFIX
 from ...schema import ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table
 from ..cells import typed_series
 from ..checks import (
-    MONEY_LIMIT, QUANTITATIVE_DIRECTIONS, Checker, as_kind, dangling_problem, key_words,
+    MIN_CLASSIFIED_NAME, MONEY_LIMIT, QUANTITATIVE_DIRECTIONS, Checker, as_kind, dangling_problem, key_words,
     missing_message,
 )
 from .common import LIMIT, timed
@@ -131,6 +132,9 @@ class Validator:
             dirs = ", ".join(quote(d) for d in QUANTITATIVE_DIRECTIONS)
             conds.append(f"s.direction IN ({dirs}) AND s.target_value IS NOT NULL "
                          r"AND NOT regexp_full_match(s.target_value, '-?[0-9]+(\.[0-9]+)?')")
+        if name == "projects":
+            conds.append(f"starts_with(s.project_id, {quote(CLASSIFIED_PREFIX)})")
+            conds.append(f"s.is_classified AND length(s.project_name) < {MIN_CLASSIFIED_NAME}")
         rids: set[int] = set()
         conds = [f"coalesce(({c}), false)" for c in conds]
         counts = self.con.execute(          # one scan counts every check; most are 0
