@@ -72,6 +72,7 @@ def _split(export: Path, name: str, other: str, fmt: str, encoding: str = "utf-8
     return {f"{stem}.{fmt}": len(piece) for stem, piece in pieces.items()}
 
 
+@pytest.mark.slow  # 18 ingests through both readers; the folder-name test below is the fast-lane check
 @pytest.mark.parametrize("fmt,encoding", [("csv", "utf-8"), ("csv", "gbk"), ("parquet", None)])
 @pytest.mark.parametrize("char", list(NAMES))
 def test_a_name_with_glob_characters_loads_its_own_rows(export_dir, tmp_path, char, fmt, encoding):
