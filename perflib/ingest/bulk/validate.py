@@ -8,15 +8,15 @@ import bisect
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from ...exceptions import Problem
-from ...store import CLASSIFIED_PREFIX
 from ...schema import ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table
+from ...store import CLASSIFIED_PREFIX
 from ..cells import typed_series
 from ..checks import (
     MIN_CLASSIFIED_NAME, MONEY_LIMIT, QUANTITATIVE_DIRECTIONS, Checker, as_kind, dangling_problem, key_words,
@@ -25,8 +25,29 @@ from ..checks import (
 from .common import LIMIT, timed
 from .sql import quote
 
-if TYPE_CHECKING:  # annotations only: stage imports this module's caller
-    from .stage import BulkExport, Segment
+
+class StagedSegment(Protocol):
+    """Rowids ``start``..``stop``-1 of a staging table that came from one file or sheet
+    (:class:`perflib.ingest.bulk.stage.Segment`)."""
+
+    start: int
+    stop: int
+    file: str
+    sheet: str | None
+    rank: int
+
+    def row(self, rowid: int) -> int: ...
+
+
+class StagedExport(Protocol):
+    """What the validator reads of a staged export (:class:`perflib.ingest.bulk.stage.BulkExport`):
+    the connection, the export, each table's segments and its staging table's name."""
+
+    con: object
+    export: object
+    segments: dict[str, list[StagedSegment]]
+
+    def stage(self, name: str) -> str: ...
 
 __all__ = ["Validator"]
 
@@ -36,7 +57,7 @@ class Validator:
     offending rows, the Python checker words them (references and streets are worded here with the
     validator's own helpers)."""
 
-    def __init__(self, bulk: "BulkExport", existing):
+    def __init__(self, bulk: StagedExport, existing):
         self.bulk = bulk
         self.con = bulk.con
         self.existing = existing
@@ -63,7 +84,7 @@ class Validator:
         case = " ".join(f"WHEN rid < {s.stop} THEN {s.rank}" for s in segs)
         return f"CASE {case} ELSE 0 END, rid"
 
-    def segment(self, name: str, rid: int) -> "Segment":
+    def segment(self, name: str, rid: int) -> StagedSegment:
         segs = self.bulk.segments[name]
         return segs[bisect.bisect_right([s.start for s in segs], rid) - 1]
 
