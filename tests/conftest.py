@@ -11,6 +11,8 @@ Stable API (other test modules rely on it; extend, don't change):
 - ``write_export(folder, frames=None, xlsx=(), gbk=())`` writes every table of ``frames`` (default
   ``small_frames()``) as ``<中文表名>.csv`` (UTF-8), or ``.xlsx`` for tables named in ``xlsx``, or
   GBK csv for those in ``gbk``; returns the folder.
+- ``write_notebook(path, params, body, note=None)`` writes a report notebook (a ``parameters`` cell,
+  a body cell, an optional markdown note) for runner tests.
 - fixtures: ``export_dir`` (the small export written to ``tmp_path/export``), ``db_path``
   (``tmp_path/perf.duckdb``, not created), ``ingested_db`` (``export_dir`` ingested into
   ``db_path``), ``sha256_of(path)`` helper; ``demo_db`` (session-scoped: ``perflib demo`` seed 0
@@ -210,6 +212,20 @@ def demo_db(tmp_path_factory) -> Path:
     ingest(src, db)
     return db
 
+
+
+def write_notebook(path: Path, params: str, body: str, note: str | None = None) -> Path:
+    """A report notebook as the runner expects one: a ``parameters``-tagged cell, a code cell with
+    ``body`` and, if given, a markdown ``note``; the python3 kernelspec."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    cells = [new_code_cell(params, metadata={"tags": ["parameters"]}), new_code_cell(body)]
+    if note:
+        cells.append(new_markdown_cell(note))
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}), str(path))
+    return path
 
 # --- hostile demo and the full demo suite (session-scoped; tests/run/test_classified.py, test_browser.py) --
 # Names that carry HTML/JS/markdown/formula payloads, planted into the demo data where reports show them

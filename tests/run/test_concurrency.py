@@ -30,7 +30,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from conftest import small_frames, write_export
-from nbformat.v4 import new_code_cell, new_notebook
+from conftest import write_notebook as report_notebook
 
 pytestmark = pytest.mark.slow  # end-to-end: outside the fast lane (`-m "not slow"`)
 
@@ -51,11 +51,7 @@ SUFFIXES = (".html", ".ipynb", ".facts.json", ".xlsx")
 
 
 def write_notebook(path: Path, body: str = BODY) -> Path:
-    nb = new_notebook(cells=[new_code_cell(PARAMS, metadata={"tags": ["parameters"]}), new_code_cell(body)],
-                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                               "language": "python"}})
-    nbformat.write(nb, str(path))
-    return path
+    return report_notebook(path, PARAMS, body)
 
 
 @pytest.fixture(scope="module")

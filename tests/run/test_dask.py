@@ -9,10 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from conftest import write_export
-from nbformat.v4 import new_code_cell, new_notebook
+from conftest import write_export, write_notebook
 from test_parallel import assert_same_reports
 
 from perflib.run import plan, runner
@@ -47,9 +45,7 @@ def small(tmp_path_factory):
     ingest(write_export(base / "export"), db)
     nbdir = base / "notebooks"
     nbdir.mkdir()
-    nb = new_notebook(cells=[new_code_cell(PARAMS, metadata={"tags": ["parameters"]}), new_code_cell(PROBE)],
-                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nbformat.write(nb, str(nbdir / "probe.ipynb"))
+    write_notebook(nbdir / "probe.ipynb", PARAMS, PROBE)
     return {"base": base, "db": db, "nbdir": nbdir}
 
 

@@ -34,7 +34,7 @@ import duckdb
 import nbformat
 import pytest
 from conftest import small_frames, write_export
-from nbformat.v4 import new_code_cell, new_notebook
+from conftest import write_notebook as report_notebook
 
 from perflib.schema import TABLE_ORDER
 
@@ -287,11 +287,7 @@ rep.facts({"probe.n": 1})
 
 
 def write_notebook(path: Path, body: str, params: str = PARAMS) -> Path:
-    nb = new_notebook(cells=[new_code_cell(params, metadata={"tags": ["parameters"]}), new_code_cell(body)],
-                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                               "language": "python"}})
-    nbformat.write(nb, str(path))
-    return path
+    return report_notebook(path, params, body)
 
 
 def processes_tagged(tag: str) -> list[int]:

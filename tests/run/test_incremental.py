@@ -16,12 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import nbformat
 import pytest
-from conftest import small_frames, write_export
+from conftest import small_frames, write_export, write_notebook
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from perflib import store
 from perflib.run import deps
@@ -42,14 +40,6 @@ BODIES = {
     'rep.facts({"probe.n": n, "probe.projects": int(len(rep.store.projects(rep.year)))})\n',
 }
 STEMS = {"reads_costs": "2023/reads_costs", "reads_payments": "2023/reads_payments", "takes_n": "2023/takes_n"}
-
-
-def write_notebook(path: Path, params: str, body: str, note: str | None = None) -> None:
-    cells = [new_code_cell(params, metadata={"tags": ["parameters"]}), new_code_cell(body)]
-    if note:
-        cells.append(new_markdown_cell(note))
-    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}}), str(path))
 
 
 def notebooks(folder: Path) -> Path:

@@ -15,11 +15,9 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
 import openpyxl
 import pytest
-from conftest import write_export
-from nbformat.v4 import new_code_cell, new_notebook
+from conftest import write_export, write_notebook
 
 from perflib.run import plan, runner
 from perflib.cli import main
@@ -49,14 +47,6 @@ manager = int(os.environ["JPY_PARENT_PID"])  # the worker process that started t
 if manager != protect:
     os.kill(manager, signal.SIGKILL)
 '''
-
-
-def write_notebook(path: Path, params: str, body: str) -> Path:
-    nb = new_notebook(cells=[new_code_cell(params, metadata={"tags": ["parameters"]}), new_code_cell(body)],
-                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                               "language": "python"}})
-    nbformat.write(nb, str(path))
-    return path
 
 
 def normalised_html(path: Path) -> str:

@@ -11,10 +11,8 @@ import re
 import zipfile
 from pathlib import Path
 
-import nbformat
 import pytest
-from conftest import small_frames, write_export
-from nbformat.v4 import new_code_cell, new_notebook
+from conftest import small_frames, write_export, write_notebook
 
 from perflib.run import leaks, plan, runner
 from perflib.cli import main
@@ -58,14 +56,6 @@ artifacts_dir = None
 project_type = None
 street = None
 '''
-
-
-def write_notebook(path: Path, params: str, body: str) -> Path:
-    nb = new_notebook(cells=[new_code_cell(params, metadata={"tags": ["parameters"]}), new_code_cell(body)],
-                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                               "language": "python"}})
-    nbformat.write(nb, str(path))
-    return path
 
 
 def planted_frames():
