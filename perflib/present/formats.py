@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 
+from .labels import MISSING as DASH  # the one missing-value marker, in sentences as in tables
+
 WAN = 10_000
 YI = 100_000_000
-DASH = "—"
 
 
 def _missing(x) -> bool:
