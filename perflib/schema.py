@@ -381,3 +381,57 @@ EXPENDITURE_HEADS = (
 )
 HEAD_BUDGET_PREFIX = "支出预算数:"
 HEAD_OUTTURN_PREFIX = "支出决算数:"
+
+
+# --- graded problems ------------------------------------------------------------------------------
+ERROR = "error"
+FINDING = "finding"
+SEVERITIES = (ERROR, FINDING)
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    """A kind of content gap an export may have that the analyses can show instead of guessing.
+
+    Its default severity is ``finding`` (the export loads and the gap is stored in table
+    ``findings``); the rules file (``ingest.severity``) or ``perflib ingest --strict`` may make it an
+    ``error`` that refuses the export. ``column`` is None for a kind about a whole column or file.
+    """
+
+    name: str
+    label: str  # Chinese, as the data-quality report lists it
+    table: str
+    column: str | None
+    doc: str  # when it arises, and why it does not make a figure wrong (Chinese)
+
+
+FINDING_KINDS: dict[str, FindingKind] = {k.name: k for k in (
+    FindingKind("qualitative_target_missing", "定性指标未填指标值", "targets", "target_value",
+                "指标方向为 定性 的指标「指标值」为空：无法判断目标是否具体、可衡量；不进入任何金额或得分的计算"),
+    FindingKind("target_unit_missing", "定量指标未填计量单位", "targets", "unit",
+                "定量指标（≥ ≤ =）的「计量单位」为空：指标值的含义不完整；计算只用数值本身"),
+    FindingKind("target_weight_missing", "指标未填分值", "targets", "weight",
+                "绩效指标的「分值」为空：自评重算按一级指标的规则分值分配，不用此列"),
+    FindingKind("target_level2_missing", "未填二级指标", "targets", "level2",
+                "「二级指标」为空：目标结构不完整；计算按一级指标进行"),
+    FindingKind("monitoring_actual_missing", "监控未填执行值", "monitoring", "actual_value",
+                "监控月份的指标「执行值」为空：该指标的目标进度无法判断"),
+    FindingKind("deviation_reason_missing", "偏差未说明原因", "monitoring", "deviation_reason",
+                "完成可能性不是 确定能，但「偏差原因」为空"),
+    FindingKind("satisfaction_missing", "自评未填满意度", "self_evaluations", "satisfaction",
+                "绩效自评的「满意度」为空：按规则将满意度分值按比例并入产出、效益指标"),
+    FindingKind("selfeval_actual_missing", "自评指标未填实际完成值", "self_eval_indicators", "actual_value",
+                "自评指标的「实际完成值」为空：该指标按未完成计分"),
+    FindingKind("key_findings_missing", "重点评价未填主要问题", "key_evaluations", "findings",
+                "重点评价的「主要问题」为空"),
+    FindingKind("key_domain_missing", "重点评价未填评价领域", "key_evaluations", "domain",
+                "重点评价的「评价领域」为空"),
+    FindingKind("key_score_above_maximum", "重点评价得分超过该维度满分", "key_evaluations", None,
+                "某维度得分高于该维度满分（数据中的满分，或规则文件的默认分值）：按满分计"),
+    FindingKind("quality_score_missing", "产出未填质量得分", "outputs", "quality_score",
+                "产出的「质量得分」为空：成本分析不评价该产出的质量"),
+    FindingKind("sector_missing", "部门未填行业领域", "departments", "sector",
+                "部门的「行业领域」为空：按行业汇总时列为 未填"),
+    FindingKind("optional_column_missing", "缺少可选列", "", None,
+                "文件中没有某个可选列（整列缺失）：用到该列的分析说明缺少这项数据"),
+)}

@@ -38,6 +38,27 @@ CREATE TABLE IF NOT EXISTS loads (
 )
 """
 
+# Graded problems of the current data that did not block the load (schema.FINDING_KINDS): one row per
+# finding, located as the analyst finds it in the export, replaced with each load like the rows of
+# the table and year (partition) it describes.
+FINDINGS_DDL = """
+CREATE TABLE IF NOT EXISTS findings (
+    load_id       INTEGER,
+    kind          VARCHAR,
+    table_name    VARCHAR,
+    year          INTEGER,
+    record_key    VARCHAR,
+    dept_code     VARCHAR,
+    project_id    VARCHAR,
+    file          VARCHAR,
+    sheet         VARCHAR,
+    row_number    INTEGER,
+    column_header VARCHAR,
+    value         VARCHAR,
+    message       VARCHAR
+)
+"""
+
 
 def table_ddl(name: str) -> str:
     """``CREATE TABLE`` for one input table, columns typed as the schema says (money DECIMAL in 元)."""
@@ -47,10 +68,11 @@ def table_ddl(name: str) -> str:
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every input table and ``loads`` (idempotent)."""
+    """Create every input table, ``loads`` and ``findings`` (idempotent)."""
     for name in TABLE_ORDER:
         con.execute(table_ddl(name))
     con.execute(LOADS_DDL)
+    con.execute(FINDINGS_DDL)
 
 
 # --- tables a report reads (recorded in the kernel for incremental runs) -------------------------
@@ -58,7 +80,7 @@ TABLES_READ_ENV = "PERFLIB_TABLES_READ"
 
 
 # every store table a query can name (the input tables and the load history)
-TRACKED_TABLES: tuple[str, ...] = tuple(sorted(set(TABLES) | {"loads"}))
+TRACKED_TABLES: tuple[str, ...] = tuple(sorted(set(TABLES) | {"loads", "findings"}))
 
 
 @lru_cache(maxsize=1)
