@@ -238,6 +238,8 @@ NUMERIC_RANGES: dict[str, NumericRange] = {
     "monitoring.green_min_gap": GAP,
     "monitoring.yellow_min_gap": GAP,
     "monitoring.key_round_months": MONTH,
+    "monitoring.month_complete_gap_days": NumericRange(0, 31, integer=True),
+    "monitoring.over_execution_rate": RATIO,
     "monitoring.target_lag_gap": RATE,
     "key_evaluation.weight_decision": POINTS,
     "key_evaluation.weight_process": POINTS,

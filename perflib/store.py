@@ -34,9 +34,14 @@ CREATE TABLE IF NOT EXISTS loads (
     table_name  VARCHAR,
     sha256      VARCHAR,
     row_count   BIGINT,
-    perflib_version VARCHAR
+    perflib_version VARCHAR,
+    export_date DATE
 )
 """
+# export_date (added for issue 15, NULL in loads recorded before it): the source file's modification
+# date (machine-local), i.e. when the finance system wrote the export (or, for a copied file, when it
+# was copied: never before the export). Monitoring counts a month as complete when the export was
+# written after its end (perflib.analysis.monitoring.last_complete_month).
 
 # Graded problems of the current data that did not block the load (schema.FINDING_KINDS): one row per
 # finding, located as the analyst finds it in the export, replaced with each load like the rows of
@@ -304,6 +309,19 @@ class Store:
     def last_payment_month(self, year: int) -> int | None:
         d = self.last_payment_date(year)
         return d.month if d else None
+
+    def payments_export_date(self) -> dt.date | None:
+        """The export date of the payments: the newest ``export_date`` among the payments files of
+        the latest load that brought payments (the load date for loads recorded before that column
+        existed); None without such a load."""
+        if not self._has_table("loads"):
+            return None
+        cols = {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'loads'").fetchall()}
+        date = "coalesce(export_date, CAST(loaded_at AS DATE))" if "export_date" in cols else "CAST(loaded_at AS DATE)"
+        return self.con.execute(
+            f"SELECT max({date}) FROM loads WHERE table_name = 'payments' AND load_id = "
+            "(SELECT max(load_id) FROM loads WHERE table_name = 'payments')").fetchone()[0]
 
     def streets(self) -> pd.DataFrame:
         """Street offices (是否街道 = 是) that have fiscal indicators, with their names."""

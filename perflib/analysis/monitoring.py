@@ -138,7 +138,17 @@ def project_execution(store, year: int, as_of_month: int, rules, dept: str | Non
     df["time_progress"] = tp
     df["gap"] = df["execution_rate"] - tp
     df["band"] = bands(df["spent_fen"], df["budget_fen"], m, rules)
+    df["over_budget"] = over_budget(df["spent_fen"], df["budget_fen"], rules)
     return df
+
+
+def over_budget(spent_fen, budget_fen, rules) -> np.ndarray:
+    """Spent above budget × ``monitoring.over_execution_rate`` (exact, in fen; a zero budget with
+    any spending is over it)."""
+    r = _frac(rules.value("monitoring.over_execution_rate"))
+    s = np.asarray([int(v) for v in spent_fen], dtype=object)
+    b = np.asarray([int(v) for v in budget_fen], dtype=object)
+    return np.asarray(s * r.denominator > b * r.numerator, dtype=bool)
 
 
 def execution_summary(frame: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:
@@ -193,6 +203,7 @@ def monitoring_facts(store, year: int, as_of_month: int, rules, dept=None,
         "monitoring.red": int(s[RED]) if s is not None else 0,
         "monitoring.yellow": int(s[YELLOW]) if s is not None else 0,
         "monitoring.green": int(s[GREEN]) if s is not None else 0,
+        "monitoring.over_budget": int(pe["over_budget"].sum()) if len(pe) else 0,
         "monitoring.key_projects": int(len(keys)),
         "monitoring.key_amount": round(float(keys["budget"].sum()), 2) if len(keys) else 0.0,
     }
@@ -500,9 +511,13 @@ def likelihood_summary(indicators: pd.DataFrame) -> pd.DataFrame:
 def key_project_report(store, year: int, as_of_month: int, rules, dept: str | None = None,
                        execution: pd.DataFrame | None = None,
                        progress: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Key monitored projects (重点监控) with budget, spent, rate, band and target progress (the
-    report's findings line is drafted by ``perflib.present.text.monitoring.with_findings``)."""
-    year, m = int(year), check_month(as_of_month)
+    """Key monitored projects (重点监控) with budget, spent, rate, band and target progress, as of
+    the end of :func:`key_round_month` (the findings line is drafted by
+    ``perflib.present.text.monitoring.with_findings``). ``execution``/``progress``: the report's
+    frames for ``as_of_month``, used when the round month is that month."""
+    year, m = int(year), key_round_month(as_of_month, rules)
+    if m != int(as_of_month):
+        execution = progress = None
     pe = execution if execution is not None else project_execution(store, year, m, rules, dept)
     if progress is None:
         progress = project_target_progress(target_progress(store, year, m, rules, dept))
@@ -527,12 +542,67 @@ def red_action_list(execution: pd.DataFrame, projection: pd.DataFrame | None = N
     return out[cols].reset_index(drop=True)
 
 
-# --- narrative ----------------------------------------------------------------------------------
-def resolve_month(store, year: int, as_of_month=None) -> int:
-    """``as_of_month`` checked, or (None) the last month with payments in ``year``."""
+# --- which months the data cover -----------------------------------------------------------------
+def month_complete(year: int, month: int, last_payment: dt.date | None, export_date: dt.date | None,
+                   rules) -> bool:
+    """Whether the payments of ``year`` cover ``month`` entirely (rule
+    ``monitoring.month_complete_gap_days`` = g): the last payment lies on or after the month's last
+    day; or the export was written after the month's last day and the last payment lies within g
+    days of it (the month's last days fell on a weekend or holiday). A month with the last payment
+    further back is not complete whatever the export date: the export then lacks payments."""
+    if last_payment is None:
+        return False
+    end = month_end(year, month)
+    if last_payment >= end:
+        return True
+    gap = int(rules.value("monitoring.month_complete_gap_days"))
+    return export_date is not None and export_date > end and (end - last_payment).days <= gap
+
+
+def last_complete_month(store, year: int, rules) -> int | None:
+    """The last month of ``year`` the payments cover entirely (:func:`month_complete`, with the
+    store's last payment date of ``year`` and its export date); None when no month is complete.
+    The default monitoring month of the report, the runner and the overview."""
+    last, export = store.last_payment_date(int(year)), store.payments_export_date()
+    if last is None:
+        return None
+    for m in range(min(last.month + 1, 12), 0, -1):
+        if month_complete(int(year), m, last, export, rules):
+            return m
+    return None
+
+
+def check_month_covered(store, year: int, as_of_month: int, rules) -> int:
+    """``as_of_month`` when the data cover it entirely (:func:`month_complete`); else
+    ParameterError naming the last payment date (and the export date when it was recorded)."""
+    year, m = int(year), check_month(as_of_month)
+    last, export = store.last_payment_date(year), store.payments_export_date()
+    if month_complete(year, m, last, export, rules):
+        return m
+    if last is None:
+        raise ParameterError(f"{year} 年没有支付数据，不能生成截至 {m} 月底的监控报告")
+    exported = f"（导出日期 {export.year} 年 {export.month} 月 {export.day} 日）" if export else ""
+    done = last_complete_month(store, year, rules)
+    hint = f"；支付数据完整的最后一个月为 {done} 月，可用 -p as_of_month={done}" if done else ""
+    raise ParameterError(f"{year} 年支付数据只到 {last.month} 月 {last.day} 日{exported}，"
+                         f"不能生成截至 {m} 月底的监控报告{hint}")
+
+
+def resolve_month(store, year: int, as_of_month, rules) -> int:
+    """``as_of_month`` checked against the data (:func:`check_month_covered`), or (None) the last
+    complete month (:func:`last_complete_month`); ParameterError when there is none."""
     if as_of_month is None or (isinstance(as_of_month, str) and not as_of_month.strip()):
-        m = store.last_payment_month(int(year))
+        m = last_complete_month(store, year, rules)
         if m is None:
-            raise ParameterError(f"{year} 年没有支出明细，无法确定监控月份；请用 -p as_of_month=M 指定")
-        return int(m)
-    return check_month(as_of_month)
+            last = store.last_payment_date(int(year))
+            what = (f"支付数据只到 {last.month} 月 {last.day} 日，还没有完整的月份" if last
+                    else "没有支出明细")
+            raise ParameterError(f"{year} 年{what}，无法确定监控月份")
+        return m
+    return check_month_covered(store, year, as_of_month, rules)
+
+
+def key_round_month(as_of_month: int, rules) -> int:
+    """The month the key-monitoring round (重点监控) is computed to: ``monitoring.key_round_months``
+    (财预〔2019〕136号: the concentrated round covers January to July), or ``as_of_month`` when earlier."""
+    return min(check_month(as_of_month), int(rules.value("monitoring.key_round_months")))

@@ -11,7 +11,7 @@ from .cost import cost_overview_facts
 from .coverage import coverage_facts
 from .evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
 from .fiscal import street_overview, street_overview_facts
-from .monitoring import monitoring_facts
+from .monitoring import last_complete_month, monitoring_facts
 
 # The coverage facts of section 二 (targets) and section 三 (self-evaluation).
 TARGET_KEYS = ("targets.projects", "targets.projects_prev", "targets.amount", "targets.coverage_count",
@@ -22,8 +22,8 @@ SELFEVAL_KEYS = ("selfeval.projects", "selfeval.amount", "selfeval.projects_prev
 def overview_facts(store, year: int, rules) -> dict[str, Any]:
     """All facts the overview's sentences state (what its ``.facts.json`` carries): sections 二–三
     from coverage (plus the recomputed self-evaluation scores when fiscal year Y−1 was
-    self-evaluated), 四 key evaluations, 五 the evaluated streets, 六 monitoring up to the last month
-    with payments (none without payments), 七 the cost standards."""
+    self-evaluated), 四 key evaluations, 五 the evaluated streets, 六 monitoring up to the last complete
+    month (none without one), 七 the cost standards."""
     y = int(year)
     f = coverage_facts(store, y, rules)
     out: dict[str, Any] = {k: f[k] for k in TARGET_KEYS + SELFEVAL_KEYS}
@@ -31,7 +31,7 @@ def overview_facts(store, year: int, rules) -> dict[str, Any]:
         out.update(self_evaluation_summary(self_evaluation(store, y, rules)))
     out.update(key_evaluation_totals(key_evaluations(store, y, rules)))
     out.update(street_overview_facts(street_overview(store, y, rules)[0]))
-    m = store.last_payment_month(y)
+    m = last_complete_month(store, y, rules)
     if m is not None:
         out.update(monitoring_facts(store, y, int(m), rules))
     out.update(cost_overview_facts(store, y, rules))

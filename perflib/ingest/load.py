@@ -194,6 +194,20 @@ def _old_columns(con, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _loads_columns(con) -> list[str]:
+    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_catalog <> 'old' "
+                       "AND table_name = 'loads' ORDER BY ordinal_position").fetchall()
+    return [r[0] for r in rows]
+
+
+def _modified_date(path: Path) -> dt.date | None:
+    """A source file's modification date (machine-local): the export date recorded in ``loads``."""
+    try:
+        return dt.date.fromtimestamp(path.stat().st_mtime)
+    except OSError:
+        return None
+
+
 def _last_load_shas(con) -> frozenset[str] | None:
     row = con.execute("SELECT max(load_id) FROM old.loads").fetchone()
     if row is None or row[0] is None:
@@ -220,14 +234,15 @@ def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path) ->
             con.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _new")
             con.unregister("_new")
     load_id = 1
-    if has_old:
-        con.execute("INSERT INTO loads SELECT * FROM old.loads")
+    if has_old:  # loads recorded before a column existed (export_date) keep it NULL
+        have = [c for c in _loads_columns(con) if c in _old_columns(con, "loads")]
+        con.execute(f"INSERT INTO loads ({', '.join(have)}) SELECT {', '.join(have)} FROM old.loads")
         load_id = (con.execute("SELECT max(load_id) FROM loads").fetchone()[0] or 0) + 1
     now = dt.datetime.now().replace(microsecond=0)
-    log = [(load_id, now, str(src.resolve()), f.path, f.sheet, f.table, f.sha256, f.rows, __version__)
-           for f in export.files]
+    log = [(load_id, now, str(src.resolve()), f.path, f.sheet, f.table, f.sha256, f.rows, __version__,
+            _modified_date(src / f.path)) for f in export.files]
     if log:
-        con.executemany("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
+        con.executemany("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
     return load_id
 
 

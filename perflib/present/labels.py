@@ -194,7 +194,8 @@ _MON_SHORT = (("level1_name", "主管部门"), ("project_id", "项目编码", CO
 VIEWS.update({
     "monitoring.by_budget_kind": _v(("budget_kind", "预算类型"), *_EXECUTION),
     "monitoring.by_department": _v(("level1_name", "一级部门"), *_EXECUTION),
-    "monitoring.projects": _v(*_MON_PROJECT, ("gap", "执行进度差", POINTS), ("band", "预警等级")),
+    "monitoring.projects": _v(*_MON_PROJECT, ("gap", "执行进度差", POINTS), ("band", "预警等级"),
+                              ("over_budget", "支出超预算", BOOL)),
     "monitoring.red_actions": _v(*_MON_PROJECT, ("time_progress", "时间进度", PERCENT),
                                  ("gap", "执行进度差", POINTS), ("projected_unspent", "预计结转结余", WAN)),
     "monitoring.project_projection": _v(

@@ -44,13 +44,13 @@ class ParamKind:
     ``fanout``: "required" (left open → one report per value), "optional" (fanned out only with
     ``--each``) or "none". ``resolve(store, year, raw)`` checks a value against the data and returns
     (value passed to the notebook, human label); ``choices(store, year)`` lists (value, label);
-    ``default(store, year)`` fills a value left open that does not fan out.
+    ``default(store, year, rules)`` fills a value left open that does not fan out.
     """
 
     fanout: str
     resolve: Callable[[Any, int, Any], tuple[Any, str]]
     choices: Callable[[Any, int], list[tuple[Any, str]]] | None = None
-    default: Callable[[Any, int], Any] | None = None
+    default: Callable[[Any, int, Any], Any] | None = None
 
 
 def _match(raw: Any, pairs: list[tuple[Any, str]], what: str) -> tuple[Any, str]:
@@ -95,12 +95,27 @@ def _month(store, year, raw) -> tuple[int, str]:
     return m, f"{m}月"
 
 
+def _covered_month(store, year, rules) -> int | None:
+    """The default monitoring month: the last month the payments cover entirely (issue 15)."""
+    from ..analysis.monitoring import last_complete_month
+
+    return last_complete_month(store, year, rules)
+
+
+def _check_covered(store, year: int, resolved: dict, rules) -> None:
+    """A given as_of_month must lie within the data's complete months (ParameterError, exit 2)."""
+    if "as_of_month" in resolved:
+        from ..analysis.monitoring import check_month_covered
+
+        check_month_covered(store, year, resolved["as_of_month"][0], rules)
+
+
 PARAMETERS: dict[str, ParamKind] = {
     "dept": ParamKind("optional", lambda s, y, r: _match(r, _level1(s, y), "一级预算部门"), _level1),
     "street": ParamKind("required", lambda s, y, r: _match(r, _streets(s, y), "街道"), _streets),
     "project_type": ParamKind("required", lambda s, y, r: _match(r, _types(s, y), f"{y} 年有产出数据的项目类型"),
                               _types),
-    "as_of_month": ParamKind("none", _month, None, lambda s, y: s.last_payment_month(y)),
+    "as_of_month": ParamKind("none", _month, None, _covered_month),
 }
 
 
@@ -291,12 +306,14 @@ def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = N
         # resolve the given values once per name (they do not depend on the notebook)
         resolved = {k: PARAMETERS[k].resolve(store, year, raw) for k, raw in raw_params.items()
                     if k in PARAMETERS}
+        _check_covered(store, year, resolved, loaded_rules)
         base_print, shared = _shared(store, db, year, loaded_rules, [found[n] for n in names], out)
         shared.update(rules=str(rules_path) if rules_path else None, out=str(Path(out).resolve()),
                       timeout=timeout, log_output=log_output)
         jobs: list[Job] = []
         for name in names:
-            values = _notebook_values(name, declared[name], raw_params, resolved, each, store, year)
+            values = _notebook_values(name, declared[name], raw_params, resolved, each, store, year,
+                                      loaded_rules)
             jobs += _notebook_jobs(name, found[name], declared[name], values, year, base_print, shared)
         seen: dict[str, Job] = {}
         for j in jobs:
@@ -396,7 +413,7 @@ class _Values:
 
 
 def _notebook_values(name: str, decl: dict[str, Any], raw_params: dict, resolved: dict, each: list[str],
-                     store, year: int) -> _Values:
+                     store, year: int, rules) -> _Values:
     """Each parameter of one notebook: given (``-p``), fanned out (required, or ``--each``),
     defaulted from the data, or left at the notebook's default."""
     v = _Values({}, {}, [], [])
@@ -420,7 +437,7 @@ def _notebook_values(name: str, decl: dict[str, Any], raw_params: dict, resolved
                 log.warning("%s：数据中没有可用的 %s 取值（%s 年），不生成此报告", name, pname, year)
             v.fan.append((pname, choices))
         elif kind is not None and kind.default is not None and default is None:
-            value = kind.default(store, year)
+            value = kind.default(store, year, rules)
             v.fixed[pname] = value
             v.display[pname] = kind.resolve(store, year, value)[1] if value is not None else None
         else:

@@ -2,6 +2,7 @@
 months 1 and 12, zero budget, key projects (answers worked out by hand in each test)."""
 from __future__ import annotations
 
+import datetime as dt
 from fractions import Fraction
 
 import numpy as np
@@ -107,7 +108,7 @@ def store():
 FACT_NAMES = {
     "monitoring.as_of_month", "monitoring.projects", "monitoring.budget", "monitoring.spent",
     "monitoring.execution_rate", "monitoring.time_progress", "monitoring.red", "monitoring.yellow",
-    "monitoring.green", "monitoring.key_projects", "monitoring.key_amount",
+    "monitoring.green", "monitoring.key_projects", "monitoring.key_amount", "monitoring.over_budget",
 }
 
 
@@ -443,10 +444,10 @@ def test_monitoring_text(store):
 
 
 def test_resolve_month(store):
-    assert mon.resolve_month(store, 2023, None) == 12      # last payment 2023-12-31
-    assert mon.resolve_month(store, 2023, "7") == 7
+    assert mon.resolve_month(store, 2023, None, RULES) == 12      # last payment 2023-12-31
+    assert mon.resolve_month(store, 2023, "7", RULES) == 7
     with pytest.raises(ParameterError):
-        mon.resolve_month(store, 2019, None)
+        mon.resolve_month(store, 2019, None, RULES)
 
 
 # --- the notebook on the demo store (session fixture ``demo_db`` from conftest) ----------------
@@ -464,7 +465,7 @@ def test_monitoring_notebook_on_demo_reproduces_the_seed(demo_db, tmp_path):
     from perflib.cli import main
 
     out = tmp_path / "reports"
-    # as_of_month left open: the last month with payments in 2023 (July in the demo)
+    # as_of_month left open: the last complete month of 2023 (July in the demo: payments to 31 July)
     assert main(["run", "monitoring", "--db", str(demo_db), "--out", str(out), "--no-progress"]) == 0
     html_files = list((out / "2023").glob("monitoring*.html"))
     assert len(html_files) == 1
@@ -505,6 +506,19 @@ def test_monitoring_notebook_on_demo_reproduces_the_seed(demo_db, tmp_path):
     ws = wb["红色预警清单"]
     assert ws.max_row - 1 == red                  # one row per red project under the header
     wb.close()
+
+
+def test_the_demo_keeps_its_monitoring_month(demo_db):
+    """Payments of 2023 end on 31 July: July, and nothing after it (the seed's 1-7 月); 2022's
+    end on Friday 30 December and the export is later: December."""
+    with Store(demo_db) as s:
+        assert mon.last_complete_month(s, 2023, RULES) == 7
+        assert mon.last_complete_month(s, 2022, RULES) == 12
+        with pytest.raises(ParameterError, match="2023 年支付数据只到 7 月 31 日.*不能生成截至 12 月底的监控报告"):
+            mon.resolve_month(s, 2023, 12, RULES)
+        from perflib.analysis.overview import overview_facts
+
+        assert overview_facts(s, 2023, RULES)["monitoring.as_of_month"] == 7
 
 
 @pytest.mark.slow
@@ -566,3 +580,117 @@ def test_to_number_of_empty_and_all_missing_columns(values):
     got = mon._to_number(pd.Series(values, dtype=object))
     assert got.dtype == "float64" and len(got) == len(values)
     assert got.isna().tolist() == [v is None or v != v for v in values]
+
+
+# --- which months the data cover (issue 15) ------------------------------------------------------
+def _payments_store(dates, export_date=None, loaded_at="2026-01-05 10:00:00"):
+    """A store whose 2023 payments fall on ``dates``; ``export_date`` recorded in ``loads`` as
+    ingest does (one payments file), None: the column left NULL (a load recorded before it existed)."""
+    f = frames()
+    f["payments"] = pd.DataFrame([_pay("M1", d, 10.0) for d in dates])
+    s = Store.from_frames(f)
+    if export_date is not None or loaded_at is not None:
+        s.con.execute("INSERT INTO loads (load_id, loaded_at, file, table_name, export_date) "
+                      "VALUES (1, ?, '支出明细.csv', 'payments', ?)", [loaded_at, export_date])
+    return s
+
+
+@pytest.mark.parametrize("dates, export_date, expected", [
+    (["2023-01-03", "2023-07-31"], None, 7),                     # payments run to 31 July
+    (["2023-01-03", "2023-07-31", "2023-08-15"], None, 7),       # one payment in mid-August
+    (["2023-01-03", "2023-08-28"], "2023-09-03", 8),             # export after August, Aug 29–31 quiet
+    (["2023-01-03", "2023-08-28"], "2023-08-31", 7),             # exported on 31 Aug: not after it
+    (["2023-01-03", "2023-08-15"], "2023-09-03", 7),             # 16 days short of the month end
+    (["2023-01-03", "2023-08-24"], "2023-09-03", 8),             # 7 days short: the rule's limit
+    (["2023-01-03", "2023-08-23"], "2023-09-03", 7),             # 8 days short
+    (["2023-01-05"], "2023-01-20", None),                        # January not over yet
+])
+def test_last_complete_month(dates, export_date, expected):
+    with _payments_store(dates, export_date, loaded_at=None if export_date is None else "2026-01-05") as s:
+        assert mon.last_complete_month(s, 2023, RULES) == expected
+
+
+def test_export_date_falls_back_to_the_load_date_and_the_rule_can_switch_it_off(tmp_path):
+    dates = ["2023-01-03", "2023-08-28"]
+    with _payments_store(dates, None, loaded_at="2023-09-02 08:00:00") as s:  # old loads row
+        assert s.payments_export_date() == dt.date(2023, 9, 2)
+        assert mon.last_complete_month(s, 2023, RULES) == 8
+        assert mon.last_complete_month(s, 2023, _with(tmp_path, month_complete_gap_days=0)) == 7
+    with _payments_store(dates, None, loaded_at=None) as s:                    # nothing recorded
+        assert s.payments_export_date() is None
+        assert mon.last_complete_month(s, 2023, RULES) == 7
+
+
+def _with(tmp_path, **values):
+    """The default rules with some ``monitoring`` values replaced (a user's rules file)."""
+    import yaml
+
+    p = tmp_path / "rules.yaml"
+    p.write_text(yaml.safe_dump({"monitoring": values}), encoding="utf-8")
+    return load_rules(p)
+
+
+def test_a_month_the_data_do_not_cover_is_refused_with_the_last_payment_date():
+    with _payments_store(["2023-01-03", "2023-07-31"]) as s:
+        with pytest.raises(ParameterError) as e:
+            mon.resolve_month(s, 2023, 12, RULES)
+        assert str(e.value).startswith("2023 年支付数据只到 7 月 31 日（导出日期 2026 年 1 月 5 日），"
+                                       "不能生成截至 12 月底的监控报告")
+        assert "as_of_month=7" in str(e.value)
+        assert mon.resolve_month(s, 2023, 7, RULES) == 7 and mon.resolve_month(s, 2023, None, RULES) == 7
+    with _payments_store(["2023-01-05"], "2023-01-20") as s:
+        with pytest.raises(ParameterError, match="还没有完整的月份"):
+            mon.resolve_month(s, 2023, None, RULES)
+
+
+# --- execution above budget (issue 15) ---------------------------------------------------------
+def test_over_budget_flag_against_a_hand_count(tmp_path):
+    f = frames()
+    f["projects"] = pd.DataFrame([
+        _project("O1", "100", 1000.0),                  # 1000.01 spent → over
+        _project("O2", "100", 1000.0),                  # exactly 1000 → not over
+        _project("O3", "200", 0.0),                     # no budget, 5 spent → over
+        _project("O4", "200", 0.0),                     # no budget, nothing spent → not over
+        _project("O5", "200", 500.0, adjusted=1500.0),  # 1200 of the adjusted 1500 → not over
+        _project("O6", "100", 100.0, classified=True),  # classified: not monitored
+    ])
+    f["payments"] = pd.DataFrame([
+        _pay("O1", "2023-03-01", 600.0), _pay("O1", "2023-07-31", 400.01),
+        _pay("O2", "2023-05-01", 1000.0), _pay("O3", "2023-02-01", 5.0),
+        _pay("O5", "2023-06-01", 1200.0), _pay("O6", "2023-06-01", 200.0),
+        _pay("O2", "2023-08-01", 1.0),  # after July: not in a July report
+    ])
+    with Store.from_frames(f) as s:
+        pe = mon.project_execution(s, 2023, 7, RULES).set_index("project_id")
+        assert set(pe.index[pe["over_budget"]]) == {"O1", "O3"}
+        assert mon.monitoring_facts(s, 2023, 7, RULES, execution=pe.reset_index())["monitoring.over_budget"] == 2
+        assert set(pe.index[mon.project_execution(s, 2023, 8, RULES)
+                            .set_index("project_id")["over_budget"]]) == {"O1", "O2", "O3"}
+        loose = mon.project_execution(s, 2023, 7, _with(tmp_path, over_execution_rate=1.2)).set_index("project_id")
+        assert set(loose.index[loose["over_budget"]]) == {"O3"}
+        text = mon_text.monitoring_text(mon.monitoring_facts(s, 2023, 7, RULES), 2023, RULES)
+        assert any("支出超过预算（执行率高于 100.00%，或无预算而有支出）的项目 2 个" in p for p in text)
+
+
+def test_no_over_budget_sentence_without_such_projects(store):
+    f = mon.monitoring_facts(store, 2023, 7, RULES)
+    assert f["monitoring.over_budget"] == 0              # M6: 2000 of the adjusted 2000 is exactly 100 %
+    assert not any("超过预算" in p for p in mon_text.monitoring_text(f, 2023, RULES))
+
+
+# --- the key-monitoring round (rule key_round_months, 财预〔2019〕136号: January to July) ---------------
+def test_key_round_is_computed_to_july():
+    assert [mon.key_round_month(m, RULES) for m in (1, 5, 7, 8, 12)] == [1, 5, 7, 7, 7]
+    f = frames()
+    f["payments"] = pd.concat([f["payments"], pd.DataFrame([_pay("M2", "2023-09-01", 100.0)])])
+    with Store.from_frames(f) as s:
+        dec_exec = mon.project_execution(s, 2023, 12, RULES)
+        dec = mon.key_project_report(s, 2023, 12, RULES, execution=dec_exec)  # the report passes its own
+        may = mon.key_project_report(s, 2023, 5, RULES)
+        assert list(dec["project_id"]) == ["M2"]
+        assert dec_exec.set_index("project_id").loc["M2", "spent"] == 560.0     # the December table
+        assert dec["spent"].tolist() == [460.0]                                # the round: to 31 July
+        assert dec["time_progress"].tolist() == [pytest.approx(7 / 12)]
+        assert may["spent"].tolist() == [460.0] and may["time_progress"].tolist() == [pytest.approx(5 / 12)]
+    assert "1—7 月" in mon_text.key_round_text(12, RULES) and "早于" in mon_text.key_round_text(12, RULES)
+    assert "只到 5 月底" in mon_text.key_round_text(5, RULES)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...analysis.monitoring import (MONEY_FAST, NO_BUDGET, TARGETS_FAST, likelihood_summary,
-                                    money_target_disagreement)
+from ...analysis.monitoring import (MONEY_FAST, NO_BUDGET, TARGETS_FAST, key_round_month,
+                                    likelihood_summary, money_target_disagreement)
 from ..formats import name_list, pct, ratio_pct, wan
 
 PROJECTION_METHOD = (
@@ -68,11 +68,15 @@ def monitoring_text(facts: dict, year: int, rules, scope: str = "区级",
     p2 = (f"按执行进度预警：红色 {facts['monitoring.red']} 个、黄色 {facts['monitoring.yellow']} 个、"
           f"绿色 {facts['monitoring.green']} 个（{band_rule_text(rules)}）。")
     out = [p1, p2]
+    over = facts.get("monitoring.over_budget", 0)
+    if over:
+        out.append(f"截至 {m} 月底支出超过预算（执行率高于 {pct(float(rules.value('monitoring.over_execution_rate')))}，"
+                   f"或无预算而有支出）的项目 {over} 个，见项目执行表「支出超预算」列，应核实是否已按程序调整预算。")
     k = facts["monitoring.key_projects"]
     if k:
         names = name_list(key_names, limit=None, quote=("「", "」"), last="和") if key_names else ""
         out.append(f"选取了{names} {k} 个项目开展财政重点绩效监控，涉及项目资金 "
-                   f"{wan(facts['monitoring.key_amount'])} 万元。")
+                   f"{wan(facts['monitoring.key_amount'])} 万元。{key_round_text(m, rules)}")
     else:
         out.append(f"{y} 年监控表中没有标记为重点监控的项目。")
     if projection is not None and m < 12:
@@ -80,6 +84,17 @@ def monitoring_text(facts: dict, year: int, rules, scope: str = "区级",
                    f"预计结转结余 {wan(projection['projected_unspent'])} 万元（预计全年执行率 "
                    f"{ratio_pct(projection['projected_spent'], projection['budget'])}）。")
     return out
+
+
+def key_round_text(as_of_month: int, rules) -> str:
+    """Which months the key-monitoring table covers (rule ``monitoring.key_round_months``)."""
+    r, full = key_round_month(as_of_month, rules), int(rules.value("monitoring.key_round_months"))
+    period = "1 月" if r == 1 else f"1—{r} 月"
+    if r < int(as_of_month):
+        return f"重点监控按集中监控轮次统计 {period}的执行情况（早于本报告的截至月份）。"
+    if r < full:
+        return f"集中监控轮次覆盖 1—{full} 月，本报告数据只到 {r} 月底，重点监控项目按 {period}统计。"
+    return f"重点监控项目按集中监控轮次统计 {period}的执行情况。"
 
 
 def target_side_text(indicators: pd.DataFrame, progress: pd.DataFrame, execution: pd.DataFrame, rules) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ...analysis.coverage import coverage_facts, selfeval_projects
 from ...analysis.evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
-from ...analysis.monitoring import key_projects, monitoring_facts
+from ...analysis.monitoring import key_projects, last_complete_month, monitoring_facts
 from ...analysis.overview import SELFEVAL_KEYS, TARGET_KEYS
 from ...schema import BUDGET_KINDS
 from ..formats import change, money_change, money_words, name_list, pct, wan
@@ -163,12 +163,12 @@ def section_5(store, year: int, rules) -> Section:
 
 def section_6(store, year: int, rules, as_of_month: int | None = None) -> Section:
     """六、项目支出绩效运行监控: projects, funds, spending to the end of ``as_of_month`` (default: the
-    last month with payments), execution rate, warning bands and the key monitored projects."""
+    last complete month, :func:`~perflib.analysis.monitoring.last_complete_month`), execution rate, warning bands and the key monitored projects."""
     y = int(year)
-    m = as_of_month if as_of_month is not None else store.last_payment_month(y)
+    m = as_of_month if as_of_month is not None else last_complete_month(store, y, rules)
     if m is None:
         return Section("6", f"六、开展 {y} 年项目支出绩效运行监控工作",
-                       f"数据中没有 {y} 年的支付记录，无法开展执行监控测算。")
+                       f"数据中没有 {y} 年完整月份的支付记录，无法开展执行监控测算。")
     facts = monitoring_facts(store, y, int(m), rules)
     text = (f"{y} 年区级项目支出绩效跟踪监控工作，涉及项目支出 {facts['monitoring.projects']} 个，"
             f"资金规模为 {wan(facts['monitoring.budget'])} 万元，1-{m} 月底实现支出 "
