@@ -23,7 +23,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from ..schema import FINDING_KINDS
+from ..schema import FINDING_KINDS, TABLE_ORDER, TABLES
 
 NO_DEPT = "未对应到部门（整个文件）"
 
@@ -144,9 +144,22 @@ def quality_facts(found: pd.DataFrame) -> dict:
     }
 
 
-def scope(year: int, tables: Iterable[str]) -> pd.DataFrame:
-    """The data year of report year ``year`` for each of ``tables`` (``table_name``, ``year``)."""
+def scope(year: int, tables: Iterable[str] | None = None) -> pd.DataFrame:
+    """The data year of report year ``year`` for each of ``tables`` (default: every input table
+    with a year column), as ``table_name``, ``year``."""
+    if tables is None:
+        tables = [t for t in TABLE_ORDER if any(c.name == "year" for c in TABLES[t].columns)]
     return pd.DataFrame([(t, data_year(t, year)) for t in tables], columns=["table_name", "year"])
+
+
+def level1_code(store, dept) -> str | None:
+    """The level-1 department a report's ``dept`` parameter names (code or name), or None (the
+    whole district, or a value that names none: the report itself says so)."""
+    if dept is None or str(dept).strip() in ("", "nan", "None"):
+        return None
+    d = store.departments()
+    hit = d[d["is_level1"] & ((d["dept_code"] == str(dept).strip()) | (d["dept_name"] == str(dept).strip()))]
+    return str(hit["dept_code"].iloc[0]) if len(hit) else None
 
 
 def findings_count(store, year: int, tables: Iterable[str], dept: str | None = None) -> int:

@@ -3,8 +3,6 @@ findings: counts against an independent pandas computation, the calendar of repo
 department of a finding, and redaction of classified projects."""
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pandas as pd
 import pytest
@@ -51,6 +49,8 @@ ROWS = [
 def insert_findings(con, rows, load_id=1):
     """INSERT rows (without load_id) into table findings, exactly as its DDL has it."""
     cols = FINDINGS_COLUMNS
+    if not rows:
+        return
     con.executemany(f"INSERT INTO findings ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
                     [(load_id, *r) for r in rows])
 
@@ -140,46 +140,10 @@ def test_a_store_without_findings_has_none():
     assert f.empty and q.by_department(f).empty and q.quality_facts(f)["quality.findings_total"] == 0
 
 
-# --- the demo store with findings planted --------------------------------------------------------
+# --- the demo store with findings planted (conftest.planted_db) ------------------------------------
 @pytest.fixture(scope="module")
-def planted(demo_db, tmp_path_factory):
-    """A copy of the demo store with findings planted on real rows: 定性 targets of 2022–2023 (every
-    7th), monitoring rows of 2023 (every 5th, no dept_code), self-evaluations of 2021–2022 (every
-    4th), departments (every 9th, no year), one file-wide gap, and a target of a classified project."""
-    db = tmp_path_factory.mktemp("planted") / "perf.duckdb"
-    shutil.copy(demo_db, db)
-    con = duckdb.connect(str(db))
-    con.execute("DELETE FROM findings")
-    con.execute("""
-        INSERT INTO findings
-        SELECT 1, 'qualitative_target_missing', 'targets', year, project_id || '|' || indicator, dept_code,
-               project_id, '绩效目标.xlsx', '绩效目标', CAST(rn + 1 AS INTEGER), '指标值', NULL, '定性指标未填指标值'
-        FROM (SELECT *, row_number() OVER (ORDER BY year, dept_code, project_id, indicator) AS rn
-              FROM targets WHERE direction = '定性' AND year IN (2022, 2023)) WHERE rn % 7 = 0;
-        INSERT INTO findings
-        SELECT 1, 'deviation_reason_missing', 'monitoring', year, project_id || '|' || indicator, NULL,
-               project_id, '绩效监控.csv', NULL, CAST(rn + 1 AS INTEGER), '偏差原因', NULL, '偏差未说明原因'
-        FROM (SELECT *, row_number() OVER (ORDER BY project_id, as_of_month, indicator) AS rn
-              FROM monitoring WHERE year = 2023) WHERE rn % 5 = 0;
-        INSERT INTO findings
-        SELECT 1, 'satisfaction_missing', 'self_evaluations', year, project_id, NULL, project_id,
-               '绩效自评.csv', NULL, CAST(rn + 1 AS INTEGER), '满意度', NULL, '自评未填满意度'
-        FROM (SELECT *, row_number() OVER (ORDER BY year, project_id) AS rn FROM self_evaluations
-              WHERE year IN (2021, 2022)) WHERE rn % 4 = 0;
-        INSERT INTO findings
-        SELECT 1, 'sector_missing', 'departments', NULL, dept_code, dept_code, NULL, '部门.csv', NULL,
-               CAST(rn + 1 AS INTEGER), '行业领域', NULL, '部门未填行业领域'
-        FROM (SELECT *, row_number() OVER (ORDER BY dept_code) AS rn FROM departments) WHERE rn % 9 = 0;
-        INSERT INTO findings VALUES (1, 'optional_column_missing', 'payments', NULL, NULL, NULL, NULL,
-               '支出明细.csv', NULL, 1, '经济分类', NULL, '缺少可选列');
-    """)
-    pid, name, dept = con.execute("SELECT project_id, project_name, dept_code FROM projects "
-                                  "WHERE is_classified AND year = 2023 ORDER BY project_id LIMIT 1").fetchone()
-    con.execute("INSERT INTO findings VALUES (1, 'target_weight_missing', 'targets', 2023, ?, NULL, ?, "
-                "'绩效目标.xlsx', '绩效目标', 999, '分值', ?, ?)",
-                [f"{pid}|保障任务", pid, name, f"项目 {pid}（{name}）的指标未填分值"])
-    con.close()
-    return {"db": db, "classified": (pid, name, dept)}
+def planted(planted_db):
+    return planted_db
 
 
 def _expected(db, year: int) -> pd.DataFrame:
