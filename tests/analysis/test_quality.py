@@ -8,51 +8,12 @@ import pandas as pd
 import pytest
 
 from perflib.analysis import quality as q
-from perflib.store import CLASSIFIED_NAME, FINDINGS_COLUMNS, Store
+from perflib.store import CLASSIFIED_NAME, Store
 
-DEPARTMENTS = pd.DataFrame({
-    "dept_code": ["100", "101", "200", "300"],
-    "dept_name": ["区教体局", "区实验小学", "区科技局", "东风街道办事处"],
-    "parent_code": [None, "100", None, None],
-    "sector": ["教育", "教育", None, "街道"],
-    "is_street": [False, False, False, True],
-})
+from conftest import FINDINGS_DEPARTMENTS, FINDINGS_PROJECTS, FINDINGS_ROWS, insert_findings
 
-
-def _project(pid, year, dept, classified=False, name=None):
-    return dict(project_id=pid, year=year, dept_code=dept, project_name=name or f"项目{pid}",
-                project_type=None, budget_kind="一般公共预算", fund_source="本级", budget_amount=100.0,
-                adjusted_amount=None, is_classified=classified, is_special=False)
-
-
-PROJECTS = pd.DataFrame([
-    _project("A1", 2023, "101"), _project("A2", 2023, "200"), _project("A1", 2022, "101"),
-    _project("B1", 2022, "200"), _project("S1", 2023, "100", classified=True, name="某专项保障经费"),
-])
-
-# (kind, table, year, record_key, dept_code, project_id, file, sheet, row, column, value, message)
-ROWS = [
-    ("qualitative_target_missing", "targets", 2023, "A1|2023|群众满意度", "101", "A1", "绩效目标.xlsx", "绩效目标", 5, "指标值", None, "定性指标未填指标值"),
-    ("qualitative_target_missing", "targets", 2023, "|100|2023|部门履职", "100", None, "绩效目标.xlsx", "绩效目标", 9, "指标值", None, "定性指标未填指标值"),
-    ("target_unit_missing", "targets", 2023, "A2|2023|设备数", "200", "A2", "绩效目标.xlsx", "绩效目标", 7, "计量单位", None, "未填计量单位"),
-    ("target_unit_missing", "targets", 2022, "A1|2022|培训人次", "101", "A1", "绩效目标.xlsx", "绩效目标", 12, "计量单位", None, "上年：不属 2023"),
-    ("deviation_reason_missing", "monitoring", 2023, "A2|2023|7|设备数", None, "A2", "绩效监控.csv", None, 3, "偏差原因", None, "偏差未说明原因"),
-    ("satisfaction_missing", "self_evaluations", 2022, "B1|2022", None, "B1", "绩效自评.csv", None, 2, "满意度", None, "自评 2022：属 2023 年"),
-    ("satisfaction_missing", "self_evaluations", 2023, "A1|2023", None, "A1", "绩效自评.csv", None, 4, "满意度", None, "自评 2023：属 2024 年"),
-    ("sector_missing", "departments", None, "200", "200", None, "部门.csv", None, 4, "行业领域", None, "部门未填行业领域"),
-    ("optional_column_missing", "payments", None, None, None, None, "支出明细.csv", None, 1, "经济分类", None, "缺少可选列"),
-    ("target_weight_missing", "targets", 2023, "S1|2023|保障任务", None, "S1", "绩效目标.xlsx", "绩效目标", 20, "分值", "S1",
-     "项目 S1 某专项保障经费 的指标未填分值"),
-]
-
-
-def insert_findings(con, rows, load_id=1):
-    """INSERT rows (without load_id) into table findings, exactly as its DDL has it."""
-    cols = FINDINGS_COLUMNS
-    if not rows:
-        return
-    con.executemany(f"INSERT INTO findings ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-                    [(load_id, *r) for r in rows])
+# the hand-made store with findings: conftest.FINDINGS_ROWS (worked out by hand there)
+DEPARTMENTS, PROJECTS, ROWS = FINDINGS_DEPARTMENTS, FINDINGS_PROJECTS, FINDINGS_ROWS
 
 
 @pytest.fixture

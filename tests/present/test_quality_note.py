@@ -11,8 +11,8 @@ from perflib.present.notebook import open_report
 from perflib.present.text import quality as qt
 from perflib.store import Store
 
-# the hand-made store of tests/analysis/test_quality.py (its rows, worked out there by hand)
-from tests.analysis.test_quality import DEPARTMENTS, PROJECTS, ROWS, insert_findings  # noqa: E402
+from conftest import FINDINGS_DEPARTMENTS as DEPARTMENTS, FINDINGS_PROJECTS as PROJECTS, FINDINGS_ROWS as ROWS
+from conftest import insert_findings
 
 
 @pytest.fixture
