@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS findings (
     message       VARCHAR
 )
 """
+FINDINGS_COLUMNS: tuple[str, ...] = tuple(
+    line.split()[0] for line in FINDINGS_DDL.split("(", 1)[1].rsplit(")", 1)[0].split(",\n"))
 
 
 def table_ddl(name: str) -> str:
@@ -337,6 +339,38 @@ class Store:
             "WHERE p.year = ? AND p.project_type IS NOT NULL ORDER BY 1", [year]
         ).fetchall()
         return [r[0] for r in rows]
+
+    def findings(self, years: Iterable[int] | None = None) -> pd.DataFrame:
+        """Stored findings (table ``findings``), all or those of the data ``years`` plus the
+        year-less ones (a department, a whole file), redacted: a classified project's code becomes
+        its surrogate in ``project_id`` and, like its name, in ``record_key``, ``value`` and
+        ``message``. A store without the table (made before findings existed) has none."""
+        cols = list(FINDINGS_COLUMNS)
+        if not self._has_table("findings"):
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        query, params = f"SELECT {', '.join(cols)} FROM findings", []
+        if years is not None:
+            ys = sorted({int(y) for y in years})
+            query += f" WHERE year IS NULL OR year IN ({', '.join('?' for _ in ys) or 'NULL'})"
+            params = ys
+        df = self.sql(query + " ORDER BY table_name, year, file, sheet, row_number, column_header, kind", params)
+        return self._redact_findings(df)
+
+    def _redact_findings(self, df: pd.DataFrame) -> pd.DataFrame:
+        if not self.redact or df.empty or not self.classified:
+            return df
+        names = dict(self.con.execute(
+            "SELECT DISTINCT project_id, project_name FROM projects WHERE is_classified").fetchall())
+        # longest first, so that a code inside a longer code or name is not replaced half-way
+        words = sorted({*self.classified, *(n for n in names.values() if n)}, key=len, reverse=True)
+        pattern = re.compile("|".join(map(re.escape, words)))
+        swap = {**{n: CLASSIFIED_NAME for n in names.values() if n}, **self.classified}
+        out = df.copy()
+        for c in ("record_key", "value", "message"):
+            out[c] = out[c].map(lambda v: pattern.sub(lambda m: swap[m.group(0)], v) if isinstance(v, str) else v)
+        hit = out["project_id"].isin(list(self.classified))
+        out.loc[hit, "project_id"] = out.loc[hit, "project_id"].map(self.classified)
+        return out
 
     def loads(self) -> pd.DataFrame:
         return self.sql("SELECT * FROM loads ORDER BY load_id, file, sheet")

@@ -16,7 +16,8 @@ Stable API (other test modules rely on it; extend, don't change):
 - fixtures: ``export_dir`` (the small export written to ``tmp_path/export``), ``db_path``
   (``tmp_path/perf.duckdb``, not created), ``ingested_db`` (``export_dir`` ingested into
   ``db_path``), ``sha256_of(path)`` helper; ``demo_db`` (session-scoped: ``perflib demo`` seed 0
-  written once and ingested into a DuckDB file; treat it as read-only).
+  written once and ingested into a DuckDB file; treat it as read-only); ``planted_db`` (a copy of
+  ``demo_db`` with data-quality findings planted: {"db", "classified"}).
 
 Small export facts (worked out by hand, used by the tests):
 departments 5 (101 区教体局, 10101 区实验小学 under 101, 102 区科技局, 103 区财政局, 201 东风街道办事处
@@ -212,6 +213,103 @@ def demo_db(tmp_path_factory) -> Path:
     ingest(src, db)
     return db
 
+
+
+# --- findings (issue 14): a hand-made store's departments, projects and findings rows ----------------
+FINDINGS_DEPARTMENTS = pd.DataFrame({
+    "dept_code": ["100", "101", "200", "300"],
+    "dept_name": ["区教体局", "区实验小学", "区科技局", "东风街道办事处"],
+    "parent_code": [None, "100", None, None],
+    "sector": ["教育", "教育", None, "街道"],
+    "is_street": [False, False, False, True],
+})
+
+
+def _findings_project(pid, year, dept, classified=False, name=None):
+    return dict(project_id=pid, year=year, dept_code=dept, project_name=name or f"项目{pid}",
+                project_type=None, budget_kind="一般公共预算", fund_source="本级", budget_amount=100.0,
+                adjusted_amount=None, is_classified=classified, is_special=False)
+
+
+FINDINGS_PROJECTS = pd.DataFrame([
+    _findings_project("A1", 2023, "101"), _findings_project("A2", 2023, "200"), _findings_project("A1", 2022, "101"),
+    _findings_project("B1", 2022, "200"), _findings_project("S1", 2023, "100", classified=True, name="某专项保障经费"),
+])
+
+# (kind, table, year, record_key, dept_code, project_id, file, sheet, row, column, value, message)
+FINDINGS_ROWS = [
+    ("qualitative_target_missing", "targets", 2023, "A1|2023|群众满意度", "101", "A1", "绩效目标.xlsx", "绩效目标", 5, "指标值", None, "定性指标未填指标值"),
+    ("qualitative_target_missing", "targets", 2023, "|100|2023|部门履职", "100", None, "绩效目标.xlsx", "绩效目标", 9, "指标值", None, "定性指标未填指标值"),
+    ("target_unit_missing", "targets", 2023, "A2|2023|设备数", "200", "A2", "绩效目标.xlsx", "绩效目标", 7, "计量单位", None, "未填计量单位"),
+    ("target_unit_missing", "targets", 2022, "A1|2022|培训人次", "101", "A1", "绩效目标.xlsx", "绩效目标", 12, "计量单位", None, "上年：不属 2023"),
+    ("deviation_reason_missing", "monitoring", 2023, "A2|2023|7|设备数", None, "A2", "绩效监控.csv", None, 3, "偏差原因", None, "偏差未说明原因"),
+    ("satisfaction_missing", "self_evaluations", 2022, "B1|2022", None, "B1", "绩效自评.csv", None, 2, "满意度", None, "自评 2022：属 2023 年"),
+    ("satisfaction_missing", "self_evaluations", 2023, "A1|2023", None, "A1", "绩效自评.csv", None, 4, "满意度", None, "自评 2023：属 2024 年"),
+    ("sector_missing", "departments", None, "200", "200", None, "部门.csv", None, 4, "行业领域", None, "部门未填行业领域"),
+    ("optional_column_missing", "payments", None, None, None, None, "支出明细.csv", None, 1, "经济分类", None, "缺少可选列"),
+    ("target_weight_missing", "targets", 2023, "S1|2023|保障任务", None, "S1", "绩效目标.xlsx", "绩效目标", 20, "分值", "S1",
+     "项目 S1 某专项保障经费 的指标未填分值"),
+]
+
+
+def insert_findings(con, rows, load_id=1):
+    """INSERT rows (without load_id) into table findings, exactly as its DDL has it."""
+    from perflib.store import FINDINGS_COLUMNS
+
+    cols = FINDINGS_COLUMNS
+    if not rows:
+        return
+    con.executemany(f"INSERT INTO findings ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                    [(load_id, *r) for r in rows])
+
+
+
+# --- findings (issue 14): the demo store with data-quality findings planted -----------------------
+@pytest.fixture(scope="session")
+def planted_db(demo_db, tmp_path_factory) -> dict:
+    """A copy of the demo store (read-only) with findings planted on real rows: 定性 targets of
+    2022–2023 (every 7th), monitoring rows of 2023 (every 5th, no dept_code), self-evaluations of
+    2021–2022 (every 4th), departments (every 9th, no year), one file-wide gap (payments) and a
+    target of a classified project whose code and name are in its key, value and message.
+    Returns {"db", "classified": (code, name, dept_code)}."""
+    import shutil
+
+    import duckdb
+
+    db = tmp_path_factory.mktemp("planted") / "perf.duckdb"
+    shutil.copy(demo_db, db)
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM findings")
+    con.execute("""
+        INSERT INTO findings
+        SELECT 1, 'qualitative_target_missing', 'targets', year, project_id || '|' || indicator, dept_code,
+               project_id, '绩效目标.xlsx', '绩效目标', CAST(rn + 1 AS INTEGER), '指标值', NULL, '定性指标未填指标值'
+        FROM (SELECT *, row_number() OVER (ORDER BY year, dept_code, project_id, indicator) AS rn
+              FROM targets WHERE direction = '定性' AND year IN (2022, 2023)) WHERE rn % 7 = 0;
+        INSERT INTO findings
+        SELECT 1, 'deviation_reason_missing', 'monitoring', year, project_id || '|' || indicator, NULL,
+               project_id, '绩效监控.csv', NULL, CAST(rn + 1 AS INTEGER), '偏差原因', NULL, '偏差未说明原因'
+        FROM (SELECT *, row_number() OVER (ORDER BY project_id, as_of_month, indicator) AS rn
+              FROM monitoring WHERE year = 2023) WHERE rn % 5 = 0;
+        INSERT INTO findings
+        SELECT 1, 'satisfaction_missing', 'self_evaluations', year, project_id, NULL, project_id,
+               '绩效自评.csv', NULL, CAST(rn + 1 AS INTEGER), '满意度', NULL, '自评未填满意度'
+        FROM (SELECT *, row_number() OVER (ORDER BY year, project_id) AS rn FROM self_evaluations
+              WHERE year IN (2021, 2022)) WHERE rn % 4 = 0;
+        INSERT INTO findings
+        SELECT 1, 'sector_missing', 'departments', NULL, dept_code, dept_code, NULL, '部门.csv', NULL,
+               CAST(rn + 1 AS INTEGER), '行业领域', NULL, '部门未填行业领域'
+        FROM (SELECT *, row_number() OVER (ORDER BY dept_code) AS rn FROM departments) WHERE rn % 9 = 0;
+        INSERT INTO findings VALUES (1, 'optional_column_missing', 'payments', NULL, NULL, NULL, NULL,
+               '支出明细.csv', NULL, 1, '经济分类', NULL, '缺少可选列');
+    """)
+    pid, name, dept = con.execute("SELECT project_id, project_name, dept_code FROM projects "
+                                  "WHERE is_classified AND year = 2023 ORDER BY project_id LIMIT 1").fetchone()
+    con.execute("INSERT INTO findings VALUES (1, 'target_weight_missing', 'targets', 2023, ?, NULL, ?, "
+                "'绩效目标.xlsx', '绩效目标', 999, '分值', ?, ?)",
+                [f"{pid}|保障任务", pid, name, f"项目 {pid}（{name}）的指标未填分值"])
+    con.close()
+    return {"db": db, "classified": (pid, name, dept)}
 
 
 def write_notebook(path: Path, params: str, body: str, note: str | None = None) -> Path:

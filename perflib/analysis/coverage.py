@@ -37,6 +37,9 @@ QUALITY_NO_OUTPUT = "缺少产出指标"
 QUALITY_NO_EFFECT = "缺少效益指标"
 QUALITY_NO_QUANT = "缺少定量指标"
 QUALITY_REPEATED = "定量指标值与上年完全相同"
+QUALITY_UNMEASURABLE = "有未填指标值的指标"  # cannot be measured (finding qualitative_target_missing)
+QUALITY_LABELS = (QUALITY_NO_OUTPUT, QUALITY_NO_EFFECT, QUALITY_NO_QUANT, QUALITY_REPEATED, QUALITY_UNMEASURABLE)
+UNMEASURABLE_SQL = "(target_value IS NULL OR trim(target_value) = '')"
 
 
 # --- departments -----------------------------------------------------------------------------
@@ -96,7 +99,8 @@ SELECT c.project_id,
        bool_or(c.level1 = '产出指标') AS has_output,
        bool_or(c.level1 = '效益指标') AS has_effect,
        count(*) FILTER (WHERE c.quant) AS n_quant,
-       count(*) FILTER (WHERE c.quant AND p.project_id IS NOT NULL) AS n_quant_repeated
+       count(*) FILTER (WHERE c.quant AND p.project_id IS NOT NULL) AS n_quant_repeated,
+       count(*) FILTER (WHERE c.target_value IS NULL OR trim(c.target_value) = '') AS n_unmeasurable
 FROM cur c
 LEFT JOIN prev p
   ON p.project_id = c.project_id AND p.indicator = c.indicator AND p.direction = c.direction
@@ -110,8 +114,9 @@ def project_targets(store, year: int, dept: str | None = None) -> pd.DataFrame:
 
     Columns: the project columns of ``Store.projects`` plus ``eligible``, ``has_target``,
     ``n_indicators``, ``has_output``, ``has_effect``, ``n_quant`` (indicators with ≥/≤/= and a
-    numeric value) and ``n_quant_repeated`` (of those, how many repeat the same project's indicator
-    of the previous year with the same direction, value and unit).
+    numeric value), ``n_quant_repeated`` (of those, how many repeat the same project's indicator
+    of the previous year with the same direction, value and unit) and ``n_unmeasurable``
+    (indicators without a target value: a 定性 one without text cannot be measured).
     """
     projects = _restrict(store.projects(year), dept)
     summary = store.redact_frame(store.sql(_TARGET_SUMMARY_SQL, [int(year), int(year) - 1]))
@@ -119,6 +124,7 @@ def project_targets(store, year: int, dept: str | None = None) -> pd.DataFrame:
     df["n_indicators"] = df["n_indicators"].fillna(0).astype(int)
     df["n_quant"] = df["n_quant"].fillna(0).astype(int)
     df["n_quant_repeated"] = df["n_quant_repeated"].fillna(0).astype(int)
+    df["n_unmeasurable"] = df["n_unmeasurable"].fillna(0).astype(int)
     for c in ("has_output", "has_effect"):
         df[c] = df[c].astype("boolean").fillna(False).astype(bool)
     df["has_target"] = df["n_indicators"] > 0
@@ -195,16 +201,18 @@ def coverage_year_over_year(store, year: int, dept: str | None = None) -> pd.Dat
 # --- department-level targets ---------------------------------------------------------------
 def department_targets(store, year: int, dept: str | None = None) -> pd.DataFrame:
     """Level-1 departments with ``has_dept_target``: a department-level target (empty 项目编码)
-    recorded under the department's own code for ``year``, and ``n_indicators`` of it."""
+    recorded under the department's own code for ``year``, ``n_indicators`` of it and
+    ``n_unmeasurable`` (of those, indicators without a target value)."""
     d = store.departments()
     level1 = d[d["is_level1"]][["dept_code", "dept_name", "is_street"]].copy()
     if dept is not None:
         level1 = level1[level1["dept_code"] == dept]
     counts = store.sql(
-        "SELECT dept_code, count(*) AS n_indicators FROM targets "
-        "WHERE year = ? AND project_id IS NULL GROUP BY dept_code", [int(year)])
+        f"SELECT dept_code, count(*) AS n_indicators, count(*) FILTER (WHERE {UNMEASURABLE_SQL}) AS n_unmeasurable "
+        "FROM targets WHERE year = ? AND project_id IS NULL GROUP BY dept_code", [int(year)])
     out = level1.merge(counts, on="dept_code", how="left")
     out["n_indicators"] = out["n_indicators"].fillna(0).astype(int)
+    out["n_unmeasurable"] = out["n_unmeasurable"].fillna(0).astype(int)
     out["has_dept_target"] = out["n_indicators"] > 0
     return out.sort_values("dept_code").reset_index(drop=True)
 
@@ -278,7 +286,9 @@ def target_quality(frame: pd.DataFrame) -> pd.DataFrame:
 
     Checks: no 产出指标; no 效益指标; no quantitative indicator (≥/≤/= with a numeric value); every
     quantitative indicator repeats the previous year's (same project, indicator, direction, value,
-    unit). Only projects with targets are checked. Column ``problems`` joins the findings with 「；」.
+    unit); an indicator without a target value (a 定性 one without text: it cannot be measured;
+    ingest records it as finding ``qualitative_target_missing``). Only projects with targets are
+    checked. Column ``problems`` joins the findings with 「；」.
     """
     f = frame[frame["has_target"]].copy()
     flags = {
@@ -286,6 +296,7 @@ def target_quality(frame: pd.DataFrame) -> pd.DataFrame:
         QUALITY_NO_EFFECT: ~f["has_effect"],
         QUALITY_NO_QUANT: f["n_quant"] == 0,
         QUALITY_REPEATED: (f["n_quant"] > 0) & (f["n_quant_repeated"] == f["n_quant"]),
+        QUALITY_UNMEASURABLE: f["n_unmeasurable"] > 0,
     }
     text = pd.Series("", index=f.index, dtype=object)
     for label, hit in flags.items():
@@ -299,9 +310,11 @@ def target_quality_by_department(quality: pd.DataFrame, frame: pd.DataFrame) -> 
     """Per level-1 department: projects with targets and how many have each quality problem."""
     base = frame[frame["has_target"]].groupby(["level1_code", "level1_name"]).size().rename("with_targets")
     out = base.to_frame()
-    for label in (QUALITY_NO_OUTPUT, QUALITY_NO_EFFECT, QUALITY_NO_QUANT, QUALITY_REPEATED):
+    for label in QUALITY_LABELS:
         hit = quality[quality["problems"].str.contains(label, regex=False)]
         out[label] = hit.groupby(["level1_code", "level1_name"]).size().reindex(out.index).fillna(0).astype(int)
+    out["unmeasurable_indicators"] = (quality.groupby(["level1_code", "level1_name"])["n_unmeasurable"].sum()
+                                      .reindex(out.index).fillna(0).astype(int))
     out["problem_projects"] = (quality.groupby(["level1_code", "level1_name"]).size()
                                .reindex(out.index).fillna(0).astype(int))
     out = out.reset_index()

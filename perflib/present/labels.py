@@ -146,7 +146,7 @@ def _v(*specs, every: bool = False, drop: tuple[str, ...] = ()) -> View:
 
 
 # --- coverage ---------------------------------------------------------------------------------------
-QUALITY_PROBLEMS = ("缺少产出指标", "缺少效益指标", "缺少定量指标", "定量指标值与上年完全相同")
+QUALITY_PROBLEMS = ("缺少产出指标", "缺少效益指标", "缺少定量指标", "定量指标值与上年完全相同", "有未填指标值的指标")
 _COVERAGE = (
     ("projects", "项目数", COUNT), ("with_targets", "编制绩效目标项目数", COUNT),
     ("amount", "绩效目标涉及资金", WAN), ("eligible", "纳入范围项目数", COUNT),
@@ -162,7 +162,8 @@ VIEWS: dict[str, View] = {
     "coverage.by_department": _v(("level1_name", "一级部门"), *_COVERAGE),
     "coverage.department_targets": _v(
         ("dept_code", "部门编码", CODE), ("dept_name", "部门名称"), ("is_street", "是否街道", BOOL),
-        ("has_dept_target", "已编制部门整体绩效目标", BOOL), ("n_indicators", "指标数", COUNT)),
+        ("has_dept_target", "已编制部门整体绩效目标", BOOL), ("n_indicators", "指标数", COUNT),
+        ("n_unmeasurable", "未填指标值的指标数", COUNT)),
     "coverage.selfeval": _v(
         ("budget_kind", "预算类型"), ("projects", "自评项目数", COUNT), ("amount", "自评资金", WAN),
         ("projects_prev", "上年自评项目数", COUNT), ("amount_prev", "上年自评资金", WAN),
@@ -170,10 +171,11 @@ VIEWS: dict[str, View] = {
     "coverage.quality": _v(
         *_PROJECT, ("budget_amount", "年初预算数", WAN), ("n_indicators", "指标数", COUNT),
         ("n_quant", "定量指标数", COUNT), ("n_quant_repeated", "与上年相同的定量指标数", COUNT),
-        ("problems", "问题")),
+        ("n_unmeasurable", "未填指标值的指标数", COUNT), ("problems", "问题")),
     "coverage.quality_by_department": _v(
         ("level1_name", "一级部门"), ("with_targets", "编制目标项目数", COUNT),
-        ("problem_projects", "有问题项目数", COUNT), *((p, p, COUNT) for p in QUALITY_PROBLEMS)),
+        ("problem_projects", "有问题项目数", COUNT), *((p, p, COUNT) for p in QUALITY_PROBLEMS),
+        ("unmeasurable_indicators", "未填指标值的指标数", COUNT)),
     "coverage.breaks": _v(
         ("kind", "类别"), ("fiscal_year", "预算年度", YEAR), ("level1_name", "主管部门"),
         ("dept_name", "预算单位"), ("project_id", "项目编码", CODE), ("project_name", "项目名称"),
@@ -313,6 +315,27 @@ VIEWS.update({
 # --- overview ---------------------------------------------------------------------------------------
 VIEWS["overview.key_projects"] = _v(("project_id", "项目编码", CODE), ("project_name", "项目名称"),
                                     ("dept_name", "主管部门"), ("budget", "预算数（元）", MONEY))
+
+# --- quality (数据质量) ---------------------------------------------------------------------------------
+FINDING_KIND = Kind("finding_kind", words=tuple((k.name, k.label) for k in schema.FINDING_KINDS.values()))
+ROW = Kind("row", 0, xlsx="0")  # a row number in the export, as Excel shows it (no separator)
+KINDS[ROW.name] = ROW
+TABLE_NAME = Kind("table_name", words=tuple((t.name, t.label) for t in schema.TABLES.values()))
+for _k in schema.FINDING_KINDS.values():  # by-department tables have a count column per kind
+    LABELS.setdefault(_k.name, Column(_k.name, _k.label, COUNT))
+VIEWS.update({
+    "quality.by_department": _v(("level1_name", "一级部门"), ("findings", "提示数", COUNT), every=True,
+                                drop=("level1_code",)),
+    "quality.by_kind": _v(("kind", "提示类别", FINDING_KIND), ("table_name", "所在表", TABLE_NAME),
+                          ("findings", "提示数", COUNT), ("departments", "涉及一级部门数", COUNT),
+                          ("projects", "涉及项目数", COUNT)),
+    "quality.list": _v(("level1_name", "主管部门"), ("dept_name", "单位"), ("kind", "提示类别", FINDING_KIND),
+                       ("table_name", "所在表", TABLE_NAME), ("year", "年度", YEAR),
+                       ("project_id", "项目编码", CODE), ("project_name", "项目名称"), ("file", "文件"),
+                       ("sheet", "工作表"), ("row_number", "行号", ROW), ("column_header", "列"),
+                       ("value", "值"), ("message", "说明")),
+    "quality.scope": _v(("table_name", "数据表", TABLE_NAME), ("year", "所用数据年度", YEAR)),
+})
 
 # Columns named by a pattern (a year or a cost element in the name): regex → (label template, kind).
 PATTERNS: tuple[tuple[re.Pattern, str, Kind], ...] = (

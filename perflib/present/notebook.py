@@ -319,6 +319,32 @@ class Report:
             self._meta["title"] = str(text)
             self._write(META_FILE, self._meta)
         _display_html(f'<h{level} id="{esc(slug(text))}">{esc(text)}</h{level}>', str(text))
+        if level == 1:
+            self.quality_note()
+
+    def quality_note(self) -> int:
+        """The line under the title when the data this report uses have findings (data-quality
+        hints, :data:`perflib.analysis.quality.REPORT_TABLES` says which tables each report uses):
+        「本报告所用数据有 N 处数据质量提示，见数据质量报告」, linked to the year's ``quality.html`` when
+        the runner publishes the report (it lands beside it); nothing when N is 0 or the report
+        is not in the mapping (the data-quality report itself). Called by :meth:`heading` for the
+        title; returns N."""
+        from ..analysis import quality
+        from .text.quality import QUALITY_PAGE, REPORT_NAME, header_line
+
+        tables_used = quality.REPORT_TABLES.get(self.name)
+        if not tables_used:
+            return 0
+        dept = quality.level1_code(self.store, self.params.get("dept"))
+        n = quality.findings_count(self.store, self.year, tables_used, dept=dept)
+        self._meta["quality_findings"] = n
+        self._write(META_FILE, self._meta)
+        if n:
+            line = esc(header_line(n))
+            if self.artifacts_dir is not None:
+                line = line.removesuffix(REPORT_NAME) + f'<a href="{QUALITY_PAGE}">{REPORT_NAME}</a>'
+            _display_html(f'<p class="perf-note perf-quality-note">{line}</p>', header_line(n))
+        return n
 
     def section(self, sec) -> None:
         """Show a drafted section (``text``, ``facts``, ``tables`` as in :class:`perflib.present.text.overview.Section`)."""

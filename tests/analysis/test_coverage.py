@@ -176,6 +176,45 @@ def test_target_quality(store):
     assert "200" not in by.index                         # A4's targets are fine
 
 
+def test_unmeasurable_indicators_are_a_target_quality_problem():
+    """A 定性 indicator without target text (finding qualitative_target_missing; also a blank one)
+    cannot be measured: counted per project, per department and for department-level targets."""
+    fr = frames()
+    t = fr["targets"]
+    t.loc[(t["project_id"] == "A4") & (t["indicator"] == "使用率"), "target_value"] = None   # A4: fine before
+    extra = pd.DataFrame([
+        _target("A4", "200", 2023, "效益指标", "社会影响", "定性", "  "),        # blank text: not measurable
+        _target("A2", "100", 2023, "效益指标", "群众认可", "定性", None),
+        _target(None, "300", 2023, "效益指标", "街道形象", "定性", None),       # department-level
+        _target(None, "100", 2023, "效益指标", "部门形象", "定性", None),
+        _target(None, "100", 2023, "效益指标", "部门作风", "定性", ""),
+        _target("A4", "200", 2022, "效益指标", "上年指标", "定性", None),        # another year: not counted
+    ])
+    fr["targets"] = pd.concat([t, extra], ignore_index=True)
+    s = Store.from_frames(fr)
+    frame = cov.project_targets(s, 2023)
+    counts = frame.set_index("project_id")["n_unmeasurable"]
+    assert counts["A4"] == 2 and counts["A2"] == 1 and counts["A1"] == 0 and counts["A3"] == 0
+    q = cov.target_quality(frame).set_index("project_id")
+    assert q.loc["A4", "problems"] == cov.QUALITY_UNMEASURABLE
+    assert q.loc["A2", "problems"].endswith("；" + cov.QUALITY_UNMEASURABLE)
+    assert cov.QUALITY_UNMEASURABLE not in q.loc["A1", "problems"]
+    by = cov.target_quality_by_department(cov.target_quality(frame), frame).set_index("level1_code")
+    assert by.loc["200", cov.QUALITY_UNMEASURABLE] == 1 and by.loc["200", "unmeasurable_indicators"] == 2
+    assert by.loc["100", cov.QUALITY_UNMEASURABLE] == 1 and by.loc["100", "unmeasurable_indicators"] == 1
+    dt = cov.department_targets(s, 2023).set_index("dept_code")
+    assert dt.loc["100", "n_unmeasurable"] == 2 and dt.loc["300", "n_unmeasurable"] == 1
+    assert dt.loc["200", "n_unmeasurable"] == 0
+    text = cov_text.quality_text(cov.target_quality(frame), frame, cov.department_targets(s, 2023))
+    assert f"{cov.QUALITY_UNMEASURABLE} 2 个" in text           # A2 and A4
+    assert "项目绩效目标中共有 3 个指标未填指标值，无法衡量是否完成" in text
+    assert "2 家部门的 3 个指标未填指标值" in text
+    clean = cov_text.quality_text(cov.target_quality(cov.project_targets(Store.from_frames(frames()), 2023)),
+                                  cov.project_targets(Store.from_frames(frames()), 2023),
+                                  cov.department_targets(Store.from_frames(frames()), 2023))
+    assert "未填指标值" not in clean
+
+
 def test_changed_value_is_not_repeated(store):
     fr = frames()
     fr["targets"].loc[(fr["targets"]["project_id"] == "A1") & (fr["targets"]["year"] == 2022),

@@ -361,5 +361,6 @@ def test_views_name_the_columns_analysis_returns():
     from perflib.present.labels import QUALITY_PROBLEMS, VIEWS
 
     assert QUALITY_PROBLEMS == (coverage.QUALITY_NO_OUTPUT, coverage.QUALITY_NO_EFFECT,
-                                coverage.QUALITY_NO_QUANT, coverage.QUALITY_REPEATED)
+                                coverage.QUALITY_NO_QUANT, coverage.QUALITY_REPEATED,
+                                coverage.QUALITY_UNMEASURABLE) == coverage.QUALITY_LABELS
     assert set(monitoring.BANDS) <= {c.name for c in VIEWS["monitoring.by_department"].columns}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...analysis.coverage import QUALITY_NO_EFFECT, QUALITY_NO_OUTPUT, QUALITY_NO_QUANT, QUALITY_REPEATED
+from ...analysis.coverage import QUALITY_LABELS
 from ..formats import count_change, money_change, money_words, pct
 
 NO_RATE = "—（无适用项目）"
@@ -45,19 +45,31 @@ def coverage_text(facts: dict, year: int, scope: str = "全区") -> list[str]:
     return [p1, p2, p3]
 
 
-def quality_text(quality: pd.DataFrame, frame: pd.DataFrame) -> str:
-    """One sentence on target quality: how many projects with targets have each problem."""
+def quality_text(quality: pd.DataFrame, frame: pd.DataFrame, dept_targets: pd.DataFrame | None = None) -> str:
+    """Sentences on target quality: how many projects with targets have each problem, and how many
+    indicators (project-level, and department-level from ``dept_targets``) have no target value
+    and so cannot be measured."""
     n = int(frame["has_target"].sum())
+    dept_n = int(dept_targets["n_unmeasurable"].sum()) if dept_targets is not None else 0
+    dept_line = ""
+    if dept_n:
+        k = int((dept_targets["n_unmeasurable"] > 0).sum())
+        dept_line = f"部门整体绩效目标中，{k} 家部门的 {dept_n} 个指标未填指标值，无法衡量是否完成。"
     if n == 0:
-        return "本年度没有编制项目绩效目标的项目，未做目标质量检查。"
+        return "本年度没有编制项目绩效目标的项目，未做目标质量检查。" + dept_line
     if quality.empty:
-        return f"已编制绩效目标的 {n} 个项目均有产出和效益指标、有定量指标，且定量指标值未照搬上年。"
+        return (f"已编制绩效目标的 {n} 个项目均有产出和效益指标、有定量指标，定量指标值未照搬上年，"
+                "且各指标均填写了指标值。" + dept_line)
     parts = []
-    for label in (QUALITY_NO_OUTPUT, QUALITY_NO_EFFECT, QUALITY_NO_QUANT, QUALITY_REPEATED):
+    for label in QUALITY_LABELS:
         k = int(quality["problems"].str.contains(label, regex=False).sum())
         if k:
             parts.append(f"{label} {k} 个")
-    return f"已编制绩效目标的 {n} 个项目中，{len(quality)} 个存在目标质量问题：" + "，".join(parts) + "。"
+    text = f"已编制绩效目标的 {n} 个项目中，{len(quality)} 个存在目标质量问题：" + "，".join(parts) + "。"
+    unmeasurable = int(quality["n_unmeasurable"].sum())
+    if unmeasurable:
+        text += f"项目绩效目标中共有 {unmeasurable} 个指标未填指标值，无法衡量是否完成。"
+    return text + dept_line
 
 
 def breaks_text(breaks: pd.DataFrame) -> str:
