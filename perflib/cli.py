@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("ingest", help="校验并导入导出数据文件夹到 DuckDB 数据库（全部成功才写入）")
     i.add_argument("src_dir", type=Path)
     i.add_argument("--db", type=Path, default=DEFAULT_DB)
+    i.add_argument("--strict", action="store_true", help="数据质量提示（内容缺项）也视为错误，拒绝导入")
+    i.add_argument("--rules", type=Path, help="规则文件（ingest.severity 规定各类提示是否拒绝导入）")
+
+    c = sub.add_parser("check", help="只读取并检查导出数据文件夹，不写数据库：列出错误和数据质量提示")
+    c.add_argument("src_dir", type=Path)
+    c.add_argument("--strict", action="store_true", help="数据质量提示也视为错误")
+    c.add_argument("--rules", type=Path)
 
     r = sub.add_parser("run", help="生成报告（HTML、ipynb、facts.json、xlsx）")
     r.add_argument("notebooks", nargs="*", help="报告名称，省略则生成全部")
@@ -70,10 +77,18 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "ingest":
             from .ingest import ingest
+            from .rules import load_rules
 
-            summary = ingest(args.src_dir, args.db)
+            summary = ingest(args.src_dir, args.db, rules=load_rules(args.rules), strict=args.strict)
             print(summary.describe())
             return 0
+        if args.command == "check":
+            from .ingest import check
+            from .rules import load_rules
+
+            checked = check(args.src_dir, rules=load_rules(args.rules), strict=args.strict)
+            print(checked.describe())
+            return 0 if checked.ok else 2
         if args.command == "run":
             from .run.runner import run_from_cli
 

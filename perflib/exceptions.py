@@ -13,6 +13,11 @@ class Problem:
 
     ``row`` is the 1-based row number in the sheet/file (the header row included), ``column`` the
     header as written in the file (Chinese where the file is Chinese).
+
+    ``kind`` is None for an error that always refuses the export, else a finding kind of
+    :data:`perflib.schema.FINDING_KINDS` (graded by the rules file or ``--strict``); a finding also
+    names the record it is about: ``table``, ``key`` (its key values joined with "|" in the table's
+    key order, "" for none), ``dept_code``, ``project_id`` and ``year`` where the table has them.
     """
 
     file: str
@@ -22,6 +27,12 @@ class Problem:
     column: str | None = None
     value: object = None
     expected: str | None = None
+    kind: str | None = None
+    table: str | None = None
+    key: str = ""
+    dept_code: str | None = None
+    project_id: str | None = None
+    year: int | None = None
 
     def location(self) -> str:
         parts = [f"文件 {self.file}"]

@@ -345,14 +345,35 @@ def _check_consistency(rules: Rules, origin: str) -> None:
             fail(f"fiscal.indicators.{name}.direction 应为 higher / lower / target_one，实际为「{ind['direction']}」")
 
 
+SEVERITY_KEY = "ingest.severity"
+
+
+def _check_severity(tree: dict, defaults: dict, origin: str) -> None:
+    """``ingest.severity`` maps finding kinds (schema.FINDING_KINDS) to error or finding; a user's
+    mapping may name a few kinds, the others keep their default (filled in here)."""
+    from .schema import FINDING_KINDS, SEVERITIES
+
+    entry = tree["ingest"]["severity"]
+    for kind, grade in entry["value"].items():
+        if kind not in FINDING_KINDS:
+            raise RulesError(f"规则文件 {origin}：{SEVERITY_KEY}.{kind} 不是已知的数据质量提示种类"
+                             f"（可用：{'、'.join(FINDING_KINDS)}）")
+        if grade not in SEVERITIES:
+            raise RulesError(f"规则文件 {origin}：{SEVERITY_KEY}.{kind} 的取值「{grade}」应为 "
+                             f"{' 或 '.join(SEVERITIES)}")
+    entry["value"] = {k: entry["value"].get(k, defaults.get(k, "finding")) for k in FINDING_KINDS}
+
+
 def load_rules(path: str | Path | None = None) -> Rules:
     """The default rules, with the user's file at ``path`` (if any) merged over them and validated."""
     tree = _read_yaml(DEFAULT_RULES_PATH)
+    defaults = dict(tree["ingest"]["severity"]["value"])
     origin = "默认规则"
     if path is not None:
         user = _read_yaml(Path(path))
         origin = str(path)
         _merge(tree, user, "", origin)
+    _check_severity(tree, defaults, origin)
     rules = Rules(tree, origin)
     _check_ranges(rules, origin)
     _check_consistency(rules, origin)

@@ -14,13 +14,14 @@ import pandas as pd
 
 from ..exceptions import InputError, PerflibError, Problem
 from .cells import decimal_from_text
+from .findings import column_findings, required_exemption, row_findings, score_maxima
 from .model import Export
 from ..store import CLASSIFIED_PREFIX
 from ..schema import (
     ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Reference, Table,
 )
 
-__all__ = ["validate", "ExistingRows", "ValidationFailed", "Checker", "TABLE_RULES", "MAX_LISTED",
+__all__ = ["validate", "examine", "ExistingRows", "ValidationFailed", "Checker", "TABLE_RULES", "MAX_LISTED",
            "QUANTITATIVE_DIRECTIONS", "MONEY_LIMIT", "as_kind", "key_words", "missing_message",
            "dangling_problem", "sort_problems", "MIN_CLASSIFIED_NAME", "reserved_code", "short_secret"]
 
@@ -120,7 +121,11 @@ class Checker:
             series = df[col.name]
             present = series.notna()
             if not col.nullable:
-                for i in _positions(~present):
+                empty = ~present
+                exempt = required_exemption(table.name, col.name)
+                if exempt is not None:  # a finding there (a 定性 target without 指标值), not an error
+                    empty &= ~df[exempt[0]].isin(list(exempt[1]))
+                for i in _positions(empty):
                     if (table.name, i, col.name) not in bad:
                         self.at(table, df, i, col.name, "必填项为空", expected=col.expected())
             if col.kind == ENUM:
@@ -374,14 +379,18 @@ def dangling_problem(label: str, table: Table, ref: Reference, key: tuple) -> Pr
         expected=f"本次导入的「{target_label}」表包含该{key_words(ref)}，或同时导入新的「{table.label}」表")
 
 
-def validate(export: Export, existing: ExistingRows | None = None) -> list[Problem]:
-    """Every problem of ``export``: those found while reading plus required values, allowed values,
-    ranges, unique keys, payment dates within their year, numeric targets, street codes, and
-    referential integrity against ``existing`` (the database rows the load keeps; None = the export
-    is the whole database). Never raises for data problems; an empty list means it can be loaded."""
+def examine(export: Export, existing: ExistingRows | None = None, maxima: dict[str, float] | None = None
+            ) -> list[Problem]:
+    """Every problem of ``export``, errors and findings (``Problem.kind`` set), sorted: those found
+    while reading plus required values, allowed values, ranges, unique keys, payment dates within
+    their year, numeric targets, street codes, referential integrity against ``existing`` (the
+    database rows the load keeps; None = the export is the whole database), and the content gaps of
+    :mod:`.findings` (``maxima``: the bounds of its score rules, default rules if None)."""
+    maxima = score_maxima() if maxima is None else maxima
     if export.staged is not None:  # rows staged by a reader (DuckDB): it runs the same checks in SQL
-        return export.staged.validate(existing)
+        return export.staged.validate(existing, maxima)
     checker = Checker(export, existing)
+    found: list[Problem] = []
     for name in TABLE_ORDER:
         df = export.tables.get(name)
         if df is None or df.empty:
@@ -390,9 +399,23 @@ def validate(export: Export, existing: ExistingRows | None = None) -> list[Probl
         checker.cells(table, df)
         checker.keys(table, df)
         checker.table_rules(table, df)
+        found += row_findings(export, table, df, maxima)
     checker.references()
     checker.streets()
-    return sort_problems([*export.problems, *checker.problems])
+    return sort_problems([*export.problems, *checker.problems, *found, *column_findings(export)])
+
+
+def validate(export: Export, existing: ExistingRows | None = None) -> list[Problem]:
+    """The errors of ``export`` (problems without a finding kind; see :func:`examine`). Never
+    raises for data problems; an empty list means nothing but findings stands in the way."""
+    problems = examine(export, existing)
+    errors = [p for p in problems if p.kind is None]
+    total = getattr(problems, "total", None)
+    if total is not None:
+        kept = type(problems)(errors)
+        kept.total = total - (len(problems) - len(errors))
+        return kept
+    return errors
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:

@@ -156,6 +156,57 @@ def _table_section(t: Table) -> list[str]:
     return out
 
 
+ERROR_KINDS = (
+    "文件无法读取（损坏、加密、旧版 .xls、编码混杂或乱码、引号不配对、无法识别对应哪张表、没有数据行）",
+    "缺少必需的列、同一列出现两次、无法识别的金额单位",
+    "数值、日期、是/否无法识别，Excel 错误值，未计算的公式，科学计数法",
+    "必填项为空（定性指标的「指标值」除外，见下表），不是允许的取值，超出取值范围，金额达到 1 万亿元",
+    "同一键重复（如 项目编码+年度），对应关系不存在（如支出明细的项目不在项目表中）",
+    "记录不在所属年度内（支付日期不在「年度」内或晚于今天），街道财政的编码不是街道",
+    "合计行与各行之和不一致，表格中间的小计行，与金额列单位不一致的「单位」列",
+    "定量指标的指标值不是数值，涉密项目名称过短，项目编码使用保留标记",
+)
+
+
+def _grading_section() -> list[str]:
+    """The errors and the finding kinds (label, table, column, when, default severity)."""
+    from ..rules import load_rules
+    from ..schema import FINDING_KINDS
+    from .findings import COUNTED_OPTIONAL, GAPS
+
+    severity = load_rules().value("ingest.severity")
+    words = {"error": "错误（拒绝导入）", "finding": "提示（照常导入）"}
+    rows = []
+    for kind in FINDING_KINDS.values():
+        table = TABLES[kind.table].label if kind.table else "各表"
+        cols = sorted({TABLES[g.table].column(g.column).header for g in GAPS if g.kind == kind.name})
+        if kind.name == "optional_column_missing":
+            cols = [f"{TABLES[t].label}：{'、'.join(TABLES[t].column(c).header for c in cs)}"
+                    for t, cs in COUNTED_OPTIONAL.items()]
+        rows.append([kind.label, f"`{kind.name}`", table, "；".join(cols), kind.doc, words[severity[kind.name]]])
+    out = [
+        "## 错误与数据质量提示",
+        "",
+        "每一处问题都标明文件、工作表、行号和列名，并分为两级：",
+        "",
+        "- **错误**：会使数字出错或含义不明，整个导出被拒绝（退出码 2），数据库保持原样。包括：",
+    ]
+    out += [f"  - {e}" for e in ERROR_KINDS]
+    out += [
+        "- **数据质量提示**：内容缺项，不使任何金额或得分出错，分析可以如实说明而不必猜测。照常导入，"
+        "每一处记入数据库的 `findings` 表（种类、文件、工作表、行号、列名、所属表和记录的键、部门、项目、"
+        "年度、导入批次），随所描述的数据一起替换；导入时列出各类数量和前几处位置。",
+        "",
+        "规则文件的 `ingest.severity` 可把任一种提示改为错误（如 `qualitative_target_missing: error`），"
+        "`perflib ingest --strict` 把所有提示都当作错误。`perflib check 文件夹` 只检查、不写数据库，"
+        "列出错误和提示（有错误时退出码 2）。",
+        "",
+    ]
+    out += _md_table(["提示", "种类", "表", "列", "何时出现", "默认分级"], rows)
+    out.append("")
+    return out
+
+
 def render_input_format() -> str:
     """The Markdown of ``docs/input-format.md`` (Chinese, for the staff who export the data)."""
     units = "、".join(f"{u}" for u in MONEY_UNITS)
@@ -168,8 +219,8 @@ def render_input_format() -> str:
         "请勿手工修改；测试会检查两者一致。",
         "",
         "把预算系统导出的数据放进一个文件夹，运行 `perflib ingest 文件夹 --db data/perf.duckdb`。"
-        "全部检查通过才写入数据库；有问题时列出每一处问题（文件、工作表、Excel 中的行号、列名、"
-        "错误的值、应填什么），数据库保持原样。",
+        "没有错误才写入数据库；有错误时列出每一处问题（文件、工作表、Excel 中的行号、列名、"
+        "错误的值、应填什么），数据库保持原样。内容缺项（数据质量提示）不阻止导入，见「错误与数据质量提示」。",
         "",
         "## 文件",
         "",
@@ -214,7 +265,7 @@ def render_input_format() -> str:
         "",
         "## 导入规则",
         "",
-        "- 全部检查通过才写入：先在数据库旁生成完整的新数据库，再一次性替换；任何失败或中断都不会改动原数据库。",
+        "- 没有错误才写入（数据质量提示与数据一同写入）：先在数据库旁生成完整的新数据库，再一次性替换；任何失败或中断都不会改动原数据库。",
         "- 按表、按年度替换：某表本次导入的年度替换数据库中该表同一年度的数据，其他年度保留"
         "（重新导出 2023 年，2022 年不受影响）。「绩效监控」按年度＋监控月份替换，各月快照逐月累积；"
         "「部门」整表替换。",
@@ -223,6 +274,9 @@ def render_input_format() -> str:
         "- 再次导入同样的文件，数据库内容不变；若文件与上次导入完全相同（sha256 一致），数据库不重写。",
         "- 每次导入在 `loads` 表中记录每个文件（工作表）的 sha256、行数、表名、时间和 perflib 版本。",
         "",
+    ]
+    lines += _grading_section()
+    lines += [
         "## 各表",
         "",
     ]

@@ -33,7 +33,8 @@ from ..schema import (
     BOOL, DATE, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table,
 )
 from ..store import create_schema
-from .checks import ValidationFailed, validate
+from .checks import ValidationFailed, examine
+from .findings import describe_findings, findings_arrow, grade, score_maxima, severity_of
 from .folder import default_readers, read_export
 from .model import Export, Reader, SourceFile, partition_columns
 
@@ -112,6 +113,7 @@ class IngestSummary:
     totals: dict[str, int] = field(default_factory=dict)
     load_id: int | None = None
     unchanged: bool = False
+    findings: list[Problem] = field(default_factory=list)  # the content gaps loaded (table findings)
 
     def describe(self) -> str:
         """A short Chinese summary for the command line."""
@@ -132,6 +134,7 @@ class IngestSummary:
         if self.totals:
             held = "，".join(f"{TABLES[n].label} {c:,} 行" for n, c in self.totals.items() if c)
             lines.append(f"数据库现有：{held}")
+        lines.append(describe_findings(self.findings))
         return "\n".join(lines)
 
 
@@ -216,8 +219,32 @@ def _last_load_shas(con) -> frozenset[str] | None:
     return frozenset(r[0] for r in rows)
 
 
-def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path) -> int:
-    """Fill the fresh database on ``con``: kept old rows, new rows, the loads log. Returns load_id."""
+def _keep_findings(con, export: Export, rows: DatabaseRows) -> None:
+    """The previous load's findings about rows this load keeps: those of tables it does not bring,
+    and of partitions it does not replace (a partition column other than ``year`` is read from the
+    record key); the findings of a replaced partition, and a brought table's column findings
+    (record_key empty), go with the data they describe."""
+    if "findings" not in rows.old_tables:
+        return
+    for name in TABLE_ORDER:
+        table = TABLES[name]
+        where = f"f.table_name = '{name}'"
+        if name in rows.parts:
+            parts = rows.parts[name]
+            if parts is None:
+                continue
+            cond = " AND ".join(
+                f"p.{c} = f.year" if c == "year" else
+                f"p.{c} = TRY_CAST(split_part(f.record_key, '|', {table.key.index(c) + 1}) AS INTEGER)"
+                for c in parts.columns)
+            where += f" AND f.record_key <> '' AND NOT EXISTS (SELECT 1 FROM _parts_{name} p WHERE {cond})"
+        con.execute(f"INSERT INTO findings SELECT f.* FROM old.findings f WHERE {where}")
+
+
+def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path,
+           findings: list[Problem] = ()) -> int:
+    """Fill the fresh database on ``con``: kept old rows, new rows, the loads log, the findings
+    (kept and new). Returns load_id."""
     create_schema(con)
     for name in TABLE_ORDER:
         table = TABLES[name]
@@ -243,6 +270,12 @@ def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path) ->
             _modified_date(src / f.path)) for f in export.files]
     if log:
         con.executemany("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
+    if has_old:
+        _keep_findings(con, export, rows)
+    if findings:
+        con.register("_findings", findings_arrow(findings, load_id))
+        con.execute("INSERT INTO findings SELECT * FROM _findings")
+        con.unregister("_findings")
     return load_id
 
 
@@ -255,18 +288,22 @@ def _years(export: Export) -> dict[str, list[int]]:
 
 
 def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LOCK_TIMEOUT,
-           readers: Sequence[Reader] | None = None) -> IngestSummary:
+           readers: Sequence[Reader] | None = None, rules=None, strict: bool = False) -> IngestSummary:
     """Validate the export folder ``src_dir`` and load it into the DuckDB file ``db_path``.
 
     ``readers``: how the files are read (default :func:`perflib.ingest.folder.default_readers`).
+    ``rules``: the rules (``ingest.severity`` grades each finding kind; default rules if None);
+    ``strict``: every finding refuses the export like an error. The findings that do not are loaded
+    into table ``findings`` with the data, in the same atomic swap.
 
     Raises
     ------
-    InputError : the folder has problems (every problem listed; the database is not touched).
+    InputError : the folder has errors (every error listed; the database is not touched).
     StoreError : the database cannot be read or written, or another ingest holds it too long.
     """
     src = Path(src_dir)
     db = Path(db_path)
+    rules = _rules(rules)
     export = read_export(src, strict=False, readers=default_readers() if readers is None else readers)
     if db.exists() and not db.is_file():
         raise StoreError(f"数据库路径 {db} 不是文件")
@@ -292,9 +329,10 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
                 export.staged.load(con)
                 summary.rows, summary.years = export.staged.row_counts(), export.staged.years()
             rows = DatabaseRows(con if has_old else None, export, f"数据库 {db}")
-            problems = validate(export, rows)
-            if problems:
-                raise ValidationFailed(problems)
+            errors, summary.findings = grade(examine(export, rows, score_maxima(rules)),
+                                             severity_of(rules), strict)
+            if errors:
+                raise ValidationFailed(errors)
             if has_old and _last_load_shas(con) == export.sha256s:
                 summary.unchanged = True
                 summary.totals = {n: con.execute(f"SELECT count(*) FROM old.{n}").fetchone()[0]
@@ -303,7 +341,7 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
                 con = None
                 _remove(tmp)
                 return summary
-            summary.load_id = _build(con, export, rows, has_old, src)
+            summary.load_id = _build(con, export, rows, has_old, src, summary.findings)
             summary.totals = {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
                               for n in TABLE_ORDER}
             if has_old:
@@ -329,25 +367,46 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
         lock.release()
 
 
+def _rules(rules):
+    from ..rules import load_rules
+
+    return load_rules() if rules is None else rules
+
+
 @dataclass
 class CheckSummary:
-    """What :func:`check` found: the files read, rows and years per table, and every problem (the
-    same list, in the same order, that ``ingest`` into a new database would refuse the folder with)."""
+    """What :func:`check` found: the files read, rows and years per table, the errors (the same
+    list, in the same order, that ``ingest`` into a new database would refuse the folder with) and
+    the findings it would load."""
 
     src_dir: Path
     files: list[SourceFile]
     rows: dict[str, int]
     years: dict[str, list[int]]
     problems: list[Problem]
+    findings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """Nothing to correct: ``ingest`` into a new database would load the folder."""
+        """No error: ``ingest`` into a new database would load the folder."""
         return not self.problems
 
+    def describe(self) -> str:
+        """Errors (as ``ingest`` lists them), then the findings summary, in Chinese."""
+        n_files = len({f.path for f in self.files})
+        if self.problems:
+            head = str(ValidationFailed(self.problems, summary=(
+                f"检查了 {n_files} 个文件：有 {max(len(self.problems), getattr(self.problems, 'total', 0))} "
+                f"处错误，导入时会被拒绝（请改正后再导入）：")))
+        else:
+            head = f"检查了 {n_files} 个文件：没有错误，可以导入。"
+        return head + "\n" + describe_findings(self.findings)
 
-def check(src_dir: str | Path, *, readers: Sequence[Reader] | None = None) -> CheckSummary:
-    """Read and check the export folder ``src_dir`` as :func:`ingest` does, writing no store.
+
+def check(src_dir: str | Path, *, readers: Sequence[Reader] | None = None, rules=None,
+          strict: bool = False) -> CheckSummary:
+    """Read and check the export folder ``src_dir`` as :func:`ingest` does, writing no store;
+    findings graded as ``ingest`` would grade them (``rules``, ``strict``).
 
     References are checked within the export only (as for a first load). Big files are staged by
     DuckDB in a temporary database that is removed afterwards.
@@ -357,18 +416,22 @@ def check(src_dir: str | Path, *, readers: Sequence[Reader] | None = None) -> Ch
     InputError : the folder is missing or holds no data file.
     """
     src = Path(src_dir)
+    rules = _rules(rules)
     export = read_export(src, strict=False, readers=default_readers() if readers is None else readers)
     rows = {n: len(df) for n, df in export.tables.items()}
     years = _years(export)
+    maxima = score_maxima(rules)
     if export.staged is None:
-        problems = validate(export)
+        problems = examine(export, None, maxima)
     else:
         with tempfile.TemporaryDirectory(prefix="perflib-check-") as tmp:
             con = duckdb.connect(str(Path(tmp) / "check.duckdb"))
             try:
                 export.staged.load(con)
                 rows, years = export.staged.row_counts(), export.staged.years()
-                problems = validate(export)
+                problems = examine(export, None, maxima)
             finally:
                 con.close()
-    return CheckSummary(src_dir=src, files=export.files, rows=rows, years=years, problems=list(problems))
+    errors, findings = grade(problems, severity_of(rules), strict)
+    return CheckSummary(src_dir=src, files=export.files, rows=rows, years=years, problems=errors,
+                        findings=findings)

@@ -99,8 +99,9 @@ class Staged(Protocol):
     def partitions(self) -> dict[str, pd.DataFrame | None]:
         """What :func:`perflib.ingest.load.replaced_partitions` gives for frames."""
 
-    def validate(self, existing=None) -> list[Problem]:
-        """Every problem, as :func:`perflib.ingest.checks.validate` finds them for frames."""
+    def validate(self, existing=None, maxima=None) -> list[Problem]:
+        """Every problem, errors and findings, as :func:`perflib.ingest.checks.examine` finds them
+        for frames (``maxima``: the bounds of the findings' score rules)."""
 
     def install(self, con, name: str) -> bool:
         """Make the staged rows of ``name`` the table; False if the export does not bring it."""

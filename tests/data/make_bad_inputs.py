@@ -739,6 +739,127 @@ def _(d, f):
     setcell(pay, 2, "amount", " 200 000.00 ")
 
 
+# --- findings: content gaps that load (stored in table findings) ---------------------------------
+
+@case("qualitative_target_blank")
+def _(d, f):
+    """绩效目标.csv: the 定性 indicator 群众健身条件改善 has no 指标值 — loads, a finding."""
+    setcell(f["targets"], 1, "target_value", None)
+
+
+@case("qualitative_target_blank_xlsx_titled")
+def _(d, f):
+    """绩效目标.xlsx (sheet 绩效目标, a title row above the header) with the 定性 indicator's 指标值
+    empty — loads, a finding located at row 3 of the sheet."""
+    t = f.pop("targets")
+    setcell(t, 1, "target_value", None)
+    workbook(d / "绩效目标.xlsx", [{"title": "绩效目标", "rows": [
+        ["2023 年度绩效目标表"], headers_of("targets", t), *table_rows("targets", t, xlsx=True)]}])
+
+
+@case("target_without_unit")
+def _(d, f):
+    """绩效目标.csv: the ≥ indicator 新建运动场地 has no 计量单位 — loads, a finding."""
+    setcell(f["targets"], 0, "unit", None)
+
+
+@case("target_without_weight")
+def _(d, f):
+    """绩效目标.csv: the project indicator 引进人才数 has no 分值 — loads, a finding."""
+    setcell(f["targets"], 3, "weight", None)
+
+
+@case("target_without_level2")
+def _(d, f):
+    """绩效目标.csv: 群众满意度 has no 二级指标 — loads, a finding."""
+    setcell(f["targets"], 2, "level2", None)
+
+
+@case("monitoring_without_actual")
+def _(d, f):
+    """绩效监控.csv: 群众满意度 has no 执行值 in month 7 — loads, a finding."""
+    setcell(f["monitoring"], 1, "actual_value", None)
+
+
+@case("deviation_reason_blank")
+def _(d, f):
+    """绩效监控.csv: 引进人才数 is 有可能 but has no 偏差原因 — loads, a finding."""
+    setcell(f["monitoring"], 2, "deviation_reason", None)
+
+
+@case("monitoring_without_reason_column")
+def _(d, f):
+    """绩效监控.csv without the optional 偏差原因 column — loads, one finding at the header row (not
+    one per 有可能 row)."""
+    f["monitoring"] = f["monitoring"].drop(columns=["deviation_reason"])
+
+
+@case("self_eval_without_satisfaction")
+def _(d, f):
+    """绩效自评.csv: P001 2022 has no 满意度 (P002 has none in the tidy export either) — loads."""
+    setcell(f["self_evaluations"], 0, "satisfaction", None)
+
+
+@case("self_eval_indicator_without_value")
+def _(d, f):
+    """自评指标.csv: 引进人才数 has no 实际完成值 — loads, a finding."""
+    setcell(f["self_eval_indicators"], 1, "actual_value", None)
+
+
+@case("key_evaluation_without_findings")
+def _(d, f):
+    """重点评价.csv: no 主要问题 — loads, a finding."""
+    setcell(f["key_evaluations"], 0, "findings", None)
+
+
+@case("key_evaluation_without_domain")
+def _(d, f):
+    """重点评价.csv: no 评价领域 — loads, a finding."""
+    setcell(f["key_evaluations"], 0, "domain", None)
+
+
+@case("key_score_above_maximum")
+def _(d, f):
+    """重点评价.csv: 决策得分 25 where the dimension's full marks are 20 (rules) — loads, a finding."""
+    setcell(f["key_evaluations"], 0, "score_decision", 25)
+
+
+@case("output_without_quality_score_xlsx")
+def _(d, f):
+    """产出数量.xlsx (sheet 产出数量): 运动场地 has no 质量得分 either — loads, a finding per row."""
+    o = f.pop("outputs")
+    setcell(o, 0, "quality_score", None)
+    workbook(d / "产出数量.xlsx", [{"title": "产出数量", "rows": [
+        headers_of("outputs", o), *table_rows("outputs", o, xlsx=True)]}])
+
+
+@case("department_without_sector")
+def _(d, f):
+    """部门.csv: 区科技局 has no 行业领域 — loads, a finding."""
+    setcell(f["departments"], 2, "sector", None)
+
+
+@case("departments_without_sector_column")
+def _(d, f):
+    """部门.csv without the 行业领域 column (no analysis reads it) — loads, no finding for it."""
+    f["departments"] = f["departments"].drop(columns=["sector"])
+
+
+@case("projects_without_adjusted_column")
+def _(d, f):
+    """项目.csv without the optional 调整后预算数 column — loads (execution on 年初预算数), one finding."""
+    f["projects"] = f["projects"].drop(columns=["adjusted_amount"])
+
+
+@case("many_gaps_at_once")
+def _(d, f):
+    """Gaps in four tables at once (定性 value, unit, 执行值, 实际完成值) — loads, every one found."""
+    setcell(f["targets"], 1, "target_value", None)
+    setcell(f["targets"], 2, "unit", None)
+    setcell(f["monitoring"], 0, "actual_value", None)
+    setcell(f["self_eval_indicators"], 0, "actual_value", None)
+
+
 def build(slugs: list[str] | None = None, root: Path = ROOT) -> list[Path]:
     """Write the named cases (default: all) under ``root``; returns their folders."""
     out = []

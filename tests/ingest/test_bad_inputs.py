@@ -158,6 +158,43 @@ LOADS: dict[str, list[tuple[str, list]]] = {
         (Q_PAYMENTS, [(6, PAY_TOTAL)])],
 }
 
+# Findings: (kind, file, sheet, row, column header) as stored in table ``findings``, worked out by
+# hand from the generator. The tidy small export has three of its own (BASE); a finding case loads
+# with BASE (its files renamed where the case rewrote them) plus its own.
+F = tuple
+BASE = {F(("target_weight_missing", "绩效目标.csv", None, 7, "分值")),
+        F(("satisfaction_missing", "绩效自评.csv", None, 3, "满意度")),
+        F(("quality_score_missing", "产出数量.csv", None, 3, "质量得分"))}
+TARGETS_XLSX = ("绩效目标.xlsx", "绩效目标")
+FOUND: dict[str, set] = {
+    "qualitative_target_blank": BASE | {("qualitative_target_missing", "绩效目标.csv", None, 3, "指标值")},
+    "qualitative_target_blank_xlsx_titled": (BASE - {("target_weight_missing", "绩效目标.csv", None, 7, "分值")}) | {
+        ("target_weight_missing", *TARGETS_XLSX, 8, "分值"),
+        ("qualitative_target_missing", *TARGETS_XLSX, 4, "指标值")},
+    "target_without_unit": BASE | {("target_unit_missing", "绩效目标.csv", None, 2, "计量单位")},
+    "target_without_weight": BASE | {("target_weight_missing", "绩效目标.csv", None, 5, "分值")},
+    "target_without_level2": BASE | {("target_level2_missing", "绩效目标.csv", None, 4, "二级指标")},
+    "monitoring_without_actual": BASE | {("monitoring_actual_missing", "绩效监控.csv", None, 3, "执行值")},
+    "deviation_reason_blank": BASE | {("deviation_reason_missing", "绩效监控.csv", None, 4, "偏差原因")},
+    "monitoring_without_reason_column": BASE | {("optional_column_missing", "绩效监控.csv", None, 1, "偏差原因")},
+    "self_eval_without_satisfaction": BASE | {("satisfaction_missing", "绩效自评.csv", None, 2, "满意度")},
+    "self_eval_indicator_without_value": BASE | {("selfeval_actual_missing", "自评指标.csv", None, 3, "实际完成值")},
+    "key_evaluation_without_findings": BASE | {("key_findings_missing", "重点评价.csv", None, 2, "主要问题")},
+    "key_evaluation_without_domain": BASE | {("key_domain_missing", "重点评价.csv", None, 2, "评价领域")},
+    "key_score_above_maximum": BASE | {("key_score_above_maximum", "重点评价.csv", None, 2, "决策得分")},
+    "output_without_quality_score_xlsx": (BASE - {("quality_score_missing", "产出数量.csv", None, 3, "质量得分")}) | {
+        ("quality_score_missing", "产出数量.xlsx", "产出数量", 2, "质量得分"),
+        ("quality_score_missing", "产出数量.xlsx", "产出数量", 3, "质量得分")},
+    "department_without_sector": BASE | {("sector_missing", "部门.csv", None, 4, "行业领域")},
+    "departments_without_sector_column": BASE,  # 行业领域 is read by no analysis: no finding
+    "projects_without_adjusted_column": BASE | {("optional_column_missing", "项目.csv", None, 1, "调整后预算数")},
+    "many_gaps_at_once": BASE | {("qualitative_target_missing", "绩效目标.csv", None, 3, "指标值"),
+                                 ("target_unit_missing", "绩效目标.csv", None, 4, "计量单位"),
+                                 ("monitoring_actual_missing", "绩效监控.csv", None, 2, "执行值"),
+                                 ("selfeval_actual_missing", "自评指标.csv", None, 2, "实际完成值")},
+}
+Q_FOUND = "SELECT kind, file, sheet, row_number, column_header FROM findings"
+
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 
 
@@ -180,8 +217,9 @@ def rows_of(db: Path) -> dict[str, list]:
 
 def test_corpus_has_forty_cases_each_with_a_stated_outcome():
     assert len(CASES) >= 40
-    assert set(REFUSED).isdisjoint(LOADS)
-    assert sorted([*REFUSED, *LOADS]) == CASES
+    assert set(REFUSED).isdisjoint(LOADS) and set(FOUND).isdisjoint([*REFUSED, *LOADS])
+    assert sorted([*REFUSED, *LOADS, *FOUND]) == CASES
+    assert len(FOUND) >= 15
     for case in CASES:  # each is a whole export folder (the small export's eleven tables)
         assert len(list((CORPUS / case).iterdir())) >= 10, case
 
@@ -229,6 +267,58 @@ def test_odd_but_legitimate_input_loads_correctly(case, tmp_path, base_rows, cap
     assert rows_of(db) == base_rows  # the same database as the tidy export gives
 
 
+def stored_findings(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(Q_FOUND).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("case", sorted(FOUND))
+def test_gap_loads_with_the_finding_stored_where_it_is(case, tmp_path, capsys):
+    db = tmp_path / "perf.duckdb"
+    assert main(["ingest", str(CORPUS / case), "--db", str(db)]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    found = stored_findings(db)
+    assert len(found) == len(set(found))  # one finding per gap
+    assert set(found) == FOUND[case]
+    assert f"数据质量提示 {len(found)} 处" in out
+
+
+def test_the_stored_finding_names_its_record(tmp_path):
+    db = tmp_path / "perf.duckdb"
+    ingest(CORPUS / "qualitative_target_blank", db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("SELECT kind, table_name, year, record_key, dept_code, project_id, value, message, "
+                           "load_id FROM findings ORDER BY file, row_number").fetchall()
+    finally:
+        con.close()
+    assert ("qualitative_target_missing", "targets", 2023, "2023|101|P001|群众健身条件改善", "101", "P001",
+            None, "定性指标未填指标值", 1) in rows
+    # the department-level target: no project, an empty part in the key
+    assert ("target_weight_missing", "targets", 2023, "2023|101||学校覆盖率", "101", None, None,
+            "指标未填分值", 1) in rows
+    # self-evaluations have no department column: the report joins projects
+    assert ("satisfaction_missing", "self_evaluations", 2022, "P002|2022", None, "P002", None,
+            "自评未填满意度", 1) in rows
+
+
+def test_key_score_finding_keeps_the_score(tmp_path):
+    db = tmp_path / "perf.duckdb"
+    ingest(CORPUS / "key_score_above_maximum", db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        got = con.execute("SELECT value, message, record_key FROM findings WHERE kind = 'key_score_above_maximum'"
+                          ).fetchall()
+        score = con.execute("SELECT score_decision FROM key_evaluations").fetchall()
+    finally:
+        con.close()
+    assert got == [("25", "重点评价得分超过该维度满分（满分 20 分，按满分计）", "P001|2023")]
+    assert score == [(25.0,)]  # stored as written
+
+
 def test_readme_table_states_every_case_and_its_outcome():
     text = README.read_text(encoding="utf-8")
     rows = {}
@@ -239,6 +329,7 @@ def test_readme_table_states_every_case_and_its_outcome():
     assert sorted(rows) == CASES
     assert f"Totals: {len(CASES)} cases — {len(REFUSED)} refused" in text
     assert f"{len(LOADS)} loaded correctly" in text
+    assert f"{len(FOUND)} loaded with findings" in text
     for case, cells in rows.items():
         outcome = cells.split("|")[-1]
         if case in REFUSED:

@@ -20,6 +20,7 @@ from ...exceptions import Problem
 from ...schema import TABLE_ORDER, TABLES, Column, Table
 from ..cells import convert_cell, converter, expected_text, is_empty
 from ..checks import sort_problems
+from ..findings import column_findings
 from ..model import Export, ReadLog, SourceFile, Unreadable, partition_columns
 from ..reader import check_total, drop_subtotals, read_part
 from ..sources import (
@@ -468,12 +469,14 @@ class BulkExport:
         con.execute(f"ALTER TABLE {name} DROP COLUMN _x")
 
     # --- validation ---------------------------------------------------------------------------
-    def validate(self, existing=None) -> ProblemList:
-        """Every problem, as :func:`perflib.ingest.checks.validate` finds them (package docstring)."""
-        v = Validator(self, existing)
+    def validate(self, existing=None, maxima: dict[str, float] | None = None) -> ProblemList:
+        """Every problem, errors and findings, as :func:`perflib.ingest.checks.examine` finds them
+        (package docstring); ``maxima``: the bounds of the findings' score rules."""
+        v = Validator(self, existing, maxima)
         with timed("validate", "all tables"):
             v.run()
-        problems = ProblemList(sort_problems([*self.export.problems, *self.problems, *v.problems]))
+        problems = ProblemList(sort_problems([*self.export.problems, *self.problems, *v.problems,
+                                              *v.findings, *column_findings(self.export)]))
         problems.total = len(problems) + self.extra + v.extra
         return problems
 

@@ -18,6 +18,7 @@ from ...exceptions import Problem
 from ...schema import ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table
 from ...store import CLASSIFIED_PREFIX
 from ..cells import typed_series
+from ..findings import files_lacking, gaps_of, make_findings, required_exemption
 from ..checks import (
     MIN_CLASSIFIED_NAME, MONEY_LIMIT, QUANTITATIVE_DIRECTIONS, Checker, as_kind, dangling_problem, key_words,
     missing_message,
@@ -57,11 +58,13 @@ class Validator:
     offending rows, the Python checker words them (references and streets are worded here with the
     validator's own helpers)."""
 
-    def __init__(self, bulk: StagedExport, existing):
+    def __init__(self, bulk: StagedExport, existing, maxima: dict[str, float] | None = None):
         self.bulk = bulk
         self.con = bulk.con
         self.existing = existing
+        self.maxima = maxima or {}
         self.problems: list[Problem] = []
+        self.findings: list[Problem] = []
         self.extra = 0
 
     def run(self) -> None:
@@ -70,6 +73,8 @@ class Validator:
                 continue
             with timed("check", name):
                 self.row_checks(TABLES[name])
+            with timed("findings", name):
+                self.gaps(TABLES[name])
         with timed("check", "references"):
             self.references()
         with timed("check", "streets"):
@@ -136,8 +141,11 @@ class Validator:
         for col in table.columns:
             c = f"s.{col.name}"
             if not col.nullable:
+                exempt = required_exemption(name, col.name)
+                spare = "" if exempt is None else \
+                    f" AND NOT coalesce(s.{exempt[0]} IN ({', '.join(quote(v) for v in exempt[1])}), false)"
                 conds.append(f"{c} IS NULL AND NOT EXISTS (SELECT 1 FROM _bad_{name} b "
-                              f"WHERE b.rid = s.rowid AND b.col = '{col.name}')")
+                              f"WHERE b.rid = s.rowid AND b.col = '{col.name}'){spare}")
             if col.kind == ENUM:
                 conds.append(f"{c} NOT IN ({', '.join(quote(a) for a in col.allowed)})")
             if col.kind in (MONEY, NUMBER, INT, YEAR, MONTH):
@@ -192,6 +200,55 @@ class Validator:
         checker = self.checker(set())
         checker.keys(table, df)
         self.problems.extend(checker.problems)
+
+    # --- findings: every row of each gap, found in one query per rule -------------------------
+    def locate(self, name: str, rids: np.ndarray) -> tuple[list, list, np.ndarray]:
+        """(files, sheets, rows as the user sees them) of staged rowids, computed per segment."""
+        segs = self.bulk.segments[name]
+        which = np.searchsorted(np.array([s.start for s in segs]), rids, side="right") - 1
+        rows = np.zeros(len(rids), dtype=np.int64)
+        for k in np.unique(which):
+            seg, at = segs[k], np.flatnonzero(which == k)
+            j = rids[at] - seg.start
+            if seg.rows is not None:
+                rows[at] = seg.rows[j]
+            elif seg.part.kind == "parquet":
+                rows[at] = j + 2
+            else:  # as Segment.row: records DuckDB skipped (empty lines) shift those after them
+                p = seg.part
+                steps = np.array([e - p.skip_lines - 1 - i for i, e in enumerate(p.empty_after)], dtype=np.int64)
+                rows[at] = p.skip_lines + 1 + j + np.searchsorted(steps, j, side="right")
+        return [segs[k].file for k in which], [segs[k].sheet for k in which], rows
+
+    def gaps(self, table: Table) -> None:
+        """The findings of ``table``'s rows (:mod:`perflib.ingest.findings`): SQL selects them, all
+        of them (they are stored), and the shared builder words them."""
+        name = table.name
+        has = {c.name for c in table.columns}
+        for gap in gaps_of(name):
+            c = f"s.{gap.column}"
+            cond = f"{c} > {self.maxima[gap.above]!r}" if gap.above else f"{c} IS NULL"
+            if gap.when:
+                cond += f" AND s.{gap.when[0]} IN ({', '.join(quote(v) for v in gap.when[1])})"
+            cond += (f" AND NOT EXISTS (SELECT 1 FROM _bad_{name} b WHERE b.rid = s.rowid "
+                     f"AND b.col = '{gap.column}')")
+            lacking = files_lacking(self.bulk.export, name, gap.column)
+            for seg in self.bulk.segments[name]:   # files without the column: one finding, not each row
+                if (seg.file, seg.sheet) in lacking:
+                    cond += f" AND NOT (s.rowid >= {seg.start} AND s.rowid < {seg.stop})"
+            keys = [f"CAST(s.{k} AS VARCHAR)" for k in table.key] or ["NULL"]
+            extra = [f"s.{k}" if k in has else "NULL" for k in ("dept_code", "project_id", "year")]
+            got = self.con.execute(
+                f"SELECT s.rowid, {', '.join(keys)}, {', '.join(extra)}, s.{gap.column} "
+                f"FROM {self.bulk.stage(name)} s WHERE {cond} ORDER BY s.rowid").fetchall()
+            if not got:
+                continue
+            cols = list(zip(*got))
+            n = len(table.key)
+            files, sheets, rows = self.locate(name, np.array(cols[0], dtype=np.int64))
+            keys_ = list(zip(*cols[1:1 + n])) if n else [()] * len(got)
+            self.findings.extend(make_findings(gap, self.bulk.export, self.maxima, files, sheets, rows,
+                                               keys_, cols[1 + n], cols[2 + n], cols[3 + n], cols[4 + n]))
 
     # --- references and streets ---------------------------------------------------------------
     def known_sql(self, ref) -> str:
