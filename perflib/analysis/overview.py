@@ -11,7 +11,7 @@ from .cost import cost_overview_facts
 from .coverage import coverage_facts
 from .evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
 from .fiscal import street_overview, street_overview_facts
-from .monitoring import monitoring_facts
+from .monitoring import monitoring_facts, resolve_month
 
 # The coverage facts of section 二 (targets) and section 三 (self-evaluation).
 TARGET_KEYS = ("targets.projects", "targets.projects_prev", "targets.amount", "targets.coverage_count",
@@ -31,8 +31,20 @@ def overview_facts(store, year: int, rules) -> dict[str, Any]:
         out.update(self_evaluation_summary(self_evaluation(store, y, rules)))
     out.update(key_evaluation_totals(key_evaluations(store, y, rules)))
     out.update(street_overview_facts(street_overview(store, y, rules)[0]))
-    m = store.last_payment_month(y)
+    m = default_month(store, y)
     if m is not None:
         out.update(monitoring_facts(store, y, int(m), rules))
     out.update(cost_overview_facts(store, y, rules))
     return out
+
+
+def default_month(store, year: int) -> int | None:
+    """The month the overview's section 六 is stated for: the monitoring report's default
+    (:func:`perflib.analysis.monitoring.resolve_month`, one definition), None when the year has none."""
+    from ..exceptions import ParameterError
+
+    try:
+        return resolve_month(store, int(year), None)
+    except ParameterError:
+        return None
+
