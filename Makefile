@@ -25,10 +25,10 @@ ingest: demo
 	$(BIN)/perflib ingest $(DEMO) --db $(DB)
 
 reports: ingest
-	$(BIN)/perflib run --db $(DB) --out $(OUT) --jobs 2
+	$(BIN)/perflib run --db $(DB) --out $(OUT) --jobs 2 --rules $(DEMO).rules.yaml
 
 test: install
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(DEMO) $(DB) $(OUT)/*
+	rm -rf $(VENV) $(DEMO) $(DEMO).rules.yaml $(DB) $(OUT)/*

@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
 
             out = write_demo(args.out_dir, seed=args.seed, scale=args.scale)
             print(f"演示数据已写入 {out}")
+            if args.scale == "district":
+                from .demo import demo_rules_path
+
+                print(f"演示规则文件（区名、财政部门名称）已写入 {demo_rules_path(out)}；生成报告时用 --rules 指定")
             return 0
         if args.command == "ingest":
             from .ingest import ingest

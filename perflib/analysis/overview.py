@@ -36,3 +36,4 @@ def overview_facts(store, year: int, rules) -> dict[str, Any]:
         out.update(monitoring_facts(store, y, int(m), rules))
     out.update(cost_overview_facts(store, y, rules))
     return out
+

@@ -22,8 +22,33 @@ from .export import write_export
 from .money import scale_to_total, split_groups
 from .province import PROVINCE_DISTRICTS, PROVINCE_FILE_ROWS, write_province
 
-__all__ = ["DemoData", "PROVINCE_DISTRICTS", "build_demo", "scale_to_total", "split_groups",
-           "write_demo", "write_export", "write_province"]
+__all__ = ["DEMO_DISTRICT", "DEMO_BUREAU", "DemoData", "PROVINCE_DISTRICTS", "build_demo", "demo_rules_path",
+           "scale_to_total", "split_groups", "write_demo", "write_demo_rules", "write_export", "write_province"]
+
+# The seed's district and bureau. Their names are not in the demo data (departments are 「区教体局」 …),
+# so the demo writes them into a rules file next to the export: `perflib run --rules` it (make reports).
+DEMO_DISTRICT = "历城区"
+DEMO_BUREAU = "历城区财政局"
+
+
+def demo_rules_path(out_dir: str | Path) -> Path:
+    """The demo's rules file, next to (not inside) the export folder: ``data/demo`` → ``data/demo.rules.yaml``
+    (an export folder holds data files only)."""
+    out = Path(out_dir)
+    return out.parent / f"{out.name}.rules.yaml"
+
+
+def write_demo_rules(out_dir: str | Path) -> Path:
+    """Write the demo's rules file (``report.district`` / ``report.bureau`` of the seed); returns its path."""
+    path = demo_rules_path(out_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# 演示数据的规则文件：只填区名和财政部门名称，其余规则取 perflib 默认值\n"
+        "report:\n"
+        f"  district:\n    value: {DEMO_DISTRICT}\n    source: 演示数据（情况说明所属的区）\n    status: local practice\n"
+        f"  bureau:\n    value: {DEMO_BUREAU}\n    source: 演示数据（情况说明的行文单位）\n    status: local practice\n",
+        encoding="utf-8")
+    return path
 
 
 def write_demo(out_dir: str | Path, seed: int = 0, scale: str = "district", *,
@@ -32,7 +57,8 @@ def write_demo(out_dir: str | Path, seed: int = 0, scale: str = "district", *,
 
     Parameters
     ----------
-    out_dir : the folder to write (created if needed; existing demo files are overwritten).
+    out_dir : the folder to write (created if needed; existing demo files are overwritten); the district
+        demo also writes its rules file next to it (:func:`demo_rules_path`: the district's name).
     seed : random seed; any seed reproduces the seed report's figures, names and details vary.
     scale : ``district`` (about 3,100 projects over 2021–2023) or ``province`` (the same shape for
         ``districts`` districts, 150 by default: about 470,000 project-years and 15 million payments;
@@ -49,4 +75,5 @@ def write_demo(out_dir: str | Path, seed: int = 0, scale: str = "district", *,
                        file_rows=PROVINCE_FILE_ROWS if file_rows is None else file_rows)
         return out
     write_export(build_demo(int(seed)), out)
+    write_demo_rules(out)
     return out

@@ -108,3 +108,16 @@ def name_list(names, limit: int | None = 3, quote: tuple[str, str] = ("“", "�
 def plain_list(items) -> str:
     """Items as the evaluation report lists them: 「A、B和C」 (no quotes, no spaces, no limit)."""
     return name_list(items, limit=None, quote=("", ""), last="和")
+
+
+def year_span(years) -> str:
+    """Years as a sentence names them: 「2021—2023」 when consecutive, 「2021、2023」 otherwise,
+    「2023」 for one (no 年: the caller adds it); the years come from the data, not from a window."""
+    ys = sorted({int(y) for y in years})
+    if not ys:
+        return ""
+    if len(ys) == 1:
+        return str(ys[0])
+    if ys == list(range(ys[0], ys[-1] + 1)):
+        return f"{ys[0]}—{ys[-1]}"
+    return "、".join(str(y) for y in ys)

@@ -32,6 +32,7 @@ from ..rules import Rules, load_rules
 from ..store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
 from . import tables
 from .labels import View
+from .scopes import scope_context, scope_sentences
 from .tables import esc
 
 FACTS_FILE = "facts.json"
@@ -208,6 +209,12 @@ def markdown_html(text: str) -> str:
     return md(text)
 
 
+def scope_html(scopes: dict[str, str]) -> str:
+    """The 口径说明 block under a section's figures: one line per fact (name and sentence, escaped)."""
+    items = "".join(f"<li><code>{esc(k)}</code>：{esc(v)}</li>" for k, v in scopes.items())
+    return f'<details class="perf-scope" open><summary>口径说明</summary><ul>{items}</ul></details>'
+
+
 def _display_html(content: str, plain: str) -> None:
     from IPython.display import display
 
@@ -232,10 +239,16 @@ class Report:
 
     # --- facts -------------------------------------------------------------------------------
     def facts(self, values: dict[str, Any]) -> None:
-        """Record SPEC facts (money in 元, rates as fractions); they go to ``.facts.json``."""
+        """Record SPEC facts (money in 元, rates as fractions); they go to ``.facts.json``, their
+        口径 (:mod:`perflib.present.scopes`) beside them, and the page shows a 口径说明 block."""
         for k, v in values.items():
             self._facts[str(k)] = to_jsonable(v)
         self._write(FACTS_FILE, self._facts)
+        scopes = scope_sentences([str(k) for k in values], self.scope_context())
+        if scopes:
+            self._meta.setdefault("scopes", {}).update(scopes)
+            self._write(META_FILE, self._meta)
+            _display_html(scope_html(scopes), "口径说明：" + " ".join(scopes.values()))
 
     def fact(self, key: str, value: Any) -> None:
         self.facts({key: value})
@@ -243,6 +256,40 @@ class Report:
     @property
     def recorded_facts(self) -> dict[str, Any]:
         return dict(self._facts)
+
+    @property
+    def recorded_scopes(self) -> dict[str, str]:
+        """{fact: 口径 sentence} of the facts recorded so far."""
+        return dict(self._meta.get("scopes", {}))
+
+    def scope_context(self) -> dict[str, Any]:
+        """What the scope sentences name: year, parameters, the department a report is restricted to."""
+        return scope_context(self.year, self.params, self._facts, unit_name=self._unit_name())
+
+    def _unit_name(self) -> str | None:
+        dept = self.params.get("dept")
+        if dept is None or str(dept).strip() == "":
+            return None
+        try:
+            d = self.store.departments()
+            hit = d[(d["dept_code"].astype(str) == str(dept)) | (d["dept_name"].astype(str) == str(dept))]
+            return str(hit["dept_name"].iloc[0]) if len(hit) else str(dept)
+        except Exception:  # noqa: BLE001 - a name for a sentence; the code does as well
+            return str(dept)
+
+    @property
+    def district(self) -> str:
+        """The district's name: rules ``report.district``, else from the data, else 「本区」."""
+        from .names import district_name
+
+        return district_name(self.store, self.rules)
+
+    @property
+    def bureau(self) -> str:
+        """The bureau's name: rules ``report.bureau``, else from the district's name, else 「本区财政局」."""
+        from .names import bureau_name
+
+        return bureau_name(self.store, self.rules)
 
     # --- content -----------------------------------------------------------------------------
     def table(self, df: pd.DataFrame, title: str, columns: View | str | Sequence | None = None, *,

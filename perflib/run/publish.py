@@ -71,6 +71,8 @@ def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, 
         "rules_sha256": rules.sha256,
         "rendered_at": rendered_at,
         "facts": facts,
+        # each fact's 口径 (perflib.present.scopes), recorded by the notebook beside the facts
+        "scopes": {k: v for k, v in (meta.get("scopes") or {}).items() if k in facts},
     }
     info = {"报告": title, "年度": job.year, **labelled(job.display),
             "数据截至": job.as_of, "生成时间": rendered_at, "perflib 版本": __version__}

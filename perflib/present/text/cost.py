@@ -6,16 +6,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...analysis.cost import (LOOP_STEPS, CostRegression, TypeAnalysis, analyse_all_types, pilot_years,
+from ...analysis.cost import (LOOP_STEPS, CostRegression, TypeAnalysis, analyse_all_types,
                               type_facts, types_overview_facts, types_table)
 from ...analysis.cost import standard_table as raw_standard_table
 from ...rules import Rules
-from ..formats import wan
+from ..formats import wan, year_span
 
 
 def wan_text(x: float) -> str:
     """An amount in the cost report's words: 「1,234.56 万元」."""
     return f"{wan(x, 2, grouped=True)} 万元"
+
+
+def cost_data_years(analysis: TypeAnalysis) -> list[int]:
+    """The pilot years in which the type has a computable unit cost (the data's years, not the
+    rules' window: a year before the cost data start is never named)."""
+    rows = analysis.rows
+    return sorted({int(y) for y in rows.loc[rows["unit_cost"].notna(), "year"]}) if len(rows) else []
+
+
+def cost_years(analysis: TypeAnalysis) -> str:
+    """:func:`cost_data_years` as text (「2021—2023」), the report year when there is none."""
+    return year_span(cost_data_years(analysis)) or str(analysis.year)
 
 
 def percentile_name(p: float) -> str:
@@ -33,7 +45,7 @@ def note_texts(analysis: TypeAnalysis) -> list[str]:
             out.append(f"「{a.project_type}」的产出有多个计量单位（{'、'.join(v['units'])}），"
                        f"只以「{v['unit']}」计的项目年度纳入同类比较，其余已标注。")
         elif kind == "few_peers":
-            out.append(f"「{a.project_type}」在 {a.pilot_years[0]}—{a.pilot_years[-1]} 年只有 "
+            out.append(f"「{a.project_type}」在 {cost_years(a)} 年只有 "
                        f"{v['peers']} 个可比项目年度，少于规则要求的 {v['min_peers']} 个，暂不制定支出标准。")
         elif kind == "unusable":
             out.append(f"{v['year']} 年有 {len(v['items'])} 个项目无法计算单位成本或单位不一致，未计入节约测算："
@@ -76,7 +88,7 @@ def summary_text(analysis: TypeAnalysis) -> str:
     """The type's headline in Chinese: projects, unit, peers, median, standard, savings, outliers."""
     a = analysis
     f = type_facts(a)
-    span = f"{a.pilot_years[0]}—{a.pilot_years[-1]}"
+    span = cost_years(a)
     u = a.unit or "单位产出"
     parts = [f"{a.year} 年「{a.project_type}」类有产出数据的项目 {f['cost.projects']} 个"]
     if a.unit is None:
@@ -157,12 +169,12 @@ def overview_section(store, year: int, rules: Rules) -> tuple[str, dict, pd.Data
     analyses = analyse_all_types(store, year, rules)
     with_std = [a for a in analyses.values() if a.has_standard]
     facts = types_overview_facts(analyses)
-    years = pilot_years(year, rules)
     if not analyses:
         return (f"数据中没有 {year} 年项目的产出数量，无法开展成本绩效分析和支出标准测算。", facts,
                 types_table(analyses))
     names = "、".join(analyses)
-    text = (f"{years[0]}—{years[-1]}年对{names}等 {len(analyses)} 类项目开展成本绩效分析，"
+    span = year_span(y for a in analyses.values() for y in cost_data_years(a)) or str(year)
+    text = (f"{span}年对{names}等 {len(analyses)} 类项目开展成本绩效分析，"
             f"寻找项目成本管控点，优化成本结构。{year}年在各年度成本效益分析的基础上共研究制定了"
             f"分行业、分领域支出标准{facts['cost.standards']}个")
     if with_std:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...analysis.coverage import QUALITY_LABELS
+from ...analysis.years import holds_year
 from ..formats import count_change, money_change, money_words, pct
 
 NO_RATE = "—（无适用项目）"
@@ -19,14 +20,27 @@ def scope_name(store, dept: str | None, whole: str = "全区") -> str:
     return str(hit.iloc[0]) if len(hit) else str(dept)
 
 
-def coverage_text(facts: dict, year: int, scope: str = "全区") -> list[str]:
+def _held(store, year: int, table: str, prev_count: int) -> bool:
+    """Whether a comparison with ``year`` may be stated: the store holds that year's projects and
+    ``table`` rows (without a store: only when the previous count is not 0, a missing year's mark)."""
+    if store is None:
+        return prev_count > 0
+    return holds_year(store, year, "projects", table)
+
+
+def coverage_text(facts: dict, year: int, scope: str = "全区", *, store=None) -> list[str]:
     """The report's paragraphs for sections 二 and 三, drafted from
-    :func:`perflib.analysis.coverage.coverage_facts`."""
+    :func:`perflib.analysis.coverage.coverage_facts`. A comparison with a year the store does not
+    hold is not stated (the sentence says that year is not in the data)."""
     y = int(year)
     n, n_prev = facts["targets.projects"], facts["targets.projects_prev"]
-    delta = count_change(n, n_prev)
-    delta = f"比上年{delta} 个" if delta != "持平" else "与上年持平"
-    p1 = (f"{y} 年{scope}编制部门预算绩效目标 {n} 个，{delta}，涉及资金 {money_words(facts['targets.amount'])}。"
+    if _held(store, y - 1, "targets", n_prev):
+        delta = count_change(n, n_prev)
+        delta = f"，比上年{delta} 个" if delta != "持平" else "，与上年持平"
+        tail = ""
+    else:
+        delta, tail = "", f"（{y - 1} 年的项目绩效目标不在数据中，无法与上年比较）"
+    p1 = (f"{y} 年{scope}编制部门预算绩效目标 {n} 个{delta}，涉及资金 {money_words(facts['targets.amount'])}{tail}。"
           f"纳入绩效目标管理范围（本级资金，不含涉密和特殊资金）的项目绩效目标覆盖率按项目数为 "
           f"{pct(facts['targets.coverage_count'], missing=NO_RATE)}，按金额为 "
           f"{pct(facts['targets.coverage_amount'], missing=NO_RATE)}。")
@@ -39,9 +53,12 @@ def coverage_text(facts: dict, year: int, scope: str = "全区") -> list[str]:
     sa, sa_prev = facts["selfeval.amount"], facts["selfeval.amount_prev"]
     dp = count_change(sp, sp_prev)
     da = money_change(sa, sa_prev)
-    p3 = (f"{y} 年对 {y - 1} 年度项目支出开展绩效自评，涉及项目支出 {sp} 个，绩效自评资金 {money_words(sa)}，"
-          f"比上年{'项目支出' + dp + ' 个' if dp != '持平' else '项目支出持平'}，"
-          f"绩效自评资金{da if da != '持平' else '持平'}。")
+    p3 = f"{y} 年对 {y - 1} 年度项目支出开展绩效自评，涉及项目支出 {sp} 个，绩效自评资金 {money_words(sa)}"
+    if _held(store, y - 2, "self_evaluations", sp_prev):
+        p3 += (f"，比上年{'项目支出' + dp + ' 个' if dp != '持平' else '项目支出持平'}，"
+               f"绩效自评资金{da if da != '持平' else '持平'}。")
+    else:
+        p3 += f"（{y - 2} 年度的绩效自评不在数据中，无法与上年比较）。"
     return [p1, p2, p3]
 
 

@@ -80,7 +80,7 @@ def monitoring_text(facts: dict, year: int, rules, scope: str = "区级",
     else:
         out.append(f"{y} 年监控表中没有标记为重点监控的项目。")
     if projection is not None and m < 12:
-        out.append(f"按上年逐月支出进度推算，年末预计支出 {wan(projection['projected_spent'])} 万元，"
+        out.append(f"按上年逐月支出进度（上年没有支出数据的按时间进度）推算，年末预计支出 {wan(projection['projected_spent'])} 万元，"
                    f"预计结转结余 {wan(projection['projected_unspent'])} 万元（预计全年执行率 "
                    f"{ratio_pct(projection['projected_spent'], projection['budget'])}）。")
     return out

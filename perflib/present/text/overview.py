@@ -7,8 +7,6 @@ displays them. Sections 一 (制度建设) and 八 (宣传与信息公开) have 
 """
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,17 +16,15 @@ from ...analysis.coverage import coverage_facts, selfeval_projects
 from ...analysis.evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
 from ...analysis.monitoring import key_projects, last_complete_month, monitoring_facts
 from ...analysis.overview import SELFEVAL_KEYS, TARGET_KEYS
+from ...analysis.years import holds_year
 from ...schema import BUDGET_KINDS
 from ..formats import change, money_change, money_words, name_list, pct, wan
+from .. import names
 from . import cost as cost_text
 from . import evaluation as evaluation_text
 from . import fiscal as fiscal_text
 
-# Words that end in 区 but are not a district's name.
-_NOT_DISTRICT = {"全区", "城区", "园区", "社区", "小区", "景区", "片区", "辖区", "校区", "厂区", "市区",
-                 "新区", "郊区", "山区"}
-_DISTRICT = re.compile(r"^([\u4e00-\u9fff]{2,3}区)")
-DISTRICT_FALLBACK = "本区"
+DISTRICT_FALLBACK = names.DISTRICT_FALLBACK
 
 
 @dataclass
@@ -50,34 +46,24 @@ class Section:
     tables: list[SectionTable] = field(default_factory=list)
 
 
-def district_name(store) -> str:
-    """The district's name if the data shows it (e.g. 历城区 leading many department or project names),
-    else 「本区」: never assumed."""
-    names = list(store.departments()["dept_name"].dropna().astype(str))
-    years = store.years()
-    if years:
-        names += list(store.projects(years[-1])["project_name"].dropna().astype(str))
-    counts = Counter()
-    for n in set(names):
-        m = _DISTRICT.match(n)
-        if m and m.group(1) not in _NOT_DISTRICT:
-            counts[m.group(1)] += 1
-    if not counts:
-        return DISTRICT_FALLBACK
-    best, n = counts.most_common(1)[0]
-    return best if n >= 3 else DISTRICT_FALLBACK
+def district_name(store, rules=None) -> str:
+    """The district's name: rules ``report.district``, else the data, else 「本区」 (:mod:`perflib.present.names`)."""
+    return names.district_name(store, rules)
 
 
-def title(store, year: int) -> str:
-    return f"{district_name(store)} {int(year)} 年预算绩效管理工作开展情况说明"
+def title(store, year: int, rules=None) -> str:
+    return f"{district_name(store, rules)} {int(year)} 年预算绩效管理工作开展情况说明"
 
 
-def introduction(store, year: int) -> str:
-    """The opening sentence (the as-of date comes from the data)."""
+def introduction(store, year: int, rules=None) -> str:
+    """The opening sentence (the as-of date comes from the data; the bureau named when the rules
+    or the data name it)."""
     as_of = store.last_payment_date(int(year))
     tail = f"（支出数据截至 {as_of.year} 年 {as_of.month} 月 {as_of.day} 日）" if as_of is not None else ""
-    return (f"根据预算管理系统导出数据，现将 {int(year)} 年预算绩效管理工作开展情况说明如下{tail}。"
-            "各项数字均由数据计算生成，口径见文末所附规则。")
+    bureau = names.bureau_name(store, rules)
+    who = "" if bureau.startswith(DISTRICT_FALLBACK) else bureau
+    return (f"{who}根据预算管理系统导出数据，现将 {int(year)} 年预算绩效管理工作开展情况说明如下{tail}。"
+            "各项数字均由数据计算生成，口径见各节「口径说明」，所依规则见文末。")
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -88,15 +74,17 @@ def section_2(store, year: int, rules) -> Section:
     facts = {k: f[k] for k in TARGET_KEYS}
     y = int(year)
     n, prev = facts["targets.projects"], facts["targets.projects_prev"]
-    diff = n - prev
-    s1 = (f"{y} 年全区编制部门预算绩效目标 {n} 个，比上年{change(diff, f' {abs(diff)} 个')}，"
-          f"涉及资金 {money_words(facts['targets.amount'])}。")
+    amount = money_words(facts["targets.amount"])
+    if holds_year(store, y - 1, "projects", "targets"):
+        s1 = f"{y} 年全区编制部门预算绩效目标 {n} 个，比上年{change(n - prev, f' {abs(n - prev)} 个')}，涉及资金 {amount}。"
+    else:
+        s1 = f"{y} 年全区编制部门预算绩效目标 {n} 个，涉及资金 {amount}（{y - 1} 年的项目绩效目标不在数据中，无法与上年比较）。"
     cc, ca = facts["targets.coverage_count"], facts["targets.coverage_amount"]
     if cc is None:
         s2 = "除涉密或特殊资金安排外，本年没有纳入绩效目标管理范围的本级项目。"
     elif cc >= 1 and (ca is None or ca >= 1):
-        s2 = ("除涉密或特殊资金安排外，所有项目资金都列入绩效目标管理范围，"
-              "随同部门预算一同批复，并将批复的绩效目标作为开展绩效监控、财政重点评价的依据。")
+        s2 = ("除涉密或特殊资金安排外，本级资金安排的项目全部编制了绩效目标（上级转移支付等非本级资金项目"
+              "不在此口径内），随同部门预算一同批复，并将批复的绩效目标作为开展绩效监控、财政重点评价的依据。")
     else:
         s2 = (f"除涉密或特殊资金安排外，纳入绩效目标管理范围的本级项目中，编制绩效目标的项目按个数占 "
               f"{pct(cc)}，按资金占 {pct(ca)}，尚未实现全覆盖。")
@@ -128,10 +116,12 @@ def section_3(store, year: int, rules) -> Section:
         cover = "涵盖一般公共预算、政府性基金预算、国有资本经营预算和社会保险基金预算四本预算。"
     else:
         cover = f"涵盖{'、'.join(kinds)}。"
-    text = (f"{cover}今年对 {y - 1} 年度编制部门预算绩效目标的预算单位及项目支出开展了绩效自评。"
-            f"涉及项目支出 {n} 个，绩效自评资金 {money_words(amt)}，"
-            f"比上年{change(dn, f'项目支出 {abs(dn)} 个')}，"
-            f"绩效自评资金{money_change(amt, facts['selfeval.amount_prev'])}。")
+    head = f"{cover}今年对 {y - 1} 年度的项目支出开展了绩效自评。涉及项目支出 {n} 个，绩效自评资金 {money_words(amt)}"
+    if holds_year(store, y - 2, "projects", "self_evaluations"):
+        text = (f"{head}，比上年{change(dn, f'项目支出 {abs(dn)} 个')}，"
+                f"绩效自评资金{money_change(amt, facts['selfeval.amount_prev'])}。")
+    else:
+        text = f"{head}（{y - 2} 年度的绩效自评不在数据中，无法与上年比较）。"
     # the quality of those self-evaluations: scores recomputed from the indicators (evaluation module)
     scored = self_evaluation(store, y, rules)
     facts.update(self_evaluation_summary(scored))
