@@ -279,11 +279,17 @@ def render_index(entries: list[dict], updated_at: str | None = None) -> str:
         r.setdefault("files", [])
         r.setdefault("seconds", 0.0)
         r.setdefault("rendered_at", "")
-        r["status_text"] = "成功" if r.get("status") == "ok" else "失败"
+        r.setdefault("notice_html", None)
+        r["status_text"] = INDEX_STATUS.get(r.get("status"), "失败")
         rows.append(r)
-    failed = sum(1 for r in rows if r.get("status") != "ok")
+    failed = sum(1 for r in rows if r.get("status") not in ("ok", "withdrawn"))
+    withdrawn = sum(1 for r in rows if r.get("status") == "withdrawn")
     return _env().get_template("index.html.j2").render(
-        entries=rows, failed=failed, updated_at=updated_at or _now(), version=__version__)
+        entries=rows, failed=failed, withdrawn=withdrawn, updated_at=updated_at or _now(),
+        version=__version__)
+
+
+INDEX_STATUS = {"ok": "成功", "failed": "失败", "withdrawn": "已撤回"}
 
 
 # --- xlsx ------------------------------------------------------------------------------------------

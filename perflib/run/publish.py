@@ -1,6 +1,7 @@
 """Publishing a report: its files (``.html``, ``.ipynb``, ``.facts.json``, ``.xlsx``) rendered from
-an executed notebook, scanned for classified names and written atomically under a per-report lock;
-failure pages; the index (``index.html`` and its state ``.index.json``) and the incremental cache.
+an executed notebook, scanned for classified names and published as one unit (:mod:`.units`: all
+four appear together or none do) under a per-report lock; failure pages; the index (``index.html``
+and its state ``.index.json``) and the incremental cache.
 
 A failed report never replaces the last good one: it gets ``<name>.failed.html`` instead. Every
 write goes through :mod:`perflib.files`, looked up per call (fault tests patch it).
@@ -15,6 +16,7 @@ from typing import Any
 from .. import __version__
 from .. import files
 from ..rules import now_text
+from . import units
 from .execute import Execution, read_artifacts
 from .leaks import leak_error, mask
 from .plan import Job, ReportResult, labelled, params_text
@@ -34,13 +36,16 @@ def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> t
             from ..present.html import first_heading, notebook_body
 
             title = meta.get("title") or first_heading(notebook_body(nb)) or job.notebook
+            version = units.new_version()
             outputs = report_files(job, nb, facts, tables, meta, rules=rules, title=title,
-                                   rendered_at=rendered_at)
+                                   rendered_at=rendered_at, publication=version)
             # the text drawn in the charts too: their PNG pixels would hide a name from this scan
             scanned = dict(outputs, 图表文字="\n".join(meta.get("figure_text") or []).encode("utf-8"))
             error = leak_error(scanned, job.secrets)
             if error is None:
-                write_report(Path(job.out), job.stem, outputs)
+                write_report(Path(job.out), job.stem, outputs, version=version,
+                             meta={"rendered_at": rendered_at, "notebook": job.notebook,
+                                   "classified_sha256": secrets_digest(job.secrets)})
         except Exception as exc:  # noqa: BLE001 - a rendering bug fails this report only
             log.debug("render failed", exc_info=True)
             error = f"报告渲染失败：{type(exc).__name__}: {exc}"
@@ -48,14 +53,16 @@ def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> t
         if nb is not None:
             _mark_running_cell(nb)
         good = Path(job.out) / f"{job.stem}.html"
+        shown = published_kind(Path(job.out), job.stem) == "report"
         write_failure_page(job, error, nb=nb, title=title, as_of=job.as_of, inputs=job.inputs, rules=rules,
-                           last_good=good.name if good.exists() else None, rendered_at=rendered_at)
+                           last_good=good.name if shown else None, rendered_at=rendered_at)
     return error, title
 
 
 def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, title: str,
-                 rendered_at: str) -> dict[str, bytes]:
-    """{suffix: bytes} of a report: the page, the executed notebook, the facts and the workbook."""
+                 rendered_at: str, publication: str = "") -> dict[str, bytes]:
+    """{suffix: bytes} of a report: the page, the executed notebook, the facts and the workbook
+    (the notebook's metadata names its ``rendered_at`` and ``publication``: the unit version)."""
     import nbformat
 
     from ..present.html import render_report, xlsx_bytes
@@ -74,6 +81,7 @@ def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, 
         # each fact's 口径 (perflib.present.scopes), recorded by the notebook beside the facts
         "scopes": {k: v for k, v in (meta.get("scopes") or {}).items() if k in facts},
     }
+    nb.metadata["perflib"] = {"rendered_at": rendered_at, "publication": publication}
     info = {"报告": title, "年度": job.year, **labelled(job.display),
             "数据截至": job.as_of, "生成时间": rendered_at, "perflib 版本": __version__}
     return {
@@ -84,24 +92,40 @@ def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, 
     }
 
 
-def write_report(out: Path, stem: str, outputs: dict[str, bytes]) -> None:
-    """Write a report's files atomically, companions first and the page last (once the ``.html``
-    is there, so is the rest), under a per-report lock so that two runs into one folder never mix
-    their files; a failure page of an earlier run is removed."""
-    base = Path(out) / stem
-    with publish_lock(out, stem):
-        for suffix in REPORT_SUFFIXES:
-            files.atomic_write_bytes(Path(str(base) + suffix), outputs[suffix])
-        Path(str(base) + ".failed.html").unlink(missing_ok=True)
+def write_report(out: Path, stem: str, outputs: dict[str, bytes], *, meta: dict | None = None,
+                 version: str | None = None) -> str:
+    """Publish a report's files ({suffix: bytes}) as one unit (:func:`units.publish_unit`: all four
+    switched in by one rename), under the report's lock so that two runs into one folder take turns;
+    then a failure page of an earlier run is removed. Returns the version published."""
+    folder, key = split_stem(out, stem)
+    contents = {key + suffix: outputs[suffix] for suffix in REPORT_SUFFIXES}
+    with units.lock(folder, key):
+        version = units.publish_unit(folder, key, contents, dict(meta or {}, kind="report", stem=stem),
+                                     version=version)
+        (folder / f"{key}.failed.html").unlink(missing_ok=True)
+    return version
 
 
-def publish_lock(out: Path, stem: str):
-    """The lock a report's files are published under (hidden ``.locks/`` of the output folder)."""
-    from filelock import FileLock
+def split_stem(out: Path, stem: str) -> tuple[Path, str]:
+    """(folder, unit key) of a report: ``2023/overview`` → (``out/2023``, ``overview``)."""
+    path = Path(out) / stem
+    return path.parent, path.name
 
-    locks = Path(out) / ".locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(locks / (stem.replace("/", "__") + ".lock")), timeout=120)
+
+def published_kind(out: Path, stem: str) -> str | None:
+    """What ``<stem>.html`` shows now: "report", "notice" (withdrawn) or None (nothing)."""
+    folder, key = split_stem(out, stem)
+    m = units.manifest(folder, key)
+    if m is not None:
+        return "notice" if m.get("kind") == "notice" else "report"
+    return "report" if (folder / f"{key}.html").is_file() else None
+
+
+def secrets_digest(secrets: list[str]) -> str:
+    """sha256 of the sorted classified names and codes: which set a file was scanned against."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(secrets)).encode("utf-8")).hexdigest()
 
 
 
@@ -151,9 +175,16 @@ def failed_result(job: Job, error: str, seconds: float = 0.0) -> ReportResult:
 
 
 # --- the index and the incremental cache -----------------------------------------------------------
-def update_index(out: Path, results: list[ReportResult], timezone: str | None = None) -> Path:
+def update_index(out: Path, results: list[ReportResult], timezone: str | None = None,
+                 secrets: list[str] | None = None) -> Path:
     """Merge the run's results into ``.index.json`` and rewrite ``index.html`` atomically (its
-    time in ``timezone``, the run's ``report.timezone``)."""
+    time in ``timezone``, the run's ``report.timezone``).
+
+    Each entry describes what its report's names show at this moment: the published version (its
+    manifest: publication, time, files: complete by construction, :mod:`.units`), a withdrawal
+    notice (status ``withdrawn``), or a failure page. Text fields are masked with ``secrets``. ``.index.json`` is written before
+    ``index.html``; the next run rewrites both (:func:`perflib.run.withdraw.prepare_output`).
+    """
     from filelock import FileLock
 
     from ..present.html import render_index
@@ -168,24 +199,66 @@ def update_index(out: Path, results: list[ReportResult], timezone: str | None = 
             state = {}
         for r in results:
             state[r.stem] = _index_entry(state.get(r.stem, {}), r)
-        # entries whose files were removed by hand disappear from the index
-        for stem in list(state):
-            if not (out / f"{stem}.html").exists() and not (out / f"{stem}.failed.html").exists():
-                del state[stem]
-        files.atomic_write_text(state_path, json.dumps(state, ensure_ascii=False, indent=1))
         entries = []
-        for stem, e in state.items():
-            good = (out / f"{stem}.html").exists()
-            failed = (out / f"{stem}.failed.html").exists()
-            row = dict(e, stem=stem)
-            row["html"] = f"{stem}.html" if good else None
-            row["failed_html"] = f"{stem}.failed.html" if failed and e.get("status") != "ok" else None
-            row["files"] = [(label, f"{stem}{suffix}") for label, suffix in
-                            (("HTML", ".html"), ("xlsx", ".xlsx"), ("facts", ".facts.json"), ("ipynb", ".ipynb"))
-                            if (out / f"{stem}{suffix}").exists()]
-            entries.append(row)
+        for stem in list(state):
+            row = _index_row(out, stem, state[stem])
+            if row is None:  # its files were removed by hand: it disappears from the index
+                del state[stem]
+                continue
+            state[stem] = _masked({k: v for k, v in row.items() if k not in INDEX_ROW_ONLY}, secrets or [])
+            entries.append(_masked(row, secrets or []))
+        files.atomic_write_text(state_path, json.dumps(state, ensure_ascii=False, indent=1))
         files.atomic_write_text(out / "index.html", render_index(entries, updated_at=now_text(timezone)))
     return out / "index.html"
+
+
+INDEX_ROW_ONLY = ("stem", "html", "failed_html", "notice_html", "files")
+UNMASKED = ("fingerprint", "tables", "publication", "timing")
+
+
+def _index_row(out: Path, stem: str, entry: dict) -> dict | None:
+    """A report's row of the index (its ``.index.json`` entry plus links), from what its names show
+    now; None when none of its files is there any more."""
+    folder, key = split_stem(out, stem)
+    kind = published_kind(out, stem)
+    failed = (folder / f"{key}.failed.html").exists()
+    if kind is None and not failed:
+        return None
+    e = dict(entry)
+    m = units.manifest(folder, key) if kind is not None else None
+    row = dict(e, stem=stem, html=None, notice_html=None, files=[])
+    if kind == "notice":
+        for k in ("title", "fingerprint", "tables", "last_good_at", "publication", "timing"):
+            row.pop(k, None)
+        row["status"] = "withdrawn"
+        row["withdrawn_at"] = (m or {}).get("withdrawn_at") or e.get("withdrawn_at", "")
+        row["notice_html"] = f"{stem}.html"
+    elif kind == "report":
+        row["html"] = f"{stem}.html"
+        row.pop("withdrawn_at", None)
+        if m is not None and m.get("kind") == "report":
+            row["publication"] = m.get("version")
+            row["last_good_at"] = m.get("rendered_at") or e.get("last_good_at", "")
+        shown = set(m.get("files", {})) if m is not None else None
+        row["files"] = [(label, f"{stem}{suffix}") for label, suffix in
+                        (("HTML", ".html"), ("xlsx", ".xlsx"), ("facts", ".facts.json"), ("ipynb", ".ipynb"))
+                        if (shown is None and (folder / f"{key}{suffix}").exists())
+                        or (shown is not None and f"{key}{suffix}" in shown)]
+    row["failed_html"] = f"{stem}.failed.html" if failed and row.get("status") != "ok" else None
+    return row
+
+
+def _masked(value: Any, secrets: list[str], key: str = "") -> Any:
+    """``value`` with every classified name or code masked in its text (hashes are left alone)."""
+    if not secrets or key in UNMASKED:
+        return value
+    if isinstance(value, str):
+        return mask(value, secrets)
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked(v, secrets) for v in value)
+    return value
 
 
 def _index_entry(prev: dict, r: ReportResult) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -24,6 +24,7 @@ from .leaks import mask
 from .plan import (Job, ReportResult, available_notebooks, default_notebooks_dir, params_text,
                    plan_jobs)
 from .publish import cached_result, failed_result, publish_report, update_index
+from .withdraw import prepare_output
 
 log = logging.getLogger("perflib.runner")
 
@@ -34,6 +35,7 @@ class RunSummary:
 
     results: list[ReportResult]
     out: Path
+    withdrawn: list[str] = field(default_factory=list)  # stems withdrawn before this run published
 
     @property
     def exit_code(self) -> int:
@@ -48,6 +50,9 @@ class RunSummary:
         n_cached = sum(r.status == "cached" for r in self.results)
         skipped = f"（其中 {n_cached} 份未变化，沿用已有报告）" if n_cached else ""
         lines = [f"共生成 {len(self.results)} 份报告：成功 {n_ok}，失败 {len(self.failed)}{skipped}。"]
+        if self.withdrawn:
+            lines.append(f"因所涉项目密级变化，撤回了 {len(self.withdrawn)} 份已发布的报告（已替换为撤回说明）："
+                         + "、".join(self.withdrawn))
         for r in self.failed:
             lines.append(f"  失败：{r.stem}（{r.error}）→ {self.out / (r.stem + '.failed.html')}")
         for r in self.results:
@@ -131,6 +136,11 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
         planned = plan_jobs(notebooks, db=Path(db), year=year, params=params, each=each, out=out,
                             rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
                             notebooks_dir=Path(notebooks_dir) if notebooks_dir else None)
+        secrets = planned[0].secrets if planned else _classified(Path(db))
+        timezone = planned[0].timezone if planned else None
+        # before anything is published: killed publications tidied, reports naming a project
+        # classified since withdrawn, the index rewritten (see SECURITY.md)
+        withdrawn = prepare_output(out, secrets, timezone)
         if out.is_dir():  # half-written temp files of a run that was killed (hidden; see SECURITY.md)
             from ..files import sweep_temps
 
@@ -147,13 +157,14 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
                 todo.append(job)
         show = (sys.stderr.isatty() if progress is None else progress) and len(planned) > 0
         try:
-            _execute(executor, todo, results, zygote=not dask, early=early, show=show, total=len(planned))
+            _execute(executor, todo, results, zygote=not dask, early=early, show=show, total=len(planned),
+                     after=lambda res: _index_one(out, res, timezone, secrets))
         finally:
             if results:
-                update_index(out, results, timezone=planned[0].timezone)
+                update_index(out, results, timezone=timezone, secrets=secrets)
         order = {j.stem: i for i, j in enumerate(planned)}
         results.sort(key=lambda r: order.get(r.stem, 0))
-        return RunSummary(results=results, out=out)
+        return RunSummary(results=results, out=out, withdrawn=withdrawn)
     finally:
         # the zygote spawned before planning, unless this run took it over (and closed it): a
         # refused request, nothing to render, or an error on the way
@@ -161,10 +172,29 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
             early.kill()
 
 
+def _classified(db: Path) -> list[str]:
+    """The store's classified names and codes (for a run that planned no report)."""
+    from ..store import Store
+
+    store = Store(db, redact=False)
+    try:
+        return sorted(store.classified_names(), key=len, reverse=True)
+    finally:
+        store.close()
+
+
+def _index_one(out: Path, res: ReportResult, timezone: str | None, secrets: list[str]) -> None:
+    """The index right after a report is published: its entry then describes what its names show."""
+    try:
+        update_index(out, [res], timezone=timezone, secrets=secrets)
+    except Exception:  # noqa: BLE001 - the index is rewritten once more at the end of the run
+        log.debug("index not updated after %s", res.stem, exc_info=True)
+
+
 def _execute(executor, todo: list[Job], results: list[ReportResult], *, zygote: bool, early,
-             show: bool, total: int) -> None:
+             show: bool, total: int, after=None) -> None:
     """Hand ``todo`` to ``executor``, adding each result to ``results`` as it arrives, logging it
-    and counting it on the progress bar (shown when ``show``). ``zygote``: local kernels fork from
+    and counting it on the progress bar (shown when ``show``), then calling ``after(result)``. ``zygote``: local kernels fork from
     the run's zygote (``early``: the one spawned before planning, taken over when it fits)."""
     from contextlib import nullcontext
 
@@ -185,6 +215,8 @@ def _execute(executor, todo: list[Job], results: list[ReportResult], *, zygote: 
                 f"：{res.error}" if res.error else "")
         bar.set_postfix_str(_counts_text(counts), refresh=False)
         bar.update(1)
+        if after is not None:
+            after(res)
 
     started = None
     try:

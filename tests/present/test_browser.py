@@ -132,7 +132,8 @@ class Visit:
 
 
 def _pages(out: Path) -> list[Path]:
-    return sorted(p for p in out.rglob("*.html") if not p.name.startswith("."))
+    return sorted(p for p in out.rglob("*.html")
+                  if not any(part.startswith(".") for part in p.relative_to(out).parts))
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,8 @@ class _Tables(HTMLParser):
 
 
 def _pages(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.html") if p.name != "index.html")
+    return sorted(p for p in root.rglob("*.html") if p.name != "index.html"
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
 def _parse(path: Path) -> _Tables:
