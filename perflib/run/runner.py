@@ -57,8 +57,8 @@ class RunSummary:
             lines.append(f"  失败：{r.stem}（{r.error}）→ {self.out / (r.stem + '.failed.html')}")
         for r in self.results:
             if r.notebook == "overview" and r.ok:
-                lines.append(f"情况说明：{(self.out / (r.stem + '.html')).resolve()}")
-        lines.append(f"报告目录：{(self.out / 'index.html').resolve()}")
+                lines.append(f"情况说明：{(self.out / (r.stem + '.html')).absolute()}")  # the name, not the version it links to
+        lines.append(f"报告目录：{(self.out / 'index.html').absolute()}")
         return "\n".join(lines)
 
 
