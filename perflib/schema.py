@@ -298,6 +298,12 @@ KEY_EVALUATIONS = _add(Table(
         _c("next_request", "下年度申请数", MONEY, minimum=0),
         _c("next_approved", "下年度安排数", MONEY, minimum=0),
         _c("findings", "主要问题", TEXT, required=False, nullable=True),
+        # Each dimension's maximum points in this evaluation's scheme (财预〔2020〕10号 leaves the split
+        # to the scheme); where given they win over the rules' key_evaluation.weight_* defaults.
+        _c("max_decision", "决策满分", NUMBER, required=False, nullable=True, minimum=0, maximum=100),
+        _c("max_process", "过程满分", NUMBER, required=False, nullable=True, minimum=0, maximum=100),
+        _c("max_output", "产出满分", NUMBER, required=False, nullable=True, minimum=0, maximum=100),
+        _c("max_effect", "效益满分", NUMBER, required=False, nullable=True, minimum=0, maximum=100),
     ),
     key=("project_id", "year"),
     references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),

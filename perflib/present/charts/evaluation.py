@@ -101,9 +101,13 @@ def plot_key_scores(scored, rules, title: str | None = None):
     fig, ax = new_figure(title or "重点评价各维度得分", figsize=(8.5, max(3, 0.4 * len(k) + 1.5)))
     labels = [f"{n}（{g or '—'}）" for n, g in zip(k["project_name"].astype(str), k["grade"])]
     left = np.zeros(len(k))
-    for col, label in dims:
-        vals = k[col].to_numpy(dtype=float)
-        ax.barh(labels, vals, left=left, label=f"{label}（满分 {rules.value('key_evaluation.weight_' + col[6:]):g}）")
+    maxima = k[["max_" + c[6:] for c, _ in dims]].to_numpy(dtype=float)
+    scale = 100.0 / maxima.sum(axis=1)  # each evaluation on the 100-point scale of its total score
+    for j, (col, label) in enumerate(dims):
+        m = maxima[:, j]
+        vals = np.minimum(k[col].to_numpy(dtype=float), m) * scale  # a score above its maximum counts at it
+        same = len(m) and np.allclose(m, m[0]) and np.allclose(scale, 1.0)
+        ax.barh(labels, vals, left=left, label=f"{label}（满分 {m[0]:g}）" if same else f"{label}（按各方案满分折算）")
         left = left + vals
     _grade_lines(ax, rules)
     ax.set_xlim(0, 100)
