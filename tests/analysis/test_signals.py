@@ -97,7 +97,8 @@ def test_sentences_count_the_rows(rules):
             "2022年度自评为优、但全年预算执行率低于60%的项目1个；"
             "2022年单位成本高于支出标准、但自评100分的项目1个。") in text
     summary = signals_text.overview_summary(f, 2023, 7, rules)
-    assert "“农村人居环境整治提升” 和 “乙”" in summary and "这2个项目中1个的2024年安排数等于申请数" in summary
+    assert "其中“农村人居环境整治提升” 和 “乙”重点评价为优或良的项目2个，截至7月底监控为红色或预计结转结余不低于预算数50%；" in summary
+    assert "这2个项目中1个的2024年安排数等于申请数" in summary
     t = signals_text.signals_table(f).set_index("project_id")
     assert t.loc["K1", "detail"] == ("2023 年重点评价优（93.50 分）；监控截至 7 月底执行率 6.70%，预警红色，"
                                      "预计结转结余 0.01 万元（占预算数 30.00%）")

@@ -76,6 +76,7 @@ def overview_summary(frame: pd.DataFrame, year: int, month: int | None, rules) -
         full = signal_facts(frame)["signals.key_slow_in_full"]
         who = name_list(names, limit=3) if names else ""
         text += (f"其中{who}重点评价为{'或'.join(sorted(set(key['grade'])))}的项目{len(key)}个，"
-                 f"截至{month}月底监控为红色或预计结转结余较大；"
+                 f"截至{month}月底监控为红色或预计结转结余不低于预算数"
+                 f"{pct(rules.value('key_evaluation.conflict_unspent_share'), 0)}；"
                  f"这{len(key)}个项目中{full}个的{y + 1}年安排数等于申请数。")
     return text + "详见评价报告「信号冲突」一节。"
