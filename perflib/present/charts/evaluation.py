@@ -125,7 +125,7 @@ def plot_grade_cut(scored, rules, title: str | None = None):
     tol = float(rules.value("key_evaluation.decision_tolerance"))
     suggested = rules.value("key_evaluation.suggested_cut")
     floors = set(rules.value("key_evaluation.suggested_cut_floor_grades"))
-    fig, ax = new_figure(title or "评价等级与下年度压减率")
+    fig, ax = new_figure(title or "评价等级与下年度审减率")
     xs = {g: i for i, g in enumerate(GRADE_ORDER)}
     for g, i in xs.items():
         s = suggested[g]
@@ -143,7 +143,7 @@ def plot_grade_cut(scored, rules, title: str | None = None):
     ax.plot([], [], color="black", label=f"建议压减率（灰带 ±{tol:.0%}；{'、'.join(sorted(floors))}为下限）")
     ax.set_xticks(range(len(GRADE_ORDER)), list(GRADE_ORDER))
     ax.set_xlabel("评价等级")
-    ax.set_ylabel("压减率")
+    ax.set_ylabel("审减率（申请数−安排数）÷申请数")
     percent_axis(ax)
     ax.set_ylim(-0.02, max(0.6, float(k["cut_rate"].max()) + 0.05) if len(k) else 0.6)
     ax.legend(loc="upper left", fontsize=8)
