@@ -298,6 +298,16 @@ KEY_EVALUATIONS = _add(Table(
         _c("next_request", "下年度申请数", MONEY, minimum=0),
         _c("next_approved", "下年度安排数", MONEY, minimum=0),
         _c("findings", "主要问题", TEXT, required=False, nullable=True),
+        # Each dimension's maximum points in this evaluation's scheme (财预〔2020〕10号 leaves the split
+        # to the scheme); where given they win over the rules' key_evaluation.weight_* defaults.
+        _c("max_decision", "决策满分", NUMBER, required=False, nullable=True, minimum=0, maximum=100,
+           doc="本次评价方案中决策维度的满分；为空时按规则文件 key_evaluation.weight_decision"),
+        _c("max_process", "过程满分", NUMBER, required=False, nullable=True, minimum=0, maximum=100,
+           doc="本次评价方案中过程维度的满分；为空时按规则文件 key_evaluation.weight_process"),
+        _c("max_output", "产出满分", NUMBER, required=False, nullable=True, minimum=0, maximum=100,
+           doc="本次评价方案中产出维度的满分；为空时按规则文件 key_evaluation.weight_output"),
+        _c("max_effect", "效益满分", NUMBER, required=False, nullable=True, minimum=0, maximum=100,
+           doc="本次评价方案中效益维度的满分；为空时按规则文件 key_evaluation.weight_effect"),
     ),
     key=("project_id", "year"),
     references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),

@@ -259,6 +259,52 @@ def selfeval_summary(frame: pd.DataFrame, by: str | list[str] | None = None) -> 
     return out
 
 
+SCOPE_EVALUATED = "开展绩效自评的项目"
+SCOPE_WITH_TARGETS = "其中：编制了项目绩效目标"
+SCOPE_RECOMPUTABLE = "其中：有可复核的绩效指标（复核得分）"
+
+
+def selfeval_scope(frame: pd.DataFrame, recomputable: pd.DataFrame) -> pd.DataFrame:
+    """Self-evaluated projects side by side with those of them that had project-level targets and
+    those of these whose score could be recomputed: one row per stage (``stage``, ``projects``,
+    ``amount`` = Σ budget, ``share_projects``/``share_amount`` of the self-evaluated).
+
+    ``frame``: :func:`selfeval_projects` of the fiscal year; ``recomputable``: ``project_id`` and
+    ``recomputable`` per self-evaluated project (``SelfEvaluation.projects`` of
+    :mod:`perflib.analysis.evaluation`), so both reports count the same projects.
+    """
+    ok = set(recomputable.loc[recomputable["recomputable"].astype(bool), "project_id"])
+    ev = frame[frame["evaluated"]]
+    wt = ev[ev["has_target"]]
+    rc = wt[wt["project_id"].isin(ok)]
+    rows = [(SCOPE_EVALUATED, ev), (SCOPE_WITH_TARGETS, wt), (SCOPE_RECOMPUTABLE, rc)]
+    out = pd.DataFrame({"stage": [s for s, _ in rows], "projects": [int(len(f)) for _, f in rows],
+                        "amount": [round(float(f["budget"].sum()), 2) for _, f in rows]})
+    out["share_projects"] = out["projects"] / (len(ev) if len(ev) else np.nan)
+    total = out["amount"].iloc[0]
+    out["share_amount"] = out["amount"] / (total if total else np.nan)
+    return out
+
+
+def selfeval_scope_facts(scope: pd.DataFrame) -> dict:
+    """Facts of :func:`selfeval_scope`: ``selfeval.with_targets`` (+ ``_amount``) and
+    ``selfeval.recomputed`` (+ ``_amount``; the evaluation report's count of recomputed projects) —
+    the same numbers in every report that shows them."""
+    s = scope.set_index("stage")
+    return {"selfeval.with_targets": int(s.at[SCOPE_WITH_TARGETS, "projects"]),
+            "selfeval.with_targets_amount": float(s.at[SCOPE_WITH_TARGETS, "amount"]),
+            "selfeval.recomputed": int(s.at[SCOPE_RECOMPUTABLE, "projects"]),
+            "selfeval.recomputed_amount": float(s.at[SCOPE_RECOMPUTABLE, "amount"])}
+
+
+def selfeval_without_targets(frame: pd.DataFrame) -> pd.DataFrame:
+    """Projects self-evaluated without any project-level target (a coverage finding: the score has
+    nothing to be checked against), largest budget first."""
+    f = frame[frame["evaluated"] & ~frame["has_target"]]
+    cols = ["level1_name", "dept_name", "project_id", "project_name", "budget_kind", "budget"]
+    return f.sort_values(["budget", "project_id"], ascending=[False, True])[cols].reset_index(drop=True)
+
+
 def selfeval_by_budget_kind(store, year: int, dept: str | None = None) -> pd.DataFrame:
     """Self-evaluation carried out in ``year`` (fiscal year Y−1) against the year before (Y−2),
     per budget kind: columns ``budget_kind``, ``projects``, ``amount``, ``projects_prev``,

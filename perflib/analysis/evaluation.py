@@ -32,13 +32,21 @@ official text leaves open are stated here and in each function's docstring:
   (default 100, i.e. literally full marks) with an execution rate < ``full_marks_low_execution``
   (strictly below). 缺少实际值, 指标值无法识别, 无预算 as described above.
 
-Key evaluations: total = Σ of the four dimension scores, each of which must lie within 0 and its
-weight in ``key_evaluation`` (the weights are the maxima; a score above raises :class:`InputError`).
+Key evaluations: each dimension's maximum is the evaluation's own (columns 决策满分 … 效益满分, where
+given) or else the rules' default ``key_evaluation.weight_*`` (财预〔2020〕10号 names the four
+dimensions and leaves the split to the scheme). A score above its maximum counts at the maximum and
+is a finding (``key_score_above_maximum``, :func:`key_score_findings`), never an error. Total = Σ
+counted scores, put on the 100-point scale (× 100 / Σ maxima) when the maxima do not add to 100.
 Grade as above. Suggested cut rate by grade from ``key_evaluation.suggested_cut``; for the grades in
-``suggested_cut_floor_grades`` (default 差: "≥ 30 % or cancel") it is a minimum. Actual cut =
+``suggested_cut_floor_grades`` (default 差: "≥ 30 % or cancel") it is a minimum. 审减 (``cut``) =
 next_request − next_approved, cut rate = cut / next_request (a zero request gives NaN, 「无申请数」).
-The decision departs from the suggestion when |actual − suggested| > ``decision_tolerance``
-(strictly; one-sided — only cutting less — for floor grades).
+The change against this year's budget (``budget_change``) = next_approved − budget (调整后预算数, or
+年初预算数 where none), its rate over that budget. The decision departs from the suggestion when
+|actual − suggested| > ``decision_tolerance`` (strictly; one-sided — only cutting less — for floor grades).
+
+Over-achievement deduction (``self_evaluation.overachievement_deduction`` = d, default 0 = off): an
+over-achieved indicator (achievement > ``overachievement_ratio`` = r) scores points × ratio ×
+max(0, 1 − d × (achievement − r)).
 """
 from __future__ import annotations
 
@@ -48,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..exceptions import InputError, Problem, RulesError
+from ..exceptions import RulesError
 from .indicators import BAD_ACTUAL, BAD_TARGET, BAD_TIER, EPS_DIGITS, MISSING_ACTUAL, indicator_ratios
 
 LEVEL_OUTPUT = "产出指标"
@@ -65,6 +73,8 @@ KEY_DIMENSIONS = {"score_decision": "decision", "score_process": "process",
                   "score_output": "output", "score_effect": "effect"}
 KEY_DIMENSION_LABELS = {"score_decision": "决策", "score_process": "过程", "score_output": "产出",
                         "score_effect": "效益"}
+KEY_MAX_COLUMNS = {col: f"max_{key}" for col, key in KEY_DIMENSIONS.items()}
+KIND_SCORE_ABOVE_MAX = "key_score_above_maximum"  # schema.FINDING_KINDS
 
 # Indicator statuses (shown to users).
 
@@ -109,6 +119,8 @@ def check_rules(rules) -> None:
     lvl = rules.value("self_evaluation.cost_indicator_level")
     if lvl not in SCORED_LEVELS:
         fail("self_evaluation.cost_indicator_level", f"应为 {'、'.join(SCORED_LEVELS)} 之一，实际为「{lvl}」")
+    if rules.value("self_evaluation.overachievement_deduction") < 0:
+        fail("self_evaluation.overachievement_deduction", "不能为负数")
     if rules.value("self_evaluation.overachievement_ratio") <= 0:
         fail("self_evaluation.overachievement_ratio", "应为正数")
     cut = rules.value("key_evaluation.suggested_cut")
@@ -308,6 +320,16 @@ def _levels_present(base: pd.DataFrame, ind: pd.DataFrame, rules):
     return present, sat_from_column, any_indicator, points
 
 
+def overachievement_deduction(ind: pd.DataFrame, rules) -> pd.Series:
+    """Share (0–1) of each indicator's points deducted for over-achievement: d × (achievement − r)
+    for over-achieved indicators, capped at 1; 0 elsewhere and whenever d is 0 (the default)."""
+    d = float(rules.value("self_evaluation.overachievement_deduction"))
+    r = float(rules.value("self_evaluation.overachievement_ratio"))
+    over = ind["overachieved"].astype(bool)
+    excess = (ind["achievement"].astype("float64") - r).clip(lower=0).fillna(0.0)
+    return (d * excess).clip(upper=1.0).where(over, 0.0).round(EPS_DIGITS)
+
+
 def _project_scores(base: pd.DataFrame, ind: pd.DataFrame, rules) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each project's level scores, recomputed total, grade and indicator counts; and the indicators
     with their points and scores."""
@@ -315,7 +337,8 @@ def _project_scores(base: pd.DataFrame, ind: pd.DataFrame, rules) -> tuple[pd.Da
     lp = points.reset_index().melt(id_vars=KEY, var_name="level", value_name="level_points")
     ind = ind.merge(lp, on=KEY + ["level"], how="left")
     ind["points"] = ind["level_points"] * ind["share"]
-    ind["score"] = ind["points"] * ind["ratio"]
+    ind["deduction"] = overachievement_deduction(ind, rules)
+    ind["score"] = ind["points"] * ind["ratio"] * (1.0 - ind["deduction"])
 
     lvl_scores = ind.groupby(KEY + ["level"])["score"].sum().unstack("level")
     lvl_scores = lvl_scores.reindex(columns=list(SCORED_LEVELS))
@@ -373,8 +396,8 @@ def score_self_evaluations(self_evals: pd.DataFrame, projects: pd.DataFrame, tar
     out["flags"] = out["project_id"].map(nflags).fillna(0).astype(int)
 
     ind_cols = KEY + ["level", "level1", "level2", "indicator", "direction", "target_value", "unit",
-                      "weight", "actual_value", "achievement", "ratio", "points", "score", "status",
-                      "overachieved"]
+                      "weight", "actual_value", "achievement", "ratio", "points", "deduction", "score",
+                      "status", "overachieved"]
     ind = ind.merge(base[KEY + ["project_name", "level1_name"]], on=KEY, how="left")
     ind = ind[ind_cols[:2] + ["project_name", "level1_name"] + ind_cols[2:]]
     return SelfEvaluation(projects=out, indicators=ind, flags=flags)
@@ -508,42 +531,68 @@ def self_evaluation_summary(result: SelfEvaluation) -> dict:
 # --------------------------------------------------------------------------------------------
 # key evaluations and results applied to the budget
 # --------------------------------------------------------------------------------------------
-def validate_key_scores(key_evals: pd.DataFrame, rules) -> None:
-    """Every dimension score within 0 and its rules weight (the weights are the maxima); else InputError."""
-    problems = []
+def key_maxima(key_evals: pd.DataFrame, rules) -> pd.DataFrame:
+    """Each evaluation's maximum points per dimension (columns ``max_*``): the data's 决策满分 …
+    效益满分 where given, else the rules' ``key_evaluation.weight_*``; ``max_from_data``: whether
+    any maximum came with the data."""
+    out = pd.DataFrame(index=key_evals.index)
+    from_data = pd.Series(False, index=key_evals.index)
     for col, key in KEY_DIMENSIONS.items():
-        cap = float(rules.value(f"key_evaluation.weight_{key}"))
-        bad = key_evals[(key_evals[col] > cap) | (key_evals[col] < 0) | key_evals[col].isna()]
-        for r in bad.itertuples(index=False):
-            problems.append(Problem(
-                file="重点评价", column=f"{KEY_DIMENSION_LABELS[col]}得分", value=getattr(r, col),
-                message=f"项目 {r.project_id}（{r.year} 年）的{KEY_DIMENSION_LABELS[col]}得分超出规则分值",
-                expected=f"0–{cap:g} 分（规则 key_evaluation.weight_{key}）"))
-    if problems:
-        raise InputError(problems, summary=f"重点评价有 {len(problems)} 处得分超出规则分值：")
+        m = KEY_MAX_COLUMNS[col]
+        given = (pd.to_numeric(key_evals[m], errors="coerce").astype("float64") if m in key_evals
+                 else pd.Series(np.nan, index=key_evals.index))
+        out[m] = given.fillna(float(rules.value(f"key_evaluation.weight_{key}")))
+        from_data |= given.notna()
+    out["max_from_data"] = from_data
+    return out
+
+
+def key_score_findings(scored: pd.DataFrame) -> pd.DataFrame:
+    """One row per (evaluation, dimension) whose score exceeds its maximum (finding kind
+    ``key_score_above_maximum``): project, dimension, score, maximum and where the maximum came from."""
+    rows = []
+    for col, label in KEY_DIMENSION_LABELS.items():
+        m = KEY_MAX_COLUMNS[col]
+        hit = scored[scored[col].round(EPS_DIGITS) > scored[m].round(EPS_DIGITS)]
+        for r in hit.itertuples(index=False):
+            rows.append({"kind": KIND_SCORE_ABOVE_MAX, "project_id": r.project_id, "year": r.year,
+                         "project_name": r.project_name, "dimension": label, "score": getattr(r, col),
+                         "maximum": getattr(r, m), "max_from_data": bool(r.max_from_data)})
+    cols = ["kind", "project_id", "year", "project_name", "dimension", "score", "maximum", "max_from_data"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def score_key_evaluations(key_evals: pd.DataFrame, projects: pd.DataFrame, rules) -> pd.DataFrame:
-    """Key evaluations with total score, grade, budget cut, suggested cut and departure.
+    """Key evaluations with maxima, total score, grade, 审减, change against this year's budget,
+    suggested cut and departure (rules in the module docstring).
 
-    ``cut`` = next_request − next_approved; ``cut_rate`` = cut / next_request (NaN for a zero
-    request); ``suggested_cut_rate`` from ``suggested_cut`` by grade; ``departure`` = cut_rate −
-    suggested; ``decision`` says whether the cut conforms (within ``decision_tolerance``, inclusive)
-    or cuts too little / too much (one-sided for floor grades).
+    ``cut`` = next_request − next_approved (审减); ``cut_rate`` = cut / next_request (NaN for a zero
+    request); ``budget_change`` = next_approved − budget, ``budget_change_rate`` over budget (NaN
+    for none); ``above_maximum``: dimensions scored above their maximum (counted at it);
+    ``suggested_cut_rate`` from ``suggested_cut`` by grade; ``departure`` = cut_rate − suggested;
+    ``decision`` whether the cut conforms (within ``decision_tolerance``, inclusive) or cuts too
+    little / too much (one-sided for floor grades).
     """
     check_rules(rules)
-    validate_key_scores(key_evals, rules)
     suggested = rules.value("key_evaluation.suggested_cut")
     floors = set(rules.value("key_evaluation.suggested_cut_floor_grades"))
     tol = float(rules.value("key_evaluation.decision_tolerance"))
     info_cols = [c for c in PROJECT_INFO if c in projects.columns]
-    k = key_evals.merge(projects[KEY + info_cols], on=KEY, how="left").reset_index(drop=True)
+    k = key_evals.drop(columns=[c for c in KEY_MAX_COLUMNS.values() if c in key_evals])
+    k = k.merge(projects[KEY + info_cols], on=KEY, how="left").reset_index(drop=True)
+    k = pd.concat([k, key_maxima(key_evals.reset_index(drop=True), rules)], axis=1)
     for c in list(KEY_DIMENSIONS) + ["next_request", "next_approved", "budget"]:
         k[c] = k[c].astype("float64")
-    k["total_score"] = k[list(KEY_DIMENSIONS)].sum(axis=1).round(2)
+    counted = pd.concat([k[c].clip(lower=0, upper=k[KEY_MAX_COLUMNS[c]]) for c in KEY_DIMENSIONS], axis=1)
+    k["above_maximum"] = sum((k[c].round(EPS_DIGITS) > k[KEY_MAX_COLUMNS[c]].round(EPS_DIGITS)).astype(int)
+                             for c in KEY_DIMENSIONS)
+    max_total = k[list(KEY_MAX_COLUMNS.values())].sum(axis=1)
+    k["total_score"] = (counted.sum(axis=1) * 100.0 / max_total.where(max_total > 0)).round(2)
     k["grade"] = grades_of(k["total_score"], rules)
     k["cut"] = (k["next_request"] - k["next_approved"]).round(2)
     k["cut_rate"] = (k["cut"] / k["next_request"].where(k["next_request"] > 0)).astype("float64")
+    k["budget_change"] = (k["next_approved"] - k["budget"]).round(2)
+    k["budget_change_rate"] = (k["budget_change"] / k["budget"].where(k["budget"] > 0)).astype("float64")
     k["suggested_cut_rate"] = k["grade"].map(suggested).astype("float64")
     k["suggested_is_floor"] = k["grade"].isin(floors)
     k["departure"] = (k["cut_rate"] - k["suggested_cut_rate"]).round(EPS_DIGITS)
@@ -564,26 +613,37 @@ def key_evaluations(store, year: int, rules, dept: str | None = None) -> pd.Data
 
 
 def key_evaluation_totals(scored: pd.DataFrame) -> dict:
-    """keyeval.* facts: projects, amount (Σ budget), request, cut, cut_rate (cut / request; None if 0)."""
+    """keyeval.* facts: projects, amount (Σ this year's budget), request, cut (审减 = request −
+    approved), cut_rate (cut / request; None if 0), approved, budget_change (approved − amount) and
+    budget_change_rate (over amount; None if 0)."""
     request = round(float(scored["next_request"].sum()), 2)
     cut = round(float(scored["cut"].sum()), 2)
+    amount = round(float(scored["budget"].sum()), 2)
+    approved = round(float(scored["next_approved"].sum()), 2)
+    change = round(approved - amount, 2)
     return {
         "keyeval.projects": int(len(scored)),
-        "keyeval.amount": round(float(scored["budget"].sum()), 2),
+        "keyeval.amount": amount,
         "keyeval.request": request,
         "keyeval.cut": cut,
         "keyeval.cut_rate": (cut / request) if request > 0 else None,
+        "keyeval.approved": approved,
+        "keyeval.budget_change": change,
+        "keyeval.budget_change_rate": (change / amount) if amount > 0 else None,
     }
 
 
 def cut_by_grade(scored: pd.DataFrame, rules) -> pd.DataFrame:
-    """Per grade: projects, Σ request, Σ cut, cut rate, suggested cut rate, departures."""
+    """Per grade: projects, Σ budget, Σ request, Σ approved, Σ 审减 (cut), change against this
+    year's budget, cut rate, suggested cut rate, departures."""
     suggested = rules.value("key_evaluation.suggested_cut")
     g = scored.groupby("grade")
-    out = pd.DataFrame({"projects": g.size(), "request": g["next_request"].sum(), "cut": g["cut"].sum(),
+    out = pd.DataFrame({"projects": g.size(), "budget": g["budget"].sum(), "request": g["next_request"].sum(),
+                        "approved": g["next_approved"].sum(), "cut": g["cut"].sum(),
                         "departs": g["departs"].sum()}).reindex(list(GRADES))
     out[["projects", "departs"]] = out[["projects", "departs"]].fillna(0).astype(int)
-    out[["request", "cut"]] = out[["request", "cut"]].fillna(0.0)
+    out[["budget", "request", "approved", "cut"]] = out[["budget", "request", "approved", "cut"]].fillna(0.0)
+    out["budget_change"] = out["approved"] - out["budget"]
     out["cut_rate"] = out["cut"] / out["request"].where(out["request"] > 0)
     out["suggested_cut_rate"] = [suggested[x] for x in out.index]
     out.index.name = "grade"

@@ -68,7 +68,8 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
     "key_evaluations": [
         {"project_id": "2023-201-001", "year": "2023", "domain": "城乡社区", "score_decision": "16",
          "score_process": "15", "score_output": "24", "score_effect": "22", "next_request": "3,800,000.00",
-         "next_approved": "3,200,000.00", "findings": "保洁面积测算依据不足"},
+         "next_approved": "3,200,000.00", "findings": "保洁面积测算依据不足", "max_decision": "20",
+         "max_process": "20", "max_output": "30", "max_effect": "30"},
     ],
     "costs": [
         {"project_id": "2023-201-001", "year": "2023", "cost_element": "人员成本", "amount": "2,100,000.00"},

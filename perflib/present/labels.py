@@ -176,6 +176,11 @@ VIEWS: dict[str, View] = {
         ("level1_name", "一级部门"), ("with_targets", "编制目标项目数", COUNT),
         ("problem_projects", "有问题项目数", COUNT), *((p, p, COUNT) for p in QUALITY_PROBLEMS),
         ("unmeasurable_indicators", "未填指标值的指标数", COUNT)),
+    "coverage.selfeval_scope": _v(
+        ("stage", "口径"), ("projects", "项目数", COUNT), ("amount", "涉及资金（元）", MONEY),
+        ("share_projects", "占自评项目数", RATE), ("share_amount", "占自评资金", RATE)),
+    "coverage.selfeval_without_targets": _v(
+        *_PROJECT, ("budget_kind", "预算类型"), ("budget", "预算数（元）", MONEY)),
     "coverage.breaks": _v(
         ("kind", "类别"), ("fiscal_year", "预算年度", YEAR), ("level1_name", "主管部门"),
         ("dept_name", "预算单位"), ("project_id", "项目编码", CODE), ("project_name", "项目名称"),
@@ -246,18 +251,36 @@ VIEWS.update({
                                  ("budget", "项目资金（元）", MONEY), ("mean_score", "平均总分", SCORE)),
     "evaluation.key_evaluations": _v(
         *_EV_PROJECT, ("domain", "评价领域"), ("budget", "项目资金（元）", MONEY),
-        ("score_decision", "决策", SCORE), ("score_process", "过程", SCORE), ("score_output", "产出", SCORE),
-        ("score_effect", "效益", SCORE), ("total_score", "总分", SCORE), ("grade", "等级"),
-        ("findings", "主要问题")),
+        ("score_decision", "决策", SCORE), ("max_decision", "决策满分", SCORE),
+        ("score_process", "过程", SCORE), ("max_process", "过程满分", SCORE),
+        ("score_output", "产出", SCORE), ("max_output", "产出满分", SCORE),
+        ("score_effect", "效益", SCORE), ("max_effect", "效益满分", SCORE),
+        ("max_from_data", "满分来自数据", BOOL), ("above_maximum", "超过满分的维度数", COUNT),
+        ("total_score", "总分（百分制）", SCORE), ("grade", "等级"), ("findings", "主要问题")),
+    "evaluation.key_score_findings": _v(
+        ("project_id", "项目编码", CODE), ("project_name", "项目名称"), ("dimension", "维度"),
+        ("score", "得分", SCORE), ("maximum", "该维度满分", SCORE), ("max_from_data", "满分来自数据", BOOL)),
     "evaluation.cut_by_grade": _v(
-        ("grade", "等级"), ("projects", "项目数", COUNT), ("request", "下年度申请数（元）", MONEY),
-        ("cut", "压减额（元）", MONEY), ("cut_rate", "压减率", RATE), ("suggested_cut_rate", "建议压减率", RATE),
+        ("grade", "等级"), ("projects", "项目数", COUNT), ("budget", "本年预算数（元）", MONEY),
+        ("request", "下年度申请数（元）", MONEY), ("approved", "下年度安排数（元）", MONEY),
+        ("cut", "审减额（申请数−安排数，元）", MONEY), ("cut_rate", "审减率", RATE),
+        ("budget_change", "安排数较本年预算增减（元）", MONEY), ("suggested_cut_rate", "建议压减率", RATE),
         ("departs", "偏离建议项目数", COUNT)),
     "evaluation.budget_application": _v(
         ("project_id", "项目编码", CODE), ("project_name", "项目名称"), ("grade", "等级"),
+        ("budget", "本年预算数（元）", MONEY),
         ("next_request", "下年度申请数（元）", MONEY), ("next_approved", "下年度安排数（元）", MONEY),
-        ("cut", "压减额（元）", MONEY), ("cut_rate", "压减率", RATE), ("suggested_cut_rate", "建议压减率", RATE),
-        ("suggested_is_floor", "建议性质", FLOOR), ("departure", "压减率偏离", RATE), ("decision", "结论")),
+        ("cut", "审减额（申请数−安排数，元）", MONEY), ("cut_rate", "审减率", RATE),
+        ("budget_change", "安排数较本年预算增减（元）", MONEY), ("budget_change_rate", "较本年预算增减率", RATE),
+        ("suggested_cut_rate", "建议压减率", RATE),
+        ("suggested_is_floor", "建议性质", FLOOR), ("departure", "审减率偏离建议", RATE), ("decision", "结论")),
+    "evaluation.selfeval_scope": _v(
+        ("stage", "口径"), ("projects", "项目数", COUNT), ("amount", "涉及资金（元）", MONEY),
+        ("share_projects", "占自评项目数", RATE), ("share_amount", "占自评资金", RATE)),
+    "evaluation.signals": _v(
+        ("kind", "冲突类型"), *_EV_PROJECT, ("evaluation_year", "评价年度", YEAR), ("detail", "两方面情况"),
+        ("decision_year", "安排年度", YEAR), ("next_request", "申请数（元）", MONEY),
+        ("next_approved", "安排数（元）", MONEY)),
 })
 
 # --- cost -------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from perflib.analysis import evaluation as ev
 from perflib.present.text import evaluation as ev_text
-from perflib.exceptions import InputError, RulesError
+from perflib.exceptions import RulesError
 from perflib.rules import load_rules
 from perflib.store import CLASSIFIED_NAME, Store
 
@@ -462,18 +462,26 @@ def test_key_totals(rules):
     k = ev.score_key_evaluations(_key_frame(), _key_projects(), rules)
     t = ev.key_evaluation_totals(k)
     # request 6000, cut 0 + 200 + 150 + 500 + 0 + 0 = 850, rate 850/6000; budget 2100
+    # approved 6000 − 850 = 5150; change against this year's budget 5150 − 2100 = 3050 (3050/2100)
     assert t == {"keyeval.projects": 6, "keyeval.amount": 2100.0, "keyeval.request": 6000.0,
-                 "keyeval.cut": 850.0, "keyeval.cut_rate": pytest.approx(850 / 6000)}
+                 "keyeval.cut": 850.0, "keyeval.cut_rate": pytest.approx(850 / 6000),
+                 "keyeval.approved": 5150.0, "keyeval.budget_change": 3050.0,
+                 "keyeval.budget_change_rate": pytest.approx(3050 / 2100)}
     by = ev.cut_by_grade(k, rules).set_index("grade")
     assert by.loc["中", "request"] == 2000 and by.loc["中", "cut"] == 150
     assert by.loc["差", "cut_rate"] == pytest.approx(0.5)
 
 
-def test_key_scores_above_their_weight_are_rejected(rules):
+def test_key_score_above_its_maximum_counts_at_it_and_is_a_finding(rules):
     f = _key_frame()
-    f.loc[0, "score_decision"] = 25   # 决策 max 20
-    with pytest.raises(InputError, match="决策得分"):
-        ev.score_key_evaluations(f, _key_projects(), rules)
+    f.loc[0, "score_decision"] = 25   # 决策 max 20 (rules): counts 20 → K1 20+18+28+28 = 94
+    k = ev.score_key_evaluations(f, _key_projects(), rules).set_index("project_id")
+    assert k.loc["K1", "total_score"] == 94.0 and k.loc["K1", "above_maximum"] == 1
+    found = ev.key_score_findings(k.reset_index())
+    assert found[["project_id", "dimension", "score", "maximum"]].values.tolist() == [["K1", "决策", 25.0, 20.0]]
+    assert set(found["kind"]) == {"key_score_above_maximum"}
+    from perflib.schema import FINDING_KINDS
+    assert ev.KIND_SCORE_ABOVE_MAX in FINDING_KINDS
 
 
 def test_key_paragraph_words_like_the_seed(rules):
@@ -483,7 +491,7 @@ def test_key_paragraph_words_like_the_seed(rules):
     # 基金运作 200 (乙); named: the largest of each of the first three domains: 戊, 己, 丙
     assert text.startswith("2023年重点绩效评价在项目选取上聚焦公共卫生、拉动消费、乡村振兴和基金运作等领域，"
                            "最终选定“戊”、“己”和“丙”等6个项目开展重点绩效评价，涉及项目资金0.00亿元。")
-    assert "共压减2024年相关项目支出预算资金0.00亿元，压减率14.17%。" in text
+    assert "2024年相关项目预算审减（申请数减安排数）0.00亿元，审减率14.17%。" in text
     assert ev_text.key_evaluation_paragraph(k.iloc[0:0], 2023).startswith("2023年未开展")
 
 
@@ -591,9 +599,12 @@ def test_overview_section_4_uses_the_evaluation_module(rules):
 
     sec = overview.section_4(_store(), 2023, rules)
     # 2 projects, funds 300 + 1000 元, cut 180 of 1000 → 18.00 %
+    # approved 400 + 420 = 820 against this year's 1300: −480 (−36.92 %)
     assert sec.facts == {"keyeval.projects": 2, "keyeval.amount": 1300.0, "keyeval.request": 1000.0,
-                         "keyeval.cut": 180.0, "keyeval.cut_rate": pytest.approx(0.18)}
-    assert "等2个项目开展重点绩效评价" in sec.text and "压减率18.00%" in sec.text
+                         "keyeval.cut": 180.0, "keyeval.cut_rate": pytest.approx(0.18),
+                         "keyeval.approved": 820.0, "keyeval.budget_change": -480.0,
+                         "keyeval.budget_change_rate": pytest.approx(-480 / 1300)}
+    assert "等2个项目开展重点绩效评价" in sec.text and "审减率18.00%" in sec.text
     assert "待补充" not in sec.text
     assert list(sec.tables[0].frame["project_name"]) == ["运动场地建设", "科技园区"]
 
@@ -605,3 +616,149 @@ def test_flags_table_orders_by_seriousness_and_leaves_out_unrecomputed(rules):
     full = ev.flags_table(res, include_not_recomputed=True)
     assert full["flag"].tolist() == [ev.FLAG_INFLATED, ev.FLAG_NOT_RECOMPUTED, ev.FLAG_NOT_RECOMPUTED]
     assert "没有绩效目标指标、无法复核的项目2个" in ev_text.flags_paragraph(res, rules)
+
+
+# ------------------------------------------------------------------------------------------
+# key evaluations: maxima from the data (the scheme's split), 审减 and the change against the budget
+# ------------------------------------------------------------------------------------------
+def _scheme_frame():
+    """A 15/15/35/35 scheme. S1 15+15+35+35 = 100 优; S2 14+13+30+28 = 85 良; S3 18 (above 15)
+    +15+35+35 → 15+15+35+35 = 100, one finding; S4 without maxima (rules 20/20/30/30): 18+18+28+28 = 92."""
+    f = pd.DataFrame({
+        "project_id": ["S1", "S2", "S3", "S4"], "year": [2023] * 4, "domain": ["乡村振兴"] * 4,
+        "score_decision": [15.0, 14.0, 18.0, 18.0], "score_process": [15.0, 13.0, 15.0, 18.0],
+        "score_output": [35.0, 30.0, 35.0, 28.0], "score_effect": [35.0, 28.0, 35.0, 28.0],
+        "next_request": [100.0, 200.0, 300.0, 400.0], "next_approved": [100.0, 150.0, 300.0, 380.0],
+        "max_decision": [15.0, 15.0, 15.0, None], "max_process": [15.0, 15.0, 15.0, None],
+        "max_output": [35.0, 35.0, 35.0, None], "max_effect": [35.0, 35.0, 35.0, None],
+    })
+    p = pd.DataFrame({"project_id": ["S1", "S2", "S3", "S4"], "year": [2023] * 4,
+                      "project_name": ["甲", "乙", "丙", "丁"], "level1_name": ["区某局"] * 4,
+                      "budget": [80.0, 300.0, 0.0, 500.0]})
+    return f, p
+
+
+def test_key_scheme_maxima_come_from_the_data(rules):
+    f, p = _scheme_frame()
+    k = ev.score_key_evaluations(f, p, rules).set_index("project_id")
+    assert k["total_score"].to_dict() == {"S1": 100.0, "S3": 100.0, "S4": 92.0, "S2": 85.0}
+    assert k["max_output"].to_dict() == {"S1": 35.0, "S3": 35.0, "S4": 30.0, "S2": 35.0}
+    assert k["max_from_data"].to_dict() == {"S1": True, "S3": True, "S4": False, "S2": True}
+    found = ev.key_score_findings(k.reset_index())
+    # only S3's 决策 18 > 15; S4's 决策 18 ≤ its rules maximum 20 is no finding
+    assert found[["project_id", "dimension", "score", "maximum", "max_from_data"]].values.tolist() == \
+        [["S3", "决策", 18.0, 15.0, True]]
+
+
+def test_key_partial_maxima_and_a_scheme_not_totalling_100(rules):
+    f, p = _scheme_frame()
+    f = f.iloc[[0]].copy()
+    f[["max_process", "max_output", "max_effect"]] = [None, None, None]
+    # 决策 max 15 from the data, the rest 20/30/30 from the rules: Σ max 95; scores 15+15+30+30 = 90
+    # (35 > 30 twice → 2 findings, counted at 30) → 90 × 100 / 95 = 94.74
+    f[["score_output", "score_effect"]] = [35.0, 35.0]
+    k = ev.score_key_evaluations(f, p, rules)
+    assert k.loc[0, "total_score"] == pytest.approx(round(90 * 100 / 95, 2))
+    assert k.loc[0, "above_maximum"] == 2 and len(ev.key_score_findings(k)) == 2
+
+
+def test_key_review_cut_and_change_against_this_years_budget(rules):
+    f, p = _scheme_frame()
+    k = ev.score_key_evaluations(f, p, rules).set_index("project_id")
+    # 审减 = request − approved; change = approved − this year's budget (rate over it; none for 0)
+    assert k["cut"].to_dict() == {"S1": 0.0, "S3": 0.0, "S4": 20.0, "S2": 50.0}
+    assert k["budget_change"].to_dict() == {"S1": 20.0, "S3": 300.0, "S4": -120.0, "S2": -150.0}
+    assert k.loc["S1", "budget_change_rate"] == pytest.approx(0.25)
+    assert math.isnan(k.loc["S3", "budget_change_rate"])
+    t = ev.key_evaluation_totals(k.reset_index())
+    # approved 930, this year's budget 880 → +50 (50/880)
+    assert t["keyeval.cut"] == 70.0 and t["keyeval.approved"] == 930.0
+    assert t["keyeval.budget_change"] == 50.0 and t["keyeval.budget_change_rate"] == pytest.approx(50 / 880)
+    text = ev_text.budget_application_paragraph(k.reset_index(), 2023, rules)
+    assert "审减（申请数减安排数）0.00亿元，审减率7.00%。" in text    # 70 / 1000
+    assert "2024年安排数0.00亿元，增加50.00元（5.68%）。" in text        # 50 / 880
+    by = ev.cut_by_grade(k.reset_index(), rules).set_index("grade")
+    # 优 S1, S3, S4: budget 580, approved 780 → +200
+    assert by.loc["优", "budget_change"] == 200.0 and by.loc["良", "budget_change"] == -150.0
+
+
+def test_key_maxima_paragraph(rules):
+    f, p = _scheme_frame()
+    k = ev.score_key_evaluations(f, p, rules)
+    text = ev_text.key_maxima_paragraph(k, ev.key_score_findings(k), rules)
+    assert text.startswith("3个项目的维度满分按数据中评价方案给出的分值计，其余1个项目按规则文件的默认分值")
+    assert text.endswith("有1个项目共1处维度得分超过该维度满分，按满分计入总分，见下表。")
+
+
+# ------------------------------------------------------------------------------------------
+# optional deduction for over-achievement
+# ------------------------------------------------------------------------------------------
+OVER = [
+    ("产出指标", "数量", "≥", "100", 30, "150"),   # achievement 1.5 > 1.2: over-achieved
+    ("产出指标", "质量", "≥", "95", 20, "96"),
+    ("效益指标", "效益", "定性", "显著", 30, "优"),
+    ("满意度指标", "满意度", "≥", "90", 10, "92"),
+]
+
+
+@pytest.mark.parametrize("deduction, expected", [
+    (0, 100.0),     # off (default): full marks and only a flag
+    (0.5, 95.5),    # 数量 30 points × (1 − 0.5 × (1.5 − 1.2)) = 25.5 → 10 + 25.5 + 20 + 30 + 10
+    (5, 70.0),      # 5 × 0.3 = 1.5, capped at 1: 数量 loses all 30 points
+])
+def test_overachievement_deduction(tmp_path, deduction, expected):
+    r = _rules_with(tmp_path, {"self_evaluation": {"overachievement_deduction": deduction}})
+    s = ev.score_project(_ind(OVER), spent=100, budget=100, rules=r)
+    assert s["recomputed_score"] == pytest.approx(expected)
+
+
+def test_overachievement_deduction_is_off_by_default(rules):
+    assert rules.value("self_evaluation.overachievement_deduction") == 0
+    assert ev.score_project(_ind(OVER), spent=100, budget=100, rules=rules)["recomputed_score"] == 100.0
+
+
+# ------------------------------------------------------------------------------------------
+# self-evaluation coverage side by side (the coverage and the evaluation report show the same)
+# ------------------------------------------------------------------------------------------
+def test_selfeval_scope_side_by_side(rules):
+    from perflib.analysis import coverage as cov
+    from perflib.present.text import coverage as cov_text
+
+    store = _store()
+    fr = {t: store.table(t) for t in ("departments", "projects", "targets", "self_eval_indicators",
+                                      "self_evaluations", "key_evaluations")}
+    fr["departments"] = fr["departments"][["dept_code", "dept_name", "parent_code"]]
+    fr["projects"] = pd.DataFrame({  # the same projects, unredacted
+        "project_id": ["A", "B", "C", "S", "A", "K"], "year": [2022, 2022, 2022, 2022, 2023, 2023],
+        "dept_code": ["101", "200", "200", "200", "101", "200"],
+        "project_name": ["运动场地建设", "人才工程", "科技创新", "某专项保障经费", "运动场地建设", "科技园区"],
+        "budget_kind": ["一般公共预算"] * 6, "fund_source": ["本级"] * 6,
+        "budget_amount": [100.0, 200.0, 50.0, 10.0, 300.0, 1000.0],
+        "adjusted_amount": [None, 250.0, None, None, None, None],
+        "is_classified": [False, False, False, True, False, False]})
+    # C gets a target of a level the recomputation does not score: with targets, not recomputable
+    extra = pd.DataFrame({"project_id": ["C"], "dept_code": ["200"], "year": [2022], "level1": ["管理指标"],
+                          "indicator": ["制度"], "direction": ["定性"], "target_value": ["健全"], "weight": [None]})
+    fr["targets"] = pd.concat([_store_targets(), extra], ignore_index=True)
+    fr["self_eval_indicators"] = store.table("self_eval_indicators")
+    s = Store.from_frames(fr)
+    se = ev.self_evaluation(s, 2023, rules)
+    frame = cov.selfeval_projects(s, 2022)
+    scope = cov.selfeval_scope(frame, se.projects)
+    # self-evaluated A 100, B 250 (adjusted), C 50, S 10 = 410; with targets A, B, C = 400;
+    # recomputable A, B = 350
+    assert scope["projects"].tolist() == [4, 3, 2] and scope["amount"].tolist() == [410.0, 400.0, 350.0]
+    assert scope["share_projects"].tolist() == pytest.approx([1, 0.75, 0.5])
+    facts = cov.selfeval_scope_facts(scope)
+    assert facts == {"selfeval.with_targets": 3, "selfeval.with_targets_amount": 400.0,
+                     "selfeval.recomputed": 2, "selfeval.recomputed_amount": 350.0}
+    assert facts["selfeval.recomputed"] == ev.self_evaluation_summary(se)["selfeval.recomputed"]
+    without = cov.selfeval_without_targets(frame)
+    assert without["budget"].tolist() == [10.0] and without["project_name"].tolist() == [CLASSIFIED_NAME]
+    text = cov_text.selfeval_scope_paragraph(scope, 2022)
+    assert text.startswith("2022年度开展绩效自评的项目4个") and "其中编制了项目绩效目标的3个（占75.00%）" in text
+    assert "重新计算的2个" in text and text.endswith("其余1个自评项目没有项目绩效目标，自评得分无法对照目标复核。")
+
+
+def _store_targets():
+    return _store().table("targets")

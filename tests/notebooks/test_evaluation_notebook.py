@@ -4,9 +4,11 @@ self-evaluation scores written in plain SQL on the demo DuckDB (not perflib.anal
 from __future__ import annotations
 
 import json
+from decimal import Decimal as D
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from perflib.cli import main
@@ -135,9 +137,11 @@ def test_report_outputs_and_seed_wording(runs):
     _, _, out = runs
     html = (out / "evaluation.html").read_text(encoding="utf-8")
     assert "涉及项目资金24.15亿元" in html
-    assert "共压减2024年相关项目支出预算资金1.92亿元，压减率18.43%" in html
+    assert "2024年相关项目预算审减（申请数减安排数）1.92亿元，审减率18.43%" in html
+    assert "与2023年预算数（调整后预算数，无调整的按年初预算数）24.15亿元相比" in html
     assert "“唐冶（三甲）医院”" in html
-    for heading in ("一、绩效自评复核", "二、需要关注的自评问题", "三、财政重点评价", "四、评价结果应用"):
+    for heading in ("一、绩效自评复核", "二、需要关注的自评问题", "三、财政重点评价", "四、评价结果应用",
+                    "五、信号冲突"):
         assert heading in html
     assert 'src="http' not in html and "Traceback" not in html
     assert (out / "evaluation.xlsx").exists()
@@ -158,3 +162,55 @@ def test_department_report(runs, demo_db):
     con.close()
     assert facts["keyeval.projects"] == n > 0
     assert facts["keyeval.cut"] == pytest.approx(float(cut))
+
+
+def test_budget_change_scope_and_signals_facts(runs, demo_db):
+    _, _, out = runs
+    facts = _facts(out / "evaluation.facts.json")
+    con = duckdb.connect(str(demo_db), read_only=True)
+    approved, budget = con.execute(
+        "SELECT sum(k.next_approved), sum(coalesce(p.adjusted_amount, p.budget_amount)) FROM key_evaluations k "
+        "JOIN projects p USING (project_id, year) WHERE k.year = ?", [YEAR]).fetchone()
+    evaluated, with_targets = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM targets t WHERE t.year = s.year "
+        "AND t.project_id = s.project_id)) FROM self_evaluations s WHERE s.year = ?", [YEAR - 1]).fetchone()
+    con.close()
+    assert facts["keyeval.approved"] == pytest.approx(float(approved))
+    assert facts["keyeval.budget_change"] == pytest.approx(float(approved) - float(budget))
+    # the issue's contradiction, side by side: 2,157 self-evaluated, 391 with targets, 391 recomputed
+    assert evaluated == 2157 and facts["selfeval.with_targets"] == with_targets == 391
+    assert facts["selfeval.recomputed"] == 391
+    assert facts["signals.key_slow"] >= 2
+    wb = pd.read_excel(out / "evaluation.xlsx", sheet_name="信号冲突", header=None).astype(str)
+    text = " ".join(str(v) for v in wb.to_numpy().ravel())
+    for name in ("农村人居环境整治提升", "夜间经济消费季活动"):   # 优 in 2023, red at 6.7–6.9 % by July
+        assert name in text
+
+
+# A third-party scheme scored 15/15/35/35 (决策满分 … 效益满分 in the data): the report renders and
+# lists a finding only where a score exceeds its maximum (P002 决策 18 > 15).
+def test_a_15_15_35_35_scheme_renders_with_findings_only_above_a_maximum(tmp_path):
+    from conftest import small_frames, write_export
+    from perflib.ingest import ingest
+
+    f = small_frames()
+    f["key_evaluations"] = pd.DataFrame([
+        ("P001", 2023, "教育", 14, 15, 33, 34, D("1500000.00"), D("1200000.00"), "绩效目标不够细化", 15, 15, 35, 35),
+        ("P002", 2023, "科技", 18, 12, 30, 30, D("900000.00"), D("900000.00"), "无", 15, 15, 35, 35),
+        ("P003", 2023, "教育", 15, 15, 35, 35, D("300000.00"), D("250000.00"), "无", 15, 15, 35, 35),
+    ], columns=["project_id", "year", "domain", "score_decision", "score_process", "score_output",
+                "score_effect", "next_request", "next_approved", "findings", "max_decision", "max_process",
+                "max_output", "max_effect"])
+    db = tmp_path / "perf.duckdb"
+    ingest(write_export(tmp_path / "export", f), db)
+    out = tmp_path / "reports"
+    assert main(["run", "evaluation", "--db", str(db), "--out", str(out), "--year", "2023", "--no-progress"]) == 0
+    html = (out / "2023" / "evaluation.html").read_text(encoding="utf-8")
+    assert "各项目决策、过程、产出、效益四个维度的满分按数据中各评价方案给出的分值计。" in html
+    assert "有1个项目共1处维度得分超过该维度满分" in html
+    sheet = pd.read_excel(out / "2023" / "evaluation.xlsx", sheet_name="得分超满分")
+    assert sheet["项目编码"].astype(str).tolist() == ["P002"] and sheet["维度"].tolist() == ["决策"]
+    assert sheet["得分"].tolist() == [18] and sheet["该维度满分"].tolist() == [15]
+    key = pd.read_excel(out / "2023" / "evaluation.xlsx", sheet_name="重点评价").set_index("项目编码")
+    # P001 14+15+33+34 = 96; P002 15 (18 counted at 15)+12+30+30 = 87; P003 100
+    assert key["总分（百分制）"].to_dict() == {"P003": 100, "P001": 96, "P002": 87}

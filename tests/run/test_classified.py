@@ -228,7 +228,7 @@ def test_key_evaluations_reconcile(demo_suite, sql):
             shown, line = _split(t, column)
             assert shown == pytest.approx(by[False][i]), (stem, column)
             assert line == pytest.approx(by[True][i]), (stem, column)  # the 涉密项目（合计） line carries its sums
-        shown, line = _split(t, "压减额（元）")
+        shown, line = _split(t, "审减额（申请数−安排数，元）")
         assert shown + line == pytest.approx(f["keyeval.cut"]), stem
 
 

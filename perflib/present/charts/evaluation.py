@@ -101,9 +101,13 @@ def plot_key_scores(scored, rules, title: str | None = None):
     fig, ax = new_figure(title or "重点评价各维度得分", figsize=(8.5, max(3, 0.4 * len(k) + 1.5)))
     labels = [f"{n}（{g or '—'}）" for n, g in zip(k["project_name"].astype(str), k["grade"])]
     left = np.zeros(len(k))
-    for col, label in dims:
-        vals = k[col].to_numpy(dtype=float)
-        ax.barh(labels, vals, left=left, label=f"{label}（满分 {rules.value('key_evaluation.weight_' + col[6:]):g}）")
+    maxima = k[["max_" + c[6:] for c, _ in dims]].to_numpy(dtype=float)
+    scale = 100.0 / maxima.sum(axis=1)  # each evaluation on the 100-point scale of its total score
+    for j, (col, label) in enumerate(dims):
+        m = maxima[:, j]
+        vals = np.minimum(k[col].to_numpy(dtype=float), m) * scale  # a score above its maximum counts at it
+        same = len(m) and np.allclose(m, m[0]) and np.allclose(scale, 1.0)
+        ax.barh(labels, vals, left=left, label=f"{label}（满分 {m[0]:g}）" if same else f"{label}（按各方案满分折算）")
         left = left + vals
     _grade_lines(ax, rules)
     ax.set_xlim(0, 100)
@@ -121,7 +125,7 @@ def plot_grade_cut(scored, rules, title: str | None = None):
     tol = float(rules.value("key_evaluation.decision_tolerance"))
     suggested = rules.value("key_evaluation.suggested_cut")
     floors = set(rules.value("key_evaluation.suggested_cut_floor_grades"))
-    fig, ax = new_figure(title or "评价等级与下年度压减率")
+    fig, ax = new_figure(title or "评价等级与下年度审减率")
     xs = {g: i for i, g in enumerate(GRADE_ORDER)}
     for g, i in xs.items():
         s = suggested[g]
@@ -139,7 +143,7 @@ def plot_grade_cut(scored, rules, title: str | None = None):
     ax.plot([], [], color="black", label=f"建议压减率（灰带 ±{tol:.0%}；{'、'.join(sorted(floors))}为下限）")
     ax.set_xticks(range(len(GRADE_ORDER)), list(GRADE_ORDER))
     ax.set_xlabel("评价等级")
-    ax.set_ylabel("压减率")
+    ax.set_ylabel("审减率（申请数−安排数）÷申请数")
     percent_axis(ax)
     ax.set_ylim(-0.02, max(0.6, float(k["cut_rate"].max()) + 0.05) if len(k) else 0.6)
     ax.legend(loc="upper left", fontsize=8)

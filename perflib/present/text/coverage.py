@@ -95,3 +95,19 @@ def breaks_text(breaks: pd.DataFrame) -> str:
         return "项目绩效目标、部门整体绩效目标和绩效自评均已实现全覆盖。"
     counts = breaks.groupby("reason", sort=False).size()
     return "尚未实现全覆盖：" + "；".join(f"{r} {int(k)} 项" for r, k in counts.items()) + "。"
+
+
+def selfeval_scope_paragraph(scope: pd.DataFrame, fiscal_year: int) -> str:
+    """Self-evaluated, of which with targets, of which recomputable — one sentence, the same in the
+    coverage and the evaluation report (:func:`perflib.analysis.coverage.selfeval_scope`)."""
+    fy = int(fiscal_year)
+    n, wt, rc = (int(x) for x in scope["projects"])
+    a, a_wt, a_rc = (float(x) for x in scope["amount"])
+    if n == 0:
+        return f"数据中没有{fy}年度项目的绩效自评记录。"
+    text = (f"{fy}年度开展绩效自评的项目{n}个，涉及资金{money_words(a)}；其中编制了项目绩效目标的{wt}个"
+            f"（占{pct(wt / n)}），涉及资金{money_words(a_wt)}；这些项目中有可复核的绩效指标、"
+            f"自评得分可按指标完成情况重新计算的{rc}个，涉及资金{money_words(a_rc)}。")
+    if n > wt:
+        text += f"其余{n - wt}个自评项目没有项目绩效目标，自评得分无法对照目标复核。"
+    return text

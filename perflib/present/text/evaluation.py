@@ -59,9 +59,25 @@ def key_evaluation_paragraph(scored: pd.DataFrame, year: int, *, named: int = 3)
         text += f"重点评价项目没有{y + 1}年预算申请数，无法计算压减情况。"
     else:
         text += (f"评价结果与预算安排进行了实质性挂钩，根据{y}年财政重点绩效评价结果，"
-                 f"共压减{y + 1}年相关项目支出预算资金{yi(t['keyeval.cut'], 2)}亿元，"
-                 f"压减率{pct(t['keyeval.cut_rate'])}。")
+                 f"{y + 1}年相关项目预算审减（申请数减安排数）{yi(t['keyeval.cut'], 2)}亿元，"
+                 f"审减率{pct(t['keyeval.cut_rate'])}。")
+    text += budget_change_sentence(t, y)
     return text
+
+
+def budget_change_sentence(totals: dict, year: int) -> str:
+    """The change of next year's approved budget against this year's budget (keyeval.* facts)."""
+    y = int(year)
+    if totals["keyeval.budget_change_rate"] is None:
+        return f"这些项目{y}年预算数为0，无法与{y + 1}年安排数比较。"
+    change = totals["keyeval.budget_change"]
+    head = (f"与{y}年预算数（调整后预算数，无调整的按年初预算数）{yi(totals['keyeval.amount'], 2)}亿元相比，"
+            f"{y + 1}年安排数{yi(totals['keyeval.approved'], 2)}亿元，")
+    if change == 0:
+        return head + "持平。"
+    word = "增加" if change > 0 else "减少"
+    size = f"{yi(abs(change), 2)}亿元" if abs(change) >= 5e5 else f"{abs(change):,.2f}元"  # never 「0.00亿元」
+    return head + f"{word}{size}（{pct(abs(totals['keyeval.budget_change_rate']))}）。"
 
 
 def self_evaluation_paragraph(result: SelfEvaluation, year: int, rules) -> str:
@@ -161,13 +177,33 @@ def budget_application_paragraph(scored: pd.DataFrame, year: int, rules) -> str:
             f"相关项目{y + 1}年申请预算{yi(t['keyeval.request'], 2)}亿元，")
     if t["keyeval.cut_rate"] is None:
         return text + "申请数为0，无法计算压减率。"
-    text += (f"安排{yi(t['keyeval.request'] - t['keyeval.cut'], 2)}亿元，压减{yi(t['keyeval.cut'], 2)}亿元，"
-             f"压减率{pct(t['keyeval.cut_rate'])}。")
+    text += (f"安排{yi(t['keyeval.approved'], 2)}亿元，审减（申请数减安排数）{yi(t['keyeval.cut'], 2)}亿元，"
+             f"审减率{pct(t['keyeval.cut_rate'])}。")
+    text += budget_change_sentence(t, y)
     too_little = int((scored["decision"] == DECISION_TOO_LITTLE).sum())
     too_much = int((scored["decision"] == DECISION_TOO_MUCH).sum())
     if too_little or too_much:
-        text += (f"与按等级建议的压减比例相比（容差{tol * 100:g}个百分点），压减不足的项目{too_little}个，"
+        text += (f"审减率与按等级建议的压减比例相比（容差{tol * 100:g}个百分点），压减不足的项目{too_little}个，"
                  f"压减超出建议的项目{too_much}个，其余项目的安排符合建议。")
     else:
-        text += f"各项目的压减比例均在按等级建议比例的容差（{tol * 100:g}个百分点）以内。"
+        text += f"各项目的审减率均在按等级建议压减比例的容差（{tol * 100:g}个百分点）以内。"
     return text
+
+
+def key_maxima_paragraph(scored: pd.DataFrame, findings: pd.DataFrame, rules) -> str:
+    """Where the dimension maxima came from, and the scores above a maximum (counted at it)."""
+    if scored.empty:
+        return ""
+    n_data = int(scored["max_from_data"].sum())
+    w = "/".join(f"{rules.value('key_evaluation.weight_' + k):g}" for k in ("decision", "process", "output", "effect"))
+    if n_data == len(scored):
+        text = "各项目决策、过程、产出、效益四个维度的满分按数据中各评价方案给出的分值计。"
+    elif n_data:
+        text = (f"{n_data}个项目的维度满分按数据中评价方案给出的分值计，其余{len(scored) - n_data}个项目"
+                f"按规则文件的默认分值（决策/过程/产出/效益 {w}）计。")
+    else:
+        text = f"数据未给出各维度满分，按规则文件的默认分值（决策/过程/产出/效益 {w}）计。"
+    if findings.empty:
+        return text + "没有维度得分超过其满分。"
+    return (text + f"有{findings['project_id'].nunique()}个项目共{len(findings)}处维度得分超过该维度满分，"
+            "按满分计入总分，见下表。")
