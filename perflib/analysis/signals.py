@@ -23,7 +23,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ParameterError
 from . import cost as cost_analysis
 from . import evaluation as ev
 from . import monitoring as mon
@@ -140,12 +139,8 @@ def signals_from_store(store, year: int, rules, dept: str | None = None) -> tupl
     y = int(year)
     key = ev.key_evaluations(store, y, rules, dept)
     code = resolve_dept(store, dept)
-    try:
-        month = mon.resolve_month(store, y)
-    except ParameterError:
-        month, projection = None, None
-    else:
-        projection = mon.year_end_projection(store, y, month, rules, code)
+    month = mon.last_complete_month(store, y, rules)  # the monitoring report's default month
+    projection = None if month is None else mon.year_end_projection(store, y, month, rules, code)
     se = ev.self_evaluation(store, y, rules, dept).projects
     cost_rows = cost_rows_above(cost_analysis.analyse_all_types(store, y - 1, rules))
     frame = conflicting_signals(key, projection, month, se, cost_rows, store.projects(y), y, rules)

@@ -34,7 +34,8 @@ QUANTITATIVE = ("≥", "≤", "=")
 class Gap:
     """One rule that finds rows of a kind: the cell of ``column`` is empty, on rows where
     ``when`` = (column, values) holds (the other column's value is one of ``values``); or, with
-    ``above`` (a rules key), the cell is above that rule's value."""
+    ``above`` (a rules key), the cell is above the row's ``maximum`` column or, where that is empty,
+    the rule's value."""
 
     kind: str
     table: str
@@ -42,6 +43,7 @@ class Gap:
     expected: str
     when: tuple[str, tuple[str, ...]] | None = None
     above: str | None = None
+    maximum: str | None = None  # with ``above``: the column holding a row's own maximum (wins if set)
 
     @property
     def message(self) -> str:
@@ -50,7 +52,8 @@ class Gap:
 
 def _score_gap(column: str, key: str, label: str) -> Gap:
     return Gap("key_score_above_maximum", "key_evaluations", column,
-               f"不高于{label}满分（规则 key_evaluation.weight_{key}）", above=f"key_evaluation.weight_{key}")
+               f"不高于{label}满分（本行「{label}满分」，为空时按规则 key_evaluation.weight_{key}）",
+               above=f"key_evaluation.weight_{key}", maximum=f"max_{key}")
 
 
 GAPS: tuple[Gap, ...] = (
@@ -142,17 +145,21 @@ def _text(v) -> str:
 
 def make_findings(gap: Gap, export: Export, maxima: dict[str, float], files: Sequence[str],
                   sheets: Sequence, rows: Sequence[int], keys: Sequence[Sequence], depts: Sequence,
-                  projects: Sequence, years: Sequence, values: Sequence) -> list[Problem]:
+                  projects: Sequence, years: Sequence, values: Sequence,
+                  limits: Sequence | None = None) -> list[Problem]:
     """The findings of ``gap`` at the given places, one per row: ``keys`` holds, per row, the
-    record's key values (table key order). Both readers word their findings here."""
+    record's key values (table key order); ``limits`` (``above`` gaps) each row's own maximum, None
+    where the rule's applies. Both readers word their findings here."""
     table = TABLES[gap.table]
     headers: dict = {}
-    message = gap.message
-    if gap.above:
-        message += f"（满分 {maxima[gap.above]:g} 分，按满分计）"
     out = []
-    for file, sheet, row, key, dept, project, year, value in zip(
-            files, sheets, rows, keys, depts, projects, years, values):
+    limits = [None] * len(files) if limits is None else limits
+    for file, sheet, row, key, dept, project, year, value, limit in zip(
+            files, sheets, rows, keys, depts, projects, years, values, limits):
+        message = gap.message
+        if gap.above:
+            top = maxima[gap.above] if limit is None or limit != limit else float(limit)
+            message += f"（满分 {top:g} 分，按满分计）"
         sheet = None if sheet is None or (isinstance(sheet, float) and sheet != sheet) else sheet
         header = headers.get((file, sheet))
         if header is None:
@@ -179,9 +186,13 @@ def row_findings(export: Export, table: Table, df: pd.DataFrame, maxima: dict[st
     out: list[Problem] = []
     for gap in gaps_of(table.name):
         series = df[gap.column]
+        limits = None
         if gap.above:
             values = pd.to_numeric(series, errors="coerce")
-            mask = (values > maxima[gap.above]).fillna(False).to_numpy(dtype=bool, copy=True)
+            own = (pd.to_numeric(df[gap.maximum], errors="coerce") if gap.maximum in df.columns
+                   else pd.Series(np.nan, index=df.index))
+            limits = own.astype("float64")
+            mask = (values > limits.fillna(maxima[gap.above])).fillna(False).to_numpy(dtype=bool, copy=True)
         else:
             mask = series.isna().to_numpy(dtype=bool, copy=True)
         if gap.when:
@@ -202,7 +213,8 @@ def row_findings(export: Export, table: Table, df: pd.DataFrame, maxima: dict[st
         out.extend(make_findings(gap, export, maxima, sub["_file"].tolist(), sub["_sheet"].tolist(),
                                  sub["_row"].tolist(), keys, _or_none(sub, "dept_code", n),
                                  _or_none(sub, "project_id", n), _or_none(sub, "year", n),
-                                 sub[gap.column].tolist()))
+                                 sub[gap.column].tolist(),
+                                 None if limits is None else limits.iloc[pos].tolist()))
     return out
 
 

@@ -255,3 +255,22 @@ def test_counted_optional_columns_are_read_by_an_analysis():
         for c in columns:
             assert f'"{c}"' in sources or f"'{c}'" in sources or f".{c}" in sources, (table, c)
     assert "sector" not in [c for cs in COUNTED_OPTIONAL.values() for c in cs]
+
+
+def test_score_maximum_comes_from_the_row_where_given(tmp_path):
+    """A 15/15/35/35 scheme with its maxima in the data: 决策 18 > 15 is a finding (against the
+    row's maximum, not the rules' 20), 产出 33 ≤ 35 is not (though above the rules' 30); a row
+    without maxima is judged by the rules. Both readers agree."""
+    frames = small_frames()
+    ke = frames["key_evaluations"]
+    ke = pd.concat([ke.assign(score_decision=18, score_process=14, score_output=33, max_decision=15, max_process=15,
+                              max_output=35, max_effect=35)], ignore_index=True)
+    frames["key_evaluations"] = ke
+    folder = write_export(tmp_path / "maxima", frames)
+    py, bk = _both(folder)
+    found = [(p.column, p.message) for p in py if p.kind == "key_score_above_maximum"]
+    assert found == [("决策得分", "重点评价得分超过该维度满分（满分 15 分，按满分计）")]
+    assert [p for p in py if p.kind] == [p for p in bk if p.kind]
+    frames["key_evaluations"] = ke.assign(max_decision=None, max_output=None)  # rules: 20 / 30
+    py2, _ = _both(write_export(tmp_path / "rules", frames))
+    assert sorted(p.column for p in py2 if p.kind == "key_score_above_maximum") == ["产出得分"]

@@ -227,7 +227,9 @@ class Validator:
         has = {c.name for c in table.columns}
         for gap in gaps_of(name):
             c = f"s.{gap.column}"
-            cond = f"{c} > {self.maxima[gap.above]!r}" if gap.above else f"{c} IS NULL"
+            limit = (f"CAST(s.{gap.maximum} AS DOUBLE)" if gap.above and gap.maximum in has else "NULL")
+            cond = (f"{c} > coalesce({limit}, {self.maxima[gap.above]!r})" if gap.above
+                    else f"{c} IS NULL")
             if gap.when:
                 cond += f" AND s.{gap.when[0]} IN ({', '.join(quote(v) for v in gap.when[1])})"
             cond += (f" AND NOT EXISTS (SELECT 1 FROM _bad_{name} b WHERE b.rid = s.rowid "
@@ -239,7 +241,7 @@ class Validator:
             keys = [f"CAST(s.{k} AS VARCHAR)" for k in table.key] or ["NULL"]
             extra = [f"s.{k}" if k in has else "NULL" for k in ("dept_code", "project_id", "year")]
             got = self.con.execute(
-                f"SELECT s.rowid, {', '.join(keys)}, {', '.join(extra)}, s.{gap.column} "
+                f"SELECT s.rowid, {', '.join(keys)}, {', '.join(extra)}, s.{gap.column}, {limit} "
                 f"FROM {self.bulk.stage(name)} s WHERE {cond} ORDER BY s.rowid").fetchall()
             if not got:
                 continue
@@ -248,7 +250,8 @@ class Validator:
             files, sheets, rows = self.locate(name, np.array(cols[0], dtype=np.int64))
             keys_ = list(zip(*cols[1:1 + n])) if n else [()] * len(got)
             self.findings.extend(make_findings(gap, self.bulk.export, self.maxima, files, sheets, rows,
-                                               keys_, cols[1 + n], cols[2 + n], cols[3 + n], cols[4 + n]))
+                                               keys_, cols[1 + n], cols[2 + n], cols[3 + n], cols[4 + n],
+                                               cols[5 + n]))
 
     # --- references and streets ---------------------------------------------------------------
     def known_sql(self, ref) -> str:
