@@ -16,7 +16,7 @@ from .. import __version__
 from .. import files
 from ..rules import now_text
 from .execute import Execution, read_artifacts
-from .leaks import leak_error, mask
+from .leaks import holds_secret, leak_error, mask, scrub
 from .plan import Job, ReportResult, labelled, params_text
 
 log = logging.getLogger("perflib.runner")
@@ -149,9 +149,11 @@ def failed_result(job: Job, error: str, seconds: float = 0.0) -> ReportResult:
 
 
 # --- the index and the incremental cache -----------------------------------------------------------
-def update_index(out: Path, results: list[ReportResult], timezone: str | None = None) -> Path:
+def update_index(out: Path, results: list[ReportResult], timezone: str | None = None,
+                 secrets: list[str] = ()) -> Path:
     """Merge the run's results into ``.index.json`` and rewrite ``index.html`` atomically (its
-    time in ``timezone``, the run's ``report.timezone``)."""
+    time in ``timezone``, the run's ``report.timezone``); no entry shows a ``secret``
+    (:func:`index_without_secrets`)."""
     from filelock import FileLock
 
     from ..present.html import render_index
@@ -170,6 +172,7 @@ def update_index(out: Path, results: list[ReportResult], timezone: str | None = 
         for stem in list(state):
             if not (out / f"{stem}.html").exists() and not (out / f"{stem}.failed.html").exists():
                 del state[stem]
+        state = index_without_secrets(state, list(secrets))
         files.atomic_write_text(state_path, json.dumps(state, ensure_ascii=False, indent=1))
         entries = []
         for stem, e in state.items():
@@ -184,6 +187,19 @@ def update_index(out: Path, results: list[ReportResult], timezone: str | None = 
             entries.append(row)
         files.atomic_write_text(out / "index.html", render_index(entries, updated_at=now_text(timezone)))
     return out / "index.html"
+
+
+def index_without_secrets(state: dict, secrets: list[str]) -> dict:
+    """The index state with every classified name or code masked where people read it (parameters,
+    title, error) and entries whose file name holds one left out (SECURITY.md §13)."""
+    if not secrets:
+        return state
+    dropped = [stem for stem in state if holds_secret(stem, secrets)]
+    if dropped:
+        log.warning("报告目录中有 %d 份报告的文件名含涉密项目的名称或编码，未列入目录", len(dropped))
+    return {stem: {k: scrub(v, secrets) if k in ("params", "params_text", "title", "error") else v
+                   for k, v in e.items()}
+            for stem, e in state.items() if stem not in dropped}
 
 
 def _index_entry(prev: dict, r: ReportResult) -> dict:
