@@ -241,3 +241,42 @@ def test_out_in_a_read_only_folder_exits_2_and_writes_nothing(env, tmp_path, mon
     assert code == 2
     assert "只读" in err and str(folder) in err and "Traceback" not in err
     assert list(folder.iterdir()) == []
+
+
+# --- the pieces: log masking, the index ------------------------------------------------------------
+def test_masked_logging_masks_every_logger_and_tracebacks_and_is_undone(caplog):
+    caplog.set_level(logging.INFO)
+    before = logging.getLogRecordFactory()
+    secrets = sorted(SECRETS, key=len, reverse=True)
+    with leaks.masked_logging(secrets):
+        with leaks.masked_logging(["另一个涉密名称"]):  # nested blocks add up
+            logging.getLogger("papermill").warning("单元格输出：%s 与 %s", SECRET_NAME, "另一个涉密名称")
+        logging.getLogger("perflib.runner").info("编码 %s，年度 2023", SECRET_CODE)
+        try:
+            raise ValueError(f"出错：{SECRET_NAME}")
+        except ValueError:
+            logging.getLogger("some.library").exception("出错了")
+    logging.getLogger("perflib.runner").info("之后：%s", SECRET_NAME)  # outside: as it is
+    assert logging.getLogRecordFactory() is before
+    lines = caplog.text.splitlines()
+    text = "\n".join(lines[:-1])
+    assert SECRET_NAME not in text and SECRET_CODE + "，" not in text and "另一个涉密名称" not in text
+    assert text.count(leaks.LEAK_MASK) >= 4 and "ValueError" in text and "年度 2023" in text
+    assert lines[-1].endswith(f"之后：{SECRET_NAME}")
+
+
+def test_the_index_drops_entries_named_by_a_secret_and_masks_what_people_read():
+    from perflib.run.publish import index_without_secrets
+
+    state = {
+        "2023/cost-场馆运行": {"params": {"项目类型": "场馆运行"}, "params_text": "项目类型=场馆运行",
+                             "title": f"含{SECRET_NAME}的标题", "error": f"{SECRET_CODE} 出错",
+                             "fingerprint": "ab" * 32},
+        f"2023/cost-{SECRET_NAME}": {"params": {"项目类型": SECRET_NAME}},
+        f"2023/fiscal-{SECRET_CODE}街道": {"params": {}},
+    }
+    kept = index_without_secrets(state, sorted(SECRETS, key=len, reverse=True))
+    assert list(kept) == ["2023/cost-场馆运行"]
+    entry = kept["2023/cost-场馆运行"]
+    assert entry["title"] == f"含{leaks.LEAK_MASK}的标题" and entry["error"] == f"{leaks.LEAK_MASK} 出错"
+    assert entry["params"] == {"项目类型": "场馆运行"} and entry["fingerprint"] == "ab" * 32
