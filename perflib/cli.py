@@ -108,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     except PerflibError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a disk that filled up or turned read-only under a command: no traceback
+        from .files import os_error_text
+
+        print(f"操作未完成：{os_error_text(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
         return 130

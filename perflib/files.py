@@ -3,6 +3,7 @@ and sha256 of a file. Ingest and the runner both promise "nothing is half-writte
 promise with these functions and no others."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "fsync_dir", "sweep_temps", "sha256_file",
-           "sha256_bytes"]
+           "sha256_bytes", "unwritable", "os_error_text"]
 
 # hidden, and named with the writer's pid so that a later run can tell a dead writer's leftover
 _TEMP_NAME = re.compile(r"^\..+?(?:\.(\d+))?\.[a-z0-9_]+\.tmp$")
@@ -96,3 +97,50 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 def sha256_bytes(data: bytes) -> str:
     """Hex sha256 of bytes already in memory."""
     return hashlib.sha256(data).hexdigest()
+
+
+def _read_only(path: Path, is_dir: bool) -> bool:
+    """No write permission for us (``os.access``), or no write bit for anyone: a file or folder
+    made read-only on purpose stays so even for root, who ``os.access`` would let write."""
+    mode = os.W_OK | (os.X_OK if is_dir else 0)
+    try:
+        return not os.access(path, mode) or not path.stat().st_mode & 0o222
+    except OSError:
+        return True
+
+
+def unwritable(path: str | os.PathLike, *, is_dir: bool = False) -> Path | None:
+    """What keeps ``path`` (a file, or a folder with ``is_dir``) from being written: ``path`` itself
+    when it exists and is read-only, else the nearest existing folder above it when nothing can be
+    created in it; None when it can be written."""
+    path = Path(path).absolute()
+    if path.exists():
+        if path.is_dir() != is_dir:
+            return None  # the wrong kind of thing: the caller says so in its own words
+        if _read_only(path, is_dir):
+            return path
+        if is_dir:
+            return None
+    for folder in path.parents:
+        if folder.is_dir():
+            return folder if _read_only(folder, True) else None
+    return None
+
+
+_ERRNO_TEXT = {
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EDQUOT: "磁盘配额已用完",
+    errno.EACCES: "没有写入权限",
+    errno.EPERM: "没有写入权限",
+    errno.EROFS: "所在文件系统只读",
+    errno.EIO: "磁盘读写出错",
+    errno.ENAMETOOLONG: "路径过长",
+    errno.EMFILE: "打开的文件过多",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """An :class:`OSError` in Chinese: the reason and the file it concerns (no traceback)."""
+    reason = _ERRNO_TEXT.get(exc.errno or 0) or f"文件系统错误（{exc.strerror or type(exc).__name__}）"
+    where = exc.filename if exc.filename is not None else None
+    return f"{reason}：{where}" if where is not None else reason

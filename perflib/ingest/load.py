@@ -28,7 +28,7 @@ from filelock import FileLock, Timeout
 
 from .. import __version__
 from ..exceptions import Problem, StoreError
-from ..files import fsync_dir
+from ..files import fsync_dir, os_error_text, unwritable
 from ..schema import (
     BOOL, DATE, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table,
 )
@@ -287,6 +287,40 @@ def _years(export: Export) -> dict[str, list[int]]:
     return out
 
 
+def _store_write_errors(fn):
+    """``ingest`` with an unwritable store refused before anything is read, and a disk that is full
+    or read-only while the new database is written turned into a :class:`StoreError` (exit 2, a
+    Chinese message, no traceback); the body has already removed its temp file, so the previous
+    database is as it was (SECURITY.md §15)."""
+    import functools
+
+    @functools.wraps(fn)
+    def guarded(src_dir, db_path, **kwargs):
+        db = Path(db_path)
+        kept = "本次导入未写入，原数据库保持不变"
+        blocked = unwritable(db)
+        if blocked is not None:
+            what = "数据库文件" if blocked == db.absolute() else "数据库所在的文件夹"
+            raise StoreError(f"无法写入数据库 {db}：{what} {blocked} 是只读的（没有写入权限）；{kept}。"
+                             "请取消只读或用 --db 指定可写的位置")
+        try:
+            return fn(src_dir, db_path, **kwargs)
+        except OSError as exc:
+            raise StoreError(f"导入未完成：{os_error_text(exc)}（数据库 {db}）；{kept}") from None
+        except duckdb.Error as exc:
+            text = str(exc)
+            for marker, reason in (("No space left", "磁盘空间不足"), ("Disk quota", "磁盘配额已用完"),
+                                   ("Permission denied", "没有写入权限"), ("Read-only file system", "所在文件系统只读")):
+                if marker in text:
+                    raise StoreError(f"无法写入数据库 {db}：{reason}（{db.absolute().parent}）；{kept}") from None
+            if isinstance(exc, (duckdb.IOException, duckdb.FatalException)):
+                raise StoreError(f"无法写入数据库 {db}：磁盘读写出错（{text}）；{kept}") from None
+            raise
+
+    return guarded
+
+
+@_store_write_errors
 def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LOCK_TIMEOUT,
            readers: Sequence[Reader] | None = None, rules=None, strict: bool = False) -> IngestSummary:
     """Validate the export folder ``src_dir`` and load it into the DuckDB file ``db_path``.

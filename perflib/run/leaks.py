@@ -169,3 +169,101 @@ def leak_error(files: dict[str, bytes], secrets: list[str]) -> str | None:
         return None
     where = [suffix for suffix, hits in found.items() if hits]
     return f"输出中出现了 {len(leaked)} 个涉密项目的名称或编码（{'、'.join(where)}），报告未发布"
+
+
+# --- names, labels, the index and the log (SECURITY.md §14) ----------------------------------------
+def holds_secret(text: Any, secrets: list[str]) -> bool:
+    """Whether ``text`` (a file name, a parameter value or label, a line) is or contains a
+    classified name, or a classified code as a whole token."""
+    return bool(secrets) and text is not None and bool(find_leaks(str(text).encode("utf-8"), secrets))
+
+
+def scrub(value: Any, secrets: list[str]) -> Any:
+    """``value`` (text, or dicts and lists of it, keys too) with every string that holds a secret
+    masked; anything else as it is. For what the index shows of a report (parameters, title, error)."""
+    if isinstance(value, str):
+        return mask(value, secrets) if holds_secret(value, secrets) else value
+    if isinstance(value, dict):
+        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(scrub(v, secrets) for v in value)
+    return value
+
+
+class _LogMasking:
+    """One record factory, installed while any :func:`masked_logging` block is open, that masks
+    every secret of every open block in each log record of the process (whatever the logger:
+    perflib's, papermill's cell output, a library's), its traceback included."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.active: dict[int, list[str]] = {}
+        self.previous: Any = None
+        self.next_id = 0
+
+    def secrets(self) -> list[str]:
+        with self.lock:
+            merged = {s for group in self.active.values() for s in group}
+        return sorted(merged, key=len, reverse=True)
+
+    def factory(self, *args: Any, **kwargs: Any):
+        import logging
+
+        record = (self.previous or logging.LogRecord)(*args, **kwargs)
+        secrets = self.secrets()
+        if not secrets:
+            return record
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string stays the logging module's to report
+            return record
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and holds_secret(record.exc_text, secrets):
+            record.exc_text = mask(record.exc_text, secrets)
+            record.exc_info = None  # a handler would format it again from the exception itself
+        if holds_secret(message, secrets):
+            record.msg, record.args = mask(message, secrets), ()
+        return record
+
+    def enter(self, secrets: list[str]) -> int:
+        import logging
+
+        with self.lock:
+            if not self.active:
+                self.previous = logging.getLogRecordFactory()
+                logging.setLogRecordFactory(self.factory)
+            self.next_id += 1
+            self.active[self.next_id] = list(secrets)
+            return self.next_id
+
+    def leave(self, key: int) -> None:
+        import logging
+
+        with self.lock:
+            self.active.pop(key, None)
+            if not self.active and logging.getLogRecordFactory() == self.factory:
+                logging.setLogRecordFactory(self.previous or logging.LogRecord)
+
+
+_LOG_MASKING = _LogMasking()
+
+
+class masked_logging:
+    """``with masked_logging(secrets):`` every log line of this process written meanwhile has the
+    secrets masked (nested and concurrent blocks add up)."""
+
+    def __init__(self, secrets: list[str]):
+        self.secrets = list(secrets)
+        self.key: int | None = None
+
+    def __enter__(self) -> "masked_logging":
+        if self.secrets:
+            self.key = _LOG_MASKING.enter(self.secrets)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.key is not None:
+            _LOG_MASKING.leave(self.key)

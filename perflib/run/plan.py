@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 from .. import __version__
 from ..exceptions import ParameterError, StoreError
 from ..files import sha256_file
+from .leaks import holds_secret, mask
 
 KERNEL_NAME = "python3"
 RUNNER_PARAMS = ("db", "year", "rules", "artifacts_dir")  # passed by the runner, not by -p
@@ -82,7 +83,19 @@ def _streets(store, year) -> list[tuple[Any, str]]:
 
 
 def _types(store, year) -> list[tuple[Any, str]]:
-    return [(t, t) for t in store.project_types(year)]
+    """The project types of a year with outputs, but those held only by classified projects (their
+    report would be theirs alone; their money counts in the district totals as 涉密项目（合计））."""
+    only = set(classified_only_types(store, year))
+    return [(t, t) for t in store.project_types(year) if t not in only]
+
+
+def classified_only_types(store, year) -> list[str]:
+    """Project types (with outputs in ``year``) that no unclassified project of that year holds."""
+    rows = store.sql(
+        "SELECT p.project_type FROM projects p JOIN outputs o USING (project_id, year) "
+        "WHERE p.year = ? AND p.project_type IS NOT NULL GROUP BY 1 HAVING bool_and(p.is_classified) "
+        "ORDER BY 1", [int(year)])
+    return [str(t) for t in rows["project_type"]]
 
 
 def _month(store, year, raw) -> tuple[int, str]:
@@ -280,10 +293,13 @@ def _code_fingerprint(notebook: Path | None = None) -> str:
 def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = None,
               params: Iterable[tuple[str, str]] | dict | None = None, each: Iterable[str] = (),
               out: Path = Path("reports"), rules: Path | None = None, timeout: int = 600,
-              log_output: bool = False, notebooks_dir: Path | None = None) -> list[Job]:
+              log_output: bool = False, notebooks_dir: Path | None = None,
+              notices: list[str] | None = None) -> list[Job]:
     """Check the request against the notebooks and the data, and list the reports to render.
 
     Raises :class:`ParameterError` / :class:`StoreError` / ``RulesError`` before any kernel starts.
+    ``notices`` (when given) receives why reports were left out: fan-out values that hold a
+    classified name or code, types held only by classified projects (SECURITY.md §14).
     """
     from ..rules import load_rules
     from ..store import Store
@@ -303,23 +319,25 @@ def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = N
         declared = {n: notebook_parameters(found[n]) for n in names}
         each = list(dict.fromkeys(each))
         _check_names(raw_params, each, declared, names)
+        secrets = sorted(Store(db, redact=False).classified_names(), key=len, reverse=True)
         # resolve the given values once per name (they do not depend on the notebook)
-        resolved = {k: PARAMETERS[k].resolve(store, year, raw) for k, raw in raw_params.items()
-                    if k in PARAMETERS}
+        resolved = _resolve_given(raw_params, store, year, secrets)
         _check_covered(store, year, resolved, loaded_rules)
-        base_print, shared = _shared(store, db, year, loaded_rules, [found[n] for n in names], out)
+        base_print, shared = _shared(store, db, year, loaded_rules, [found[n] for n in names], out, secrets)
         shared.update(rules=str(rules_path) if rules_path else None, out=str(Path(out).resolve()),
                       timeout=timeout, log_output=log_output)
         jobs: list[Job] = []
         for name in names:
             values = _notebook_values(name, declared[name], raw_params, resolved, each, store, year,
-                                      loaded_rules)
+                                      loaded_rules, secrets=secrets, notices=notices)
             jobs += _notebook_jobs(name, found[name], declared[name], values, year, base_print, shared)
         seen: dict[str, Job] = {}
-        for j in jobs:
-            if j.stem in seen:
+        for j in jobs:  # neither can happen (values are checked, colliding names numbered): a last guard
+            if holds_secret(j.stem, secrets):
+                raise ParameterError(f"报告 {j.notebook} 的文件名会写出涉密项目的名称或编码，未生成任何报告")
+            if j.stem.casefold() in seen:
                 raise ParameterError(f"两份报告会写到同一文件 {j.stem}.html（参数取值的名称相同）")
-            seen[j.stem] = j
+            seen[j.stem.casefold()] = j
         return jobs
     finally:
         store.close()
@@ -379,17 +397,67 @@ def _check_names(raw_params: dict, each: list[str], declared: dict[str, dict], n
             raise ParameterError(f"参数 {k} 已用 -p 指定，不能再用 --each 逐个生成")
 
 
-def _shared(store, db: Path, year: int, loaded_rules, notebooks: list[Path], out: Path
-            ) -> tuple[dict, dict]:
+SECRET_VALUE = ("参数 {what} 的取值是或包含涉密项目的名称或编码，不能据此生成报告"
+                "（报告的文件名、目录和运行日志都会写出这个取值）")
+ONLY_CLASSIFIED = ("{year} 年有 {n} 个项目类型只有涉密项目，不单独生成报告；"
+                   "其金额计入全区合计中的「涉密项目（合计）」")
+
+
+def _resolve_given(raw_params: dict, store, year: int, secrets: list[str]) -> dict[str, tuple[Any, str]]:
+    """(value, label) of each ``-p`` value of a registry parameter, checked against the data; a
+    value that is or holds a classified name or code, or a type only classified projects hold, is
+    refused without repeating it (SECURITY.md §14)."""
+    resolved = {}
+    for k, raw in raw_params.items():
+        if k not in PARAMETERS:
+            continue
+        if k == "project_type" and str(raw).strip() in classified_only_types(store, year):
+            raise ParameterError("参数 project_type 指定的项目类型只有涉密项目，不单独生成报告；"
+                                 "其金额计入全区合计中的「涉密项目（合计）」")
+        try:
+            value, label = PARAMETERS[k].resolve(store, year, raw)
+        except ParameterError as exc:  # its list of the values the data hold may name a secret
+            raise ParameterError(mask(str(exc), secrets)) from None
+        if holds_secret(raw, secrets) or holds_secret(value, secrets) or holds_secret(label, secrets):
+            raise ParameterError(SECRET_VALUE.format(what=k))
+        resolved[k] = (value, label)
+    return resolved
+
+
+def _public_choices(name: str, pname: str, choices: list[tuple[Any, str]], store, year: int,
+                    secrets: list[str], notices: list[str] | None) -> list[tuple[Any, str]]:
+    """The fan-out values whose code and label hold no classified name or code; the others are
+    left out, and the log and ``notices`` say how many and why, under neutral labels
+    (涉密项目类型-1, …) that never repeat them. For project types, also how many types were left
+    out because only classified projects hold them (:func:`_types` never offers those)."""
+    said: list[str] = []
+    what = PARAM_LABELS.get(pname, pname)
+    kept = [(c, lb) for c, lb in choices if not (holds_secret(c, secrets) or holds_secret(lb, secrets))]
+    hidden = len(choices) - len(kept)
+    if hidden:
+        neutral = "、".join(f"涉密{what}-{i}" for i in range(1, hidden + 1))
+        said.append(f"报告 {name}：{hidden} 个{what}取值（{neutral}）是或包含涉密项目的名称或编码，"
+                    "不生成其报告（以免在文件名、报告目录和运行日志中写出）")
+    if pname == "project_type":
+        only = classified_only_types(store, year)
+        if only:
+            said.append(f"报告 {name}：" + ONLY_CLASSIFIED.format(year=year, n=len(only)))
+    for line in said:
+        log.warning("%s", line)
+        if notices is not None:
+            notices.append(line)
+    return kept
+
+
+def _shared(store, db: Path, year: int, loaded_rules, notebooks: list[Path], out: Path,
+            secrets: list[str]) -> tuple[dict, dict]:
     """(what every report depends on besides its notebook, parameters and the tables it reads,
     the :class:`Job` fields every report of the run shares)."""
-    from ..store import Store
     from .deps import preload_modules, table_fingerprints
 
     inputs = store.inputs()
     as_of_date = store.last_payment_date(year)
     as_of = str(as_of_date)[:10] if as_of_date is not None else None
-    secrets = sorted(Store(db, redact=False).classified_names(), key=len, reverse=True)
     # (perflib.run.deps): the data date in its header, the classified projects, rules, version
     base_print = {
         "version": __version__, "as_of": as_of, "rules": loaded_rules.sha256, "year": year,
@@ -413,9 +481,10 @@ class _Values:
 
 
 def _notebook_values(name: str, decl: dict[str, Any], raw_params: dict, resolved: dict, each: list[str],
-                     store, year: int, rules) -> _Values:
-    """Each parameter of one notebook: given (``-p``), fanned out (required, or ``--each``),
-    defaulted from the data, or left at the notebook's default."""
+                     store, year: int, rules, *, secrets: list[str] = (), notices: list[str] | None = None
+                     ) -> _Values:
+    """Each parameter of one notebook: given (``-p``), fanned out (required, or ``--each``; values
+    holding a secret left out), defaulted from the data, or left at the notebook's default."""
     v = _Values({}, {}, [], [])
     for pname, default in decl.items():
         if pname in RUNNER_PARAMS:
@@ -427,12 +496,15 @@ def _notebook_values(name: str, decl: dict[str, Any], raw_params: dict, resolved
             else:
                 value = cast_value(pname, raw_params[pname], default)
                 label = str(value)
+                if holds_secret(label, list(secrets)):
+                    raise ParameterError(SECRET_VALUE.format(what=pname))
             v.fixed[pname], v.display[pname] = value, label
             v.labels.append(label)
         elif kind is not None and (kind.fanout == "required" or pname in each):
             choices = kind.choices(store, year) if kind.choices else []
             if pname in each and kind.fanout == "optional":
                 choices = _level1(store, year) if pname == "dept" else choices
+            choices = _public_choices(name, pname, choices, store, year, list(secrets), notices)
             if not choices:
                 log.warning("%s：数据中没有可用的 %s 取值（%s 年），不生成此报告", name, pname, year)
             v.fan.append((pname, choices))
@@ -455,14 +527,44 @@ def _notebook_jobs(name: str, path: Path, decl: dict[str, Any], v: _Values, year
                   for vals, d, ls in combos for code, label in choices]
     nb_sha = sha256_file(path)
     code_print = _code_fingerprint(path)
+    stems, numbered = distinct_stems(
+        [f"{year}/{name}" + "".join(f"-{safe_label(x)}" for x in v.labels + ls) for _, _, ls in combos],
+        [tuple(str(vals[p]) for p, _ in v.fan) for vals, _, _ in combos])
+    if numbered:
+        log.info("报告 %s：%d 份报告的参数取值写成文件名后相同，按编码顺序加编号区分", name, len(numbered))
     jobs = []
-    for values, disp, fan_labels in combos:
+    for i, ((values, disp, _), stem) in enumerate(zip(combos, stems)):
         p = dict(v.fixed, **values)
+        if i in numbered:  # the page and the index say which value it is: its code beside its name
+            disp = {q: (f"{lb}（编码 {values[q]}）" if q in values and str(values[q]) != str(lb) else lb)
+                    for q, lb in disp.items()}
         d = {k: disp.get(k, v.display.get(k)) for k in decl if k not in RUNNER_PARAMS}
-        stem = f"{year}/{name}" + "".join(f"-{safe_label(x)}" for x in v.labels + fan_labels)
         fp = hashlib.sha256(json.dumps(
             dict(base_print, notebook=nb_sha, code=code_print, params=p), ensure_ascii=False,
             sort_keys=True, default=str).encode()).hexdigest()
         jobs.append(Job(notebook=name, path=str(path.resolve()), year=year, params=p, display=d,
                         stem=stem, fingerprint=fp, **shared))
     return jobs
+
+
+def distinct_stems(stems: list[str], keys: list[tuple]) -> tuple[list[str], set[int]]:
+    """``stems`` made distinct (also where a file system ignores case): the members of each group
+    that share a name get ``-1``, ``-2``, … in the order of their ``keys`` (the values' codes), a
+    number skipped when that name is taken. Returns the stems and the indexes that were numbered."""
+    groups: dict[str, list[int]] = {}
+    for i, stem in enumerate(stems):
+        groups.setdefault(stem.casefold(), []).append(i)
+    taken = {stem.casefold() for stem in stems}
+    out, numbered = list(stems), set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        n = 0
+        for i in sorted(members, key=lambda i: keys[i]):
+            n += 1
+            while f"{stems[i]}-{n}".casefold() in taken:
+                n += 1
+            out[i] = f"{stems[i]}-{n}"
+            taken.add(out[i].casefold())
+            numbered.add(i)
+    return out, numbered

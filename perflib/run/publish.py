@@ -18,7 +18,7 @@ from .. import files
 from ..rules import now_text
 from . import units
 from .execute import Execution, read_artifacts
-from .leaks import leak_error, mask
+from .leaks import holds_secret, leak_error, mask, scrub
 from .plan import Job, ReportResult, labelled, params_text
 
 log = logging.getLogger("perflib.runner")
@@ -182,7 +182,8 @@ def update_index(out: Path, results: list[ReportResult], timezone: str | None = 
 
     Each entry describes what its report's names show at this moment: the published version (its
     manifest: publication, time, files: complete by construction, :mod:`.units`), a withdrawal
-    notice (status ``withdrawn``), or a failure page. Text fields are masked with ``secrets``. ``.index.json`` is written before
+    notice (status ``withdrawn``), or a failure page. Text fields are masked with ``secrets``, and entries whose file name holds one are left out
+    (:func:`index_without_secrets`). ``.index.json`` is written before
     ``index.html``; the next run rewrites both (:func:`perflib.run.withdraw.prepare_output`).
     """
     from filelock import FileLock
@@ -199,6 +200,7 @@ def update_index(out: Path, results: list[ReportResult], timezone: str | None = 
             state = {}
         for r in results:
             state[r.stem] = _index_entry(state.get(r.stem, {}), r)
+        state = index_without_secrets(state, list(secrets or []))
         entries = []
         for stem in list(state):
             row = _index_row(out, stem, state[stem])
@@ -259,6 +261,19 @@ def _masked(value: Any, secrets: list[str], key: str = "") -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_masked(v, secrets) for v in value)
     return value
+
+
+def index_without_secrets(state: dict, secrets: list[str]) -> dict:
+    """The index state with every classified name or code masked where people read it (parameters,
+    title, error) and entries whose file name holds one left out (SECURITY.md §14)."""
+    if not secrets:
+        return state
+    dropped = [stem for stem in state if holds_secret(stem, secrets)]
+    if dropped:
+        log.warning("报告目录中有 %d 份报告的文件名含涉密项目的名称或编码，未列入目录", len(dropped))
+    return {stem: {k: scrub(v, secrets) if k in ("params", "params_text", "title", "error") else v
+                   for k, v in e.items()}
+            for stem, e in state.items() if stem not in dropped}
 
 
 def _index_entry(prev: dict, r: ReportResult) -> dict:

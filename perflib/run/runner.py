@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Iterable
 
 from ..exceptions import ParameterError
+from ..files import unwritable
 from ..rules import load_rules, now_text
 from .execute import execute_job, preload_off, preloading, quiet_papermill
 from .executors import Work, get_executor, lighten_imports
-from .leaks import mask
+from .leaks import mask, masked_logging
 from .plan import (Job, ReportResult, available_notebooks, default_notebooks_dir, params_text,
                    plan_jobs)
 from .publish import cached_result, failed_result, publish_report, update_index
@@ -36,6 +37,7 @@ class RunSummary:
     results: list[ReportResult]
     out: Path
     withdrawn: list[str] = field(default_factory=list)  # stems withdrawn before this run published
+    notices: list[str] = field(default_factory=list)  # reports left out on purpose, and why
 
     @property
     def exit_code(self) -> int:
@@ -53,6 +55,7 @@ class RunSummary:
         if self.withdrawn:
             lines.append(f"因所涉项目密级变化，撤回了 {len(self.withdrawn)} 份已发布的报告（已替换为撤回说明）："
                          + "、".join(self.withdrawn))
+        lines += [f"  未生成：{n}" for n in self.notices]
         for r in self.failed:
             lines.append(f"  失败：{r.stem}（{r.error}）→ {self.out / (r.stem + '.failed.html')}")
         for r in self.results:
@@ -89,17 +92,18 @@ def run_job_safely(job: Job) -> ReportResult:
     result for this report, so that the other reports of the run still render. What every
     executor runs."""
     started = time.monotonic()
-    try:
-        return run_job(job)
-    except Exception as exc:  # noqa: BLE001
-        log.exception("%s: unexpected error", job.stem)
-        return failed_result(job, f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - started)
+    with masked_logging(job.secrets):  # in whichever process runs it: cell output logged too
+        try:
+            return run_job(job)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("%s: unexpected error", job.stem)
+            return failed_result(job, f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - started)
 
 
 # --- the run --------------------------------------------------------------------------------------
 def check_run_arguments(*, out: Path, jobs: int, timeout: int) -> None:
     """Refuse ``--jobs``/``--timeout`` below 1 and an ``--out`` that is (or lies below) an existing
-    file, with :class:`ParameterError` (exit 2), before anything is written or started."""
+    file or that cannot be written (a read-only folder), with :class:`ParameterError` (exit 2), before anything is written or started."""
     for flag, value, what in (("--jobs", jobs, "并行生成的报告数"), ("--timeout", timeout, "每个单元格的超时秒数")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ParameterError(f"{flag} 应为正整数（{what}，至少为 1），实际为 {value}")
@@ -109,6 +113,10 @@ def check_run_arguments(*, out: Path, jobs: int, timeout: int) -> None:
                 raise ParameterError(f"--out 指定的报告文件夹无法使用：「{folder}」是一个已有的文件，不是文件夹；"
                                      "请指定一个文件夹（不存在时会自动创建）")
             break
+    blocked = unwritable(out, is_dir=True)
+    if blocked is not None:
+        raise ParameterError(f"--out 指定的报告文件夹无法写入：「{blocked}」是只读的（没有写入权限）；"
+                             "未生成任何报告。请取消只读或指定一个可写的文件夹")
 
 
 def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "data/perf.duckdb",
@@ -132,10 +140,11 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
         executor = get_executor("processes" if jobs > 1 else "serial", workers=jobs)
     executor.check()  # ParameterError (exit 2): e.g. dask.distributed not installed
     early = None if dask else _early_zygote(notebooks, notebooks_dir)
+    notices: list[str] = []
     try:
         planned = plan_jobs(notebooks, db=Path(db), year=year, params=params, each=each, out=out,
                             rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
-                            notebooks_dir=Path(notebooks_dir) if notebooks_dir else None)
+                            notebooks_dir=Path(notebooks_dir) if notebooks_dir else None, notices=notices)
         secrets = planned[0].secrets if planned else _classified(Path(db))
         timezone = planned[0].timezone if planned else None
         # before anything is published: killed publications tidied, reports naming a project
@@ -156,15 +165,16 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
             else:
                 todo.append(job)
         show = (sys.stderr.isatty() if progress is None else progress) and len(planned) > 0
-        try:
-            _execute(executor, todo, results, zygote=not dask, early=early, show=show, total=len(planned),
-                     after=lambda res: _index_one(out, res, timezone, secrets))
-        finally:
-            if results:
-                update_index(out, results, timezone=timezone, secrets=secrets)
+        with masked_logging(secrets):
+            try:
+                _execute(executor, todo, results, zygote=not dask, early=early, show=show, total=len(planned),
+                         after=lambda res: _index_one(out, res, timezone, secrets))
+            finally:
+                if results:
+                    update_index(out, results, timezone=timezone, secrets=secrets)
         order = {j.stem: i for i, j in enumerate(planned)}
         results.sort(key=lambda r: order.get(r.stem, 0))
-        return RunSummary(results=results, out=out, withdrawn=withdrawn)
+        return RunSummary(results=results, out=out, withdrawn=withdrawn, notices=notices)
     finally:
         # the zygote spawned before planning, unless this run took it over (and closed it): a
         # refused request, nothing to render, or an error on the way
