@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
 import shutil
 import sys
@@ -26,6 +27,7 @@ from typing import Callable
 HERE = Path(__file__).resolve().parent
 ROOT = HERE / "bad_inputs"
 sys.path.insert(0, str(HERE.parent))  # tests/: the conftest helpers
+os.environ["OPENPYXL_LXML"] = "False"  # the same bytes with or without lxml installed (see conftest)
 
 import pandas as pd  # noqa: E402
 
