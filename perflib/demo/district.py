@@ -14,7 +14,7 @@ import pandas as pd
 from ..schema import TABLES
 from .budgets import draw_payments, plan_spending, set_budgets
 from .calibration import FEN
-from .costs import draw_pilot_costs
+from .costs import draw_next_budgets, draw_pilot_costs
 from .evaluation import draw_key_evaluations, draw_self_evaluations
 from .fiscal import draw_street_fiscal
 from .monitoring import draw_monitoring
@@ -37,6 +37,7 @@ class DemoData:
     costs: pd.DataFrame
     outputs: pd.DataFrame
     street_fiscal: pd.DataFrame
+    next_budgets: pd.DataFrame
     notes: dict = field(default_factory=dict)
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -86,5 +87,6 @@ def build_demo(seed: int = 0) -> DemoData:
         costs=costs,
         outputs=outputs,
         street_fiscal=street,
+        next_budgets=draw_next_budgets(seed, projects),
         notes=notes,
     )

@@ -1,5 +1,6 @@
 """Street fiscal indicators (街道财政): revenue, expenditure by head, 三保, debt … of every street office,
 2020–2023, with each street's own budget discipline (东风街道, the seed's evaluated street, in the middle).
+Streets may not borrow (预算法第三十五条): only a few carry a debt (the report's 一票否决 case), the rest 0.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def draw_street_fiscal(rng: np.random.Generator, depts: pd.DataFrame) -> pd.Data
         admin = rng.uniform(0.04, 0.09)
         if name == "东风街道办事处":   # the seed's evaluated street: a middle case
             b, nz, tax_share, debt, admin = -0.075, 0.09, 0.74, 0.65, 0.065
+        indebted = debt > 0.95  # a few streets with (illegal) debt; the draws stay as they were
         head_shares = rng.dirichlet(np.array([14, 6, 8, 4, 14, 6, 4, 30, 8, 6], float) * 3)
         for year in (2020, 2021, 2022, 2023):
             rev_budget *= rng.uniform(0.96, 1.12)
@@ -49,7 +51,7 @@ def draw_street_fiscal(rng: np.random.Generator, depts: pd.DataFrame) -> pd.Data
                 "三保支出需求": int(need),
                 "三保支出": int(need * rng.uniform(0.92, 1.0)),
                 "行政成本": int(expenditure * admin * rng.uniform(0.9, 1.1)),
-                "债务余额": int(revenue * debt * rng.uniform(0.9, 1.1)),
+                "债务余额": int(revenue * debt * 0.1 * rng.uniform(0.9, 1.1)) * int(indebted),
                 "结转结余": int(expenditure * rng.uniform(0.02, 0.12)),
             }
             for k, v in vals.items():
