@@ -301,12 +301,15 @@ VIEWS.update({
                             ("peer_median_score", "参评街道中位数得分", SCORE),
                             ("contribution", "计入指数的分值", SCORE)),
     "fiscal.ranking": _v(("dept_code", "街道编码", CODE), ("dept_name", "街道"), ("index", "综合绩效指数", SCORE),
-                         ("rank", "排名", COUNT), every=True),  # group_score:<group>: PATTERNS
+                         ("rank", "排名", COUNT), ("debt", "债务余额", WAN), ("veto", "债务一票否决", BOOL),
+                         every=True),  # group_score:<group>: PATTERNS
     "fiscal.pefa": _v(("code", "指标"), ("name", "内容"), ("overall", "综合等级"), every=True),  # year_<Y>
     "fiscal.year_over_year": _v(("item", "项目"), ("change", "变化"), every=True),  # year_<Y>
     "fiscal.pefa_bands": _v(("code", "指标"), ("grade", "等级"), ("band", "区间"), ("rule", "判定")),
     "fiscal.heads": _v(("head", "功能科目"), ("budget", "预算数", WAN), ("outturn", "决算数", WAN),
                        ("adjusted", "调整后预算数", WAN), ("deviation", "偏差绝对值", WAN)),
+    "fiscal.econ": _v(("head", "经济分类"), ("budget", "预算数", WAN), ("outturn", "决算数", WAN),
+                      ("adjusted", "调整后预算数", WAN), ("deviation", "偏差绝对值", WAN)),
     "fiscal.framework": _v(*_INDICATOR, ("formula", "计算公式"), ("source", "依据"), ("status", "性质")),
 })
 
