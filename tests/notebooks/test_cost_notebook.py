@@ -111,3 +111,27 @@ def test_overview_section_7_equals_seed(demo_db):
     assert facts["cost.actual_cut_total"] == pytest.approx(float(cut), abs=0.01)
     assert round(float(cut) / 10_000) != 727
     assert f"实际压减{round(float(cut) / 10_000)}万元" in sec.text
+
+
+def test_without_next_budgets_the_pages_say_which_data_they_need(demo_db, tmp_path):
+    """A database without the optional 下年预算 table (an export without it, or a database made
+    before the table existed): the cost report and the overview still render, give the estimate as
+    测算可压减 and say the actual cut needs 下年预算."""
+    import shutil
+
+    db = tmp_path / "old.duckdb"
+    shutil.copy(demo_db, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE next_budgets")
+    out = tmp_path / "out"
+    assert main(["run", "cost", "--db", str(db), "--out", str(out), "--year", str(YEAR), "--no-progress",
+                 "-p", "project_type=道路保洁"]) == 0
+    assert main(["run", "overview", "--db", str(db), "--out", str(out), "--year", str(YEAR),
+                 "--no-progress"]) == 0
+    cost_html = (out / str(YEAR) / "cost-道路保洁.html").read_text(encoding="utf-8")
+    assert "测算可压减" in cost_html and "需要「下年预算」表" in cost_html
+    facts = json.loads((out / str(YEAR) / "cost-道路保洁.facts.json").read_text(encoding="utf-8"))["facts"]
+    assert facts["cost.actual_cut"] is None and facts["cost.savings"] > 0
+    overview_html = next((out / str(YEAR)).glob("overview*.html")).read_text(encoding="utf-8")
+    assert "测算可压减相关项目预算资金727万元（测算数）" in overview_html
+    assert "需要「下年预算」表" in overview_html and "共压减相关项目预算资金727万元" not in overview_html
