@@ -657,6 +657,9 @@ def test_debt_is_a_veto_not_a_scored_indicator(store, rules, tmp_path):
     assert "债务一票否决" in shown.columns
     sec, facts, _ = fiscal_text.overview_section(store, 2023, rules)
     assert facts["fiscal.vetoed"] == ["东风街道办事处"] and "东风街道办事处年末有债务余额" in sec
+    assert f"东风街道办事处 {r.loc['201', 'index']:.2f} 分（一票否决）" in sec
+    # the year-over-year sentence compares no rank the vetoed street does not have
+    assert "与2022年评价相比，综合绩效指数" in text and "排名由" not in text
     # switched off: debt is scored again as before and 201 is ranked
     p = tmp_path / "noveto.yaml"
     p.write_text("fiscal:\n  debt_veto: {value: false}\n", encoding="utf-8")

@@ -159,10 +159,14 @@ def test_html_and_xlsx_of_dongfeng(run_out):
     _, out = run_out
     html = (out / str(YEAR) / "fiscal-东风街道办事处.html").read_text("utf-8")
     for text in ("综合绩效指数", "PEFA", "与上次评价比较", "上一次评价为2021年", "指标体系", "含上下限",
-                 "本报告评价 2022 年度", "2023 年支付数据只到 7 月", "PI-2.1", "PI-3.1", "PI-2.2（按经济分类的支出结构偏差）不适用",
+                 "本报告评价 2022 年度", "2023 年支付数据只到 7 月", "PI-2.1", "PI-3.1", "（PI-2.2）评为",
+                 "分经济分类支出（PI-2.2 计算过程）",
                  "压缩和控制行政成本"):
         assert text in html, text
     assert 'src="http' not in html and "Traceback" not in html
+    # a street whose data carry no 经济分类: PI-2.2 不适用, and the page says which data it needs
+    other = (out / str(YEAR) / "fiscal-全福街道办事处.html").read_text("utf-8")
+    assert "PI-2.2（按经济分类的支出结构偏差）不适用" in other and "经济分类决算数:" in other
     with zipfile.ZipFile(out / str(YEAR) / "fiscal-东风街道办事处.xlsx") as z:
         book = z.read("xl/workbook.xml").decode("utf-8")
     for sheet in ("指数排名", "指标得分", "PEFA评分", "同比", "指标体系"):

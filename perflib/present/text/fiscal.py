@@ -128,8 +128,11 @@ def findings_text(fi: FiscalIndex, code: str, pefa: list[PefaScore], rules,
         d = idx - previous.result.at[code, "index"]
         r0 = previous.result.at[code, "rank"]
         trend = change(d, f"{abs(d):.2f}分", "上升", "下降", flat_below=0.005)
-        parts.append(f"与{previous.year}年评价相比，综合绩效指数{trend}，排名由第{_rank(r0)}位"
-                     f"变为第{_rank(rank)}位。")
+        if pd.isna(r0) or pd.isna(rank):   # a street vetoed in either year has no rank to compare
+            parts.append(f"与{previous.year}年评价相比，综合绩效指数{trend}。")
+        else:
+            parts.append(f"与{previous.year}年评价相比，综合绩效指数{trend}，排名由第{_rank(r0)}位"
+                         f"变为第{_rank(rank)}位。")
     grades = "，".join(f"{s.name.split('（')[0]}（{s.code}）评为{s.describe()}" for s in pefa if s.applicable)
     if grades:
         parts.append(f"按 PEFA 方法，{grades}。")
@@ -258,7 +261,9 @@ def overview_section(store, year: int, rules) -> tuple[str, dict, pd.DataFrame]:
     e = fi.year
     ranked = fi.result.sort_values(["rank", "dept_name"], na_position="last")
     names = "、".join(fi.streets["dept_name"])
-    scores = "，".join(f"{r.dept_name} {score(r.index)} 分" for r in ranked.itertuples() if not pd.isna(r.index))
+    vetoed = set(fi.vetoed)
+    scores = "，".join(f"{r.dept_name} {score(r.index)} 分{'（一票否决）' if r.dept_name in vetoed else ''}"
+                      for r in ranked.itertuples() if not pd.isna(r.index))
     prior = f"在总结 {e - 1} 年度街道级政府财政运行综合绩效评价工作的基础上，" if had_prev else ""
     count = f"（共 {fi.n_streets} 个街道）" if fi.n_streets > 1 else ""
     if e == year:
