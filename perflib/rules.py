@@ -266,6 +266,7 @@ NUMERIC_RANGES: dict[str, NumericRange] = {
     "fiscal.pi2_bands": RATE,
     "fiscal.pi3_bands": RATIO,
     "fiscal.pefa_years": NumericRange(1, 100, integer=True),
+    "fiscal.final_outturn_month": MONTH,
     "report.html_max_rows": ROWS,
     "report.xlsx_max_rows": ROWS,
 }

@@ -137,6 +137,10 @@ class Table:
     doc: str = ""
     # Rows are replaced per (key of accumulate_by) on re-ingest, so monthly snapshots accumulate.
     accumulate_by: tuple[str, ...] = ()
+    # False: an optional table (SPEC "Optional tables and columns"): an export without it loads and
+    # every report renders, the sections that need it saying which data they need; a database made
+    # before the table existed still opens (the table reads as empty).
+    required: bool = True
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -234,6 +238,8 @@ PAYMENTS = _add(Table(
         _c("year", "年度", YEAR, **YEAR_RANGE),
         _c("pay_date", "支付日期", DATE),
         _c("amount", "支付金额", MONEY, minimum=0),
+        _c("econ_code", "经济分类", CODE, required=False, nullable=True,
+           doc="支出经济分类科目，如 30201 办公费；可省略"),
     ),
     references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),
 ))
@@ -354,11 +360,30 @@ STREET_FISCAL = _add(Table(
     references=(Reference(("dept_code",), "departments", ("dept_code",)),),
 ))
 
+NEW_OR_CONTINUING = ("新增", "延续")
+
+NEXT_BUDGETS = _add(Table(
+    name="next_budgets", label="下年预算", aliases=("下年度预算", "下年预算安排"), required=False,
+    doc="下一预算年度的项目年初预算（可省略的表）。「年度」是预算所属的年度（如 2023 年数据中的 2024 年"
+        "年初预算填 2024）。成本报告据此计算实际压减额（本年年初预算数 − 下年预算数）；没有本表时只给出测算可压减额。"
+        "新增项目在项目表中尚无记录，所以项目编码不与项目表对照。",
+    columns=(
+        _c("project_id", "项目编码", CODE, doc="与项目表的项目编码一致的为延续项目"),
+        _c("year", "年度", YEAR, doc="预算所属的年度", **YEAR_RANGE),
+        _c("budget", "下年预算数", MONEY, minimum=0, doc="该年度的年初预算数"),
+        _c("new_or_continuing", "新增或延续", ENUM, required=False, nullable=True,
+           allowed=NEW_OR_CONTINUING),
+    ),
+    key=("project_id", "year"),
+))
+
 # Load order: a table's references point only to tables earlier in this order.
 TABLE_ORDER = (
     "departments", "projects", "targets", "payments", "monitoring", "self_evaluations",
-    "self_eval_indicators", "key_evaluations", "costs", "outputs", "street_fiscal",
+    "self_eval_indicators", "key_evaluations", "costs", "outputs", "street_fiscal", "next_budgets",
 )
+# Tables an export (and a database made by an older perflib) may lack.
+OPTIONAL_TABLES = tuple(n for n in TABLE_ORDER if not TABLES[n].required)
 assert set(TABLE_ORDER) == set(TABLES)
 
 
@@ -391,6 +416,10 @@ EXPENDITURE_HEADS = (
 )
 HEAD_BUDGET_PREFIX = "支出预算数:"
 HEAD_OUTTURN_PREFIX = "支出决算数:"
+# Expenditure by economic classification (for PEFA PI-2.2; optional rows): "经济分类预算数:<类>" and
+# "经济分类决算数:<类>", e.g. 经济分类决算数:商品和服务支出.
+ECON_BUDGET_PREFIX = "经济分类预算数:"
+ECON_OUTTURN_PREFIX = "经济分类决算数:"
 
 
 # --- graded problems ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from .exceptions import StoreError
-from .schema import TABLE_ORDER, TABLES
+from .schema import OPTIONAL_TABLES, TABLE_ORDER, TABLES
 
 CLASSIFIED_NAME = "涉密项目"
 CLASSIFIED_TOTAL_LABEL = "涉密项目（合计）"
@@ -158,7 +158,7 @@ class Store:
             if os.environ.get(TABLES_READ_ENV):  # perflib run: record the tables a report reads
                 self.con = traced(self.con)
             self.path = p
-            missing = [t for t in TABLE_ORDER if not self._has_table(t)]
+            missing = [t for t in TABLE_ORDER if t not in OPTIONAL_TABLES and not self._has_table(t)]
             if missing:
                 raise StoreError(f"{p} 不是 perflib 数据库（缺少表：{'、'.join(missing)}）")
         self._classified: dict[str, str] | None = None
@@ -250,6 +250,10 @@ class Store:
         if name not in TABLES:
             raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLE_ORDER)}")
         cols = [c.name for c in TABLES[name].columns]
+        if name in OPTIONAL_TABLES and not self._has_table(name):  # a database older than the table
+            return _fix_types(arrow_frame(self.con.execute(
+                f"SELECT {', '.join(f'CAST(NULL AS {c.sql_type}) AS {c.name}' for c in TABLES[name].columns)}"
+                " WHERE false")), name)
         query = f"SELECT {', '.join(cols)} FROM {name}"
         params: list = []
         if year is not None and "year" in cols:

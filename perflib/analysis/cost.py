@@ -13,7 +13,12 @@ Definitions (SPEC; every threshold from ``rules.cost``):
 * **expenditure standard** (支出标准) = ``numpy.quantile(peer unit costs, cost.standard_percentile)``
   (numpy's default linear method); a type gets one only with ≥ ``cost.min_peers`` peers (inclusive;
   a peer is a project-year, so three venues over three pilot years are nine peers).
-* **savings** = Σ over the type's year-Y peers of max(0, unit cost − standard) × quantity.
+* **savings** (测算可压减, an estimate) = Σ over the type's year-Y peers of max(0, unit cost −
+  standard) × quantity. It says what the standard *would* cut, not what the budget did.
+* **actual cut** (实际压减) = Σ over the type's year-Y projects with outputs that have a next-year
+  budget of max(0, 年初预算数(Y) − 下年预算数(Y+1)). 下年预算数 is the project's row of table
+  ``next_budgets`` for Y+1, else its Y+1 row of ``projects`` (年初预算数); a project with neither is
+  left out and listed. None when no such project has one (the data do not hold next year's budgets).
 * **outliers**: robust z = ``cost.mad_scale`` × (x − median) / MAD over the peers; |z| >
   ``cost.outlier_z`` (strictly greater) is an outlier. MAD = 0 (more than half the peers share one
   unit cost): z = (x − median) / (``cost.meanad_scale`` × mean absolute deviation) instead; when
@@ -62,7 +67,8 @@ def pilot_years(year: int, rules: Rules) -> list[int]:
 class CostData:
     """The store's cost inputs for the pilot years of ``year`` (redacted, canonical columns).
 
-    ``projects`` covers the pilot years and year + 1 (for the budget actually cut next year).
+    ``projects`` covers the pilot years and year + 1; ``next_budgets`` the 下年预算 rows of year + 1
+    (both for the budget actually cut next year).
     """
 
     year: int
@@ -70,6 +76,9 @@ class CostData:
     projects: pd.DataFrame
     costs: pd.DataFrame
     outputs: pd.DataFrame
+    next_budgets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"project_id": pd.Series([], dtype=object), "year": pd.Series([], dtype="int64"),
+         "budget": pd.Series([], dtype="float64")}))
 
 
 def load_cost_data(store, year: int, rules: Rules) -> CostData:
@@ -81,7 +90,8 @@ def load_cost_data(store, year: int, rules: Rules) -> CostData:
             "budget_amount", "adjusted_amount", "budget"]
     projects = projects[[c for c in keep if c in projects.columns]].copy()
     return CostData(year=year, pilot_years=years, projects=projects,
-                    costs=store.table("costs", years), outputs=store.table("outputs", years))
+                    costs=store.table("costs", years), outputs=store.table("outputs", years),
+                    next_budgets=store.table("next_budgets", year + 1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,18 +429,44 @@ def cost_effectiveness(analysis: TypeAnalysis) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Savings against the budget actually cut, and the five-step closed loop
 # --------------------------------------------------------------------------------------------
-def savings_vs_budget(analysis: TypeAnalysis, projects: pd.DataFrame) -> pd.DataFrame:
-    """Year-Y savings per project beside the budget actually cut: this year's 年初预算数 minus next
-    year's 年初预算数 of the same project code (positive = cut; NaN where no next-year project)."""
+NEXT_SOURCES = {"next_budgets": "下年预算表", "projects": "项目表"}
+
+
+def next_year_budgets(data: CostData) -> pd.DataFrame:
+    """下年预算数 per project code for year Y + 1: ``project_id``, ``next_budget`` (元), ``next_source``
+    (``next_budgets`` — the 下年预算 table, preferred — or ``projects`` — the project's Y + 1 row)."""
+    nb = data.next_budgets
+    nb = nb[nb["year"] == data.year + 1][["project_id", "budget"]].rename(columns={"budget": "next_budget"})
+    nb = nb.assign(next_source="next_budgets")
+    pr = data.projects[data.projects["year"] == data.year + 1][["project_id", "budget_amount"]].rename(
+        columns={"budget_amount": "next_budget"}).assign(next_source="projects")
+    pr = pr[~pr["project_id"].isin(set(nb["project_id"]))]
+    out = pd.concat([nb, pr], ignore_index=True)
+    out["next_budget"] = out["next_budget"].astype("float64")
+    return out.drop_duplicates("project_id").reset_index(drop=True)
+
+
+def savings_vs_budget(analysis: TypeAnalysis, data: CostData) -> pd.DataFrame:
+    """Year-Y projects with outputs: the estimate (``saving``, 测算可压减) beside the budget actually
+    cut: ``budget_amount`` (年初预算数 of Y), ``next_budget`` (下年预算数 of Y + 1, see
+    :func:`next_year_budgets`; NaN where the data hold none), ``budget_change`` (budget − next budget,
+    negative = raised), ``actual_cut`` (max(0, budget_change)) and ``cut_minus_saving``."""
     cur = analysis.current[["project_id", "project_name", "dept_name", "label", "unit_cost", "saving"]]
-    y = analysis.year
-    this = projects[projects["year"] == y][["project_id", "budget_amount"]]
-    nxt = projects[projects["year"] == y + 1][["project_id", "budget_amount"]].rename(
-        columns={"budget_amount": "next_budget"})
-    out = cur.merge(this, on="project_id", how="left").merge(nxt, on="project_id", how="left")
-    out["budget_cut"] = out["budget_amount"] - out["next_budget"]
-    out["cut_minus_saving"] = out["budget_cut"] - out["saving"]
+    this = data.projects[data.projects["year"] == analysis.year][["project_id", "budget_amount"]]
+    out = cur.merge(this, on="project_id", how="left").merge(next_year_budgets(data), on="project_id",
+                                                             how="left")
+    out["budget_amount"] = out["budget_amount"].astype("float64")
+    out["budget_change"] = out["budget_amount"] - out["next_budget"]
+    out["actual_cut"] = out["budget_change"].clip(lower=0)
+    out["cut_minus_saving"] = out["actual_cut"] - out["saving"]
     return out.reset_index(drop=True)
+
+
+def actual_cut(table: pd.DataFrame) -> float | None:
+    """Σ ``actual_cut`` of :func:`savings_vs_budget`'s projects that have a next-year budget, to the
+    fen; None when none has one."""
+    have = table[table["next_budget"].notna()]
+    return None if have.empty else float(round(have["actual_cut"].sum(), 2))
 
 
 def closed_loop(store, analysis: TypeAnalysis) -> pd.DataFrame:
@@ -442,8 +478,8 @@ def closed_loop(store, analysis: TypeAnalysis) -> pd.DataFrame:
     pay = store.redact_frame(store.sql(
         "SELECT project_id, sum(amount) AS paid FROM payments WHERE year = ? GROUP BY project_id", [y]))
     selfeval = store.table("self_evaluations", y)[["project_id"]]
-    nxt = store.table("projects", y + 1)[["project_id"]] if (y + 1) in store.years() else \
-        pd.DataFrame({"project_id": pd.Series([], dtype=object)})
+    nxt = pd.concat([store.table("projects", y + 1)[["project_id"]],
+                     store.table("next_budgets", y + 1)[["project_id"]]], ignore_index=True)
     ids = cur["project_id"]
     cur["入库分析"] = cur["has_outputs"] & (cur["quantity"].fillna(0) > 0)
     cur["编制细化"] = cur["total_cost"].notna()
@@ -468,10 +504,11 @@ def _num(x: float, digits: int | None = None) -> float | None:
     return float(round(x, digits)) if digits is not None else float(x)
 
 
-def type_facts(analysis: TypeAnalysis) -> dict:
+def type_facts(analysis: TypeAnalysis, cut: float | None = None) -> dict:
     """SPEC fact names of one type: projects (year-Y project-years with outputs), unit-cost median of
-    year Y, standard (None without one), savings in 元 rounded to the fen (None without a standard),
-    outliers (year-Y project-years with |robust z| > cost.outlier_z against the pilot-year peers)."""
+    year Y, standard (None without one), savings (测算可压减) in 元 rounded to the fen (None without a
+    standard), outliers (year-Y project-years with |robust z| > cost.outlier_z against the pilot-year
+    peers), actual_cut (实际压减, :func:`actual_cut`; None without next year's budgets)."""
     cur = analysis.current
     uc = cur["unit_cost"].dropna()
     return {
@@ -480,6 +517,7 @@ def type_facts(analysis: TypeAnalysis) -> dict:
         "cost.standard": _num(analysis.standard),
         "cost.savings": _num(analysis.savings, 2),  # 元, to the fen
         "cost.outliers": analysis.outliers,
+        "cost.actual_cut": cut,
     }
 
 
@@ -497,26 +535,43 @@ def check_project_type(store, year: int, project_type: str) -> None:
 def cost_facts(store, year: int, project_type: str, rules: Rules) -> dict:
     """The cost facts of one project type in year ``year`` (SPEC names; money in 元)."""
     check_project_type(store, year, project_type)
-    return type_facts(analyse_type(load_cost_data(store, year, rules), project_type, rules))
+    data = load_cost_data(store, year, rules)
+    a = analyse_type(data, project_type, rules)
+    return type_facts(a, actual_cut(savings_vs_budget(a, data)))
 
 
 def analyse_all_types(store, year: int, rules: Rules) -> dict[str, TypeAnalysis]:
     """:func:`analyse_type` for every project type with outputs in ``year`` (one read of the store)."""
-    data = load_cost_data(store, year, rules)
-    return {t: analyse_type(data, t, rules) for t in store.project_types(year)}
+    return analyse_types(load_cost_data(store, year, rules), store.project_types(year), rules)
+
+
+def analyse_types(data: CostData, types, rules: Rules) -> dict[str, TypeAnalysis]:
+    """:func:`analyse_type` for each of ``types`` on one :class:`CostData`."""
+    return {t: analyse_type(data, t, rules) for t in types}
+
+
+def type_cuts(analyses: dict[str, TypeAnalysis], data: CostData) -> dict[str, float | None]:
+    """:func:`actual_cut` of each type (None where none of its projects has a next-year budget)."""
+    return {t: actual_cut(savings_vs_budget(a, data)) for t, a in analyses.items()}
 
 
 def cost_overview_facts(store, year: int, rules: Rules) -> dict:
     """Overview facts: ``cost.standards`` = types with a standard; ``cost.savings_total`` = Σ their
-    savings (元)."""
-    return types_overview_facts(analyse_all_types(store, year, rules))
+    savings (元, 测算可压减); ``cost.actual_cut_total`` = Σ their actual cuts (None without data)."""
+    data = load_cost_data(store, year, rules)
+    analyses = analyse_types(data, store.project_types(year), rules)
+    return types_overview_facts(analyses, type_cuts(analyses, data))
 
 
-def types_overview_facts(analyses: dict[str, TypeAnalysis]) -> dict:
-    """Σ of the per-type ``cost.savings`` facts (each to the fen) over the types with a standard."""
-    with_std = [a for a in analyses.values() if a.has_standard]
+def types_overview_facts(analyses: dict[str, TypeAnalysis], cuts: dict[str, float | None] | None = None
+                         ) -> dict:
+    """Σ of the per-type ``cost.savings`` facts (each to the fen) over the types with a standard, and
+    Σ of the same types' ``cost.actual_cut`` (None when none of them has next year's budgets)."""
+    with_std = [t for t, a in analyses.items() if a.has_standard]
+    have = [cuts[t] for t in with_std if cuts and cuts.get(t) is not None]
     return {"cost.standards": len(with_std),
-            "cost.savings_total": float(round(sum(type_facts(a)["cost.savings"] for a in with_std), 2))}
+            "cost.savings_total": float(round(sum(type_facts(analyses[t])["cost.savings"] for t in with_std), 2)),
+            "cost.actual_cut_total": float(round(sum(have), 2)) if have else None}
 
 
 # --------------------------------------------------------------------------------------------
@@ -585,14 +640,16 @@ def standard_table(analysis: TypeAnalysis) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Overview section 七
 # --------------------------------------------------------------------------------------------
-def types_table(analyses: dict[str, TypeAnalysis]) -> pd.DataFrame:
+def types_table(analyses: dict[str, TypeAnalysis], cuts: dict[str, float | None] | None = None
+                ) -> pd.DataFrame:
     """One row per project type: unit, peers, year-Y projects, median unit cost, standard, outliers,
-    savings."""
+    savings (测算可压减) and actual cut (实际压减; NaN without next year's budgets)."""
     rows = []
     for t, a in analyses.items():
-        f = type_facts(a)
+        f = type_facts(a, (cuts or {}).get(t))
         rows.append({"project_type": t, "unit": a.unit, "peers": len(a.peers), "projects": f["cost.projects"],
                      "unit_cost_median": f["cost.unit_cost_median"], "standard": f["cost.standard"],
-                     "outliers": f["cost.outliers"], "savings": f["cost.savings"]})
+                     "outliers": f["cost.outliers"], "savings": f["cost.savings"],
+                     "actual_cut": np.nan if f["cost.actual_cut"] is None else f["cost.actual_cut"]})
     return pd.DataFrame(rows, columns=["project_type", "unit", "peers", "projects", "unit_cost_median",
-                                       "standard", "outliers", "savings"])
+                                       "standard", "outliers", "savings", "actual_cut"])

@@ -18,7 +18,16 @@ Methods (all thresholds and weights from the rules' ``fiscal`` section):
   the weight of a missing indicator is redistributed pro rata), or over all indicators with missing
   ones scoring 0 (``zero``). No indicator at all → index missing. Rank 1 = highest index; ties share
   the better rank (1, 2, 2, 4); a street without index is unranked.
-* **PEFA** (PI-1, PI-2, PI-3): :mod:`perflib.analysis.pefa`.
+* **PEFA** (PI-1, PI-2.1, PI-2.2, PI-3.1): :mod:`perflib.analysis.pefa`.
+* **Evaluated year**: the report for year Y evaluates the latest year E ≤ Y whose 决算 is complete
+  (:func:`evaluated_year`): every street with 街道财政 rows for E has both 决算 figures (一般公共预算
+  收入, 一般公共预算支出), and the year is over in the data — the store holds no payments of E, or
+  they reach month ``fiscal.final_outturn_month`` (12: a year whose payments stop in July is still
+  running). PEFA scores completed years only.
+* **Debt veto** (``fiscal.debt_veto``, 预算法第三十五条: streets may not borrow): the indicator
+  ``debt_ratio`` is not scored (the index re-normalises over the other weights); a street whose
+  债务余额 of E is > 0 is 一票否决: its index is shown, it is not ranked (rank missing) and the
+  others are ranked among themselves.
 """
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError, RulesError
+from ..schema import ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX
 from .pefa import PefaScore, fail_grade, head_lines, pefa_scores, pefa_years
 
 # --- indicator formulas ----------------------------------------------------------------------------
@@ -52,14 +62,25 @@ MISSING_MODES = ("redistribute", "zero")
 # hair below a findings threshold; far below any meaningful precision of a 0–100 score.
 SCORE_DECIMALS = 9
 ELIGIBLE_FUND_SOURCE = "本级"
+DEBT_KEY = "debt_ratio"          # the indicator the debt veto replaces
+DEBT_INDICATOR = "债务余额"
+OUTTURN_INDICATORS = ("一般公共预算收入", "一般公共预算支出")  # the 决算 figures a final year has
 
 
 
 # --- rules -----------------------------------------------------------------------------------------
+def debt_veto(rules) -> bool:
+    """Whether street debt is a veto item (rules ``fiscal.debt_veto``) rather than a scored indicator."""
+    return bool(rules.value("fiscal.debt_veto"))
+
+
 def indicator_framework(rules) -> pd.DataFrame:
     """The indicator framework of the rules as a table (index = indicator key), checked against
-    :data:`FORMULAS` (an indicator the code cannot compute is a rules error)."""
-    ind = rules.value("fiscal.indicators")
+    :data:`FORMULAS` (an indicator the code cannot compute is a rules error); without ``debt_ratio``
+    when debt is a veto item."""
+    ind = dict(rules.value("fiscal.indicators"))
+    if debt_veto(rules):
+        ind.pop(DEBT_KEY, None)
     unknown = [k for k in ind if k not in FORMULAS]
     if unknown:
         raise RulesError(f"规则 fiscal.indicators 含无法计算的指标：{'、'.join(unknown)}"
@@ -107,6 +128,57 @@ def peer_streets(departments: pd.DataFrame, street_fiscal: pd.DataFrame, year: i
     streets = departments[departments["is_street"].astype(bool) & departments["dept_code"].astype(str).isin(codes)]
     return (streets[["dept_code", "dept_name"]].astype({"dept_code": str})
             .sort_values("dept_code").reset_index(drop=True))
+
+
+@dataclass
+class EvaluatedYear:
+    """The year a report for ``requested`` evaluates, and why the later years were not evaluated:
+    ``skipped`` = [(year, kind, detail)] newest first, kind ``running`` (detail: the last month of
+    the year's payments) or ``incomplete`` (detail: the streets lacking a 决算 figure)."""
+
+    requested: int
+    year: int | None
+    skipped: list[tuple[int, str, Any]] = field(default_factory=list)
+
+
+def outturn_gap(street_fiscal: pd.DataFrame, departments: pd.DataFrame, year: int,
+                last_payment_month: int | None, final_month: int) -> tuple[str, Any] | None:
+    """Why the 决算 of ``year`` is not final — ("none", None): no street data; ("running", month):
+    the year's payments stop before ``final_month``; ("incomplete", [street names]): streets without
+    both 决算 figures — or None when it is final."""
+    streets = peer_streets(departments, street_fiscal, year)
+    if streets.empty:
+        return ("none", None)
+    if last_payment_month is not None and int(last_payment_month) < int(final_month):
+        return ("running", int(last_payment_month))
+    wide = fiscal_wide(street_fiscal)
+    lacking = []
+    for code, name in streets.itertuples(index=False):
+        row = wide.loc[(code, int(year))] if (code, int(year)) in wide.index else pd.Series(dtype="float64")
+        if any(pd.isna(row.get(k, np.nan)) for k in OUTTURN_INDICATORS):
+            lacking.append(name)
+    return ("incomplete", lacking) if lacking else None
+
+
+def evaluated_year(street_fiscal: pd.DataFrame, departments: pd.DataFrame, year: int,
+                   last_payment_month, final_month: int) -> EvaluatedYear:
+    """The latest year ≤ ``year`` whose 决算 is final (:func:`outturn_gap`); ``last_payment_month``
+    maps a year to the month of its last payment (None: no payments). ``year`` None when none is."""
+    years = sorted({int(y) for y in street_fiscal["year"]} if len(street_fiscal) else set(), reverse=True)
+    skipped = []
+    for y in [y for y in years if y <= int(year)]:
+        gap = outturn_gap(street_fiscal, departments, y, last_payment_month(y), final_month)
+        if gap is None:
+            return EvaluatedYear(int(year), y, skipped)
+        if gap[0] != "none":
+            skipped.append((y, *gap))
+    return EvaluatedYear(int(year), None, skipped)
+
+
+def store_evaluated_year(store, year: int, rules) -> EvaluatedYear:
+    """:func:`evaluated_year` on a Store (payments' last month per year from the store)."""
+    return evaluated_year(store.table("street_fiscal"), store.table("departments"), int(year),
+                          store.last_payment_month, int(rules.value("fiscal.final_outturn_month")))
 
 
 def _street_of_unit(departments: pd.DataFrame, street_codes) -> dict[str, str]:
@@ -255,9 +327,17 @@ class FiscalIndex:
     framework: pd.DataFrame        # index key: name, group, weight, direction, source, status
     values: pd.DataFrame           # index dept_code, columns indicator keys (fractions)
     scores: pd.DataFrame           # same shape, 0–100
-    result: pd.DataFrame           # index dept_code: index, weight_available, rank, dept_name
+    result: pd.DataFrame           # index dept_code: index, weight_available, rank, dept_name, debt, veto
     coverage: pd.DataFrame | None = None
     missing: str = "redistribute"
+    debt_veto: bool = False
+
+    @property
+    def vetoed(self) -> list[str]:
+        """Names of the streets vetoed for debt (债务余额 > 0), in code order."""
+        if "veto" not in self.result:
+            return []
+        return [self.name_of(c) for c in sorted(self.result.index[self.result["veto"].astype(bool)])]
 
     @property
     def n_streets(self) -> int:
@@ -274,6 +354,9 @@ class FiscalIndex:
         ``group_score:<group>`` (the weighted mean score of the group's indicators the street has)."""
         r = self.result.copy()
         tab = pd.DataFrame({"dept_name": r["dept_name"], "index": r["index"], "rank": r["rank"]}, index=r.index)
+        if self.debt_veto:
+            tab["debt"] = r["debt"]
+            tab["veto"] = r["veto"].astype(bool)
         for group in dict.fromkeys(self.framework["group"]):
             keys = [k for k in self.framework.index if self.framework.at[k, "group"] == group and k in self.scores]
             if keys:
@@ -320,7 +403,28 @@ def compute_index(street_fiscal: pd.DataFrame, departments: pd.DataFrame, year: 
     scores = normalise(values, framework["direction"].to_dict(), rules.value("fiscal.equal_values_score"))
     result = composite_index(scores, framework["weight"].to_dict(), mode)
     result["dept_name"] = result.index.map(dict(zip(streets["dept_code"], streets["dept_name"])))
-    return FiscalIndex(int(year), streets, framework, values, scores, result, coverage, mode)
+    veto = debt_veto(rules)
+    if veto:
+        apply_debt_veto(result, street_debt(street_fiscal, year, codes))
+    return FiscalIndex(int(year), streets, framework, values, scores, result, coverage, mode, veto)
+
+
+def street_debt(street_fiscal: pd.DataFrame, year: int, codes) -> pd.Series:
+    """债务余额 of each street in ``year`` (元; missing where not reported), index dept_code."""
+    wide = fiscal_wide(street_fiscal)
+    idx = pd.Index([str(c) for c in codes], name="dept_code")
+    if wide.empty or DEBT_INDICATOR not in wide.columns or int(year) not in wide.index.get_level_values("year"):
+        return pd.Series(np.nan, index=idx, dtype="float64")
+    return wide.xs(int(year), level="year")[DEBT_INDICATOR].reindex(idx).astype("float64")
+
+
+def apply_debt_veto(result: pd.DataFrame, debt: pd.Series) -> None:
+    """一票否决 (in place): ``debt`` and ``veto`` (债务余额 > 0) per street; vetoed streets lose their
+    rank, the others are re-ranked among themselves (1 = best, ties share the better rank)."""
+    result["debt"] = debt.reindex(result.index).astype("float64")
+    result["veto"] = (result["debt"] > 0).fillna(False).astype(bool)
+    ok = result["index"].where(~result["veto"])
+    result["rank"] = ok.rank(ascending=False, method="min").astype("Int64")
 
 
 def street_index(store, year: int, rules) -> FiscalIndex:
@@ -352,7 +456,8 @@ def pefa_band_table(rules) -> pd.DataFrame:
     """The bands applied, stated with their boundaries (for the report)."""
     window, required = pefa_years(rules)
     rows = []
-    for code, key, kind in (("PI-1", "pi1_bands", "in"), ("PI-2", "pi2_bands", "below"), ("PI-3", "pi3_bands", "in")):
+    for code, key, kind in (("PI-1", "pi1_bands", "in"), ("PI-2.1", "pi2_bands", "below"),
+                            ("PI-2.2", "pi2_bands", "below"), ("PI-3.1", "pi3_bands", "in")):
         bands = rules.value(f"fiscal.{key}")
         for g in sorted(bands):
             b = bands[g]
@@ -426,17 +531,28 @@ class StreetEvaluation:
     pefa: list[PefaScore]
     previous: FiscalIndex | None = None
     heads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    econ: pd.DataFrame = field(default_factory=pd.DataFrame)
+    basis: EvaluatedYear | None = None   # the report's year, and why later years were not evaluated
+
+    @property
+    def vetoed(self) -> bool:
+        r = self.index.result
+        return bool(r.at[self.code, "veto"]) if "veto" in r.columns else False
 
     @property
     def facts(self) -> dict:
+        """``fiscal.year`` (the evaluated year), ``fiscal.index``, ``fiscal.rank`` (None when vetoed),
+        ``fiscal.streets``, ``fiscal.pi1`` and ``fiscal.veto`` (debt > 0 under ``fiscal.debt_veto``)."""
         r = self.index.result
         idx = r.at[self.code, "index"]
         rank = r.at[self.code, "rank"]
         return {
+            "fiscal.year": int(self.year),
             "fiscal.index": None if pd.isna(idx) else round(float(idx), 2),
             "fiscal.rank": None if pd.isna(rank) else int(rank),
             "fiscal.streets": int(self.index.n_streets),
             "fiscal.pi1": self.pefa[0].grade,
+            "fiscal.veto": self.vetoed,
         }
 
     def year_over_year(self) -> pd.DataFrame | None:
@@ -446,19 +562,22 @@ class StreetEvaluation:
 
 
 def evaluate_street(store, year: int, street: str, rules) -> StreetEvaluation:
-    """Index, rank, PEFA scores and the previous evaluation for one street (code or name)."""
-    year = int(year)
+    """Index, rank, PEFA scores and the previous evaluation for one street (code or name), of the
+    last year ≤ ``year`` with a final 决算 (:func:`store_evaluated_year`)."""
+    basis = store_evaluated_year(store, int(year), rules)
+    if basis.year is None:
+        raise ParameterError(f"{int(year)}年及以前没有决算已完成的街道财政运行数据（街道财政表），无法评价")
+    year = basis.year
     fi = street_index(store, year, rules)
     depts = store.table("departments")
-    if fi.n_streets == 0:
-        raise ParameterError(f"{year}年没有街道财政运行数据（街道财政表），无法评价")
     code, name = resolve_street(depts, street, candidates=fi.streets["dept_code"])
     sf = store.table("street_fiscal")
     wide = fiscal_wide(sf)
     prev_year = previous_evaluation_year(sf, code, year)
     previous = street_index(store, prev_year, rules) if prev_year is not None else None
     return StreetEvaluation(code, name, year, fi, pefa_scores(wide, code, year, rules), previous,
-                            head_lines(wide, code, year))
+                            head_lines(wide, code, year),
+                            head_lines(wide, code, year, (ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX)), basis)
 
 
 def fiscal_facts(store, year: int, street: str, rules) -> dict:
@@ -466,28 +585,33 @@ def fiscal_facts(store, year: int, street: str, rules) -> dict:
     ``fiscal.streets`` (evaluated streets of the year), ``fiscal.pi1`` (PEFA grade A–D)."""
     return evaluate_street(store, year, street, rules).facts
 
-def street_overview(store, year: int, rules) -> tuple[FiscalIndex, bool]:
-    """The overview's section 五 data: the year's index over every evaluated street (all streets with
-    街道财政 data for Y) and whether any street was evaluated in Y−1 (``False`` when none in Y)."""
-    year = int(year)
-    fi = street_index(store, year, rules)
-    if fi.n_streets == 0:
-        return fi, False
-    had_prev = len(peer_streets(store.table("departments"), store.table("street_fiscal"), year - 1)) > 0
-    return fi, had_prev
+def street_overview(store, year: int, rules) -> tuple[FiscalIndex, bool, EvaluatedYear]:
+    """The overview's section 五 data for the report year ``year``: the index of the evaluated year
+    E (:func:`store_evaluated_year`) over every street with 街道财政 data for E, whether any street
+    was evaluated in E−1, and the basis (E None: no street is evaluated, the index is empty)."""
+    basis = store_evaluated_year(store, int(year), rules)
+    if basis.year is None:
+        fi = compute_index(store.table("street_fiscal").iloc[0:0], store.table("departments"), int(year), rules)
+        return fi, False, basis
+    fi = street_index(store, basis.year, rules)
+    had_prev = len(peer_streets(store.table("departments"), store.table("street_fiscal"), basis.year - 1)) > 0
+    return fi, had_prev, basis
 
 
 def street_overview_facts(fi: FiscalIndex) -> dict:
-    """Section 五's facts: ``fiscal.streets``, and with streets ``fiscal.evaluated`` (their names) and
-    ``fiscal.index_by_street`` (name → index rounded to 2 decimals, ranked)."""
+    """Section 五's facts: ``fiscal.streets``, and with streets ``fiscal.year`` (the evaluated year),
+    ``fiscal.evaluated`` (their names), ``fiscal.index_by_street`` (name → index rounded to 2
+    decimals, ranked) and ``fiscal.vetoed`` (names of the streets vetoed for debt)."""
     if fi.n_streets == 0:
         return {"fiscal.streets": 0}
     ranked = fi.result.sort_values(["rank", "dept_name"], na_position="last")
     return {
+        "fiscal.year": int(fi.year),
         "fiscal.streets": int(fi.n_streets),
         "fiscal.evaluated": list(fi.streets["dept_name"]),
         "fiscal.index_by_street": {r.dept_name: round(float(r.index), 2)
                                    for r in ranked.itertuples() if not pd.isna(r.index)},
+        "fiscal.vetoed": fi.vetoed,
     }
 
 
@@ -517,10 +641,10 @@ def indicator_table(ev: StreetEvaluation) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def heads_table(ev: StreetEvaluation) -> pd.DataFrame:
-    """PI-2 working for year Y per functional ``head``: ``budget``, ``outturn``, ``adjusted`` budget
-    and absolute ``deviation``, in 元."""
-    h = ev.heads
+def heads_table(ev: StreetEvaluation, econ: bool = False) -> pd.DataFrame:
+    """PI-2.1 working for the evaluated year per functional ``head`` (``econ``: PI-2.2's, per economic
+    class): ``budget``, ``outturn``, ``adjusted`` budget and absolute ``deviation``, in 元."""
+    h = ev.econ if econ else ev.heads
     columns = ["head", "budget", "outturn", "adjusted", "deviation"]
     if h.empty:
         return pd.DataFrame(columns=columns)

@@ -1,12 +1,15 @@
-"""PEFA outturn scores of a street office (PI-1 支出总额执行, PI-2 支出结构偏差, PI-3 收入执行), part of
-the 街道级政府财政运行综合绩效评价 (:mod:`perflib.analysis.fiscal`); thresholds from the rules' ``fiscal``
-section.
+"""PEFA outturn scores of a street office (PI-1 支出总额执行, PI-2.1 支出结构偏差（功能分类）, PI-2.2
+支出结构偏差（经济分类）, PI-3.1 收入总额执行), part of the 街道级政府财政运行综合绩效评价
+(:mod:`perflib.analysis.fiscal`); thresholds from the rules' ``fiscal`` section. PI-2.3 (contingency)
+and PI-3.2 (revenue composition) are not computed: the labels say 2.1 and 3.1, never the whole PI.
 
-Over the ``window`` years ending at Y: PI-1 = 一般公共预算支出 / 一般公共预算支出预算数 and
-PI-3 = 一般公共预算收入 / 一般公共预算收入预算数, graded by bands with *inclusive* bounds
-(lo ≤ ratio ≤ hi); PI-2 composition variance = Σ|outturnᵢ − adjᵢ| / Σ adjᵢ with
-adjᵢ = budgetᵢ × Σ outturn / Σ budget over the expenditure heads (a head present on one side only
-counts 0 on the other), graded *strictly below* each limit. A grade is awarded when at least
+Over the ``window`` completed years ending at the evaluated year E: PI-1 = 一般公共预算支出 /
+一般公共预算支出预算数 and PI-3.1 = 一般公共预算收入 / 一般公共预算收入预算数, graded by bands with
+*inclusive* bounds (lo ≤ ratio ≤ hi); PI-2.1 composition variance = Σ|outturnᵢ − adjᵢ| / Σ adjᵢ with
+adjᵢ = budgetᵢ × Σ outturn / Σ budget over the functional heads (支出预算数:/支出决算数: rows; a head
+present on one side only counts 0 on the other), graded *strictly below* each limit; PI-2.2 the same
+over the economic classes (经济分类预算数:/经济分类决算数: rows) with the same limits, and *not
+applicable* (不适用) when the street has no such rows in the window. A grade is awarded when at least
 ``required`` of the ``window`` years fall in its band; a year without data does not count; failing
 every band gives D (with fewer years of data than ``required``: D, marked 数据不足). Ratios are
 rounded to ``grading_decimals`` places before grading so 105/100 is exactly on the 1.05 bound.
@@ -19,13 +22,15 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import RulesError
-from ..schema import HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX
+from ..schema import ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX, HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX
 
 PEFA_NAMES = {
     "PI-1": "支出总额执行（决算/预算）",
-    "PI-2": "支出结构偏差（调整后预算法）",
-    "PI-3": "收入执行（决算/预算）",
+    "PI-2.1": "支出结构偏差（按功能分类，调整后预算法）",
+    "PI-2.2": "支出结构偏差（按经济分类，调整后预算法）",
+    "PI-3.1": "收入总额执行（决算/预算）",
 }
+NOT_APPLICABLE = "不适用"
 
 
 def pefa_years(rules) -> tuple[int, int]:
@@ -96,17 +101,19 @@ def composition_variance(budget: pd.Series, outturn: pd.Series) -> float:
     return float((o - adj).abs().sum() / adj.sum())
 
 
-def head_lines(wide: pd.DataFrame, code: str, year: int) -> pd.DataFrame:
+def head_lines(wide: pd.DataFrame, code: str, year: int, prefixes=(HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX)
+               ) -> pd.DataFrame:
     """Budget and outturn per expenditure head of one street-year, with the adjusted budget and
-    its deviation (the PI-2 working); index = head."""
+    its deviation (the PI-2.1 working; with the 经济分类 ``prefixes``, PI-2.2's); index = head."""
     key = (str(code), int(year))
     if key not in wide.index:
         return pd.DataFrame(columns=["budget", "outturn", "adjusted", "deviation"])
     row = wide.loc[key]
-    budget = row[[c for c in row.index if c.startswith(HEAD_BUDGET_PREFIX)]].dropna()
-    budget.index = [c[len(HEAD_BUDGET_PREFIX):] for c in budget.index]
-    outturn = row[[c for c in row.index if c.startswith(HEAD_OUTTURN_PREFIX)]].dropna()
-    outturn.index = [c[len(HEAD_OUTTURN_PREFIX):] for c in outturn.index]
+    b_prefix, o_prefix = prefixes
+    budget = row[[c for c in row.index if c.startswith(b_prefix)]].dropna()
+    budget.index = [c[len(b_prefix):] for c in budget.index]
+    outturn = row[[c for c in row.index if c.startswith(o_prefix)]].dropna()
+    outturn.index = [c[len(o_prefix):] for c in outturn.index]
     heads = list(dict.fromkeys([*budget.index, *outturn.index]))
     df = pd.DataFrame({"budget": budget.reindex(heads).fillna(0.0), "outturn": outturn.reindex(heads).fillna(0.0)},
                       index=pd.Index(heads, name="head"))
@@ -120,7 +127,7 @@ def head_lines(wide: pd.DataFrame, code: str, year: int) -> pd.DataFrame:
 class PefaScore:
     """One PEFA indicator of one street: the yearly measure and grade, and the overall grade."""
 
-    code: str                   # "PI-1" | "PI-2" | "PI-3"
+    code: str                   # "PI-1" | "PI-2.1" | "PI-2.2" | "PI-3.1"
     name: str
     yearly: pd.DataFrame        # columns year, value, grade (value: ratio or variance; NaN = no data)
     grade: str
@@ -131,12 +138,19 @@ class PefaScore:
     grades: tuple[str, ...] = ("A", "B", "C")  # the banded grades, best first
 
     @property
+    def applicable(self) -> bool:
+        """False when the data carry nothing this indicator measures (PI-2.2 without 经济分类)."""
+        return self.grade != NOT_APPLICABLE
+
+    @property
     def weak(self) -> bool:
         """The lowest banded grade or the failing one (C or D): a finding for the report."""
-        return self.grade >= self.grades[-1]
+        return self.applicable and self.grade >= self.grades[-1]
 
     def describe(self) -> str:
-        """e.g. 「B（近 3 年中 2 年达到）」 or 「D（数据不足）」."""
+        """e.g. 「B（近 3 年中 2 年达到）」, 「D（数据不足）」 or 「不适用（…）」."""
+        if not self.applicable:
+            return f"{NOT_APPLICABLE}（数据中没有按经济分类的预算数和决算数）"
         if self.insufficient:
             return f"{self.grade}（数据不足）"
         if self.met:
@@ -156,8 +170,17 @@ def _pefa(code: str, values: dict[int, float], grader, grades, window: int, requ
                      tuple(sorted(grades)))
 
 
+def not_applicable(code: str, years: list[int], window: int, required: int, grades) -> PefaScore:
+    """A PEFA indicator the data cannot measure: every year without a value, grade 不适用."""
+    yearly = pd.DataFrame({"year": years, "value": [float("nan")] * len(years),
+                           "grade": pd.Series([None] * len(years), dtype=object)})
+    return PefaScore(code, PEFA_NAMES[code], yearly, NOT_APPLICABLE, required, window, 0, False,
+                     tuple(sorted(grades)))
+
+
 def pefa_scores(wide: pd.DataFrame, code: str, year: int, rules) -> list[PefaScore]:
-    """PI-1, PI-2 and PI-3 of one street over the ``window`` years ending at ``year``."""
+    """PI-1, PI-2.1, PI-2.2 and PI-3.1 of one street over the ``window`` years ending at ``year``
+    (PI-2.2 不适用 when the street has no 经济分类 rows in those years)."""
     window, required = pefa_years(rules)
     decimals = int(rules.value("fiscal.grading_decimals"))
     b1, b2, b3 = (rules.value(f"fiscal.{k}") for k in ("pi1_bands", "pi2_bands", "pi3_bands"))
@@ -174,15 +197,26 @@ def pefa_scores(wide: pd.DataFrame, code: str, year: int, rules) -> list[PefaSco
         n, d = cell(y, num), cell(y, den)
         return n / d if (not np.isnan(d) and d > 0 and not np.isnan(n)) else float("nan")
 
-    def variance(y: int) -> float:
-        lines = head_lines(wide, code, y)
+    def variance(y: int, prefixes=(HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX)) -> float:
+        lines = head_lines(wide, code, y, prefixes)
         return composition_variance(lines["budget"], lines["outturn"]) if not lines.empty else float("nan")
 
+    econ = (ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX)
     pi1 = {y: ratio(y, "一般公共预算支出", "一般公共预算支出预算数") for y in years}
-    pi2 = {y: variance(y) for y in years}
-    pi3 = {y: ratio(y, "一般公共预算收入", "一般公共预算收入预算数") for y in years}
+    pi21 = {y: variance(y) for y in years}
+    pi22 = {y: variance(y, econ) for y in years}
+    pi31 = {y: ratio(y, "一般公共预算收入", "一般公共预算收入预算数") for y in years}
+    has_econ = any(not head_lines(wide, code, y, econ).empty for y in years)
     return [
         _pefa("PI-1", pi1, lambda r: grade_in_bands(r, b1, decimals), b1, window, required),
-        _pefa("PI-2", pi2, lambda v: grade_below(v, b2, decimals), b2, window, required),
-        _pefa("PI-3", pi3, lambda r: grade_in_bands(r, b3, decimals), b3, window, required),
+        _pefa("PI-2.1", pi21, lambda v: grade_below(v, b2, decimals), b2, window, required),
+        (_pefa("PI-2.2", pi22, lambda v: grade_below(v, b2, decimals), b2, window, required) if has_econ
+         else not_applicable("PI-2.2", years, window, required, b2)),
+        _pefa("PI-3.1", pi31, lambda r: grade_in_bands(r, b3, decimals), b3, window, required),
     ]
+
+
+def pefa_bands(rules) -> dict:
+    """The bands of each PEFA code as the rules give them (PI-2.2 shares PI-2.1's limits)."""
+    return {"PI-1": rules.value("fiscal.pi1_bands"), "PI-2.1": rules.value("fiscal.pi2_bands"),
+            "PI-2.2": rules.value("fiscal.pi2_bands"), "PI-3.1": rules.value("fiscal.pi3_bands")}

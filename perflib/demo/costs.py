@@ -111,3 +111,19 @@ def _calibrate_savings(df: pd.DataFrame, target: float) -> pd.DataFrame:
         assert abs(float(np.quantile(uc, 0.5)) - std) < 1e-9
         return df
     raise RuntimeError("could not calibrate cost savings")  # pragma: no cover
+
+
+def draw_next_budgets(seed: int, projects: pd.DataFrame) -> pd.DataFrame:
+    """下年预算: the 2024 年初预算 of every 2023 cost-pilot project (all 延续), in fen, rounded to 100 元.
+
+    Most are cut by 0–15 % against 2023, a few rise, so the actual cut (Σ positive 2023 − 2024
+    differences) differs from the estimate (测算可压减, 727 万元). Drawn from a stream of its own
+    (``seed``, 2024) so that no table drawn before it changes.
+    """
+    rng = np.random.default_rng([int(seed), YEAR + 1])
+    pil = projects[(projects["group"] == "pilot") & (projects["year"] == YEAR)].sort_values("project_id")
+    factor = rng.uniform(0.85, 1.03, len(pil))
+    step = 100 * FEN
+    budget = np.rint(pil["budget_amount_fen"].to_numpy(float) * factor / step).astype(np.int64) * step
+    return pd.DataFrame({"project_id": pil["project_id"].to_numpy(), "year": YEAR + 1,
+                         "budget_fen": budget, "new_or_continuing": "延续"}).reset_index(drop=True)

@@ -14,9 +14,9 @@ import pandas as pd
 from ..schema import TABLES
 from .budgets import draw_payments, plan_spending, set_budgets
 from .calibration import FEN
-from .costs import draw_pilot_costs
+from .costs import draw_next_budgets, draw_pilot_costs
 from .evaluation import draw_key_evaluations, draw_self_evaluations
-from .fiscal import draw_street_fiscal
+from .fiscal import draw_street_econ, draw_street_fiscal
 from .monitoring import draw_monitoring
 from .projects import ProjectBook, add_pilot_lines, add_project_sets, assign_codes, make_departments
 from .targets import draw_targets
@@ -37,6 +37,7 @@ class DemoData:
     costs: pd.DataFrame
     outputs: pd.DataFrame
     street_fiscal: pd.DataFrame
+    next_budgets: pd.DataFrame
     notes: dict = field(default_factory=dict)
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -47,6 +48,9 @@ class DemoData:
             for c in TABLES[name].money_columns:
                 fen = df.pop(c + "_fen")
                 df[c] = fen.astype("float64") / FEN
+            for c in TABLES[name].columns:  # an optional column the demo does not carry: empty
+                if c.name not in df.columns and not c.required:
+                    df[c.name] = None
             out[name] = df[[c.name for c in TABLES[name].columns]]
         return out
 
@@ -73,6 +77,7 @@ def build_demo(seed: int = 0) -> DemoData:
     keyevals = draw_key_evaluations(rng, projects)
     costs, outputs = pilots.tables()
     street = draw_street_fiscal(rng, depts.table)
+    street = pd.concat([street, draw_street_econ(seed, street)], ignore_index=True)
     cols = [c.name for c in TABLES["projects"].columns if c.kind != "money"]
     return DemoData(
         departments=depts.table.drop(columns="weight"),
@@ -86,5 +91,6 @@ def build_demo(seed: int = 0) -> DemoData:
         costs=costs,
         outputs=outputs,
         street_fiscal=street,
+        next_budgets=draw_next_budgets(seed, projects),
         notes=notes,
     )

@@ -164,4 +164,8 @@ def write_export(data: DemoData, out_dir: Path) -> list[Path]:
     p = out_dir / "街道财政.xlsx"
     write_xlsx({"街道财政": export_frame(data.street_fiscal, "street_fiscal", text_money=False)}, p)
     files.append(p)
+
+    p = out_dir / "下年预算.csv"
+    write_csv(export_frame(data.next_budgets, "next_budgets", text_money=True), p, "utf-8")
+    files.append(p)
     return files

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .sources import HEADER_SEARCH_ROWS
 from ..schema import (
-    ENUM, ENUM_SYNONYMS, EXPENDITURE_HEADS, FALSE_WORDS, HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX,
+    ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX, ENUM, ENUM_SYNONYMS, EXPENDITURE_HEADS, FALSE_WORDS,
+    HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX,
     KIND_LABELS, MONEY_UNITS, STREET_FISCAL_INDICATORS, TABLE_ORDER, TABLES, TOTAL_LABELS,
     TRUE_WORDS, Table,
 )
@@ -48,8 +49,10 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
          "target_value": "保持稳定", "unit": "", "weight": ""},
     ],
     "payments": [
-        {"project_id": "2023-101-001", "year": "2023", "pay_date": "2023-03-15", "amount": "200,000.00"},
-        {"project_id": "2023-201-001", "year": "2023", "pay_date": "2023/7/31", "amount": "296,666.67"},
+        {"project_id": "2023-101-001", "year": "2023", "pay_date": "2023-03-15", "amount": "200,000.00",
+         "econ_code": "31005"},
+        {"project_id": "2023-201-001", "year": "2023", "pay_date": "2023/7/31", "amount": "296,666.67",
+         "econ_code": ""},
     ],
     "monitoring": [
         {"project_id": "2023-101-001", "year": "2023", "as_of_month": "7", "indicator": "新建运动场地",
@@ -83,6 +86,10 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
         {"dept_code": "201", "year": "2023", "indicator": "一般公共预算收入", "value": "52,000,000"},
         {"dept_code": "201", "year": "2023", "indicator": f"{HEAD_OUTTURN_PREFIX}教育支出", "value": "8,300,000"},
     ],
+    "next_budgets": [
+        {"project_id": "2023-201-001", "year": "2024", "budget": "3,300,000.00", "new_or_continuing": "延续"},
+        {"project_id": "2024-101-001", "year": "2024", "budget": "800,000.00", "new_or_continuing": "新增"},
+    ],
 }
 
 
@@ -109,6 +116,8 @@ def _kind_text(col) -> str:
 
 def _table_section(t: Table) -> list[str]:
     out = [f"### {t.label}（{t.name}）", "", t.doc, ""]
+    if not t.required:
+        out += ["本表可省略：没有本表时照常导入，各报告照常生成，用到本表的部分注明缺少这项数据。", ""]
     names = "、".join(f"`{n}`" for n in t.names)
     out += [f"文件名或工作表名：{names}", ""]
     rows = []
@@ -142,6 +151,8 @@ def _table_section(t: Table) -> list[str]:
         out.append("")
         out.append(f"按支出功能科目的预算与决算（用于支出结构偏差）：`{HEAD_BUDGET_PREFIX}<科目>`、"
                    f"`{HEAD_OUTTURN_PREFIX}<科目>`，科目为：" + "、".join(EXPENDITURE_HEADS) + "。")
+        out.append(f"按支出经济分类的预算与决算（可省略，用于 PEFA PI-2.2）：`{ECON_BUDGET_PREFIX}<类>`、"
+                   f"`{ECON_OUTTURN_PREFIX}<类>`，如 `{ECON_OUTTURN_PREFIX}商品和服务支出`。")
     if t.accumulate_by:
         out.append("重复导入时按「" + "＋".join(t.column(c).header for c in t.accumulate_by)
                    + "」替换：新的某月快照只替换该月，各月快照逐月累积。")

@@ -30,7 +30,7 @@ from .. import __version__
 from ..exceptions import Problem, StoreError
 from ..files import fsync_dir, os_error_text, unwritable
 from ..schema import (
-    BOOL, DATE, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table,
+    BOOL, DATE, INT, MONEY, MONTH, NUMBER, OPTIONAL_TABLES, TABLE_ORDER, TABLES, YEAR, Table,
 )
 from ..store import create_schema
 from .checks import ValidationFailed, examine
@@ -185,7 +185,7 @@ def _attach_old(con: duckdb.DuckDBPyConnection, db: Path) -> None:
                          f"如文件已损坏，请移走它后重新导入全部数据。") from None
     have = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'old'").fetchall()}
-    missing = [t for t in (*TABLE_ORDER, "loads") if t not in have]
+    missing = [t for t in (*TABLE_ORDER, "loads") if t not in have and t not in OPTIONAL_TABLES]
     if missing:
         raise StoreError(f"{db} 不是 perflib 数据库（缺少表：{'、'.join(missing)}），未做任何改动。")
 
@@ -370,7 +370,7 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
             if has_old and _last_load_shas(con) == export.sha256s:
                 summary.unchanged = True
                 summary.totals = {n: con.execute(f"SELECT count(*) FROM old.{n}").fetchone()[0]
-                                  for n in TABLE_ORDER}
+                                  for n in TABLE_ORDER if n in rows.old_tables}
                 con.close()
                 con = None
                 _remove(tmp)

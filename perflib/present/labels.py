@@ -292,10 +292,11 @@ _COST = (
     ("quantity", "产出数量", NUMBER), ("quality_score", "质量得分", SCORE), ("total_cost", "总成本（元）", MONEY),
     ("unit_cost", "单位成本（元）", MONEY), ("robust_z", "稳健z值", Z), ("is_outlier", "是否异常", BOOL),
     ("is_peer", "纳入同类比较", BOOL), ("problem", "数据问题"), ("excess", "超标准单位成本（元）", MONEY),
-    ("saving", "可节约资金（元）", MONEY), ("standard", "支出标准（元）", MONEY), ("percentile", "分位数", NUMBER),
-    ("peers", "样本数", COUNT), ("above", "超标准项目数", COUNT), ("savings", "可节约资金合计（元）", MONEY),
+    ("saving", "测算可压减（元）", MONEY), ("standard", "支出标准（元）", MONEY), ("percentile", "分位数", NUMBER),
+    ("peers", "样本数", COUNT), ("above", "超标准项目数", COUNT), ("savings", "测算可压减合计（元）", MONEY),
     ("budget_amount", "本年年初预算数（元）", MONEY), ("next_budget", "下年年初预算数（元）", MONEY),
-    ("budget_cut", "实际压减额（元）", MONEY), ("cut_minus_saving", "实际压减 − 测算节约（元）", MONEY),
+    ("budget_change", "本年 − 下年预算数（元）", MONEY), ("actual_cut", "实际压减（元）", MONEY),
+    ("next_source", "下年预算来源"), ("cut_minus_saving", "实际压减 − 测算可压减（元）", MONEY),
     ("efficient", "有效前沿", BOOL), ("cheap_low_quality", "低价低质", BOOL), ("element", "成本要素"),
     ("amount", "金额（元）", MONEY), ("share", "占比", RATE), ("missing", "缺少的成本证据"),
     ("is_rule", "规则采用", BOOL), ("steps", "有证据的环节数", COUNT),
@@ -315,7 +316,7 @@ VIEWS.update({
     "cost.types": _v(("project_type", "项目类型"), ("unit", "计量单位"), ("peers", "可比项目年度", COUNT),
                      ("projects", "本年项目数", COUNT), ("unit_cost_median", "单位成本中位数（元）", MONEY),
                      ("standard", "支出标准（元）", MONEY), ("outliers", "异常值个数", COUNT),
-                     ("savings", "可节约资金（元）", MONEY)),
+                     ("savings", "测算可压减（元）", MONEY), ("actual_cut", "实际压减（元）", MONEY)),
 })
 
 # --- fiscal -----------------------------------------------------------------------------------------
@@ -326,12 +327,15 @@ VIEWS.update({
                             ("peer_median_score", "参评街道中位数得分", SCORE),
                             ("contribution", "计入指数的分值", SCORE)),
     "fiscal.ranking": _v(("dept_code", "街道编码", CODE), ("dept_name", "街道"), ("index", "综合绩效指数", SCORE),
-                         ("rank", "排名", COUNT), every=True),  # group_score:<group>: PATTERNS
+                         ("rank", "排名", COUNT), ("debt", "债务余额", WAN), ("veto", "债务一票否决", BOOL),
+                         every=True),  # group_score:<group>: PATTERNS
     "fiscal.pefa": _v(("code", "指标"), ("name", "内容"), ("overall", "综合等级"), every=True),  # year_<Y>
     "fiscal.year_over_year": _v(("item", "项目"), ("change", "变化"), every=True),  # year_<Y>
     "fiscal.pefa_bands": _v(("code", "指标"), ("grade", "等级"), ("band", "区间"), ("rule", "判定")),
     "fiscal.heads": _v(("head", "功能科目"), ("budget", "预算数", WAN), ("outturn", "决算数", WAN),
                        ("adjusted", "调整后预算数", WAN), ("deviation", "偏差绝对值", WAN)),
+    "fiscal.econ": _v(("head", "经济分类"), ("budget", "预算数", WAN), ("outturn", "决算数", WAN),
+                      ("adjusted", "调整后预算数", WAN), ("deviation", "偏差绝对值", WAN)),
     "fiscal.framework": _v(*_INDICATOR, ("formula", "计算公式"), ("source", "依据"), ("status", "性质")),
 })
 

@@ -87,8 +87,19 @@ def _frames() -> dict[str, pd.DataFrame]:
     selfevals = pd.DataFrame([dict(project_id="R-A", year=2023, spent_amount=1000.0, satisfaction=90,
                                    reported_score=90)])
     depts = pd.DataFrame([dict(dept_code="D1", dept_name="区城管局", parent_code=None, is_street=False)])
+    # 下年预算 (2024): R-A here too (this row wins over its 2024 project row: 14,000, not 13,000),
+    # R-C cut, P-1 cut, G-1 (公务接待, no standard) cut, and a new project of no pilot type
+    next_budgets = pd.DataFrame([
+        dict(project_id="R-A", year=2024, budget=14_000.0, new_or_continuing="延续"),
+        dict(project_id="R-C", year=2024, budget=20_000.0, new_or_continuing="延续"),
+        dict(project_id="P-1", year=2024, budget=90_000.0, new_or_continuing="延续"),
+        dict(project_id="G-1", year=2024, budget=50_000.0, new_or_continuing="延续"),
+        dict(project_id="NEW-1", year=2024, budget=70_000.0, new_or_continuing="新增"),
+        dict(project_id="R-B", year=2023, budget=1.0, new_or_continuing="延续"),  # not next year: ignored
+    ])
     return {"departments": depts, "projects": pd.DataFrame(projects), "costs": pd.DataFrame(costs),
-            "outputs": pd.DataFrame(outputs), "payments": payments, "self_evaluations": selfevals}
+            "outputs": pd.DataFrame(outputs), "payments": payments, "self_evaluations": selfevals,
+            "next_budgets": next_budgets}
 
 
 @pytest.fixture(scope="module")
@@ -227,10 +238,18 @@ def test_type_facts(road):
     assert f["cost.standard"] == pytest.approx(12.0)
     assert f["cost.savings"] == pytest.approx(12_800)
     assert f["cost.outliers"] == 1
+    assert f["cost.actual_cut"] is None  # not given: the analysis alone does not know next year
 
 
 def test_cost_facts_via_store_and_unknown_type(store, rules):
-    assert cost.cost_facts(store, 2023, ROAD, rules)["cost.savings"] == pytest.approx(12_800)
+    f = cost.cost_facts(store, 2023, ROAD, rules)
+    assert f["cost.savings"] == pytest.approx(12_800)
+    # actual cut by hand (2023 年初预算 = quantity × unit cost × 1.25):
+    # R-A 15,000 − 14,000 (下年预算 row, preferred over the 2024 project row) = 1,000
+    # R-B 12,500 − 13,000 (2024 project row) = −500 → 0; R-C 25,000 − 20,000 = 5,000
+    # R-D, R-E, R-F: no 2024 budget → left out
+    assert f["cost.actual_cut"] == pytest.approx(6_000)
+    assert f["cost.actual_cut"] != pytest.approx(f["cost.savings"])
     with pytest.raises(ParameterError, match="没有项目类型「不存在」.*道路保洁"):
         cost.cost_facts(store, 2023, "不存在", rules)
 
@@ -239,7 +258,10 @@ def test_overview_facts(store, rules):
     # 物业管理 2023: 5, 6, 7, 8, 30, 7 (classified) → median 7; savings (8−7)×100 + (30−7)×100 = 2,400
     # 公务接待 has 3 peers < 5 → no standard, not summed
     f = cost.cost_overview_facts(store, 2023, rules)
-    assert f == {"cost.standards": 2, "cost.savings_total": pytest.approx(12_800 + 2_400)}
+    # actual cut over the same two types: 道路保洁 6,000 + 物业管理 P-1 100,000 − 90,000 = 10,000;
+    # 公务接待's G-1 cut (no standard) and the new project NEW-1 are not in the scope
+    assert f == {"cost.standards": 2, "cost.savings_total": pytest.approx(12_800 + 2_400),
+                 "cost.actual_cut_total": pytest.approx(16_000)}
 
 
 def test_quality_adjusted_standard(road):
@@ -297,13 +319,42 @@ def test_cost_effectiveness(road):
 def test_savings_vs_budget(store, rules):
     data = cost.load_cost_data(store, 2023, rules)
     a = cost.analyse_type(data, ROAD, rules)
-    t = cost.savings_vs_budget(a, data.projects).set_index("project_id")
-    # R-A: 2023 budget 12,000 × 1.25 = 15,000; 2024 13,000 → cut 2,000; saving 0
-    assert t.loc["R-A", "budget_cut"] == pytest.approx(2_000)
-    # R-B: 10,000 × 1.25 = 12,500 → 13,000 → cut −500; saving 4,000 → difference −4,500
-    assert t.loc["R-B", "budget_cut"] == pytest.approx(-500)
-    assert t.loc["R-B", "cut_minus_saving"] == pytest.approx(-4_500)
-    assert math.isnan(t.loc["R-C", "next_budget"])
+    t = cost.savings_vs_budget(a, data).set_index("project_id")
+    # R-A: 2023 budget 12,000 × 1.25 = 15,000; 下年预算 14,000 (the 2024 project row says 13,000)
+    assert t.loc["R-A", "next_budget"] == pytest.approx(14_000)
+    assert t.loc["R-A", "next_source"] == "next_budgets"
+    assert t.loc["R-A", "actual_cut"] == pytest.approx(1_000)
+    # R-B: 10,000 × 1.25 = 12,500 → 13,000 (project row) → change −500, actual cut 0; saving 4,000
+    assert t.loc["R-B", "next_source"] == "projects"
+    assert t.loc["R-B", "budget_change"] == pytest.approx(-500)
+    assert t.loc["R-B", "actual_cut"] == 0
+    assert t.loc["R-B", "cut_minus_saving"] == pytest.approx(-4_000)
+    assert t.loc["R-C", "actual_cut"] == pytest.approx(5_000)
+    assert math.isnan(t.loc["R-D", "next_budget"]) and math.isnan(t.loc["R-D", "actual_cut"])
+    assert cost.actual_cut(t) == pytest.approx(6_000)
+    assert cost.actual_cut(t[t["next_budget"].isna()]) is None
+
+
+def test_export_without_next_budgets(rules):
+    """Neither the 下年预算 table nor next-year project rows: no actual cut, and the words say which
+    data are needed; a database made before the table existed (table absent) reads the same."""
+    frames = {k: v for k, v in _frames().items() if k != "next_budgets"}
+    frames["projects"] = frames["projects"][frames["projects"]["year"] < 2024]
+    for drop in (False, True):
+        s = Store.from_frames(frames)
+        if drop:
+            s.con.execute("DROP TABLE next_budgets")
+        assert s.table("next_budgets").empty
+        f = cost.cost_facts(s, 2023, ROAD, rules)
+        assert f["cost.actual_cut"] is None and f["cost.savings"] == pytest.approx(12_800)
+        assert cost.cost_overview_facts(s, 2023, rules)["cost.actual_cut_total"] is None
+        data = cost.load_cost_data(s, 2023, rules)
+        text = cost_text.budget_cut_text(cost.savings_vs_budget(cost.analyse_type(data, ROAD, rules), data), 2023)
+        assert "测算可压减 1.28 万元" in text and "需要「下年预算」表" in text and "实际压减 " not in text
+        sec_text, facts, _ = cost_text.overview_section(s, 2023, rules)
+        assert "测算可压减相关项目预算资金2万元（测算数）" in sec_text and "需要「下年预算」表" in sec_text
+        assert "共压减" not in sec_text
+        s.close()
 
 
 def test_closed_loop(store, road):
@@ -378,7 +429,7 @@ def test_plots_render_with_chinese_glyphs(store, rules):
         plots.plot_unit_cost_distribution(a.rows, a.standard, a.unit),
         plots.plot_cost_regression(a.peers, reg.fixed, reg.variable, a.unit),
         plots.plot_cost_effectiveness(cost.cost_effectiveness(a), a.standard, a.quality_median, a.unit),
-        plots.plot_savings_vs_cut(cost.savings_vs_budget(a, data.projects)),
+        plots.plot_savings_vs_cut(cost.savings_vs_budget(a, data)),
     ]
     for fig in figs:
         assert base.check_glyphs(fig) == []
@@ -401,9 +452,11 @@ def test_summary_and_texts(store, road, rules):
     data = cost.load_cost_data(store, 2023, rules)
     rec = cost.analyse_type(data, RECEPTION, rules)
     assert "暂不制定支出标准" in cost_text.summary_text(rec)
-    t = cost_text.budget_cut_text(cost.savings_vs_budget(road, data.projects), 2023)
-    # R-A cut 2,000 and R-B raised 500 → together cut 1,500 = 0.15 万元
-    assert "2 个项目有 2024 年预算" in t and "减少 0.15 万元" in t
+    t = cost_text.budget_cut_text(cost.savings_vs_budget(road, data), 2023)
+    # R-A cut 1,000, R-B raised (not counted), R-C cut 5,000 → 0.60 万元; the estimate 1.28 万元
+    assert "测算可压减 1.28 万元（测算数）" in t
+    assert "6 个项目中 3 个有 2024 年预算，实际压减 0.60 万元" in t
+    assert "1 个项目 2024 年预算高于 2023 年，不计入实际压减" in t and "另有 3 个项目没有 2024 年预算" in t
     q = cost.quartiles(road).set_index("period")
     assert q.loc["2021—2023", "median"] == pytest.approx(12.0) and q.loc["2021—2023", "peers"] == 9
     assert q.loc["2023", "median"] == pytest.approx(16.0)
@@ -420,9 +473,12 @@ def test_overview_section_7(store, rules):
     from perflib.present.text import overview
 
     sec = overview.section_7(store, 2023, rules)
-    assert sec.facts == {"cost.standards": 2, "cost.savings_total": pytest.approx(15_200)}
-    # 15,200 元 → 「2 万元」 (rounded to 万元 as the seed writes 727 万元)
-    assert "支出标准2个" in sec.text and "共压减相关项目预算资金2万元" in sec.text
+    assert sec.facts == {"cost.standards": 2, "cost.savings_total": pytest.approx(15_200),
+                         "cost.actual_cut_total": pytest.approx(16_000)}
+    # 15,200 元 → 「2 万元」 (rounded to 万元 as the seed writes 727 万元): an estimate, said so
+    assert "支出标准2个" in sec.text and "测算可压减相关项目预算资金2万元（测算数）" in sec.text
+    assert "共压减" not in sec.text
+    assert "按2024年年初预算，这些项目实际压减2万元" in sec.text
     assert "公务接待的可比项目年度不足 5 个" in sec.text
     t = sec.tables[0].frame.set_index("project_type")
     assert math.isnan(t.loc[RECEPTION, "standard"])
@@ -456,3 +512,19 @@ def test_labels_disambiguate_shared_names():
                        "dept_name": ["区教体局", "区卫健局", "区教体局", "区财政局", "区财政局"]})
     assert list(cost.with_labels(df)["label"]) == ["公务接待费（区教体局）", "公务接待费（区卫健局）", "物业费",
                                                    "涉密项目", "涉密项目"]
+
+
+def test_reception_wording_cites_the_caps_and_never_argues_against_cutting(store, road, rules):
+    """公务接待 is capped by 中央八项规定 / 中办发〔2013〕22号 / 过紧日子 (rules cost.capped_types): the
+    report cites them; a cheap-and-low-quality project is no reason not to cut, for any type."""
+    policy = rules.value("cost.capped_types")[RECEPTION]
+    assert "中办发〔2013〕22号" in policy and "八项规定" in policy and "过紧日子" in policy
+    assert "中办发〔2013〕22号" in rules.entry("cost.capped_types").source
+    data = cost.load_cost_data(store, 2023, rules)
+    rec = cost.analyse_type(data, RECEPTION, rules)
+    text = cost_text.effectiveness_text(cost.cost_effectiveness(rec), policy)
+    assert policy in text and "不能替代规定的开支上限" in text and "超出上限的部分都应压减" in text
+    road_text = cost_text.effectiveness_text(cost.cost_effectiveness(road))
+    for t in (text, road_text):
+        assert "不宜作为压减依据" not in t and "以服务质量为代价" not in t
+    assert "不影响对高于标准部分的压减" in road_text and "开支上限" not in road_text

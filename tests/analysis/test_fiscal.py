@@ -1,5 +1,6 @@
 """Street fiscal evaluation: indicator formulas, min–max normalisation, weighted index and rank,
-PEFA PI-1/PI-2/PI-3 grading (band boundaries included), findings, year over year, section 五.
+PEFA PI-1/PI-2.1/PI-2.2/PI-3.1 grading (band boundaries included), the evaluated year (last final
+决算), the debt veto, findings, year over year, section 五.
 
 Expected numbers are worked out by hand in the comments next to each assertion.
 """
@@ -116,9 +117,10 @@ def rules():
 @pytest.fixture(scope="module")
 def three_rules(tmp_path_factory):
     """A user rules file with three indicators: tax share 50 (higher), execution 30 (target_one),
-    administrative cost share 20 (lower)."""
+    administrative cost share 20 (lower), and no debt veto (so 201's debt does not change the ranks
+    worked out below; the veto has its own tests)."""
     p = tmp_path_factory.mktemp("rules") / "three.yaml"
-    p.write_text(yaml.safe_dump({"fiscal": {"indicators": {"value": {
+    p.write_text(yaml.safe_dump({"fiscal": {"debt_veto": {"value": False}, "indicators": {"value": {
         "tax_share": {"name": "税收占比", "weight": 50, "direction": "higher", "group": "收入质量"},
         "budget_execution": {"name": "支出执行率", "weight": 30, "direction": "target_one", "group": "支出管理"},
         "admin_cost_share": {"name": "行政成本占比", "weight": 20, "direction": "lower", "group": "支出管理"},
@@ -212,13 +214,17 @@ def test_pefa_scores_hand_worked(rules):
     assert list(s1["PI-1"].yearly["grade"]) == ["B", "D", "A"]
     assert s1["PI-1"].yearly["value"].tolist() == pytest.approx([1.10, 0.84, 0.95])
     assert s1["PI-1"].grade == "B" and s1["PI-1"].met == 2 and not s1["PI-1"].insufficient
-    # PI-2: 2021 and 2022 proportional → 0 (A); 2023 adj 57/38, |dev| 9+9 = 18 over 95 → D → A overall
-    assert s1["PI-2"].yearly["value"].tolist() == pytest.approx([0.0, 0.0, 18 / 95])
-    assert list(s1["PI-2"].yearly["grade"]) == ["A", "A", "D"]
-    assert s1["PI-2"].grade == "A"
-    # PI-3: 0.97 (A, on the bound), 1.06 (A, on the bound), 0.93 (C) → A
-    assert list(s1["PI-3"].yearly["grade"]) == ["A", "A", "C"]
-    assert s1["PI-3"].grade == "A"
+    # PI-2.1: 2021 and 2022 proportional → 0 (A); 2023 adj 57/38, |dev| 9+9 = 18 over 95 → D → A overall
+    assert s1["PI-2.1"].yearly["value"].tolist() == pytest.approx([0.0, 0.0, 18 / 95])
+    assert list(s1["PI-2.1"].yearly["grade"]) == ["A", "A", "D"]
+    assert s1["PI-2.1"].grade == "A"
+    # PI-2.2: no 经济分类 rows → 不适用 (not D, not a weakness)
+    assert s1["PI-2.2"].grade == "不适用" and not s1["PI-2.2"].applicable and not s1["PI-2.2"].weak
+    assert "不适用" in s1["PI-2.2"].describe()
+    # PI-3.1: 0.97 (A, on the bound), 1.06 (A, on the bound), 0.93 (C) → A
+    assert list(s1["PI-3.1"].yearly["grade"]) == ["A", "A", "C"]
+    assert s1["PI-3.1"].grade == "A"
+    assert set(s1) == {"PI-1", "PI-2.1", "PI-2.2", "PI-3.1"}   # never a bare "PI-2" / "PI-3"
     # 202: 1.15 (C), 1.16 (D), 1.05 (A) → C twice → C
     s2 = pefa.pefa_scores(wide, "202", 2023, rules)[0]
     assert list(s2.yearly["grade"]) == ["C", "D", "A"] and s2.grade == "C"
@@ -241,7 +247,8 @@ def test_pefa_table_states_grades(rules):
     raw = fiscal.pefa_table(pefa.pefa_scores(wide, "201", 2023, rules))
     assert raw.loc[0, "ratio_2021"] == pytest.approx(1.1) and raw.loc[0, "grade_2021"] == "B"
     tab = fiscal_text.pefa_table(pefa.pefa_scores(wide, "201", 2023, rules))
-    assert list(tab["code"]) == ["PI-1", "PI-2", "PI-3"]
+    assert list(tab["code"]) == ["PI-1", "PI-2.1", "PI-2.2", "PI-3.1"]
+    assert tab.loc[2, "overall"].startswith("不适用") and tab.loc[2, "year_2023"] == "无数据"
     assert tab.loc[0, "year_2021"] == "110.00%（B）"
     assert tab.loc[0, "overall"].startswith("B")
     assert list(Report.prepare_table(tab, "fiscal.pefa").columns) == ["指标", "内容", "2021年", "2022年", "2023年",
@@ -249,6 +256,7 @@ def test_pefa_table_states_grades(rules):
     bands = fiscal.pefa_band_table(rules)
     assert "95% ≤ 比率 ≤ 105%（含边界）" in set(bands["band"])
     assert "偏差 < 5%（不含边界）" in set(bands["band"])
+    assert list(dict.fromkeys(bands["code"])) == ["PI-1", "PI-2.1", "PI-2.2", "PI-3.1"]
 
 
 # --- normalisation and the index -------------------------------------------------------------------
@@ -373,7 +381,9 @@ def test_index_default_framework_redistributes(store, rules):
         assert fi.result.loc[code, "index"] == pytest.approx((s[have] * w[have]).sum() / w[have].sum())
         assert 0 <= fi.result.loc[code, "index"] <= 100
     # 203 lacks revenue growth, admin cost change, debt, carry-over, 三保 (zero need), self-evaluation
-    assert fi.result.loc["203", "weight_available"] == 100 - 10 - 5 - 10 - 5 - 15 - 5
+    # (debt is a veto item, not scored: the framework's weights sum to 90)
+    assert "debt_ratio" not in fi.framework.index and fi.framework["weight"].sum() == 90
+    assert fi.result.loc["203", "weight_available"] == 90 - 10 - 5 - 5 - 15 - 5
     assert fi.values.loc["201", "target_coverage"] == pytest.approx(0.5)
 
 
@@ -411,9 +421,11 @@ def test_resolve_street():
 
 def test_facts(store, three_rules, rules):
     facts = fiscal.fiscal_facts(store, 2023, "东风街道", three_rules)
-    assert facts == {"fiscal.index": 100.0, "fiscal.rank": 1, "fiscal.streets": 3, "fiscal.pi1": "B"}
+    assert facts == {"fiscal.year": 2023, "fiscal.index": 100.0, "fiscal.rank": 1, "fiscal.streets": 3,
+                     "fiscal.pi1": "B", "fiscal.veto": False}
     f2 = fiscal.fiscal_facts(store, 2023, "202", three_rules)
-    assert f2 == {"fiscal.index": 30.0, "fiscal.rank": 3, "fiscal.streets": 3, "fiscal.pi1": "C"}
+    assert f2 == {"fiscal.year": 2023, "fiscal.index": 30.0, "fiscal.rank": 3, "fiscal.streets": 3,
+                  "fiscal.pi1": "C", "fiscal.veto": False}
     assert fiscal.fiscal_facts(store, 2023, "203", rules)["fiscal.pi1"] == "D"
     with pytest.raises(ParameterError):
         fiscal.fiscal_facts(store, 2020, "201", rules)
@@ -434,7 +446,8 @@ def test_year_over_year_and_findings(store, three_rules):
     assert yoy.loc[1, "2022年"] == "2/2" and yoy.loc[1, "2023年"] == "3/3"
     assert yoy.set_index("项目").loc["税收占比", "变化"] == "上升 10.00 个百分点"   # 50 % → 60 %
     text = fiscal_text.street_findings(ev, three_rules)
-    assert text.startswith("全福街道办事处2023年财政运行综合绩效指数为30.00分，在参评的3个街道中排名第3位")
+    assert text.startswith("本报告评价 2023 年度（已完成决算的最近一个年度")
+    assert "。全福街道办事处2023年财政运行综合绩效指数为30.00分，在参评的3个街道中排名第3位" in text
     assert "与2022年评价相比，综合绩效指数持平，排名由第2位变为第3位" in text
     # weak: tax share (0) and admin cost share (0); PEFA PI-1 C → suggestions
     assert "税收占比为60.00%" in text and "压缩和控制行政成本" in text
@@ -458,7 +471,7 @@ def test_head_lines(store):
 
 def test_overview_section(store, three_rules):
     text, facts, ranking = fiscal_text.overview_section(store, 2023, three_rules)
-    assert text.startswith("在总结 2022 年街道级政府财政运行综合绩效评价工作的基础上，")
+    assert text.startswith("在总结 2022 年度街道级政府财政运行综合绩效评价工作的基础上，")
     assert ("选取东风街道办事处、全福街道办事处、华山街道办事处（共 3 个街道）开展 2023 年"
             "街道级政府财政运行综合绩效评价工作") in text
     assert "东风街道办事处 100.00 分，华山街道办事处 35.00 分，全福街道办事处 30.00 分" in text
@@ -492,11 +505,10 @@ def test_plots_draw_chinese_without_missing_glyphs(store, rules):
     from perflib.present.charts import base, fiscal as plots
 
     ev = fiscal.evaluate_street(store, 2023, "201", rules)
-    bands = {"PI-1": rules.value("fiscal.pi1_bands"), "PI-2": rules.value("fiscal.pi2_bands"),
-             "PI-3": rules.value("fiscal.pi3_bands")}
+    bands = pefa.pefa_bands(rules)
     f1 = plots.plot_fiscal_scores(ev.index.comparison("201"), ev.name)
     f2 = plots.plot_fiscal_ranking(ev.index.ranking(), ev.name)
-    f3 = plots.plot_fiscal_pefa(ev.pefa, bands)
+    f3 = plots.plot_fiscal_pefa([s for s in ev.pefa if s.applicable], bands)
     for f in (f1, f2, f3):
         assert base.check_glyphs(f) == []
     # one bar per indicator for the street and one for the median; one bar per street, highlighted
@@ -517,7 +529,7 @@ def test_report_tables(store, three_rules, rules):
     heads = Report.prepare_table(fiscal.heads_table(ev), "fiscal.heads")
     assert heads.set_index("功能科目").loc["城乡社区支出", "调整后预算数（万元）"] == pytest.approx(3800)
     fw = Report.prepare_table(fiscal_text.framework_table(rules), "fiscal.framework")
-    assert len(fw) == 11 and fw["权重"].sum() == 100 and set(fw["性质"]) == {"假设（可配置）"}
+    assert len(fw) == 10 and fw["权重"].sum() == 90 and set(fw["性质"]) == {"假设（可配置）"}
     assert "年以前没有" in fiscal_text.year_over_year_text(fiscal.evaluate_street(store, 2023, "203", rules))
     assert "上一次评价为2022年" in fiscal_text.year_over_year_text(ev)
     text = fiscal_text.method_text(rules)
@@ -550,7 +562,7 @@ def test_runner_fans_out_over_the_streets_evaluated_that_year(store):
 
 def test_single_street_is_flagged(rules):
     frames = {"departments": DEPARTMENTS,
-              "street_fiscal": fiscal_frame({"201": {2023: FISCAL["201"][2023]}})}
+              "street_fiscal": fiscal_frame({"201": {2023: {**FISCAL["201"][2023], "债务余额": 0}}})}
     st1 = Store.from_frames(frames)
     ev = fiscal.evaluate_street(st1, 2023, "201", rules)
     assert ev.facts["fiscal.streets"] == 1 and ev.facts["fiscal.rank"] == 1
@@ -558,3 +570,122 @@ def test_single_street_is_flagged(rules):
     assert "当年仅 1 个街道参评" in fiscal_text.street_findings(ev, rules)
     text, facts, _ = fiscal_text.overview_section(st1, 2023, rules)
     assert text.startswith("选取东风街道办事处开展 2023 年街道级政府财政运行综合绩效评价工作。")
+
+
+# --- the evaluated year: the last one with a final 决算 ----------------------------------------------
+def _payments(*dates):
+    return pd.DataFrame([{"project_id": "P1", "year": int(d[:4]), "pay_date": pd.Timestamp(d), "amount": 100.0}
+                         for d in dates])
+
+
+def test_year_still_running_evaluates_the_last_completed_year(three_rules):
+    """Payments of 2023 stop on 31 July: 2023 is not over, its 决算 not final → the 2023 report
+    evaluates 2022 (whose payments reach December), index and PEFA window included."""
+    st_ = Store.from_frames({"departments": DEPARTMENTS, "projects": PROJECTS, "targets": TARGETS,
+                             "self_evaluations": SELF_EVALS, "street_fiscal": fiscal_frame(),
+                             "payments": _payments("2022-12-20", "2023-07-31")})
+    basis = fiscal.store_evaluated_year(st_, 2023, three_rules)
+    assert (basis.requested, basis.year, basis.skipped) == (2023, 2022, [(2023, "running", 7)])
+    ev = fiscal.evaluate_street(st_, 2023, "201", three_rules)
+    assert ev.year == 2022 and ev.facts["fiscal.year"] == 2022
+    # independent: the 2022 index (peers 201, 202; see test_year_over_year_and_findings: 202 → 30)
+    assert ev.index.year == 2022 and ev.facts["fiscal.streets"] == 2
+    assert ev.index.result.loc["202", "index"] == pytest.approx(30)
+    # PEFA over 2020–2022: PI-1 of 201 is 1.10 (B) in 2021 and 0.84 (D) in 2022, 2020 without data
+    pi1 = ev.pefa[0]
+    assert list(pi1.yearly["year"]) == [2020, 2021, 2022] and pi1.grade == "D"
+    text = fiscal_text.street_findings(ev, three_rules)
+    assert text.startswith("本报告评价 2022 年度") and "2023 年支付数据只到 7 月，年度尚未结束，决算未完成" in text
+    sec, facts, _ = fiscal_text.overview_section(st_, 2023, three_rules)
+    assert "2023 年选取东风街道办事处、全福街道办事处（共 2 个街道）开展街道级政府财政运行综合绩效评价工作，评价 2022 年度" in sec
+    assert facts["fiscal.year"] == 2022 and facts["fiscal.streets"] == 2
+    # a December payment makes 2023 final again
+    st2 = Store.from_frames({"departments": DEPARTMENTS, "street_fiscal": fiscal_frame(), "projects": PROJECTS,
+                             "payments": _payments("2023-12-28")})
+    assert fiscal.store_evaluated_year(st2, 2023, three_rules).year == 2023
+
+
+def test_incomplete_outturn_evaluates_the_previous_year(three_rules):
+    """No payments: a year is final when every street with data has both 决算 figures."""
+    data = {k: {y: dict(v) for y, v in years.items()} for k, years in FISCAL.items()}
+    del data["203"][2023]["一般公共预算支出"]
+    sf = fiscal_frame(data)
+    basis = fiscal.evaluated_year(sf, DEPARTMENTS, 2023, lambda y: None, 12)
+    assert basis.year == 2022 and basis.skipped == [(2023, "incomplete", ["华山街道办事处"])]
+    assert fiscal.evaluated_year(sf, DEPARTMENTS, 2022, lambda y: None, 12).year == 2022
+    none = fiscal.evaluated_year(sf, DEPARTMENTS, 2019, lambda y: None, 12)
+    assert none.year is None and none.skipped == []
+    st_ = Store.from_frames({"departments": DEPARTMENTS, "street_fiscal": sf})
+    with pytest.raises(ParameterError, match="决算已完成"):
+        fiscal.evaluate_street(st_, 2019, "201", three_rules)
+    text, facts, _ = fiscal_text.overview_section(st_, 2019, three_rules)
+    assert "暂无决算已完成" in text and facts == {"fiscal.streets": 0}
+    ev = fiscal.evaluate_street(st_, 2023, "201", three_rules)
+    assert "2023 年有 1 个街道缺少决算数（一般公共预算收入或支出）：华山街道办事处" in fiscal_text.street_findings(ev, three_rules)
+
+
+# --- the debt veto ---------------------------------------------------------------------------------
+def test_debt_is_a_veto_not_a_scored_indicator(store, rules, tmp_path):
+    """201 owes 46.5 百万元 in 2023 (streets may not borrow): 一票否决 — index shown, no rank; debt is
+    not scored, the index is the weighted mean over the other indicators; 202 (debt 0) and 203 (no
+    debt row) are ranked among themselves."""
+    assert rules.value("fiscal.debt_veto") is True
+    assert "第三十五条" in rules.entry("fiscal.debt_veto").source
+    fi = fiscal.street_index(store, 2023, rules)
+    assert "debt_ratio" not in fi.framework.index
+    r = fi.result
+    assert r["veto"].to_dict() == {"201": True, "202": False, "203": False}
+    assert r.loc["201", "debt"] == pytest.approx(46.5 * M)
+    assert pd.isna(r.loc["201", "rank"])
+    # independent recomputation of each index without the debt indicator, and of the ranks of 202/203
+    w = {k: v["weight"] for k, v in rules.value("fiscal.indicators").items() if k != "debt_ratio"}
+    idx = {}
+    for code in ("201", "202", "203"):
+        s = fi.scores.loc[code].dropna()
+        idx[code] = sum(s[k] * w[k] for k in s.index) / sum(w[k] for k in s.index)
+        assert r.loc[code, "index"] == pytest.approx(idx[code])
+    order = sorted(("202", "203"), key=lambda c: -idx[c])
+    assert [int(r.loc[c, "rank"]) for c in order] == [1, 2]
+    assert fi.vetoed == ["东风街道办事处"]
+    ev = fiscal.evaluate_street(store, 2023, "201", rules)
+    assert ev.facts["fiscal.veto"] is True and ev.facts["fiscal.rank"] is None
+    text = fiscal_text.street_findings(ev, rules)
+    assert "年末债务余额为4,650.00万元" in text and "一票否决，不参与排名" in text and "街道不得举借债务" in text
+    assert "制定化解方案" in text
+    assert "一票否决" in fiscal_text.method_text(rules)
+    shown = Report.prepare_table(fi.ranking(), "fiscal.ranking")
+    assert "债务一票否决" in shown.columns
+    sec, facts, _ = fiscal_text.overview_section(store, 2023, rules)
+    assert facts["fiscal.vetoed"] == ["东风街道办事处"] and "东风街道办事处年末有债务余额" in sec
+    assert f"东风街道办事处 {r.loc['201', 'index']:.2f} 分（一票否决）" in sec
+    # the year-over-year sentence compares no rank the vetoed street does not have
+    assert "与2022年评价相比，综合绩效指数" in text and "排名由" not in text
+    # switched off: debt is scored again as before and 201 is ranked
+    p = tmp_path / "noveto.yaml"
+    p.write_text("fiscal:\n  debt_veto: {value: false}\n", encoding="utf-8")
+    off = fiscal.street_index(store, 2023, load_rules(p))
+    assert "debt_ratio" in off.framework.index and "veto" not in off.result.columns
+    assert not pd.isna(off.result.loc["201", "rank"])
+
+
+# --- PEFA PI-2.2 by economic classification ----------------------------------------------------------
+def test_pi22_by_economic_classification(rules):
+    """经济分类 rows for 201 (百万元): budget 50/50 each year; outturn 2021 57/49 → Σo 106, adj 53/53,
+    |dev| 4+4 = 8 → 8/106 (B); 2022 52/48 → 4/100 (A); 2023 60/35 → Σo 95, adj 47.5/47.5, |dev| 25 →
+    25/95 (D). A once, ≥B twice → B. 202 has no such rows → 不适用."""
+    data = {k: {y: dict(v) for y, v in years.items()} for k, years in FISCAL.items()}
+    for y, (a, b) in {2021: (57, 49), 2022: (52, 48), 2023: (60, 35)}.items():
+        data["201"][y].update({"经济分类预算数:工资福利支出": 50, "经济分类预算数:商品和服务支出": 50,
+                               "经济分类决算数:工资福利支出": a, "经济分类决算数:商品和服务支出": b})
+    wide = fiscal.fiscal_wide(fiscal_frame(data))
+    s = {x.code: x for x in pefa.pefa_scores(wide, "201", 2023, rules)}["PI-2.2"]
+    assert s.yearly["value"].tolist() == pytest.approx([8 / 106, 4 / 100, 25 / 95])
+    assert list(s.yearly["grade"]) == ["B", "A", "D"] and s.grade == "B" and s.applicable
+    assert {x.code: x for x in pefa.pefa_scores(wide, "202", 2023, rules)}["PI-2.2"].grade == "不适用"
+    st_ = Store.from_frames({"departments": DEPARTMENTS, "street_fiscal": fiscal_frame(data)})
+    ev = fiscal.evaluate_street(st_, 2023, "201", rules)
+    econ = Report.prepare_table(fiscal.heads_table(ev, econ=True), "fiscal.econ").set_index("经济分类")
+    assert econ.loc["商品和服务支出", "调整后预算数（万元）"] == pytest.approx(4750)
+    assert "支出结构偏差（PI-2.2）评为B（近 3 年中 2 年达到）" in fiscal_text.street_findings(ev, rules)
+    ev2 = fiscal.evaluate_street(st_, 2023, "202", rules)
+    assert "PI-2.2（按经济分类的支出结构偏差）不适用" in fiscal_text.street_findings(ev2, rules)

@@ -287,6 +287,36 @@ def test_street_fiscal(con):
     ratio = check["outturn"] / check["budget"]
     assert ratio.between(0.8, 1.2).all() and ratio.min() < 0.9 and ratio.max() > 1.05
 
+    # PI-2.2's optional 经济分类 rows: every other street, summing exactly to its budget and outturn
+    econ = con.execute("""
+        SELECT dept_code, year,
+          max(value) FILTER (indicator = '一般公共预算支出预算数') AS budget,
+          sum(value) FILTER (indicator LIKE '经济分类预算数:%') AS econ_budget,
+          max(value) FILTER (indicator = '一般公共预算支出') AS outturn,
+          sum(value) FILTER (indicator LIKE '经济分类决算数:%') AS econ_outturn
+        FROM street_fiscal GROUP BY ALL""").df()
+    have = econ[econ["econ_budget"].notna()]
+    assert have["dept_code"].nunique() == 6
+    assert np.allclose(have["budget"], have["econ_budget"]) and np.allclose(have["outturn"], have["econ_outturn"])
+    # streets may not borrow: most carry no debt, a few do (the report's 一票否决 case); 东风 none
+    debt = con.execute("""SELECT d.dept_name, max(s.value) AS debt FROM street_fiscal s JOIN departments d
+                          USING (dept_code) WHERE s.indicator = '债务余额' GROUP BY 1""").df().set_index("dept_name")
+    assert 1 <= int((debt["debt"] > 0).sum()) <= 4 and debt.loc["东风街道办事处", "debt"] == 0
+
+
+def test_next_budgets(con):
+    """下年预算: the 2024 年初预算 of every 2023 cost-pilot project (延续), whole 百元, most cut."""
+    nb = con.execute("""SELECT n.project_id, n.budget, n.new_or_continuing, p.budget_amount
+                        FROM next_budgets n LEFT JOIN projects p ON p.project_id = n.project_id AND p.year = 2023
+                        WHERE n.year = 2024""").df()
+    pilots = one(con, """SELECT count(DISTINCT project_id) FROM outputs WHERE year = 2023""")
+    assert len(nb) == pilots and nb["budget_amount"].notna().all()
+    assert (nb["new_or_continuing"] == "延续").all()
+    assert (nb["budget"].astype(float) % 100 == 0).all()
+    change = nb["budget_amount"].astype(float) - nb["budget"].astype(float)
+    assert (change > 0).sum() > len(nb) / 2 and (change < 0).any()
+    assert one(con, "SELECT count(*) FROM next_budgets WHERE year <> 2024") == 0
+
 
 def test_consistency(con):
     assert one(con, """SELECT count(*) FROM payments WHERE year(pay_date) <> year""") == 0

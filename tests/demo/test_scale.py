@@ -152,7 +152,7 @@ def test_charts_bounded_at_province_scale():
     assert shown == sorted(by_dept["coverage_count"])[: plots.MAX_BARS]     # the lowest ones
     plt.close(fig)
     table = pd.DataFrame({"project_name": [f"项目{i}" for i in range(n)], "saving": [float(i) for i in range(n)],
-                          "budget_cut": [None] * n})
+                          "actual_cut": [None] * n})
     fig = cost_charts.plot_savings_vs_cut(table)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     k = plots.MAX_PROJECT_BARS

@@ -76,7 +76,7 @@ def test_cost_notebook_for_every_type(demo_db, run_out):
         assert f["cost.savings"] == pytest.approx(e["savings"], abs=0.01), t
         assert f["cost.outliers"] == e["outliers"], t
         html = (out / str(YEAR) / f"cost-{t}.html").read_text(encoding="utf-8")
-        for heading in ("成本结构", "单位成本与同类比较", "成本驱动", "成本效益", "支出标准与节约测算", "成本管理闭环"):
+        for heading in ("成本结构", "单位成本与同类比较", "成本驱动", "成本效益", "测算可压减与实际压减", "成本管理闭环"):
             assert heading in html, (t, heading)
         assert (out / str(YEAR) / f"cost-{t}.xlsx").exists()
     # the seed's demo has clear outliers somewhere
@@ -99,4 +99,39 @@ def test_overview_section_7_equals_seed(demo_db):
     assert facts["cost.standards"] == 5
     assert facts["cost.savings_total"] == pytest.approx(total, abs=0.05)
     assert sec.facts == facts
-    assert "支出标准5个" in sec.text and "共压减相关项目预算资金727万元" in sec.text
+    assert "支出标准5个" in sec.text and "测算可压减相关项目预算资金727万元（测算数）" in sec.text
+    assert "共压减" not in sec.text
+    # the actual cut: Σ max(0, 2023 年初预算数 − 2024 下年预算数) over the same five types' 2023
+    # projects with outputs, recomputed in SQL; it differs from the estimate
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        cut = con.execute("""
+            SELECT sum(greatest(p.budget_amount - n.budget, 0)) FROM projects p
+            JOIN next_budgets n ON n.project_id = p.project_id AND n.year = p.year + 1
+            WHERE p.year = 2023 AND p.project_id IN (SELECT project_id FROM outputs WHERE year = 2023)""").fetchone()[0]
+    assert facts["cost.actual_cut_total"] == pytest.approx(float(cut), abs=0.01)
+    assert round(float(cut) / 10_000) != 727
+    assert f"实际压减{round(float(cut) / 10_000)}万元" in sec.text
+
+
+def test_without_next_budgets_the_pages_say_which_data_they_need(demo_db, tmp_path):
+    """A database without the optional 下年预算 table (an export without it, or a database made
+    before the table existed): the cost report and the overview still render, give the estimate as
+    测算可压减 and say the actual cut needs 下年预算."""
+    import shutil
+
+    db = tmp_path / "old.duckdb"
+    shutil.copy(demo_db, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE next_budgets")
+    out = tmp_path / "out"
+    assert main(["run", "cost", "--db", str(db), "--out", str(out), "--year", str(YEAR), "--no-progress",
+                 "-p", "project_type=道路保洁"]) == 0
+    assert main(["run", "overview", "--db", str(db), "--out", str(out), "--year", str(YEAR),
+                 "--no-progress"]) == 0
+    cost_html = (out / str(YEAR) / "cost-道路保洁.html").read_text(encoding="utf-8")
+    assert "测算可压减" in cost_html and "需要「下年预算」表" in cost_html
+    facts = json.loads((out / str(YEAR) / "cost-道路保洁.facts.json").read_text(encoding="utf-8"))["facts"]
+    assert facts["cost.actual_cut"] is None and facts["cost.savings"] > 0
+    overview_html = next((out / str(YEAR)).glob("overview*.html")).read_text(encoding="utf-8")
+    assert "测算可压减相关项目预算资金727万元（测算数）" in overview_html
+    assert "需要「下年预算」表" in overview_html and "共压减相关项目预算资金727万元" not in overview_html

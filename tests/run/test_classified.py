@@ -255,7 +255,7 @@ def test_cost_totals_reconcile(demo_suite, sql):
         shown, line = _split(_sheet(demo_suite, "cost-公务接待", sheet), "总成本（元）")
         assert shown == pytest.approx(by[False]) and line == pytest.approx(by[True]), sheet
     f = _facts(demo_suite, "cost-公务接待")
-    shown, line = _split(_sheet(demo_suite, "cost-公务接待", "节约与压减"), "可节约资金（元）")
+    shown, line = _split(_sheet(demo_suite, "cost-公务接待", "测算与实际压减"), "测算可压减（元）")
     assert shown + line == pytest.approx(f["cost.savings"], abs=0.01)
     n_open = sql("""SELECT count(DISTINCT project_id) FROM outputs o JOIN projects p USING (project_id, year)
                     WHERE o.year = 2023 AND p.project_type = '公务接待' AND NOT p.is_classified""")[0][0]

@@ -171,25 +171,25 @@ def plot_cost_effectiveness(effectiveness, standard: float, quality_median: floa
 
 
 def plot_savings_vs_cut(table, title: str | None = None):
-    """Per project: savings if held to the standard beside the budget actually cut next year."""
+    """Per project: the estimate (测算可压减) beside the budget actually cut next year (实际压减)."""
     import numpy as np
 
     setup_theme()
     df = table.copy()
-    df = df[(df["saving"].fillna(0) > 0) | df["budget_cut"].notna()]
+    df = df[(df["saving"].fillna(0) > 0) | (df["actual_cut"].fillna(0) > 0)]
     if len(df) > MAX_PROJECT_BARS:  # province scale: the projects with the largest saving or cut
-        size = df["saving"].fillna(0).abs().combine(df["budget_cut"].fillna(0).abs(), max)
+        size = df["saving"].fillna(0).abs().combine(df["actual_cut"].fillna(0).abs(), max)
         df = df.loc[size.sort_values(ascending=False, kind="stable").index[:MAX_PROJECT_BARS]].sort_index()
-        title = title or f"测算节约与实际压减（节约或压减最大的 {MAX_PROJECT_BARS} 个项目）"
+        title = title or f"测算可压减与实际压减（两者最大的 {MAX_PROJECT_BARS} 个项目）"
     fig, ax = plt.subplots(figsize=(9, max(3.5, 0.35 * len(df) + 1.5)))
     y = np.arange(len(df))
-    ax.barh(y - 0.2, df["saving"].fillna(0), height=0.4, color="#1f4e79", label="按支出标准测算可节约")
-    ax.barh(y + 0.2, df["budget_cut"].fillna(0), height=0.4, color="#f9a825", label="下年度预算实际压减")
+    ax.barh(y - 0.2, df["saving"].fillna(0), height=0.4, color="#1f4e79", label="按支出标准测算可压减")
+    ax.barh(y + 0.2, df["actual_cut"].fillna(0), height=0.4, color="#f9a825", label="下年预算实际压减")
     ax.set_yticks(y, [str(n)[:18] for n in df["label" if "label" in df.columns else "project_name"]])
     ax.axvline(0, color="#555555", linewidth=0.8)
-    money_axis(ax, _cost_money_unit(list(df["saving"].fillna(0)) + list(df["budget_cut"].fillna(0))),
+    money_axis(ax, _cost_money_unit(list(df["saving"].fillna(0)) + list(df["actual_cut"].fillna(0))),
                axis="x", digits=1)
     ax.legend(loc="lower right")
-    ax.set_title(title or "测算节约与实际压减")
+    ax.set_title(title or "测算可压减与实际压减")
     fig.tight_layout()
     return fig

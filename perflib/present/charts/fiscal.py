@@ -68,10 +68,10 @@ def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None
 
 
 def plot_fiscal_pefa(scores, bands: dict, title: str | None = None):
-    """PEFA PI-1/PI-2/PI-3 of one street by year: the yearly measure against the grade bands.
+    """PEFA PI-1/PI-2.1/PI-2.2/PI-3.1 of one street by year: the yearly measure against the grade bands.
 
-    ``scores``: :func:`perflib.analysis.pefa.pefa_scores`' list; ``bands``: {"PI-1": pi1_bands,
-    "PI-2": pi2_bands, "PI-3": pi3_bands} from the rules (PI-1/PI-3 intervals, PI-2 upper limits)."""
+    ``scores``: the applicable ones of :func:`perflib.analysis.pefa.pefa_scores`; ``bands``:
+    :func:`perflib.analysis.pefa.pefa_bands` (PI-1/PI-3.1 intervals, PI-2.1/PI-2.2 upper limits)."""
     import numpy as np
 
     setup_theme()

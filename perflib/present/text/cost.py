@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...analysis.cost import (LOOP_STEPS, CostRegression, TypeAnalysis, analyse_all_types,
-                              type_facts, types_overview_facts, types_table)
+from ...analysis.cost import (LOOP_STEPS, CostRegression, TypeAnalysis, analyse_types,
+                              load_cost_data, type_cuts, type_facts, types_overview_facts,
+                              types_table)
 from ...analysis.cost import standard_table as raw_standard_table
 from ...rules import Rules
 from ..formats import wan, year_span
@@ -48,7 +49,7 @@ def note_texts(analysis: TypeAnalysis) -> list[str]:
             out.append(f"「{a.project_type}」在 {cost_years(a)} 年只有 "
                        f"{v['peers']} 个可比项目年度，少于规则要求的 {v['min_peers']} 个，暂不制定支出标准。")
         elif kind == "unusable":
-            out.append(f"{v['year']} 年有 {len(v['items'])} 个项目无法计算单位成本或单位不一致，未计入节约测算："
+            out.append(f"{v['year']} 年有 {len(v['items'])} 个项目无法计算单位成本或单位不一致，未计入测算可压减额："
                        + "；".join(f"{label}（{problem}）" for label, problem in v["items"]))
     return out
 
@@ -105,7 +106,8 @@ def summary_text(analysis: TypeAnalysis) -> str:
             parts.append(f"（只看质量得分不低于中位数 {a.quality_median:g} 分的项目，为 "
                          f"{a.quality_standard:,.2f} 元/{u}，仅供参考）")
         above = int((a.current["saving"].fillna(0) > 0).sum())
-        parts.append(f"；{a.year} 年有 {above} 个项目高于标准，按标准核定可节约资金 {wan_text(a.savings)}。")
+        parts.append(f"；{a.year} 年有 {above} 个项目高于标准，按标准测算可压减 {wan_text(a.savings)}"
+                     "（测算数，不是预算实际压减额）。")
     else:
         parts.append(f"可比项目年度少于 {a.min_peers} 个，暂不制定支出标准。")
     if a.outliers:
@@ -116,8 +118,10 @@ def summary_text(analysis: TypeAnalysis) -> str:
     return "".join(parts)
 
 
-def effectiveness_text(effectiveness: pd.DataFrame) -> str:
-    """Who is on the efficient frontier and who is cheap but of low quality."""
+def effectiveness_text(effectiveness: pd.DataFrame, cap_policy: str | None = None) -> str:
+    """Who is on the efficient frontier and who is cheap but of low quality. ``cap_policy``: the
+    spending caps that bind this type (rules ``cost.capped_types``, e.g. 公务接待 under the 三公经费
+    rules), cited instead of the peer standard. A low unit cost is never an argument against a cut."""
     if effectiveness.empty or effectiveness["quality_score"].isna().all():
         return "本类项目没有质量得分，无法做成本效益比较。"
     eff = effectiveness["efficient"]
@@ -129,24 +133,37 @@ def effectiveness_text(effectiveness: pd.DataFrame) -> str:
     text += "。"
     cheap = effectiveness.loc[effectiveness["cheap_low_quality"], "label"].astype(str)
     if len(cheap):
-        text += (f"单位成本低于支出标准但质量得分低于中位数的项目：{'、'.join(cheap)}——"
-                 "其“低成本”可能以服务质量为代价，不宜作为压减依据或标杆。")
+        text += (f"单位成本低于支出标准但质量得分低于中位数的项目：{'、'.join(cheap)}——不作为成本标杆；"
+                 "其质量问题应通过明确服务内容和绩效目标解决，不以提高单价弥补，"
+                 "也不影响对高于标准部分的压减。")
     else:
         text += "没有“低价低质”的项目。"
+    if cap_policy:
+        text += (f"本类支出受{cap_policy}约束：支出标准（同类项目单位成本的分位数）只是内部参照，"
+                 "不能替代规定的开支上限；任何项目超出上限的部分都应压减，低于上限和支出标准的项目不需要提高单价。")
     return text
 
 
 def budget_cut_text(table: pd.DataFrame, year: int) -> str:
-    """Savings against the budget actually cut next year, in words."""
+    """The estimate (测算可压减) against the budget actually cut next year, in words, with the
+    definition of the actual cut; says which data it needs when next year's budgets are absent."""
     saving = float(table["saving"].fillna(0).sum())
     have = table[table["next_budget"].notna()]
+    head = f"按支出标准测算可压减 {wan_text(saving)}（测算数）。"
     if have.empty:
-        return (f"测算可节约资金 {wan_text(saving)}；数据中没有这些项目 {year + 1} 年的预算，"
-                "暂无法与实际压减额比较。")
-    cut = float(have["budget_cut"].sum())
-    return (f"测算可节约资金 {wan_text(saving)}；其中 {len(have)} 个项目有 {year + 1} 年预算，"
-            f"其年初预算合计比 {year} 年{'减少' if cut >= 0 else '增加'} {wan_text(abs(cut))}"
-            f"（这些项目的测算节约为 {wan_text(float(have['saving'].fillna(0).sum()))}）。")
+        return (head + f"数据中没有这些项目 {year + 1} 年的预算（需要「下年预算」表，或项目表中 {year + 1} 年的记录），"
+                "无法计算实际压减额。")
+    cut = float(have["actual_cut"].sum())
+    raised = int((have["budget_change"] < 0).sum())
+    text = (head + f"{len(table)} 个项目中 {len(have)} 个有 {year + 1} 年预算，实际压减 {wan_text(cut)}"
+            f"（实际压减 = Σ max(0, {year} 年年初预算数 − {year + 1} 年年初预算数)，只计有 {year + 1} 年预算的项目；"
+            f"这些项目的测算可压减为 {wan_text(float(have['saving'].fillna(0).sum()))}）。")
+    if raised:
+        text += f"其中 {raised} 个项目 {year + 1} 年预算高于 {year} 年，不计入实际压减。"
+    missing = len(table) - len(have)
+    if missing:
+        text += f"另有 {missing} 个项目没有 {year + 1} 年预算，未计入。"
+    return text
 
 
 def loop_text(loop: pd.DataFrame) -> str:
@@ -163,15 +180,17 @@ def loop_text(loop: pd.DataFrame) -> str:
 def overview_section(store, year: int, rules: Rules) -> tuple[str, dict, pd.DataFrame]:
     """Section 七 of the overview: (Chinese paragraph worded as the seed, facts, per-type table).
 
-    Facts: ``cost.standards`` and ``cost.savings_total`` as
+    Facts: ``cost.standards``, ``cost.savings_total`` and ``cost.actual_cut_total`` as
     :func:`perflib.analysis.cost.cost_overview_facts` defines them.
     """
-    analyses = analyse_all_types(store, year, rules)
+    data = load_cost_data(store, year, rules)
+    analyses = analyse_types(data, store.project_types(year), rules)
+    cuts = type_cuts(analyses, data)
     with_std = [a for a in analyses.values() if a.has_standard]
-    facts = types_overview_facts(analyses)
+    facts = types_overview_facts(analyses, cuts)
     if not analyses:
         return (f"数据中没有 {year} 年项目的产出数量，无法开展成本绩效分析和支出标准测算。", facts,
-                types_table(analyses))
+                types_table(analyses, cuts))
     names = "、".join(analyses)
     span = year_span(y for a in analyses.values() for y in cost_data_years(a)) or str(year)
     text = (f"{span}年对{names}等 {len(analyses)} 类项目开展成本绩效分析，"
@@ -179,12 +198,17 @@ def overview_section(store, year: int, rules: Rules) -> tuple[str, dict, pd.Data
             f"分行业、分领域支出标准{facts['cost.standards']}个")
     if with_std:
         text += (f"（{'、'.join(a.project_type for a in with_std)}），并将支出标准应用于预算编制，"
-                 f"按支出标准测算，{year + 1}年预算编制共压减相关项目预算资金"
-                 f"{wan(facts['cost.savings_total'])}万元。")
+                 f"按支出标准测算可压减相关项目预算资金{wan(facts['cost.savings_total'])}万元（测算数）")
+        if facts["cost.actual_cut_total"] is None:
+            text += (f"；数据中没有这些项目{year + 1}年的预算（需要「下年预算」表），"
+                     "实际压减额无法计算。")
+        else:
+            text += (f"；按{year + 1}年年初预算，这些项目实际压减{wan(facts['cost.actual_cut_total'])}万元"
+                     f"（各项目{year}年年初预算数高于{year + 1}年的差额之和，只计有{year + 1}年预算的项目）。")
     else:
         text += "。"
     lacking = [a.project_type for a in analyses.values() if not a.has_standard]
     if lacking:
         text += (f"{'、'.join(lacking)}的可比项目年度不足 {int(rules.value('cost.min_peers'))} 个，"
                  "暂未制定支出标准。")
-    return text, facts, types_table(analyses)
+    return text, facts, types_table(analyses, cuts)

@@ -180,10 +180,11 @@ def section_6(store, year: int, rules, as_of_month: int | None = None) -> Sectio
 
 
 def section_7(store, year: int, rules) -> Section:
-    """七、成本预算绩效管理: expenditure standards of the cost pilots and the savings they give
-    (``perflib.present.text.cost.overview_section``: cost.standards, cost.savings_total)."""
+    """七、成本预算绩效管理: expenditure standards of the cost pilots, the savings they would give
+    (测算可压减) and the actual cut where next year's budgets are in the data
+    (``perflib.present.text.cost.overview_section``: cost.standards, cost.savings_total, cost.actual_cut_total)."""
     text, facts, table = cost_text.overview_section(store, int(year), rules)
-    tables = [SectionTable("分领域支出标准与节约测算", table, "支出标准", "cost.types")] if len(table) else []
+    tables = [SectionTable("分领域支出标准、测算可压减与实际压减", table, "支出标准", "cost.types")] if len(table) else []
     return Section("7", "七、全面实施成本预算绩效管理工作", text, facts, tables)
 
 
