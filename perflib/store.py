@@ -150,7 +150,9 @@ class Store:
         else:
             p = Path(path) if path is not None else None
             if p is None or not p.exists():
-                raise StoreError(f"数据库不存在：{p}。请先运行 perflib ingest 导入数据。")
+                shown = p.resolve() if p is not None else "（未指定）"
+                raise StoreError(f"数据库不存在：{shown}。请先运行 perflib ingest 导入数据，或用 --db、"
+                                 "环境变量 PERFLIB_DB 或参数单元格的 db 指向已有的数据库。")
             try:
                 self.con = duckdb.connect(str(p), read_only=True)
             except duckdb.Error as exc:

@@ -414,22 +414,35 @@ class Report:
         atomic_write_text(self.artifacts_dir / file, json.dumps(payload, ensure_ascii=False, indent=1))
 
 
-def find_db(db: str | Path | None) -> Path:
-    """The store a notebook means: ``db`` as given when it exists; ``None`` → ``$PERFLIB_DB``; a
-    relative path that does not exist from here (e.g. ``../data/perf.duckdb`` when papermill runs
-    from the repository root) → ``data/<name>`` in the working directory or one of its parents."""
+def db_candidates(db: str | Path | None) -> list[Path]:
+    """Where :func:`find_db` looks, in order: ``db`` as given (``None`` → ``$PERFLIB_DB``, else
+    ``data/perf.duckdb``); for a relative path, also ``data/<its name>`` in the working directory
+    and each of its parents (a notebook in ``notebooks/`` finds the repository's ``data/``)."""
     import os
 
     if db is None:
-        db = os.environ.get("PERFLIB_DB", "data/perf.duckdb")
+        db = os.environ.get("PERFLIB_DB") or "data/perf.duckdb"
     p = Path(db)
-    if p.exists() or p.is_absolute():
-        return p
-    for base in (Path.cwd(), *Path.cwd().parents):
-        candidate = base / "data" / p.name
-        if candidate.exists():
-            return candidate
-    return p
+    if p.is_absolute():
+        return [p]
+    return [p, *(base / "data" / p.name for base in (Path.cwd(), *Path.cwd().parents))]
+
+
+def find_db(db: str | Path | None) -> Path:
+    """The store a notebook (and ``perflib run``) means: the first of :func:`db_candidates` that
+    exists, else ``db`` as given. ``find_db("../data/perf.duckdb")`` from the repository root is
+    ``data/perf.duckdb``; ``find_db(None)`` is ``$PERFLIB_DB`` when set."""
+    tried = db_candidates(db)
+    return next((c for c in tried if c.exists()), tried[0])
+
+
+def missing_db_text(db: str | Path | None) -> str:
+    """Why no store was found: every absolute path tried, and the ways to point at another."""
+    tried = list(dict.fromkeys(str(c.resolve()) for c in db_candidates(db)))
+    shown = tried if len(tried) <= 6 else tried[:5] + [f"……（共 {len(tried)} 处）"]
+    return ("找不到数据库，已查找：" + "；".join(shown) + "。请先运行 perflib ingest 导入数据，"
+            "或指向已有的数据库：参数单元格的 db（如 db = \"/srv/perf.duckdb\"）、环境变量 PERFLIB_DB，"
+            "或 perflib run --db。")
 
 
 def open_report(name: str, *, db: str | Path | Store | None = None, year: int | None = None,
@@ -447,8 +460,15 @@ def open_report(name: str, *, db: str | Path | Store | None = None, year: int | 
     """
     from .charts.base import setup_theme
 
-    if store is None:
-        store = db if isinstance(db, Store) else Store(find_db(db))
+    if store is None and isinstance(db, Store):
+        store = db
+    elif store is None:
+        path = find_db(db)
+        if not path.exists():
+            from ..exceptions import StoreError
+
+            raise StoreError(missing_db_text(db))
+        store = Store(path)
     loaded = rules if isinstance(rules, Rules) else load_rules(rules)
     resolved = int(year) if year is not None else store.latest_year()
     if resolved is None:
