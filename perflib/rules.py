@@ -383,7 +383,10 @@ def _check_severity(tree: dict, defaults: dict, origin: str) -> None:
 
 
 def load_rules(path: str | Path | None = None) -> Rules:
-    """The default rules, with the user's file at ``path`` (if any) merged over them and validated."""
+    """The default rules, with the user's file at ``path`` (if any) merged over them and validated.
+
+    Example: ``load_rules().value("monitoring.green_min_gap")``; ``load_rules("my_rules.yaml")``
+    """
     tree = _read_yaml(DEFAULT_RULES_PATH)
     defaults = dict(tree["ingest"]["severity"]["value"])
     origin = "默认规则"

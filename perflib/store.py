@@ -134,6 +134,8 @@ def traced(con):
 class Store:
     """Read access to a perflib DuckDB store.
 
+    Example: ``store = Store("data/perf.duckdb"); store.projects(store.latest_year())``
+
     Parameters
     ----------
     path : the ``.duckdb`` file; opened read-only so that several reports can read it at once.
