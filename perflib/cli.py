@@ -40,6 +40,9 @@ class Parser(argparse.ArgumentParser):
         self._optionals.title = "选项"
         self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
 
+    def format_help(self) -> str:
+        return re.sub(r"^(位置参数|选项|命令):$", r"\1：", super().format_help(), flags=re.M)
+
     def error(self, message: str):
         self.print_usage(sys.stderr)
         text = translate(message, self)
@@ -294,7 +297,7 @@ def _show_rules(args) -> int:
 
 
 def _run(args) -> int:
-    from .present.notebook import find_db
+    from .store import find_db
 
     args.db = find_db(args.db)
     if args.list:

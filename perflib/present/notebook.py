@@ -29,7 +29,8 @@ import pandas as pd
 
 from ..files import atomic_write_text
 from ..rules import Rules, load_rules
-from ..store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
+from ..store import (CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store,  # noqa: F401
+                     db_candidates, find_db, missing_db_text)  # find_db: what notebooks call
 from . import tables
 from .labels import View
 from .scopes import scope_context, scope_sentences
@@ -412,37 +413,6 @@ class Report:
         if self.artifacts_dir is None:
             return
         atomic_write_text(self.artifacts_dir / file, json.dumps(payload, ensure_ascii=False, indent=1))
-
-
-def db_candidates(db: str | Path | None) -> list[Path]:
-    """Where :func:`find_db` looks, in order: ``db`` as given (``None`` → ``$PERFLIB_DB``, else
-    ``data/perf.duckdb``); for a relative path, also ``data/<its name>`` in the working directory
-    and each of its parents (a notebook in ``notebooks/`` finds the repository's ``data/``)."""
-    import os
-
-    if db is None:
-        db = os.environ.get("PERFLIB_DB") or "data/perf.duckdb"
-    p = Path(db)
-    if p.is_absolute():
-        return [p]
-    return [p, *(base / "data" / p.name for base in (Path.cwd(), *Path.cwd().parents))]
-
-
-def find_db(db: str | Path | None) -> Path:
-    """The store a notebook (and ``perflib run``) means: the first of :func:`db_candidates` that
-    exists, else ``db`` as given. ``find_db("../data/perf.duckdb")`` from the repository root is
-    ``data/perf.duckdb``; ``find_db(None)`` is ``$PERFLIB_DB`` when set."""
-    tried = db_candidates(db)
-    return next((c for c in tried if c.exists()), tried[0])
-
-
-def missing_db_text(db: str | Path | None) -> str:
-    """Why no store was found: every absolute path tried, and the ways to point at another."""
-    tried = list(dict.fromkeys(str(c.resolve()) for c in db_candidates(db)))
-    shown = tried if len(tried) <= 6 else tried[:5] + [f"……（共 {len(tried)} 处）"]
-    return ("找不到数据库，已查找：" + "；".join(shown) + "。请先运行 perflib ingest 导入数据，"
-            "或指向已有的数据库：参数单元格的 db（如 db = \"/srv/perf.duckdb\"）、环境变量 PERFLIB_DB，"
-            "或 perflib run --db。")
 
 
 def open_report(name: str, *, db: str | Path | Store | None = None, year: int | None = None,
