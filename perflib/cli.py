@@ -1,112 +1,360 @@
 """The ``perflib`` command: a thin layer over library functions that tests call directly.
 
 Exit codes (SPEC): 0 all good, 1 a report failed (the others still render), 2 bad input or arguments.
+Help and argument errors are in Chinese (:class:`Parser`); an argument error prints 「错误：…」, a
+usage hint and, for an unknown name, the closest known ones.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import unicodedata
 from pathlib import Path
 
 from . import __version__
-from .exceptions import PerflibError
+from .exceptions import PerflibError, closest, did_you_mean
 
 DEFAULT_DB = Path("data/perf.duckdb")
+EQUALS = ("=", "＝")
 
 
-def _parse_param(text: str) -> tuple[str, str]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"参数应写成 KEY=VALUE，实际为「{text}」")
-    key, value = text.split("=", 1)
-    return key.strip(), value.strip()
+# --- a parser that speaks Chinese ------------------------------------------------------------------
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's layout, with 「用法：」 instead of "usage:" and descriptions kept as written."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, prefix="用法：" if prefix is None else prefix)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help headings and errors are Chinese: an error prints 「错误：…」
+    (argparse's own messages translated), the usage and where to read more, and exits 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
+
+    def format_help(self) -> str:
+        return re.sub(r"^(位置参数|选项|命令):$", r"\1：", super().format_help(), flags=re.M)
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        text = translate(message, self)
+        self.exit(2, f"错误：{text}\n详细说明：{self.prog} --help\n")
+
+
+def _choices_of(parser: argparse.ArgumentParser, name: str) -> list[str]:
+    for action in parser._actions:
+        if name in (action.dest, action.metavar) or name in action.option_strings:
+            return [str(c) for c in (action.choices or [])]
+    return []
+
+
+def _options_of(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+
+
+def translate(message: str, parser: argparse.ArgumentParser | None = None) -> str:
+    """argparse's English error ``message`` in Chinese (with the closest known names for a typo)."""
+    m = re.match(r"argument (?P<arg>[^:]+): (?P<msg>.*)$", message, flags=re.S)
+    if m:
+        arg = m.group("arg")
+        if arg in ("command", "命令"):
+            arg = "命令"
+        inner = _translate_one(m.group("msg"), _choices_of(parser, m.group("arg")) if parser else [])
+        return f"参数 {arg}：{inner}"
+    return _translate_one(message, _options_of(parser) if parser else [])
+
+
+_SIMPLE = {
+    "expected one argument": "需要一个取值",
+    "expected at least one argument": "至少需要一个取值",
+    "expected at most one argument": "最多只能有一个取值",
+}
+TYPE_WORDS = {"int": "整数", "float": "数值", "Path": "路径"}
+
+
+def _quoted(text: str) -> list[str]:
+    return re.findall(r"'([^']*)'", text) or [text]
+
+
+def _translate_one(msg: str, known: list[str]) -> str:
+    """One argparse message (without the "argument X:" head) in Chinese."""
+    if msg in _SIMPLE:
+        return _SIMPLE[msg]
+    if m := re.match(r"invalid choice: '(.*?)' \(choose from (.*)\)$", msg, flags=re.S):
+        word = m.group(1)
+        hint = did_you_mean(word, known or _quoted(m.group(2)))
+        return f"无效的取值「{word}」" + (f"；{hint}" if hint else "") + f"（可用：{'、'.join(_quoted(m.group(2)))}）"
+    if m := re.match(r"invalid (\w+) value: '(.*)'$", msg, flags=re.S):
+        return f"「{m.group(2)}」不是有效的{TYPE_WORDS.get(m.group(1), m.group(1))}"
+    if m := re.match(r"unrecognized arguments: (.*)$", msg, flags=re.S):
+        words = m.group(1).split()
+        bare = {k.lstrip("-"): k for k in known}
+        near = [bare[n] for w in words if w.startswith("-") for n in closest(w.split("=")[0].lstrip("-"), bare)]
+        hints = f"您是否要找：{'、'.join(dict.fromkeys(near))}？" if near else ""
+        return f"无法识别的参数：{'、'.join(words)}" + (f"；{hints}" if hints else "")
+    if m := re.match(r"the following arguments are required: (.*)$", msg, flags=re.S):
+        return f"缺少必需的参数：{m.group(1).replace('command', '命令')}"
+    if m := re.match(r"ambiguous option: (\S+) could match (.*)$", msg, flags=re.S):
+        return f"选项 {m.group(1)} 不明确，可能是：{m.group(2)}"
+    if m := re.match(r"expected (\d+) arguments?$", msg):
+        return f"需要 {m.group(1)} 个取值"
+    if m := re.match(r"not allowed with argument (.*)$", msg):
+        return f"不能与 {m.group(1)} 同时使用"
+    if m := re.match(r"ignored explicit argument '(.*)'$", msg):
+        return f"此选项不接受取值（「{m.group(1)}」）"
+    if m := re.match(r"one of the arguments (.*) is required$", msg):
+        return f"需要以下参数之一：{m.group(1)}"
+    return msg
+
+
+# --- argument types (full-width input accepted) ----------------------------------------------------
+def parse_param(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` (also ``KEY＝VALUE``, with spaces around either side) → (key, value)."""
+    pos = [i for i in (text.find(e) for e in EQUALS) if i >= 0]
+    if not pos:
+        raise argparse.ArgumentTypeError(f"应写成 KEY=VALUE（如 dept=区教体局），实际为「{text}」")
+    key, value = text[:min(pos)], text[min(pos) + 1:]
+    key = unicodedata.normalize("NFKC", key).strip()
+    if not key:
+        raise argparse.ArgumentTypeError(f"「{text}」缺少参数名（应写成 KEY=VALUE）")
+    return key, value.strip()
+
+
+def integer(text: str) -> int:
+    """An integer, full-width digits (２０２３) and surrounding spaces accepted."""
+    try:
+        return int(unicodedata.normalize("NFKC", text).strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"「{text}」不是整数") from None
+
+
+def join_params(argv: list[str]) -> list[str]:
+    """Put back together a ``-p`` value a shell split at its spaces: ``-p dept = X``, ``-p dept= X``,
+    ``-p dept =X`` (and the same with ``＝``) become ``-p dept=X``."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        out.append(argv[i])
+        if argv[i] in ("-p", "--param") and i + 1 < len(argv):
+            value, i = argv[i + 1], i + 2
+            has_eq = any(e in value for e in EQUALS)
+            if not has_eq and i < len(argv) and argv[i][:1] in EQUALS:  # "dept" "=X" / "dept" "=" "X"
+                value, i = value + argv[i], i + 1
+                has_eq = True
+            if has_eq and value.rstrip()[-1:] in EQUALS and i < len(argv) and not argv[i].startswith("-"):
+                value, i = value + argv[i], i + 1
+            out.append(value)
+            continue
+        i += 1
+    return out
+
+
+# --- the parser -------------------------------------------------------------------------------------
+MAIN_EPILOG = """\
+常用流程：
+  perflib demo data/demo                       生成演示导出数据
+  perflib ingest data/demo --db data/perf.duckdb   校验并导入
+  perflib run                                  生成全部报告（reports/index.html 为目录）
+  perflib run --list                           列出报告、参数及数据中的可选值
+  perflib rules monitoring                     查看某一节规则
+
+退出码：0 全部成功；1 有报告生成失败（其余报告照常生成）；2 输入或参数有误（未写入任何内容）。
+数据库位置：--db 选项，或环境变量 PERFLIB_DB（默认 data/perf.duckdb）。
+每个命令的说明：perflib 命令 --help，如 perflib run --help。"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="perflib", description="预算绩效管理：导入预算系统导出数据并生成报告")
-    p.add_argument("--version", action="version", version=f"perflib {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    d = sub.add_parser("demo", help="生成演示用的导出数据文件夹（与情况说明的数字一致）")
-    d.add_argument("out_dir", type=Path)
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--scale", choices=["district", "province"], default="district")
-
-    i = sub.add_parser("ingest", help="校验并导入导出数据文件夹到 DuckDB 数据库（全部成功才写入）")
-    i.add_argument("src_dir", type=Path)
-    i.add_argument("--db", type=Path, default=DEFAULT_DB)
-    i.add_argument("--strict", action="store_true", help="数据质量提示（内容缺项）也视为错误，拒绝导入")
-    i.add_argument("--rules", type=Path, help="规则文件（ingest.severity 规定各类提示是否拒绝导入）")
-
-    c = sub.add_parser("check", help="只读取并检查导出数据文件夹，不写数据库：列出错误和数据质量提示")
-    c.add_argument("src_dir", type=Path)
-    c.add_argument("--strict", action="store_true", help="数据质量提示也视为错误")
-    c.add_argument("--rules", type=Path)
-
-    r = sub.add_parser("run", help="生成报告（HTML、ipynb、facts.json、xlsx）")
-    r.add_argument("notebooks", nargs="*", help="报告名称，省略则生成全部")
-    r.add_argument("--db", type=Path, default=DEFAULT_DB)
-    r.add_argument("--year", type=int)
-    r.add_argument("-p", "--param", dest="params", action="append", type=_parse_param, default=[],
-                   metavar="KEY=VALUE")
-    r.add_argument("--each", action="append", default=[], metavar="PARAM",
-                   help="对可选参数（如 dept）逐个取值生成报告")
-    r.add_argument("--out", type=Path, default=Path("reports"))
-    r.add_argument("--jobs", type=int, default=1)
-    r.add_argument("--dask", metavar="ADDRESS")
-    r.add_argument("--rules", type=Path)
-    r.add_argument("--force", action="store_true", help="忽略增量缓存，全部重新生成")
-    r.add_argument("--timeout", type=int, default=600, help="每个单元格的超时秒数")
-    r.add_argument("--log-output", action="store_true", help="把单元格输出写入日志（定时任务用）")
-    r.add_argument("--no-progress", action="store_true")
-    r.add_argument("--progress", action="store_true", help="即使不是终端也显示进度条（默认仅在终端显示）")
-
-    ru = sub.add_parser("rules", help="显示生效的规则（默认或 --rules 指定的文件）")
-    ru.add_argument("--rules", type=Path)
+    """The ``perflib`` parser with its five commands."""
+    p = Parser(prog="perflib", description="预算绩效管理：导入预算系统导出数据，生成绩效分析报告。",
+               epilog=MAIN_EPILOG)
+    p.add_argument("--version", action="version", version=f"perflib {__version__}", help="显示版本号并退出")
+    sub = p.add_subparsers(dest="command", required=True, metavar="命令", title="命令",
+                           parser_class=Parser)
+    _add_demo(sub)
+    _add_ingest(sub)
+    _add_check(sub)
+    _add_run(sub)
+    _add_rules(sub)
     return p
 
 
+def _default_db() -> Path:
+    """``$PERFLIB_DB`` when set, else ``data/perf.duckdb`` (relative to the working directory)."""
+    return Path(os.environ.get("PERFLIB_DB") or DEFAULT_DB)
+
+
+def _add_demo(sub) -> None:
+    d = sub.add_parser("demo", help="生成演示用的导出数据文件夹（与情况说明的数字一致）",
+                       description="生成演示用的导出数据文件夹（合成数据，区级规模与情况说明的数字一致）。",
+                       epilog="示例：\n  perflib demo data/demo\n  perflib demo /tmp/province --scale province")
+    d.add_argument("out_dir", type=Path, help="写入的文件夹，如 data/demo")
+    d.add_argument("--seed", type=integer, default=0, help="随机种子（默认：0），如 --seed 1")
+    d.add_argument("--scale", choices=["district", "province"], default="district",
+                   help="规模：district 区级、province 省级（默认：district），如 --scale province")
+
+
+def _add_ingest(sub) -> None:
+    i = sub.add_parser("ingest", help="校验并导入导出数据文件夹到 DuckDB 数据库（全部成功才写入）",
+                       description="校验导出数据文件夹并导入 DuckDB 数据库。有错误时不写入（原数据库保持不变）；"
+                                   "只有数据质量提示时照常导入，提示记入 findings 表。",
+                       epilog="示例：\n  perflib ingest data/demo\n  perflib ingest /data/exports/latest "
+                              "--db /srv/perf.duckdb --strict")
+    i.add_argument("src_dir", type=Path, help="导出数据文件夹（xlsx/csv），如 data/demo")
+    i.add_argument("--db", type=Path, default=None,
+                   help="写入的数据库文件（默认：环境变量 PERFLIB_DB，未设置时为 data/perf.duckdb），"
+                        "如 --db /srv/perf.duckdb")
+    i.add_argument("--strict", action="store_true", help="数据质量提示（内容缺项）也视为错误，拒绝导入（默认：否）")
+    i.add_argument("--rules", type=Path, help="规则文件（默认：perflib 自带规则；ingest.severity 规定各类提示"
+                                               "是否拒绝导入），如 --rules my_rules.yaml")
+
+
+def _add_check(sub) -> None:
+    c = sub.add_parser("check", help="只读取并检查导出数据文件夹，不写数据库：列出错误和数据质量提示",
+                       description="只读取并检查导出数据文件夹，不写数据库：列出错误和数据质量提示。"
+                                   "有错误时退出码为 2。",
+                       epilog="示例：\n  perflib check data/demo\n  perflib check data/demo --strict")
+    c.add_argument("src_dir", type=Path, help="导出数据文件夹，如 data/demo")
+    c.add_argument("--strict", action="store_true", help="数据质量提示也视为错误（默认：否）")
+    c.add_argument("--rules", type=Path, help="规则文件（默认：perflib 自带规则），如 --rules my_rules.yaml")
+
+
+def _run_epilog() -> str:
+    from .run.catalog import reports_summary
+
+    return ("可生成的报告及其参数（perflib run --list 另列出数据中的可选值）：\n" + reports_summary() +
+            "\n\n示例：\n"
+            "  perflib run                                   生成全部报告\n"
+            "  perflib run overview --year 2023              只生成情况说明\n"
+            "  perflib run monitoring -p dept=区教体局 -p as_of_month=9\n"
+            "  perflib run coverage --each dept              每个一级部门一份覆盖情况报告\n"
+            "  perflib run cost -p project_type=道路保洁 --rules my_rules.yaml\n"
+            "  perflib run --jobs 2 --out /srv/reports       两个进程并行，写到 /srv/reports\n"
+            "数据库：--db，或环境变量 PERFLIB_DB（默认 data/perf.duckdb）。")
+
+
+def _add_run(sub) -> None:
+    r = sub.add_parser("run", help="生成报告（HTML、ipynb、facts.json、xlsx）",
+                       description="生成报告：每份报告输出 HTML、ipynb、facts.json 和 xlsx，"
+                                   "并更新目录 index.html。参数在启动任何内核之前与数据核对。",
+                       epilog=_run_epilog())
+    r.add_argument("notebooks", nargs="*", metavar="报告", help="报告名称，如 overview monitoring（默认：全部报告）")
+    r.add_argument("--list", action="store_true", help="列出全部报告、参数、默认值及数据中的可选值，然后退出")
+    r.add_argument("--db", type=Path, default=None,
+                   help="数据库文件（默认：环境变量 PERFLIB_DB，未设置时为 data/perf.duckdb），如 --db /srv/perf.duckdb")
+    r.add_argument("--year", type=integer, help="报告年度（默认：数据中最新的年度），如 --year 2023")
+    r.add_argument("-p", "--param", dest="params", action="append", type=parse_param, default=[],
+                   metavar="KEY=VALUE", help="报告参数，可重复（默认：无；等号可为全角＝），如 -p dept=区教体局")
+    r.add_argument("--each", action="append", default=[], metavar="PARAM",
+                   help="对可选参数逐个取值各生成一份报告（默认：无），如 --each dept")
+    r.add_argument("--out", type=Path, default=Path("reports"), help="报告文件夹（默认：reports），如 --out /srv/reports")
+    r.add_argument("--jobs", type=integer, default=1, help="并行生成的报告数（默认：1），如 --jobs 2")
+    r.add_argument("--dask", metavar="ADDRESS",
+                   help="在 Dask 集群上生成（默认：不用 Dask），如 --dask tcp://10.0.0.5:8786")
+    r.add_argument("--rules", type=Path, help="规则文件（默认：perflib 自带规则），如 --rules my_rules.yaml")
+    r.add_argument("--force", action="store_true", help="忽略增量缓存，全部重新生成（默认：未变化的报告跳过）")
+    r.add_argument("--timeout", type=integer, default=600, help="每个单元格的超时秒数（默认：600），如 --timeout 1200")
+    r.add_argument("--log-output", action="store_true", help="把单元格输出写入日志（默认：否；定时任务用）")
+    r.add_argument("--no-progress", action="store_true", help="不显示进度条（默认：仅在终端显示）")
+    r.add_argument("--progress", action="store_true", help="即使不是终端也显示进度条（默认：仅在终端显示）")
+
+
+def _add_rules(sub) -> None:
+    ru = sub.add_parser("rules", help="显示生效的规则（可只看一节），含取值、依据和性质",
+                        description="显示生效的规则：默认规则，或 --rules 指定的文件覆盖后的结果。"
+                                    "性质：官方规定（official）、地方做法（local practice）、假设（assumed）；"
+                                    "规则文件中两种写法都可以。",
+                        epilog="示例：\n  perflib rules\n  perflib rules monitoring\n"
+                               "  perflib rules cost --rules my_rules.yaml")
+    ru.add_argument("section", nargs="?", metavar="SECTION",
+                    help="只显示这一节，如 monitoring、cost、ingest（默认：全部）")
+    ru.add_argument("--rules", type=Path, help="规则文件（默认：perflib 自带规则），如 --rules my_rules.yaml")
+
+
+# --- the commands -----------------------------------------------------------------------------------
+def _show_rules(args) -> int:
+    from .exceptions import RulesError
+    from .rules import load_rules
+
+    rules = load_rules(args.rules)
+    section = (args.section or "").strip() or None
+    if section is not None and not rules.entries(section):
+        known = rules.sections()
+        hint = did_you_mean(section, known)
+        raise RulesError(f"规则中没有「{section}」这一节" + (f"；{hint}" if hint else "")
+                         + f"（可用：{'、'.join(known)}）")
+    print(f"规则来源：{rules.origin}（sha256 {rules.sha256[:12]}…）")
+    for row in rules.table(section).itertuples(index=False):
+        print(f"{row.规则} = {row.取值}\n    {row.含义}；{row.性质}；依据：{row.依据}")
+    return 0
+
+
+def _run(args) -> int:
+    from .store import find_db
+
+    args.db = find_db(args.db)
+    if args.list:
+        from .run.catalog import list_reports
+
+        print(list_reports(args.db, year=args.year, rules=args.rules))
+        return 0
+    from .run.runner import run_from_cli
+
+    return run_from_cli(args)
+
+
+def _dispatch(args) -> int:
+    if args.command == "demo":
+        from .demo import write_demo
+
+        out = write_demo(args.out_dir, seed=args.seed, scale=args.scale)
+        print(f"演示数据已写入 {out}")
+        if args.scale == "district":
+            from .demo import demo_rules_path
+
+            print(f"演示规则文件（区名、财政部门名称）已写入 {demo_rules_path(out)}；生成报告时用 --rules 指定")
+        return 0
+    if args.command == "ingest":
+        from .ingest import ingest
+        from .rules import load_rules
+
+        summary = ingest(args.src_dir, args.db or _default_db(), rules=load_rules(args.rules), strict=args.strict)
+        print(summary.describe())
+        return 0
+    if args.command == "check":
+        from .ingest import check
+        from .rules import load_rules
+
+        checked = check(args.src_dir, rules=load_rules(args.rules), strict=args.strict)
+        print(checked.describe())
+        return 0 if checked.ok else 2
+    if args.command == "run":
+        return _run(args)
+    return _show_rules(args)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``perflib`` command; returns the exit code (argument errors: 2, ``--help``: 0)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = join_params(list(sys.argv[1:] if argv is None else argv))
     try:
-        if args.command == "demo":
-            from .demo import write_demo
-
-            out = write_demo(args.out_dir, seed=args.seed, scale=args.scale)
-            print(f"演示数据已写入 {out}")
-            if args.scale == "district":
-                from .demo import demo_rules_path
-
-                print(f"演示规则文件（区名、财政部门名称）已写入 {demo_rules_path(out)}；生成报告时用 --rules 指定")
-            return 0
-        if args.command == "ingest":
-            from .ingest import ingest
-            from .rules import load_rules
-
-            summary = ingest(args.src_dir, args.db, rules=load_rules(args.rules), strict=args.strict)
-            print(summary.describe())
-            return 0
-        if args.command == "check":
-            from .ingest import check
-            from .rules import load_rules
-
-            checked = check(args.src_dir, rules=load_rules(args.rules), strict=args.strict)
-            print(checked.describe())
-            return 0 if checked.ok else 2
-        if args.command == "run":
-            from .run.runner import run_from_cli
-
-            return run_from_cli(args)
-        if args.command == "rules":
-            from .rules import load_rules
-
-            rules = load_rules(args.rules)
-            print(f"规则来源：{rules.origin}（sha256 {rules.sha256[:12]}…）")
-            for row in rules.table().itertuples(index=False):
-                print(f"{row.规则} = {row.取值}\n    {row.含义}；{row.性质}；依据：{row.依据}")
-            return 0
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # reported by the command's own parser: its usage, its options
+            sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return _dispatch(args)
     except PerflibError as exc:
-        print(str(exc), file=sys.stderr)
+        print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a disk that filled up or turned read-only under a command: no traceback
         from .files import os_error_text
@@ -116,8 +364,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
         return 130
-    parser.error("unknown command")
-    return 2
 
 
 if __name__ == "__main__":

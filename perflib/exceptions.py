@@ -85,3 +85,35 @@ class ReportFailed(PerflibError):
     """One or more reports failed to render; the others were rendered."""
 
     exit_code = 1
+
+
+# --- "did you mean": the closest known names to a typo, for every "no such …" message -------------
+def _similarity(word: str, name: str) -> float:
+    """How alike two names are, 0–1: the mean of difflib's sequence ratio (order, for Latin typos
+    such as ``overveiw``) and the characters they share (a multiset Dice coefficient, which works
+    for Chinese names such as 区卫健委/区卫健局); a name containing the word scores at least 0.8."""
+    import difflib
+    from collections import Counter
+
+    a, b = word.casefold(), name.casefold()
+    if not a or not b:
+        return 0.0
+    seq = difflib.SequenceMatcher(None, a, b).ratio()
+    shared = sum((Counter(a) & Counter(b)).values())
+    score = (seq + 2 * shared / (len(a) + len(b))) / 2
+    return max(score, 0.8) if a in b else score
+
+
+def closest(word: str, names, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The ``n`` known ``names`` most like ``word`` (best first; ties in the given order), those
+    scoring at least ``cutoff``. ``closest("区卫健委", ["区教体局", "区卫健局"]) == ["区卫健局"]``."""
+    word = str(word).strip()
+    scored = [(_similarity(word, str(x)), i, str(x)) for i, x in enumerate(dict.fromkeys(map(str, names)))]
+    scored = [s for s in scored if s[0] >= cutoff and s[2] != word]
+    return [x for _, _, x in sorted(scored, key=lambda s: (-s[0], s[1]))[:n]]
+
+
+def did_you_mean(word: str, names, n: int = 3) -> str:
+    """「您是否要找：区卫健局？」 for the closest names, or "" when none is close."""
+    near = closest(word, names, n)
+    return f"您是否要找：{'、'.join(near)}？" if near else ""

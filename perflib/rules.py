@@ -23,6 +23,10 @@ from .exceptions import RulesError
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
 STATUSES = ("official", "local practice", "assumed")
 STATUS_LABELS = {"official": "官方规定", "local practice": "地方做法", "assumed": "假设（可配置）"}
+# a user's file may write a status as ``perflib rules`` prints it, or in a few other common words
+STATUS_WORDS = {**{label: key for key, label in STATUS_LABELS.items()},
+                "官方": "official", "地方": "local practice", "地方惯例": "local practice",
+                "假设": "assumed", "假定": "assumed", "假设(可配置)": "assumed"}
 ENTRY_KEYS = {"value", "source", "status", "label"}
 
 
@@ -125,6 +129,11 @@ class Rules:
             out = [e for e in out if e.key == section or e.key.startswith(section + ".")]
         return out
 
+    def sections(self) -> list[str]:
+        """Every section a filter may name (``monitoring``, ``ingest.severity`` …), in file order."""
+        return list(dict.fromkeys(".".join(e.key.split(".")[:i]) for e in self.entries()
+                                  for i in range(1, e.key.count(".") + 1)))
+
     def table(self, section: str | None = None):
         """The applied rules as a DataFrame with Chinese headers, for printing in a report."""
         import pandas as pd
@@ -153,6 +162,17 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _status(word: Any, where: str) -> str:
+    """The canonical status of a user's ``status`` (English or as ``perflib rules`` prints it)."""
+    text = str(word).strip()
+    if text in STATUSES:
+        return text
+    if text in STATUS_WORDS:
+        return STATUS_WORDS[text]
+    shown = " / ".join(f"{k}（{STATUS_LABELS[k]}）" for k in STATUSES)
+    raise RulesError(f"规则文件 {where}.status 为「{word}」，应为 {shown} 之一")
+
+
 def _merge(default: dict, user: dict, path: str, origin: str) -> None:
     for k, v in user.items():
         where = f"{path}{k}"
@@ -171,9 +191,7 @@ def _merge(default: dict, user: dict, path: str, origin: str) -> None:
             if "value" not in v:
                 raise RulesError(f"规则文件 {origin}：{where} 缺少 value")
             _same_shape(target["value"], v["value"], f"{where}.value")
-            status = v.get("status", "local practice")
-            if status not in STATUSES:
-                raise RulesError(f"规则文件 {origin}：{where}.status 为「{status}」，应为 {' / '.join(STATUSES)} 之一")
+            status = _status(v.get("status", "local practice"), f"{origin}：{where}")
             target["value"] = v["value"]
             target["status"] = status
             target["source"] = v.get("source", f"用户规则文件 {origin}")
@@ -369,7 +387,10 @@ def _check_severity(tree: dict, defaults: dict, origin: str) -> None:
 
 
 def load_rules(path: str | Path | None = None) -> Rules:
-    """The default rules, with the user's file at ``path`` (if any) merged over them and validated."""
+    """The default rules, with the user's file at ``path`` (if any) merged over them and validated.
+
+    Example: ``load_rules().value("monitoring.green_min_gap")``; ``load_rules("my_rules.yaml")``
+    """
     tree = _read_yaml(DEFAULT_RULES_PATH)
     defaults = dict(tree["ingest"]["severity"]["value"])
     origin = "默认规则"

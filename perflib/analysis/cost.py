@@ -82,7 +82,10 @@ class CostData:
 
 
 def load_cost_data(store, year: int, rules: Rules) -> CostData:
-    """Read projects, cost elements and outputs of the pilot years (and Y + 1 projects) from a Store."""
+    """Read projects, cost elements and outputs of the pilot years (and Y + 1 projects) from a Store.
+
+    Example: ``data = load_cost_data(Store("data/perf.duckdb"), 2023, load_rules())``
+    """
     years = pilot_years(year, rules)
     wanted = [y for y in years + [year + 1] if y in set(store.years())]
     projects = store.projects(wanted) if wanted else store.projects([year])
@@ -289,7 +292,10 @@ class TypeAnalysis:
 
 
 def analyse_type(data: CostData, project_type: str, rules: Rules) -> TypeAnalysis:
-    """Unit costs, the type's unit, standard (plain and quality-adjusted), outliers and savings."""
+    """Unit costs, the type's unit, standard (plain and quality-adjusted), outliers and savings.
+
+    Example: ``a = analyse_type(load_cost_data(store, 2023, rules), "道路保洁", rules); a.standard``
+    """
     year = data.year
     percentile = float(rules.value("cost.standard_percentile"))
     min_peers = int(rules.value("cost.min_peers"))
@@ -580,7 +586,10 @@ def types_overview_facts(analyses: dict[str, TypeAnalysis], cuts: dict[str, floa
 
 def unit_cost_table(analysis: TypeAnalysis) -> pd.DataFrame:
     """Every project-year of the pilot years (cost, output, unit cost, z, flags), latest year and
-    highest unit cost first."""
+    highest unit cost first.
+
+    Example: ``unit_cost_table(analyse_type(load_cost_data(store, 2023, rules), "道路保洁", rules))``
+    """
     df = analysis.rows.sort_values(["year", "unit_cost"], ascending=[False, False])
     return df.drop(columns=[c for c in ("label",) if c in df.columns]).reset_index(drop=True)
 

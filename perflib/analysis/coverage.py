@@ -169,7 +169,10 @@ def coverage_summary(frame: pd.DataFrame, by: str | list[str] | None = None) -> 
 
 
 def coverage_by_department(store, year: int, dept: str | None = None) -> pd.DataFrame:
-    """Target coverage per level-1 department for ``year`` (Chinese-free canonical columns)."""
+    """Target coverage per level-1 department for ``year`` (Chinese-free canonical columns).
+
+    Example: ``coverage_by_department(Store("data/perf.duckdb"), 2023)``
+    """
     f = project_targets(store, year, dept)
     out = coverage_summary(f, ["level1_code", "level1_name"])
     return out.sort_values(["coverage_count", "level1_code"], na_position="last").reset_index(drop=True)
@@ -412,6 +415,8 @@ def coverage_facts(store, year: int, rules=None, dept=None) -> dict:
 
     Money in 元 (float, rounded to the fen), rates as fractions; an undefined rate is ``None``.
     ``rules`` is accepted for a uniform signature (coverage applies no threshold).
+
+    Example: ``coverage_facts(Store("data/perf.duckdb"), 2023, dept="区教体局")["targets.coverage_count"]``
     """
     year = int(year)
     dept = resolve_dept(store, dept)

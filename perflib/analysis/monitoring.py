@@ -122,6 +122,8 @@ def project_execution(store, year: int, as_of_month: int, rules, dept: str | Non
 
     Columns: project columns of ``Store.projects`` (budget …) plus ``spent``, ``execution_rate``
     (NaN for a zero budget), ``time_progress``, ``gap``, ``band``, ``budget_fen``, ``spent_fen``.
+
+    Example: ``project_execution(store, 2023, last_complete_month(store, 2023, rules), rules)``
     """
     year, m = int(year), check_month(as_of_month)
     projects = store.projects(year)
@@ -562,7 +564,10 @@ def month_complete(year: int, month: int, last_payment: dt.date | None, export_d
 def last_complete_month(store, year: int, rules) -> int | None:
     """The last month of ``year`` the payments cover entirely (:func:`month_complete`, with the
     store's last payment date of ``year`` and its export date); None when no month is complete.
-    The default monitoring month of the report, the runner and the overview."""
+    The default monitoring month of the report, the runner and the overview.
+
+    Example: ``last_complete_month(Store("data/perf.duckdb"), 2023, load_rules())`` → 7 on the demo
+    """
     last, export = store.last_payment_date(int(year)), store.payments_export_date()
     if last is None:
         return None

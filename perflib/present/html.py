@@ -281,6 +281,8 @@ def render_index(entries: list[dict], updated_at: str | None = None) -> str:
         r.setdefault("rendered_at", "")
         r.setdefault("notice_html", None)
         r["status_text"] = INDEX_STATUS.get(r.get("status"), "失败")
+        if r.get("skipped") and r.get("status") == "ok":  # rendered_at/seconds: when it was rendered
+            r["status_text"] = "成功（未变化，沿用）"
         rows.append(r)
     failed = sum(1 for r in rows if r.get("status") not in ("ok", "withdrawn"))
     withdrawn = sum(1 for r in rows if r.get("status") == "withdrawn")

@@ -29,7 +29,8 @@ import pandas as pd
 
 from ..files import atomic_write_text
 from ..rules import Rules, load_rules
-from ..store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store
+from ..store import (CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store,  # noqa: F401
+                     db_candidates, find_db, missing_db_text)  # find_db: what notebooks call
 from . import tables
 from .labels import View
 from .scopes import scope_context, scope_sentences
@@ -414,24 +415,6 @@ class Report:
         atomic_write_text(self.artifacts_dir / file, json.dumps(payload, ensure_ascii=False, indent=1))
 
 
-def find_db(db: str | Path | None) -> Path:
-    """The store a notebook means: ``db`` as given when it exists; ``None`` → ``$PERFLIB_DB``; a
-    relative path that does not exist from here (e.g. ``../data/perf.duckdb`` when papermill runs
-    from the repository root) → ``data/<name>`` in the working directory or one of its parents."""
-    import os
-
-    if db is None:
-        db = os.environ.get("PERFLIB_DB", "data/perf.duckdb")
-    p = Path(db)
-    if p.exists() or p.is_absolute():
-        return p
-    for base in (Path.cwd(), *Path.cwd().parents):
-        candidate = base / "data" / p.name
-        if candidate.exists():
-            return candidate
-    return p
-
-
 def open_report(name: str, *, db: str | Path | Store | None = None, year: int | None = None,
                 rules: str | Path | Rules | None = None, artifacts_dir: str | Path | None = None,
                 store: Store | None = None, **params: Any) -> Report:
@@ -447,8 +430,15 @@ def open_report(name: str, *, db: str | Path | Store | None = None, year: int | 
     """
     from .charts.base import setup_theme
 
-    if store is None:
-        store = db if isinstance(db, Store) else Store(find_db(db))
+    if store is None and isinstance(db, Store):
+        store = db
+    elif store is None:
+        path = find_db(db)
+        if not path.exists():
+            from ..exceptions import StoreError
+
+            raise StoreError(missing_db_text(db))
+        store = Store(path)
     loaded = rules if isinstance(rules, Rules) else load_rules(rules)
     resolved = int(year) if year is not None else store.latest_year()
     if resolved is None:

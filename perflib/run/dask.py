@@ -35,6 +35,29 @@ def _worker_version() -> str:
     return __version__
 
 
+CONNECT_TIMEOUT = 5  # seconds: an address that does not answer is reported within this (issue 21)
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """:class:`ParameterError` (exit 2) when nothing answers at ``address`` within ``timeout``
+    seconds (Dask's own default waits 30 s): a plain TCP connection to HOST:PORT (a refused port
+    is known at once), or for another scheme a Dask client."""
+    import re
+    import socket
+
+    hint = "请检查地址（如 tcp://10.0.0.5:8786）和调度器是否已启动（dask scheduler）"
+    m = re.fullmatch(r"(?:tcp://)?\[?([^\[\]/]+?)\]?:(\d+)/?", address.strip())
+    try:
+        if m:
+            socket.create_connection((m.group(1), int(m.group(2))), timeout=timeout).close()
+        else:
+            from distributed import Client
+
+            Client(address, timeout=timeout, set_as_default=False).close()
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ParameterError(f"无法连接 Dask 调度器 {address}（{exc}；最多等待 {timeout} 秒）。{hint}") from None
+
+
 class Dask(Executor):
     """Each report one task on the Dask scheduler at ``address``."""
 
@@ -43,6 +66,7 @@ class Dask(Executor):
 
     def check(self) -> None:
         check_dask()
+        check_reachable(self.address)  # before planning, even when there is nothing to render
 
     def __call__(self, work: Work, jobs: list) -> None:
         if jobs:
@@ -59,7 +83,7 @@ def run_on_dask(address: str, jobs: list, work: Work) -> None:
     from .. import __version__
 
     try:
-        client = Client(address, set_as_default=False)
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ParameterError(f"无法连接 Dask 调度器 {address}：{exc}") from None
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .. import __version__
-from ..exceptions import ParameterError, StoreError
+from ..exceptions import ParameterError, StoreError, did_you_mean
 from ..files import sha256_file
 from .leaks import holds_secret, mask
 
@@ -63,9 +63,10 @@ def _match(raw: Any, pairs: list[tuple[Any, str]], what: str) -> tuple[Any, str]
     partial = [(c, n) for c, n in pairs if str(n).startswith(text)] if text else []
     if len(partial) == 1:
         return partial[0][0], str(partial[0][1])
+    near = did_you_mean(text, [n for _, n in pairs])  # the closest names first, then a sample
     sample = "、".join(str(n) for _, n in pairs[:8]) + ("……" if len(pairs) > 8 else "")
     hint = f"（共 {len(pairs)} 个，如：{sample}）" if pairs else "（数据中没有）"
-    raise ParameterError(f"数据中没有{what}「{text}」{hint}")
+    raise ParameterError(f"数据中没有{what}「{text}」" + (f"；{near}" if near else "") + hint)
 
 
 def _level1(store, year) -> list[tuple[Any, str]]:
@@ -318,7 +319,7 @@ def plan_jobs(notebooks: Iterable[str] | None, *, db: Path, year: int | None = N
         year = _checked_year(store, db, year)
         declared = {n: notebook_parameters(found[n]) for n in names}
         each = list(dict.fromkeys(each))
-        _check_names(raw_params, each, declared, names)
+        _check_names(raw_params, each, declared, names, explicit=bool(notebooks))
         secrets = sorted(Store(db, redact=False).classified_names(), key=len, reverse=True)
         # resolve the given values once per name (they do not depend on the notebook)
         resolved = _resolve_given(raw_params, store, year, secrets)
@@ -348,7 +349,9 @@ def _requested(notebooks: Iterable[str] | None, found: dict[str, Path], nb_dir: 
     names = list(dict.fromkeys(notebooks or [])) or list(found)
     unknown = [n for n in names if n not in found]
     if unknown:
-        raise ParameterError(f"没有名为「{'、'.join(unknown)}」的报告；可用的报告：{'、'.join(found) or '（无）'}")
+        near = "".join(did_you_mean(n, found) for n in unknown)
+        raise ParameterError(f"没有名为「{'、'.join(unknown)}」的报告；" + (f"{near}" if near else "")
+                             + f"可用的报告：{'、'.join(found) or '（无）'}")
     if not names:
         raise ParameterError(f"{nb_dir} 中没有报告（.ipynb）")
     return names
@@ -383,18 +386,30 @@ def _checked_year(store, db: Path, year: int | None) -> int:
     return int(year)
 
 
-def _check_names(raw_params: dict, each: list[str], declared: dict[str, dict], names: list[str]) -> None:
-    """Every ``-p`` name is a parameter of some notebook asked for; every ``--each`` one can fan out."""
+def _check_names(raw_params: dict, each: list[str], declared: dict[str, dict], names: list[str],
+                 explicit: bool = True) -> None:
+    """Every ``-p`` name is a parameter of some notebook asked for; every ``--each`` one can fan out,
+    and is a parameter of every report named (``explicit``) or of some report (all reports)."""
     for k in raw_params:
         if not any(k in d for d in declared.values()):
             known = sorted({p for d in declared.values() for p in d if p not in RUNNER_PARAMS})
-            raise ParameterError(f"报告 {'、'.join(names)} 没有参数「{k}」；可用参数：{'、'.join(known) or '（无）'}")
+            raise ParameterError(f"报告 {'、'.join(names)} 没有参数「{k}」；{did_you_mean(k, known)}"
+                                 f"可用参数：{'、'.join(known) or '（无）'}")
     for k in each:
         kind = PARAMETERS.get(k)
         if kind is None or kind.choices is None:
-            raise ParameterError(f"--each 只能用于可逐个取值的参数（{'、'.join(n for n, p in PARAMETERS.items() if p.choices)}），实际为「{k}」")
+            fan = [n for n, p in PARAMETERS.items() if p.choices]
+            raise ParameterError(f"--each 只能用于可逐个取值的参数（{'、'.join(fan)}），实际为「{k}」；"
+                                 + did_you_mean(k, fan))
         if k in raw_params:
             raise ParameterError(f"参数 {k} 已用 -p 指定，不能再用 --each 逐个生成")
+        # a fan-out over a parameter a report does not have would silently render one report: refused
+        # for a report named; with none named (all reports), refused when no report has it
+        lacking = [n for n in names if k not in declared[n]]
+        if lacking and (explicit or len(lacking) == len(names)):
+            params = sorted({p for n in lacking for p in declared[n] if p not in RUNNER_PARAMS})
+            raise ParameterError(f"报告 {'、'.join(lacking)} 没有参数 {k}，不能用 --each {k} 逐个生成"
+                                 f"（其参数：{'、'.join(params) or '无'}）")
 
 
 SECRET_VALUE = ("参数 {what} 的取值是或包含涉密项目的名称或编码，不能据此生成报告"

@@ -292,6 +292,7 @@ def _index_entry(prev: dict, r: ReportResult) -> dict:
     else:
         entry.pop("fingerprint", None)
         entry.pop("tables", None)
+    entry["skipped"] = r.status == "cached"  # the index says "unchanged", with when and how long
     if r.status != "cached":
         entry["timing"] = r.timing
     return entry
@@ -315,7 +316,13 @@ def cached_result(job: Job) -> ReportResult | None:
     if not all((out / f"{job.stem}{s}").exists() for s in (".html", ".ipynb", ".facts.json", ".xlsx")):
         return None
     return ReportResult(notebook=job.notebook, stem=job.stem, year=job.year, display=job.display,
-                        status="cached", seconds=0.0, rendered_at=entry.get("rendered_at", ""),
+                        status="cached", seconds=_rendered_seconds(entry), rendered_at=entry.get("rendered_at", ""),
                         title=entry.get("title"), fingerprint=job.fingerprint)
 
 
+
+
+def _rendered_seconds(entry: dict) -> float:
+    """How long the skipped report took when it was rendered (its entry's seconds, else its timing)."""
+    seconds = entry.get("seconds") or (entry.get("timing") or {}).get("total") or 0.0
+    return round(float(seconds), 2)
