@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="忽略增量缓存，全部重新生成")
     r.add_argument("--timeout", type=int, default=600, help="每个单元格的超时秒数")
     r.add_argument("--log-output", action="store_true", help="把单元格输出写入日志（定时任务用）")
+    r.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=None,
+                   help="同时把每份报告打印为 PDF（需本机有 chromium、Google Chrome 或 Microsoft Edge）；"
+                        "默认按规则 report.pdf（false）")
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--progress", action="store_true", help="即使不是终端也显示进度条（默认仅在终端显示）")
 

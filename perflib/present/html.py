@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import jinja2
-from markupsafe import Markup
 import pandas as pd
 
 from .. import __version__
@@ -42,7 +41,7 @@ def href(path: str) -> str:
                   str(path))
 
 
-def css_string(text: str) -> Markup:
+def css_string(text: str) -> str:
     """``text`` as a quoted CSS string for a ``<style>`` block (the page footer's title): every
     character but letters, digits, CJK and spaces is a hex escape, so no quote, backslash or
     ``</style>`` from a title (data) can end the string or the block. Over-long titles are cut."""
@@ -50,7 +49,7 @@ def css_string(text: str) -> Markup:
     if len(text) > PAGE_FOOTER_TITLE_MAX:
         text = text[:PAGE_FOOTER_TITLE_MAX - 1] + "…"
     safe = "".join(c if c.isalnum() and c.isprintable() or c == " " else f"\\{ord(c):06x}" for c in text)
-    return Markup(f'"{safe}"')
+    return f'"{safe}"'
 
 
 PAGE_FOOTER_TITLE_MAX = 60  # characters of the title in the page footer (it shares a line with the page number)
