@@ -262,6 +262,9 @@ def _add_run(sub) -> None:
     r.add_argument("--force", action="store_true", help="忽略增量缓存，全部重新生成（默认：未变化的报告跳过）")
     r.add_argument("--timeout", type=integer, default=600, help="每个单元格的超时秒数（默认：600），如 --timeout 1200")
     r.add_argument("--log-output", action="store_true", help="把单元格输出写入日志（默认：否；定时任务用）")
+    r.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=None,
+                   help="同时把每份报告打印为 PDF（需本机有 chromium、Google Chrome 或 Microsoft Edge）；"
+                        "--no-pdf 不打印（默认：按规则 report.pdf，自带规则为否）")
     r.add_argument("--no-progress", action="store_true", help="不显示进度条（默认：仅在终端显示）")
     r.add_argument("--progress", action="store_true", help="即使不是终端也显示进度条（默认：仅在终端显示）")
 

@@ -41,6 +41,20 @@ def href(path: str) -> str:
                   str(path))
 
 
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string for a ``<style>`` block (the page footer's title): every
+    character but letters, digits, CJK and spaces is a hex escape, so no quote, backslash or
+    ``</style>`` from a title (data) can end the string or the block. Over-long titles are cut."""
+    text = str(text)
+    if len(text) > PAGE_FOOTER_TITLE_MAX:
+        text = text[:PAGE_FOOTER_TITLE_MAX - 1] + "…"
+    safe = "".join(c if c.isalnum() and c.isprintable() or c == " " else f"\\{ord(c):06x}" for c in text)
+    return f'"{safe}"'
+
+
+PAGE_FOOTER_TITLE_MAX = 60  # characters of the title in the page footer (it shares a line with the page number)
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
@@ -49,6 +63,7 @@ def _env() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["href"] = href
+    env.filters["css_string"] = css_string
     return env
 
 

@@ -160,6 +160,7 @@ class Job:
     preload: list[str] = field(default_factory=list, repr=False)  # modules the zygote imports
     zygote: str | None = None  # socket of the run's zygote (local runs); None: the worker's own
     timezone: str | None = None  # report.timezone of the run's rules (None: the default rules')
+    pdf: dict | None = None  # {"browser", "author"} when the report is also printed to PDF (perflib.run.pdf)
 
 
 @dataclass

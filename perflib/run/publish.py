@@ -19,11 +19,13 @@ from ..rules import now_text
 from . import units
 from .execute import Execution, read_artifacts
 from .leaks import holds_secret, leak_error, mask, scrub
+from .pdf import PDF, add_pdf
 from .plan import Job, ReportResult, labelled, params_text
 
 log = logging.getLogger("perflib.runner")
 INDEX_STATE = ".index.json"
 REPORT_SUFFIXES = (".ipynb", ".facts.json", ".xlsx", ".html")  # the order they are published in
+OPTIONAL_SUFFIXES = (PDF,)  # published with the others when the run made them (perflib run --pdf)
 
 
 def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> tuple[str | None, str | None]:
@@ -39,8 +41,9 @@ def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> t
             version = units.new_version()
             outputs = report_files(job, nb, facts, tables, meta, rules=rules, title=title,
                                    rendered_at=rendered_at, publication=version)
+            pdf_info = add_pdf(job, outputs, title=title, rendered_at=rendered_at, rules=rules)
             # the text drawn in the charts too: their PNG pixels would hide a name from this scan
-            scanned = dict(outputs, 图表文字="\n".join(meta.get("figure_text") or []).encode("utf-8"))
+            scanned = dict(outputs, 图表文字="\n".join(meta.get("figure_text") or []).encode("utf-8"), **pdf_info)
             error = leak_error(scanned, job.secrets)
             if error is None:
                 write_report(Path(job.out), job.stem, outputs, version=version,
@@ -98,7 +101,8 @@ def write_report(out: Path, stem: str, outputs: dict[str, bytes], *, meta: dict 
     switched in by one rename), under the report's lock so that two runs into one folder take turns;
     then a failure page of an earlier run is removed. Returns the version published."""
     folder, key = split_stem(out, stem)
-    contents = {key + suffix: outputs[suffix] for suffix in REPORT_SUFFIXES}
+    contents = {key + suffix: outputs[suffix] for suffix in REPORT_SUFFIXES + OPTIONAL_SUFFIXES
+                if suffix in outputs or suffix in REPORT_SUFFIXES}
     with units.lock(folder, key):
         version = units.publish_unit(folder, key, contents, dict(meta or {}, kind="report", stem=stem),
                                      version=version)
@@ -243,7 +247,8 @@ def _index_row(out: Path, stem: str, entry: dict) -> dict | None:
             row["last_good_at"] = m.get("rendered_at") or e.get("last_good_at", "")
         shown = set(m.get("files", {})) if m is not None else None
         row["files"] = [(label, f"{stem}{suffix}") for label, suffix in
-                        (("HTML", ".html"), ("xlsx", ".xlsx"), ("facts", ".facts.json"), ("ipynb", ".ipynb"))
+                        (("HTML", ".html"), ("PDF", PDF), ("xlsx", ".xlsx"), ("facts", ".facts.json"),
+                         ("ipynb", ".ipynb"))
                         if (shown is None and (folder / f"{key}{suffix}").exists())
                         or (shown is not None and f"{key}{suffix}" in shown)]
     row["failed_html"] = f"{stem}.failed.html" if failed and row.get("status") != "ok" else None
@@ -315,6 +320,8 @@ def cached_result(job: Job) -> ReportResult | None:
         return None  # a table it read has changed (or an older index that did not record them)
     if not all((out / f"{job.stem}{s}").exists() for s in (".html", ".ipynb", ".facts.json", ".xlsx")):
         return None
+    if job.pdf and not (out / f"{job.stem}{PDF}").exists():
+        return None  # a PDF is asked for and this report has none yet: render it (with its PDF)
     return ReportResult(notebook=job.notebook, stem=job.stem, year=job.year, display=job.display,
                         status="cached", seconds=_rendered_seconds(entry), rendered_at=entry.get("rendered_at", ""),
                         title=entry.get("title"), fingerprint=job.fingerprint)

@@ -24,6 +24,7 @@ from .executors import Work, get_executor, lighten_imports
 from .leaks import mask, masked_logging
 from .plan import (Job, ReportResult, available_notebooks, default_notebooks_dir, params_text,
                    plan_jobs)
+from .pdf import pdf_request
 from .publish import cached_result, failed_result, publish_report, update_index
 from .withdraw import prepare_output
 
@@ -124,12 +125,13 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
                 each: Iterable[str] = (), out: str | Path = "reports", jobs: int = 1,
                 dask: str | None = None, rules: str | Path | None = None, force: bool = False,
                 timeout: int = 600, log_output: bool = False, progress: bool | None = None,
-                notebooks_dir: str | Path | None = None) -> RunSummary:
+                notebooks_dir: str | Path | None = None, pdf: bool | None = None) -> RunSummary:
     """Render reports; returns the results (``summary.exit_code`` is 0 or 1).
 
     Bad requests raise :class:`ParameterError` (exit 2) before any kernel starts. ``jobs`` > 1 runs
     reports in parallel processes; ``dask`` sends them to a dask.distributed scheduler instead.
-    ``force`` re-renders reports whose code, data, rules and parameters are unchanged.
+    ``force`` re-renders reports whose code, data, rules and parameters are unchanged. ``pdf``: each
+    report also as PDF (None: as the rules' ``report.pdf`` says; :mod:`perflib.run.pdf`).
     """
     out = Path(out)
     check_run_arguments(out=out, jobs=jobs, timeout=timeout)
@@ -146,6 +148,10 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
                             rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
                             notebooks_dir=Path(notebooks_dir) if notebooks_dir else None, notices=notices)
         secrets = planned[0].secrets if planned else _classified(Path(db))
+        if planned:
+            printing = pdf_request(pdf, load_rules(Path(rules) if rules else None), Path(db))
+            for job in planned:
+                job.pdf = printing
         timezone = planned[0].timezone if planned else None
         # before anything is published: killed publications tidied, reports naming a project
         # classified since withdrawn, the index rewritten (see SECURITY.md)
@@ -308,7 +314,7 @@ def run_from_cli(args) -> int:
     summary = run_reports(
         args.notebooks or None, db=args.db, year=args.year, params=args.params, each=args.each,
         out=args.out, jobs=args.jobs, dask=args.dask, rules=args.rules, force=args.force,
-        timeout=args.timeout, log_output=args.log_output,
+        timeout=args.timeout, log_output=args.log_output, pdf=getattr(args, "pdf", None),
         progress=False if args.no_progress else (True if getattr(args, "progress", False) else None),
     )
     print(summary.describe())

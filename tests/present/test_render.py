@@ -70,7 +70,7 @@ def test_page_embeds_images_and_keeps_outputs(page):
 
 def test_header_title_params_and_as_of(page):
     assert "<title>标题一</title>" in page
-    assert page.count("标题一") == 2  # <title> and the header; the notebook's own h1 is not repeated
+    assert page.count("标题一") == 3  # <title>, the header and the page footer; the notebook's own h1 is not repeated
     assert "区教体局" in page and "2023-07-31" in page and "2024-01-02 03:04:05 +0800" in page
     assert "（全部）" in page  # a parameter left open
 
@@ -151,14 +151,18 @@ def test_title_is_not_shown_twice():
     nb.cells.append(new_markdown_cell("# 另一个一级标题"))
     html = render.render_report(nb, notebook="n", params={}, as_of=None, inputs={}, rules=None,
                                 title="动态 2023 标题")
-    assert html.count("动态 2023 标题") == 2  # <title> and the page header only
+    assert html.count("动态 2023 标题") == 3  # <title>, the page header and the printed page footer
+    assert '@bottom-left { content: "动态 2023 标题";' in html
     assert "静态标题" not in html and "另一个一级标题" in html and "说明" in html
 
 
-def test_print_breaks_before_every_section_but_the_first(page):
-    body = page.split('<main class="perf-body">')[1].split("</main>")[0]
-    h2 = re.findall(r"<h2\b[^>]*>", body)
-    assert len(h2) >= 2 and "data-first" in h2[0] and not any("data-first" in h for h in h2[1:])
+def test_print_sections_flow_on_and_only_the_appendix_starts_a_page(page):
+    css = page.split("@media print {")[1].split("\n}\n")[0]
+    forced = re.findall(r"([^{}]+)\{[^}]*break-before: page", css)
+    assert [s.strip() for s in forced] == [".perf-part", ".perf-footer"]
+    assert re.search(r"\.perf-body h2[^{]*\{ break-before: auto", css)
+    assert "thead { display: table-header-group; }" in css and "tr, img, figure { break-inside: avoid" in css
+    assert 'counter(page)' in page and 'counter(pages)' in page
 
 
 def test_rules_not_used_are_folded_away(page):
@@ -206,3 +210,15 @@ def test_body_leaves_the_executed_notebook_untouched():
     assert "UserWarning: noisy" not in body
     assert json.dumps(nb, sort_keys=True) == before
     assert any(o.get("name") == "stderr" for o in nb.cells[1].outputs)
+
+
+def test_page_footer_title_cannot_leave_its_css_string():
+    from perflib.present.html import css_string
+
+    hostile = '标题"; } </style><script>window.__xss=1</script>\\ 2023'
+    out = str(css_string(hostile))
+    assert out.startswith('"标题') and out.endswith(' 2023"')
+    inner = out[1:-1]
+    assert not any(c in inner for c in '"<>;{}/') and "</style>" not in out
+    assert "\\00003c" in inner  # '<' as a CSS hex escape: shown as itself in the footer
+    assert str(css_string("长" * 100)).count("长") == 59
