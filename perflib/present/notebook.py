@@ -33,7 +33,7 @@ from ..store import (CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL,
                      db_candidates, find_db, missing_db_text)  # find_db: what notebooks call
 from . import tables
 from .labels import View
-from .scopes import scope_context, scope_sentences
+from .scopes import fact_label, scope_context, scope_sentences
 from .tables import esc
 
 FACTS_FILE = "facts.json"
@@ -212,7 +212,7 @@ def markdown_html(text: str) -> str:
 
 def scope_html(scopes: dict[str, str]) -> str:
     """The 口径说明 block under a section's figures: one line per fact (name and sentence, escaped)."""
-    items = "".join(f"<li><code>{esc(k)}</code>：{esc(v)}</li>" for k, v in scopes.items())
+    items = "".join(f"<li><b>{esc(fact_label(k))}</b> <code>{esc(k)}</code>：{esc(v)}</li>" for k, v in scopes.items())
     return f'<details class="perf-scope" open><summary>口径说明</summary><ul>{items}</ul></details>'
 
 

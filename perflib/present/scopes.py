@@ -10,6 +10,7 @@ from the report's year and parameters by :func:`scope_sentences`.
 from __future__ import annotations
 
 import calendar
+import re
 from typing import Any, Iterable
 
 BUDGET = "调整后预算数（无调整的按年初预算数）"
@@ -71,14 +72,98 @@ SCOPES: dict[str, str] = {
     "cost.standards": "{year} 年有产出数据的项目类型中制定出支出标准的类型个数。",
     "cost.savings_total": "测算可压减（估算）：制定出支出标准的各项目类型的 cost.savings 之和，单位元。",
     # fiscal (seed section 五), per street
-    "fiscal.index": ("本报告所评街道的综合绩效指数：各指标在参评街道间标准化为 0–100 分后按规则 fiscal.indicators "
-                     "的权重加权汇总，满分 100 分。"),
-    "fiscal.rank": "本报告所评街道的综合绩效指数在参评街道中的名次（1 为最高）。",
+    "fiscal.index": ("本报告所评街道评价年度的综合绩效指数：各指标在参评街道间标准化为 0–100 分后按规则 "
+                     "fiscal.indicators 的权重加权汇总，满分 100 分；债务余额按规则 fiscal.debt_veto 为一票否决项时不计分，"
+                     "其余权重按比例放大。"),
+    "fiscal.rank": ("本报告所评街道的综合绩效指数在未被一票否决的参评街道中的名次（1 为最高）；"
+                    "被一票否决的街道没有名次。"),
     "fiscal.streets": "参评街道个数：部门表中标记为街道、且有评价年度街道财政数据的单位。",
     "fiscal.pi1": "本报告所评街道 PEFA PI-1（支出总额执行）的等级，按规则 fiscal.pi1_bands 判定。",
-    "fiscal.evaluated": "参评街道的名称（部门表中标记为街道、且有 {year} 年街道财政数据的单位）。",
-    "fiscal.index_by_street": "各参评街道 {year} 年的综合绩效指数（两位小数），口径同街道报告的 fiscal.index。",
+    "fiscal.evaluated": "参评街道的名称（部门表中标记为街道、且有评价年度街道财政数据的单位）。",
+    "fiscal.index_by_street": "各参评街道评价年度的综合绩效指数（两位小数），口径同街道报告的 fiscal.index。",
+    "fiscal.year": ("街道财政运行综合绩效评价所评的年度：不晚于 {year} 年、各街道一般公共预算收入和支出决算数齐全"
+                    "且支付数据已到年末（规则 fiscal.final_outturn_month）的最近一年。"),
+    "fiscal.veto": ("本报告所评街道评价年度末有政府债务余额（街道不得举借债务，预算法第三十五条）时为是："
+                    "按规则 fiscal.debt_veto 一票否决，指数照列但不参加排名。"),
+    "fiscal.vetoed": "评价年度末债务余额大于 0、按规则 fiscal.debt_veto 一票否决（不参加排名）的街道名称。",
+    # cost: the actual cut, from next year's budgets
+    "cost.actual_cut": ("实际压减：{year} 年「{project_type}」类有产出数量、且数据中有 {next} 年预算（下年预算表，"
+                        "否则项目表中 {next} 年的年初预算数）的项目，Σ max(0, {year} 年年初预算数 − {next} 年预算数)，单位元；"
+                        "没有下年预算数据时为空。"),
+    "cost.actual_cut_total": "实际压减：制定出支出标准的各项目类型的 cost.actual_cut 之和，单位元。",
+    # key evaluations: approved and the change against this year's budget
+    "keyeval.approved": "keyeval.projects 所计项目的 {next} 年预算安排数合计，单位元。",
+    "keyeval.budget_change": ("keyeval.projects 所计项目 {next} 年预算安排数减 {year} 年" + BUDGET
+                              + "之和（与本年预算相比的增减，负数为压减），单位元。"),
+    "keyeval.budget_change_rate": "keyeval.budget_change ÷ keyeval.amount。",
+    # self-evaluation side by side (coverage and evaluation)
+    "selfeval.with_targets": ("selfeval.projects 所计项目中，{fy} 年编制了项目级绩效目标的项目个数"
+                              "（其余为未编制目标的自评项目，见覆盖情况报告清单）。"),
+    "selfeval.with_targets_amount": "selfeval.with_targets 所计项目 {fy} 年度的" + BUDGET + "合计，单位元。",
+    "selfeval.recomputed_amount": "selfeval.recomputed 所计项目 {fy} 年度的" + BUDGET + "合计，单位元。",
+    # monitoring
+    "monitoring.over_budget": ("monitoring.projects 所计项目中，截至 {month} 月底支出超过" + BUDGET
+                               + "乘规则 monitoring.over_execution_rate 的项目个数（预算为 0 而有支出的也计入）。"),
+    # conflicting signals (evaluation report, overview)
+    "signals.key_slow": ("{unit}{year} 年重点评价等级在规则 key_evaluation.conflict_grades 之内，但截至监控月份执行"
+                         "为红色预警、或预计年末结余占预算比例超过规则 key_evaluation.conflict_unspent_share 的项目个数。"),
+    "signals.key_slow_in_full": "signals.key_slow 所计项目中，{next} 年预算安排数不低于申请数（审核未审减）的项目个数。",
+    "signals.selfeval_low_execution": ("{fy} 年度复核等级为优、但全年执行数 ÷ " + BUDGET
+                                       + "低于规则 self_evaluation.conflict_low_execution 的项目个数。"),
+    "signals.cost_full_marks": "{fy} 年度自评得分为满分、但单位成本高于同类支出标准的项目个数（成本分析的类型与试点年度）。",
+    # data quality
+    "quality.findings_total": ("{unit}本报告年度所用数据中导入时记录的数据质量提示（不拒绝导入的内容缺项）处数："
+                               "{year} 年的数据，自评类为 {fy} 年度，不属于某一年度的（部门表、整列缺失）也计入。"),
+    "quality.findings_departments": "quality.findings_total 所计提示涉及的一级预算部门个数（下级单位计入其一级部门）。",
+    "quality.findings_projects": "quality.findings_total 所计提示涉及的项目个数。",
+    "quality.findings_by_kind": "quality.findings_total 按提示类别（见 docs/input-format.md）分列的处数。",
 }
+
+# The Chinese name of each fact, as the 口径说明 block and the sentences that refer to it show it.
+FACT_LABELS: dict[str, str] = {
+    "targets.projects": "编制绩效目标的项目数", "targets.projects_prev": "上年编制绩效目标的项目数",
+    "targets.amount": "编制绩效目标的项目资金", "targets.coverage_count": "绩效目标覆盖率（按项目数）",
+    "targets.coverage_amount": "绩效目标覆盖率（按资金）", "departments.level1": "一级预算部门数",
+    "departments.with_targets": "编制部门整体绩效目标的部门数",
+    "selfeval.projects": "绩效自评项目数", "selfeval.amount": "绩效自评资金",
+    "selfeval.projects_prev": "上年度绩效自评项目数", "selfeval.amount_prev": "上年度绩效自评资金",
+    "selfeval.recomputed": "可复核的自评项目数", "selfeval.mean_score": "复核平均得分",
+    "selfeval.grades": "复核等级分布", "selfeval.inflated": "自评虚高项目数",
+    "selfeval.with_targets": "有绩效目标的自评项目数", "selfeval.with_targets_amount": "有绩效目标的自评项目资金",
+    "selfeval.recomputed_amount": "可复核的自评项目资金",
+    "keyeval.projects": "重点评价项目数", "keyeval.amount": "重点评价项目资金", "keyeval.request": "下年度预算申请数",
+    "keyeval.cut": "审减额", "keyeval.cut_rate": "审减率", "keyeval.approved": "下年度预算安排数",
+    "keyeval.budget_change": "下年度安排与本年预算相比的增减", "keyeval.budget_change_rate": "与本年预算相比的增减率",
+    "monitoring.as_of_month": "监控月份", "monitoring.projects": "监控项目数", "monitoring.budget": "监控项目资金",
+    "monitoring.spent": "已支出", "monitoring.execution_rate": "预算执行率", "monitoring.time_progress": "时间进度",
+    "monitoring.red": "红色预警项目数", "monitoring.yellow": "黄色预警项目数", "monitoring.green": "绿色项目数",
+    "monitoring.key_projects": "重点监控项目数", "monitoring.key_amount": "重点监控项目资金",
+    "monitoring.over_budget": "支出超预算项目数",
+    "cost.projects": "成本分析项目数", "cost.unit_cost_median": "单位成本中位数", "cost.standard": "支出标准",
+    "cost.savings": "测算可压减", "cost.outliers": "单位成本异常项目数", "cost.standards": "制定的支出标准数",
+    "cost.savings_total": "测算可压减合计", "cost.actual_cut": "实际压减", "cost.actual_cut_total": "实际压减合计",
+    "fiscal.index": "综合绩效指数", "fiscal.rank": "排名", "fiscal.streets": "参评街道数", "fiscal.pi1": "PEFA PI-1 等级",
+    "fiscal.evaluated": "参评街道", "fiscal.index_by_street": "各街道综合绩效指数", "fiscal.year": "评价年度",
+    "fiscal.veto": "债务一票否决", "fiscal.vetoed": "债务一票否决的街道",
+    "signals.key_slow": "评价优良但执行慢的重点评价项目数", "signals.key_slow_in_full": "其中下年预算未审减的项目数",
+    "signals.selfeval_low_execution": "自评优但执行率低的项目数", "signals.cost_full_marks": "成本高于标准但自评满分的项目数",
+    "quality.findings_total": "数据质量提示数", "quality.findings_departments": "涉及一级部门数",
+    "quality.findings_projects": "涉及项目数", "quality.findings_by_kind": "分类别提示数",
+}
+
+
+def fact_label(fact: str) -> str:
+    """The Chinese name of ``fact`` (the fact name itself when it has none)."""
+    return FACT_LABELS.get(fact, fact)
+
+
+def _named(sentence: str) -> str:
+    """``sentence`` with every fact name in it replaced by 「its Chinese name」 (longest names first,
+    so that keyeval.cut_rate is not read as keyeval.cut)."""
+    for fact in sorted(FACT_LABELS, key=len, reverse=True):
+        if fact in sentence:
+            sentence = re.sub(rf" ?(?<![\w.]){re.escape(fact)}(?![\w]) ?", f"「{FACT_LABELS[fact]}」", sentence)
+    return sentence
 
 
 class _Blank(dict):
@@ -109,7 +194,7 @@ def scope_context(year: int, params: dict[str, Any] | None = None, facts: dict[s
 def scope_sentence(fact: str, context: dict[str, Any]) -> str | None:
     """The scope sentence of ``fact`` filled from ``context``; None for a fact without one."""
     template = SCOPES.get(fact)
-    return None if template is None else template.format_map(_Blank(context))
+    return None if template is None else _named(template.format_map(_Blank(context)))
 
 
 def scope_sentences(facts: Iterable[str], context: dict[str, Any]) -> dict[str, str]:

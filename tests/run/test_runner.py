@@ -196,7 +196,8 @@ def test_good_run_writes_four_files_and_facts_schema(env, runs):
     assert runs["code1"] == 0
     facts = json.loads(runs["good"][".facts.json"])
     assert set(facts) == {"notebook", "parameters", "perflib_version", "inputs", "rules_sha256",
-                          "rendered_at", "facts"}
+                          "rendered_at", "facts", "scopes"}
+    assert facts["scopes"] == {}  # probe facts have no 口径 sentence (perflib.present.scopes)
     assert facts["notebook"] == "probe"
     assert facts["facts"] == {"probe.n": 1, "probe.dept": None, "probe.month": 7, "probe.year": 2023}
     assert facts["parameters"]["year"] == 2023
