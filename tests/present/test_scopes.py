@@ -51,6 +51,18 @@ def test_every_fact_of_the_demo_suite_has_a_scope_sentence():
     recorded = {k for report in snapshot.values() for k in report["facts"]}
     assert len(recorded) > 40
     assert sorted(recorded - set(scopes.SCOPES)) == []
+    assert sorted(recorded - set(scopes.FACT_LABELS)) == []  # and a Chinese name
+
+
+def test_sentences_name_other_facts_in_chinese_longest_name_first():
+    """A fact named inside a sentence reads as its Chinese name; keyeval.cut_rate is not taken for
+    keyeval.cut followed by "_rate", and no English fact name is left in any sentence."""
+    ctx = scopes.scope_context(2023, {}, {"monitoring.as_of_month": 7})
+    assert scopes.scope_sentence("keyeval.cut_rate", ctx) == "「审减额」÷「下年度预算申请数」（2024 年预算审减率）。"
+    for fact in scopes.SCOPES:
+        sentence = scopes.scope_sentence(fact, ctx)
+        left = [n for n in scopes.FACT_LABELS if re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", sentence)]
+        assert not left, (fact, sentence)  # rule keys such as cost.standard_percentile stay as they are
 
 
 @pytest.mark.parametrize("params", [{}, {"dept": "区教体局", "as_of_month": 7}, {"project_type": "道路保洁"},
