@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--log-output", action="store_true", help="把单元格输出写入日志（定时任务用）")
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--progress", action="store_true", help="即使不是终端也显示进度条（默认仅在终端显示）")
+    r.add_argument("--notices", action="store_true",
+                   help="monitoring：给有红黄色预警项目的部门各写一份监控预警通知；evaluation：给重点评价部门各写一份结果反馈意见（.docx）")
+    r.add_argument("--text", dest="texts", action="append", type=_parse_param, default=[], metavar="节=文件",
+                   help="情况说明（overview.docx）第一节、第八节的文字文件，如 --text 一=制度建设.md --text 八=宣传.md")
 
     ru = sub.add_parser("rules", help="显示生效的规则（默认或 --rules 指定的文件）")
     ru.add_argument("--rules", type=Path)

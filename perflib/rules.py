@@ -265,6 +265,7 @@ NUMERIC_RANGES: dict[str, NumericRange] = {
     "fiscal.pefa_years": NumericRange(1, 100, integer=True),
     "report.html_max_rows": ROWS,
     "report.xlsx_max_rows": ROWS,
+    "report.notice_reply_days": NumericRange(1, 365, integer=True),  # or a date (text)
 }
 
 

@@ -146,6 +146,7 @@ class Job:
     preload: list[str] = field(default_factory=list, repr=False)  # modules the zygote imports
     zygote: str | None = None  # socket of the run's zygote (local runs); None: the worker's own
     timezone: str | None = None  # report.timezone of the run's rules (None: the default rules')
+    documents: dict[str, Any] = field(default_factory=dict)  # Word documents it writes (perflib.run.documents)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from .executors import Work, get_executor, lighten_imports
 from .leaks import mask
 from .plan import (Job, ReportResult, available_notebooks, default_notebooks_dir, params_text,
                    plan_jobs)
+from .documents import attach as attach_documents
 from .publish import cached_result, failed_result, publish_report, update_index
 from .withdraw import prepare_output
 
@@ -116,12 +117,14 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
                 each: Iterable[str] = (), out: str | Path = "reports", jobs: int = 1,
                 dask: str | None = None, rules: str | Path | None = None, force: bool = False,
                 timeout: int = 600, log_output: bool = False, progress: bool | None = None,
-                notebooks_dir: str | Path | None = None) -> RunSummary:
+                notebooks_dir: str | Path | None = None, notices: bool = False,
+                texts: Iterable[tuple[str, str]] | dict | None = None) -> RunSummary:
     """Render reports; returns the results (``summary.exit_code`` is 0 or 1).
 
     Bad requests raise :class:`ParameterError` (exit 2) before any kernel starts. ``jobs`` > 1 runs
     reports in parallel processes; ``dask`` sends them to a dask.distributed scheduler instead.
     ``force`` re-renders reports whose code, data, rules and parameters are unchanged.
+    ``notices``/``texts``: the Word documents (:func:`perflib.run.documents.attach`).
     """
     out = Path(out)
     check_run_arguments(out=out, jobs=jobs, timeout=timeout)
@@ -136,6 +139,8 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
         planned = plan_jobs(notebooks, db=Path(db), year=year, params=params, each=each, out=out,
                             rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
                             notebooks_dir=Path(notebooks_dir) if notebooks_dir else None)
+        attach_documents(planned, notices=notices, rules=load_rules(Path(rules) if rules else None),
+                         texts=dict(texts.items() if isinstance(texts, dict) else (texts or [])))
         secrets = planned[0].secrets if planned else _classified(Path(db))
         timezone = planned[0].timezone if planned else None
         # before anything is published: killed publications tidied, reports naming a project
@@ -299,6 +304,7 @@ def run_from_cli(args) -> int:
         args.notebooks or None, db=args.db, year=args.year, params=args.params, each=args.each,
         out=args.out, jobs=args.jobs, dask=args.dask, rules=args.rules, force=args.force,
         timeout=args.timeout, log_output=args.log_output,
+        notices=getattr(args, "notices", False), texts=getattr(args, "texts", None),
         progress=False if args.no_progress else (True if getattr(args, "progress", False) else None),
     )
     print(summary.describe())
