@@ -22,7 +22,6 @@ from .docx_template import (BODY_FONT, HEADING1_FONT, HEADING2_FONT, TEMPLATE, T
 STYLE_FONTS = {"公文标题": TITLE_FONT, "公文正文": BODY_FONT, "一级标题": HEADING1_FONT,
                "二级标题": HEADING2_FONT, "表格标题": HEADING1_FONT, "表格": BODY_FONT, "落款": BODY_FONT}
 PLACEHOLDER = "【请在此填写{what}的内容（本节不在预算管理系统导出数据的范围内，由业务科室撰写）】"
-_MARKDOWN = re.compile(r"(\*\*|__|`)")
 NUMERALS = "一二三四五六七八九十"
 
 
@@ -61,9 +60,10 @@ class Document:
         props.last_modified_by = author
 
     def paragraph(self, text: str, style: str = "公文正文"):
-        """One paragraph in ``style`` (markdown emphasis dropped), its east-Asian font named."""
+        """One paragraph in ``style``, its east-Asian font named; the text as it is (names from the
+        data keep every character, markdown signs included)."""
         p = self.doc.add_paragraph(style=self._style(style))
-        run = p.add_run(_MARKDOWN.sub("", str(text)))
+        run = p.add_run(str(text))
         set_run_fonts(run._r.get_or_add_rPr(), STYLE_FONTS.get(style, BODY_FONT))
         return p
 
@@ -72,7 +72,7 @@ class Document:
         for block in re.split(r"\n\s*\n", str(text).strip()):
             block = " ".join(line.strip() for line in block.splitlines() if line.strip())
             if block:
-                self.paragraph(block.lstrip("-* ").strip() if block.startswith(("- ", "* ")) else block, style)
+                self.paragraph(block, style)
 
     def table(self, frame: pd.DataFrame, title: str | None = None) -> None:
         """``frame`` (a laid-out report table: Chinese headers, kinds in ``attrs``) as a Word table,

@@ -155,3 +155,21 @@ def test_notices_only_for_whole_district_monitoring_and_evaluation():
     assert [bool(j.documents.get("notices")) for j in jobs] == [True, False, True, False, False]
     assert [j.fingerprint == "f" for j in jobs] == [False, True, False, True, False]
     assert jobs[4].documents["texts"] == {}
+
+
+def test_a_notice_naming_a_project_classified_later_is_withdrawn(tmp_path):
+    from perflib.present.docx import Document
+    from perflib.run import units
+    from perflib.run.withdraw import withdraw_classified
+
+    out = tmp_path / "reports"
+    folder = out / "2023" / "notices"
+    folder.mkdir(parents=True)
+    doc = Document(title="t")
+    doc.paragraph("预警项目：新近定密工程")
+    with units.lock(folder, "monitoring"):
+        units.publish_unit(folder, "monitoring", {"监控预警-区某局.docx": doc.bytes()}, {"kind": "notices"})
+    assert withdraw_classified(out, ["别的名称"]) == []
+    assert (folder / "监控预警-区某局.docx").exists()
+    assert withdraw_classified(out, ["新近定密工程"]) == ["2023/notices/monitoring"]
+    assert not (folder / "监控预警-区某局.docx").exists()
