@@ -265,6 +265,12 @@ def _add_run(sub) -> None:
     r.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=None,
                    help="同时把每份报告打印为 PDF（需本机有 chromium、Google Chrome 或 Microsoft Edge）；"
                         "--no-pdf 不打印（默认：按规则 report.pdf，自带规则为否）")
+    r.add_argument("--notices", action="store_true",
+                   help="monitoring：给有红黄色预警项目的部门各写一份监控预警通知；evaluation：给重点评价部门各写一份"
+                        "结果反馈意见（.docx，写在 <年度>/notices/；默认：不写）")
+    r.add_argument("--text", dest="texts", action="append", type=parse_param, default=[], metavar="节=文件",
+                   help="情况说明（overview.docx）第一节、第八节的文字文件，如 --text 一=制度建设.md --text 八=宣传.md"
+                        "（默认：按规则 report.docx_sections，未给的节留出占位段落）")
     r.add_argument("--no-progress", action="store_true", help="不显示进度条（默认：仅在终端显示）")
     r.add_argument("--progress", action="store_true", help="即使不是终端也显示进度条（默认：仅在终端显示）")
 

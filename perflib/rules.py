@@ -287,6 +287,7 @@ NUMERIC_RANGES: dict[str, NumericRange] = {
     "fiscal.final_outturn_month": MONTH,
     "report.html_max_rows": ROWS,
     "report.xlsx_max_rows": ROWS,
+    "report.notice_reply_days": NumericRange(1, 365, integer=True),  # or a date (text)
 }
 
 

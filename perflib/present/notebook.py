@@ -237,6 +237,7 @@ class Report:
     _facts: dict[str, Any] = field(default_factory=dict, repr=False)
     _tables: list[dict] = field(default_factory=list, repr=False)
     _meta: dict[str, Any] = field(default_factory=dict, repr=False)
+    _in_section: bool = field(default=False, repr=False)
 
     # --- facts -------------------------------------------------------------------------------
     def facts(self, values: dict[str, Any]) -> None:
@@ -357,14 +358,21 @@ class Report:
         )
 
     def text(self, md: str) -> None:
-        """Show a paragraph drafted from data (markdown; any HTML in it is escaped)."""
+        """Show a paragraph drafted from data (markdown; any HTML in it is escaped). Paragraphs
+        before the first :meth:`section` are recorded as the document's introduction."""
         _display_html(f'<div class="perf-text">{markdown_html(md)}</div>', md)
+        outline = self._meta.setdefault("outline", {"intro": [], "sections": []})
+        if not outline["sections"] and not self._in_section:
+            outline["intro"].append(str(md))
+            self._write(META_FILE, self._meta)
 
     def heading(self, text: str, level: int = 2) -> None:
         """A heading computed from data (level 1 is the report title shown in the page header)."""
         level = min(max(int(level), 1), 4)
         if level == 1:
             self._meta["title"] = str(text)
+            # who signs the Word document built from this report (perflib.present.docx)
+            self._meta.setdefault("outline", {"intro": [], "sections": []})["bureau"] = self.bureau
             self._write(META_FILE, self._meta)
         _display_html(f'<h{level} id="{esc(slug(text))}">{esc(text)}</h{level}>', str(text))
         if level == 1:
@@ -396,11 +404,23 @@ class Report:
 
     def section(self, sec) -> None:
         """Show a drafted section (``text``, ``facts``, ``tables`` as in :class:`perflib.present.text.overview.Section`)."""
-        self.text(sec.text)
+        self._in_section = True
+        try:
+            self.text(sec.text)
+        finally:
+            self._in_section = False
         if getattr(sec, "facts", None):
             self.facts(sec.facts)
+        first = len(self._tables) + 1
         for t in getattr(sec, "tables", None) or []:
             self.table(t.frame, t.title, getattr(t, "columns", None), sheet=t.sheet)
+        # the outline the runner builds Word documents from (perflib.present.docx): sections with
+        # their text and the numbers of their recorded tables
+        titles = [t.title for t in getattr(sec, "tables", None) or []]
+        outline = self._meta.setdefault("outline", {"intro": [], "sections": []})
+        outline["sections"].append({"key": str(getattr(sec, "key", "")), "heading": str(getattr(sec, "heading", "")),
+                                    "text": str(sec.text), "tables": [[first + i, t] for i, t in enumerate(titles)]})
+        self._write(META_FILE, self._meta)
 
     def uses_rules(self, *sections: str) -> None:
         """Name the rules sections this report applies (the footer lists them first)."""

@@ -161,7 +161,8 @@ def leak_error(files: dict[str, bytes], secrets: list[str]) -> str | None:
     """Why ``files`` ({suffix or what: bytes}; ``.xlsx`` scanned inside its zip) may not be
     published: the number of secrets found and where, or None when none is in any of them."""
     def scan(suffix: str, data: bytes) -> list[int]:
-        return find_leaks(xlsx_text(data) if suffix == ".xlsx" else data, secrets)
+        zipped = suffix.endswith((".xlsx", ".docx"))  # Office files: their XML text, unzipped
+        return find_leaks(xlsx_text(data) if zipped else data, secrets)
 
     found = {suffix: scan(suffix, data) for suffix, data in files.items()}
     leaked = sorted({i for hits in found.values() for i in hits})

@@ -161,6 +161,7 @@ class Job:
     zygote: str | None = None  # socket of the run's zygote (local runs); None: the worker's own
     timezone: str | None = None  # report.timezone of the run's rules (None: the default rules')
     pdf: dict | None = None  # {"browser", "author"} when the report is also printed to PDF (perflib.run.pdf)
+    documents: dict[str, Any] = field(default_factory=dict)  # Word documents it writes (perflib.run.documents)
 
 
 @dataclass

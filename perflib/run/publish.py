@@ -16,7 +16,7 @@ from typing import Any
 from .. import __version__
 from .. import files
 from ..rules import now_text
-from . import units
+from . import documents, units
 from .execute import Execution, read_artifacts
 from .leaks import holds_secret, leak_error, mask, scrub
 from .pdf import PDF, add_pdf
@@ -25,7 +25,6 @@ from .plan import Job, ReportResult, labelled, params_text
 log = logging.getLogger("perflib.runner")
 INDEX_STATE = ".index.json"
 REPORT_SUFFIXES = (".ipynb", ".facts.json", ".xlsx", ".html")  # the order they are published in
-OPTIONAL_SUFFIXES = (PDF,)  # published with the others when the run made them (perflib run --pdf)
 
 
 def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> tuple[str | None, str | None]:
@@ -41,14 +40,18 @@ def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> t
             version = units.new_version()
             outputs = report_files(job, nb, facts, tables, meta, rules=rules, title=title,
                                    rendered_at=rendered_at, publication=version)
+            outputs.update(documents.report_members(job, tables, meta, rules))  # overview.docx
             pdf_info = add_pdf(job, outputs, title=title, rendered_at=rendered_at, rules=rules)
+            notices = documents.notice_members(job, rules)  # --notices: {file name: .docx}
             # the text drawn in the charts too: their PNG pixels would hide a name from this scan
-            scanned = dict(outputs, 图表文字="\n".join(meta.get("figure_text") or []).encode("utf-8"), **pdf_info)
+            scanned = dict(outputs, 图表文字="\n".join(meta.get("figure_text") or []).encode("utf-8"), **pdf_info,
+                           **{f"{documents.NOTICES_DIR}/{n}": d for n, d in notices.items()})
             error = leak_error(scanned, job.secrets)
             if error is None:
-                write_report(Path(job.out), job.stem, outputs, version=version,
-                             meta={"rendered_at": rendered_at, "notebook": job.notebook,
-                                   "classified_sha256": secrets_digest(job.secrets)})
+                unit_meta = {"rendered_at": rendered_at, "notebook": job.notebook,
+                             "classified_sha256": secrets_digest(job.secrets)}
+                write_report(Path(job.out), job.stem, outputs, version=version, meta=unit_meta)
+                documents.publish_notices(job, notices, unit_meta)
         except Exception as exc:  # noqa: BLE001 - a rendering bug fails this report only
             log.debug("render failed", exc_info=True)
             error = f"报告渲染失败：{type(exc).__name__}: {exc}"
@@ -101,8 +104,8 @@ def write_report(out: Path, stem: str, outputs: dict[str, bytes], *, meta: dict 
     switched in by one rename), under the report's lock so that two runs into one folder take turns;
     then a failure page of an earlier run is removed. Returns the version published."""
     folder, key = split_stem(out, stem)
-    contents = {key + suffix: outputs[suffix] for suffix in REPORT_SUFFIXES + OPTIONAL_SUFFIXES
-                if suffix in outputs or suffix in REPORT_SUFFIXES}
+    extra = [s for s in outputs if s not in REPORT_SUFFIXES]  # .pdf (perflib.run.pdf), .docx (perflib.run.documents)
+    contents = {key + suffix: outputs[suffix] for suffix in (*extra, *REPORT_SUFFIXES)}
     with units.lock(folder, key):
         version = units.publish_unit(folder, key, contents, dict(meta or {}, kind="report", stem=stem),
                                      version=version)
@@ -247,10 +250,11 @@ def _index_row(out: Path, stem: str, entry: dict) -> dict | None:
             row["last_good_at"] = m.get("rendered_at") or e.get("last_good_at", "")
         shown = set(m.get("files", {})) if m is not None else None
         row["files"] = [(label, f"{stem}{suffix}") for label, suffix in
-                        (("HTML", ".html"), ("PDF", PDF), ("xlsx", ".xlsx"), ("facts", ".facts.json"),
+                        (("HTML", ".html"), ("PDF", PDF), ("Word", ".docx"), ("xlsx", ".xlsx"), ("facts", ".facts.json"),
                          ("ipynb", ".ipynb"))
                         if (shown is None and (folder / f"{key}{suffix}").exists())
                         or (shown is not None and f"{key}{suffix}" in shown)]
+        row["files"] += documents.index_links(out, stem)
     row["failed_html"] = f"{stem}.failed.html" if failed and row.get("status") != "ok" else None
     return row
 
@@ -318,7 +322,8 @@ def cached_result(job: Job) -> ReportResult | None:
     read = entry.get("tables")
     if not isinstance(read, dict) or any(job.tables.get(t) != fp for t, fp in read.items()):
         return None  # a table it read has changed (or an older index that did not record them)
-    if not all((out / f"{job.stem}{s}").exists() for s in (".html", ".ipynb", ".facts.json", ".xlsx")):
+    if not all((out / f"{job.stem}{s}").exists()
+               for s in (".html", ".ipynb", ".facts.json", ".xlsx", *documents.expected_suffixes(job))):
         return None
     if job.pdf and not (out / f"{job.stem}{PDF}").exists():
         return None  # a PDF is asked for and this report has none yet: render it (with its PDF)

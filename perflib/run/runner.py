@@ -25,6 +25,7 @@ from .leaks import mask, masked_logging
 from .plan import (Job, ReportResult, available_notebooks, default_notebooks_dir, params_text,
                    plan_jobs)
 from .pdf import pdf_request
+from .documents import attach as attach_documents
 from .publish import cached_result, failed_result, publish_report, update_index
 from .withdraw import prepare_output
 
@@ -125,13 +126,15 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
                 each: Iterable[str] = (), out: str | Path = "reports", jobs: int = 1,
                 dask: str | None = None, rules: str | Path | None = None, force: bool = False,
                 timeout: int = 600, log_output: bool = False, progress: bool | None = None,
-                notebooks_dir: str | Path | None = None, pdf: bool | None = None) -> RunSummary:
+                notebooks_dir: str | Path | None = None, pdf: bool | None = None, notices: bool = False,
+                texts: Iterable[tuple[str, str]] | dict | None = None) -> RunSummary:
     """Render reports; returns the results (``summary.exit_code`` is 0 or 1).
 
     Bad requests raise :class:`ParameterError` (exit 2) before any kernel starts. ``jobs`` > 1 runs
     reports in parallel processes; ``dask`` sends them to a dask.distributed scheduler instead.
     ``force`` re-renders reports whose code, data, rules and parameters are unchanged. ``pdf``: each
     report also as PDF (None: as the rules' ``report.pdf`` says; :mod:`perflib.run.pdf`).
+    ``notices``/``texts``: the Word documents (:func:`perflib.run.documents.attach`).
     """
     out = Path(out)
     check_run_arguments(out=out, jobs=jobs, timeout=timeout)
@@ -142,11 +145,13 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
         executor = get_executor("processes" if jobs > 1 else "serial", workers=jobs)
     executor.check()  # ParameterError (exit 2): e.g. dask.distributed not installed
     early = None if dask else _early_zygote(notebooks, notebooks_dir)
-    notices: list[str] = []
+    left_out: list[str] = []  # reports not made on purpose (classified values), and why
     try:
         planned = plan_jobs(notebooks, db=Path(db), year=year, params=params, each=each, out=out,
                             rules=Path(rules) if rules else None, timeout=timeout, log_output=log_output,
-                            notebooks_dir=Path(notebooks_dir) if notebooks_dir else None, notices=notices)
+                            notebooks_dir=Path(notebooks_dir) if notebooks_dir else None, notices=left_out)
+        attach_documents(planned, notices=notices, rules=load_rules(Path(rules) if rules else None),
+                         texts=dict(texts.items() if isinstance(texts, dict) else (texts or [])))
         secrets = planned[0].secrets if planned else _classified(Path(db))
         if planned:
             printing = pdf_request(pdf, load_rules(Path(rules) if rules else None), Path(db))
@@ -180,7 +185,7 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
                     update_index(out, results, timezone=timezone, secrets=secrets)
         order = {j.stem: i for i, j in enumerate(planned)}
         results.sort(key=lambda r: order.get(r.stem, 0))
-        return RunSummary(results=results, out=out, withdrawn=withdrawn, notices=notices)
+        return RunSummary(results=results, out=out, withdrawn=withdrawn, notices=left_out)
     finally:
         # the zygote spawned before planning, unless this run took it over (and closed it): a
         # refused request, nothing to render, or an error on the way
@@ -315,6 +320,7 @@ def run_from_cli(args) -> int:
         args.notebooks or None, db=args.db, year=args.year, params=args.params, each=args.each,
         out=args.out, jobs=args.jobs, dask=args.dask, rules=args.rules, force=args.force,
         timeout=args.timeout, log_output=args.log_output, pdf=getattr(args, "pdf", None),
+        notices=getattr(args, "notices", False), texts=getattr(args, "texts", None),
         progress=False if args.no_progress else (True if getattr(args, "progress", False) else None),
     )
     print(summary.describe())

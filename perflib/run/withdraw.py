@@ -97,6 +97,15 @@ def report_files(folder: Path, key: str) -> dict[str, bytes]:
             found[suffix] = (folder / f"{key}{suffix}").read_bytes()
         except OSError:
             continue
+    # the unit's other files (overview.docx, the notices of <year>/notices: perflib.run.documents),
+    # by name: leak_error reads a .docx inside its zip
+    read = {f"{key}{s}" for s in found}
+    for name, path in units.current_files(folder, key).items():
+        if name not in read:
+            try:
+                found[name] = path.read_bytes()
+            except OSError:
+                continue
     return found
 
 
