@@ -35,6 +35,7 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", HelpFormatter)
         kwargs["add_help"] = False
+        kwargs.setdefault("allow_abbrev", False)  # --progres must not start a run as --progress
         super().__init__(*args, **kwargs)
         self._positionals.title = "位置参数"
         self._optionals.title = "选项"

@@ -225,3 +225,11 @@ def test_rules_file_with_an_unknown_status_word_is_refused(tmp_path, capsys):
     path.write_text("monitoring:\n  green_min_gap: {value: -0.05, status: 随便}\n", encoding="utf-8")
     code, _, err = _run(capsys, "rules", "--rules", str(path))
     assert code == 2 and "随便" in err and "地方做法" in err and "local practice" in err
+
+
+def test_an_abbreviated_option_is_refused_not_guessed(capsys):
+    """``--progres`` is not taken for ``--progress`` (which would start a whole run): exit 2 with the
+    closest options."""
+    assert main(["run", "--progres"]) == 2
+    err = capsys.readouterr().err
+    assert "无法识别的参数：--progres" in err and "--progress" in err

@@ -193,8 +193,10 @@ def overview_section(store, year: int, rules: Rules) -> tuple[str, dict, pd.Data
                 types_table(analyses, cuts))
     names = "、".join(analyses)
     span = year_span(y for a in analyses.values() for y in cost_data_years(a)) or str(year)
+    several = len({y for a in analyses.values() for y in cost_data_years(a)}) > 1
+    basis = "在各年度成本效益分析的基础上" if several else "在成本效益分析的基础上"  # one year of data: no "各年度"
     text = (f"{span}年对{names}等 {len(analyses)} 类项目开展成本绩效分析，"
-            f"寻找项目成本管控点，优化成本结构。{year}年在各年度成本效益分析的基础上共研究制定了"
+            f"寻找项目成本管控点，优化成本结构。{year}年{basis}共研究制定了"
             f"分行业、分领域支出标准{facts['cost.standards']}个")
     if with_std:
         text += (f"（{'、'.join(a.project_type for a in with_std)}），并将支出标准应用于预算编制，"
