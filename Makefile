@@ -25,7 +25,7 @@ ingest: demo
 	$(BIN)/perflib ingest $(DEMO) --db $(DB)
 
 reports: ingest
-	$(BIN)/perflib run --db $(DB) --out $(OUT) --jobs 2 --rules $(DEMO).rules.yaml
+	$(BIN)/perflib run --db $(DB) --out $(OUT) --jobs 2 --rules $(DEMO).rules.yaml --notices
 
 test: install
 	$(BIN)/python -m pytest -q

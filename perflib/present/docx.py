@@ -17,6 +17,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from . import tables
+from .text.overview import DOCUMENT_SOURCES, PAGE_SOURCES
 from .docx_template import (BODY_FONT, HEADING1_FONT, HEADING2_FONT, TEMPLATE, TITLE_FONT, set_run_fonts)
 
 STYLE_FONTS = {"公文标题": TITLE_FONT, "公文正文": BODY_FONT, "一级标题": HEADING1_FONT,
@@ -246,8 +247,8 @@ def overview_document(outline: dict[str, Any], tables_by_index: dict[int, pd.Dat
     doc = Document(template, title=outline.get("title", ""), author=issuer)
     doc.paragraph(outline.get("title", ""), "公文标题")
     doc.paragraph("", "公文正文")
-    for t in outline.get("intro", []):
-        doc.paragraphs(t)
+    for t in outline.get("intro", []):  # the page's blocks it points to are not in the document
+        doc.paragraphs(t.replace(PAGE_SOURCES, DOCUMENT_SOURCES))
     sections = list(outline.get("sections", []))
     drafted = [("1", BUREAU_SECTIONS["1"], None)] + [(s["key"], s["heading"], s) for s in sections] + [
         ("8", BUREAU_SECTIONS["8"], None)]

@@ -63,7 +63,13 @@ def introduction(store, year: int, rules=None) -> str:
     bureau = names.bureau_name(store, rules)
     who = "" if bureau.startswith(DISTRICT_FALLBACK) else bureau
     return (f"{who}根据预算管理系统导出数据，现将 {int(year)} 年预算绩效管理工作开展情况说明如下{tail}。"
-            "各项数字均由数据计算生成，口径见各节「口径说明」，所依规则见文末。")
+            + PAGE_SOURCES)
+
+
+# Where the page says its figures' scope and rules are; the Word document has neither block and says
+# instead where they are (perflib.present.docx).
+PAGE_SOURCES = "各项数字均由数据计算生成，口径见各节「口径说明」，所依规则见文末。"
+DOCUMENT_SOURCES = "各项数字均由数据计算生成，口径和所依规则见同名网页报告（overview.html）的「口径说明」和附录。"
 
 
 # --- sections ------------------------------------------------------------------------------------
