@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 # the report parameter a fact is scoped by (absent: the whole district of the year)
 SCOPED_BY = {"cost.projects": "project_type", "cost.unit_cost_median": "project_type",
              "cost.standard": "project_type", "cost.savings": "project_type", "cost.outliers": "project_type",
-             "fiscal.index": "street", "fiscal.rank": "street", "fiscal.pi1": "street"}
+             "cost.actual_cut": "project_type",
+             "fiscal.index": "street", "fiscal.rank": "street", "fiscal.pi1": "street", "fiscal.veto": "street"}
 
 
 def _same(a, b) -> bool:
@@ -41,7 +42,8 @@ def _same(a, b) -> bool:
 
 def _documents(out: Path) -> dict[str, dict]:
     return {str(p.relative_to(out)).removesuffix(".facts.json"): json.loads(p.read_text("utf-8"))
-            for p in sorted(out.rglob("*.facts.json"))}
+            for p in sorted(out.rglob("*.facts.json"))
+            if not any(part.startswith(".") for part in p.relative_to(out).parts)}  # not the version folders
 
 
 def disagreements(docs: dict[str, dict]) -> list[str]:
@@ -81,6 +83,10 @@ def relation_problems(docs: dict[str, dict]) -> list[str]:
             if not _same(total, o["cost.savings_total"]) or len(with_std) != o["cost.standards"]:
                 problems.append(f"{year}: cost.savings_total {o['cost.savings_total']} / cost.standards "
                                 f"{o['cost.standards']} ≠ Σ cost reports {total} / {len(with_std)}")
+            cuts = [f.get("cost.actual_cut") for f in with_std]
+            if "cost.actual_cut_total" in o and None not in cuts:
+                if not _same(round(sum(cuts), 2), o["cost.actual_cut_total"]):
+                    problems.append(f"{year}: cost.actual_cut_total {o['cost.actual_cut_total']} ≠ Σ {sum(cuts)}")
     return problems
 
 

@@ -164,6 +164,23 @@ def expected_figures(facts: dict) -> dict[str, list[str]]:
     out["selfeval.grades"] = [f"{g}{c}个" for g, c in facts["selfeval.grades"].items()]
     out["fiscal.evaluated"] = list(facts["fiscal.evaluated"])
     out["fiscal.index_by_street"] = [f"{s}{v:.2f}分" for s, v in facts["fiscal.index_by_street"].items()]
+    # added with "Numbers an auditor can sign": 审减 beside the change against this year's budget,
+    # the conflicting signals, the actual cut, the evaluated fiscal year and the debt veto
+    if "keyeval.approved" in facts:
+        out["keyeval.approved"] = [f"安排数{facts['keyeval.approved'] / 1e8:.2f}亿元"]
+        change = facts["keyeval.budget_change"]
+        out["keyeval.budget_change"] = [("减少" if change < 0 else "增加") + f"{abs(change) / 1e8:.2f}亿元"]
+        out["keyeval.budget_change_rate"] = [f"{abs(facts['keyeval.budget_change_rate']) * 100:.2f}%"]
+    if "signals.key_slow" in facts:
+        out["signals.key_slow"] = [f"重点评价优良但执行偏慢{facts['signals.key_slow']}个"]
+        out["signals.selfeval_low_execution"] = [f"自评为优但执行率偏低{facts['signals.selfeval_low_execution']}个"]
+        out["signals.cost_full_marks"] = [f"成本高于支出标准但自评满分{facts['signals.cost_full_marks']}个"]
+        out["signals.key_slow_in_full"] = [f"{facts['signals.key_slow_in_full']}个的"]
+    if facts.get("cost.actual_cut_total") is not None:
+        out["cost.actual_cut_total"] = ["实际压减" + money_headline(facts["cost.actual_cut_total"])]
+    if "fiscal.year" in facts:
+        out["fiscal.year"] = [f"评价{facts['fiscal.year']}年度"]
+        out["fiscal.vetoed"] = [f"{s}{facts['fiscal.index_by_street'][s]:.2f}分（一票否决）" for s in facts["fiscal.vetoed"]]
     cc, ca = facts["targets.coverage_count"], facts["targets.coverage_amount"]
     out["targets.coverage_count"] = ["全部编制了绩效目标"] if cc == 1 else [f"{cc * 100:.2f}%"]
     out["targets.coverage_amount"] = ["全部编制了绩效目标"] if ca == 1 else [f"{ca * 100:.2f}%"]
@@ -241,11 +258,13 @@ def test_demo_overview_docx_converts_to_pdf_with_its_figures(demo_docx, tmp_path
                           capture_output=True, text=True, timeout=300, env=env)
     pdf = tmp_path / "overview.pdf"
     assert pdf.exists(), proc.stdout + proc.stderr
-    text = squeeze(subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True).stdout)
+    pages = subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    # a sentence may run over a page break: the foot's page number ("— 2 —") then sits inside it
+    text = squeeze(re.sub(r"—\s*\d+\s*—", "", pages))
     assert "预算绩效管理工作开展情况说明" in text
     for heading in ("一、制度体系建设", "二、绩效目标全覆盖", "八、宣传与绩效信息公开"):
         assert heading in text
     expected = expected_figures(facts)
     missing = {k: [s for s in v if squeeze(s) not in text] for k, v in expected.items()}
     assert not {k: v for k, v in missing.items() if v}
-    assert "—1—" in text  # the page number at the foot
+    assert "—1—" in squeeze(pages)  # the page number at the foot

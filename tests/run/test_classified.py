@@ -96,7 +96,7 @@ def corpus(demo_suite) -> dict[str, str]:
 def test_the_suite_rendered_every_report(demo_suite):
     assert demo_suite["returncode"] == 0, demo_suite["log"][-3000:]
     state = json.loads((demo_suite["out"] / ".index.json").read_text("utf-8"))
-    assert len(state) == 21 and all(e["status"] == "ok" for e in state.values())
+    assert len(state) == 22 and all(e["status"] == "ok" for e in state.values())
     assert len(demo_suite["figure_text"]) >= 40  # the chart hook saw the figures
 
 
@@ -147,7 +147,7 @@ def test_classified_rows_reach_the_reports_only_as_the_total_line(demo_suite):
                         assert (values == TOTAL_LINE).sum() == 1, (book.name, sheet)
     assert {"重点评价", "结果应用", "自评复核"} <= seen.get("evaluation", set())
     assert {"重点监控项目", "重点评价结果应用"} <= seen.get("overview", set())
-    assert {"项目成本结构", "单位成本", "节约与压减"} <= seen.get("cost-公务接待", set())
+    assert {"项目成本结构", "单位成本", "测算与实际压减"} <= seen.get("cost-公务接待", set())
 
 
 # --- totals reconcile --------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_an_unreachable_dask_address_is_exit_2_within_seconds_before_planning(tm
 
 def _job(out, stem, fingerprint="fp"):
     return SimpleNamespace(out=str(out), stem=stem, fingerprint=fingerprint, tables={"projects": "t1"},
-                           notebook="probe", year=2023, display={"dept": None})
+                           notebook="probe", year=2023, display={"dept": None}, pdf=None, documents={})
 
 
 def test_the_index_shows_when_a_skipped_report_was_rendered_and_how_long_it_took(tmp_path):

@@ -84,7 +84,7 @@ INGEST_HARNESS = textwrap.dedent(r'''
         setattr(ing, name, wrapper)
 
     wrap("read_export", "read", before=(lambda *a: arm(delay)) if point == "read" else None)
-    wrap("validate", "validate", before=(lambda *a: die()) if point == "validate" else None)
+    wrap("examine", "validate", before=(lambda *a: die()) if point == "validate" else None)
     wrap("_build", "build")
     if point == "build":  # mid-build, deterministically: the third table's new rows are being
         # converted, so some tables of the temp database are filled and the rest are not yet

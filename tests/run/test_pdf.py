@@ -186,7 +186,8 @@ def test_run_pdf_writes_the_overview_pdf_published_indexed_and_cached(demo_db, t
     facts = json.loads((folder / "overview.facts.json").read_text("utf-8"))
     # one publication unit: the PDF beside the page, switched in with it
     assert set(units.current_files(folder, "overview")) == {
-        "overview.html", "overview.ipynb", "overview.facts.json", "overview.xlsx", "overview.pdf"}
+        "overview.html", "overview.ipynb", "overview.facts.json", "overview.xlsx", "overview.pdf",
+        "overview.docx"}  # the 情况说明 in Word is a member too (perflib.run.documents)
     assert pdf.is_symlink() and pdf.read_bytes().startswith(b"%PDF-")
     assert 'href="2023/overview.pdf">PDF</a>' in (out / "index.html").read_text("utf-8")
     # the printed text: title, headline figures (from the facts, formatted here), page footers
