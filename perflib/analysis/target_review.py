@@ -135,9 +135,9 @@ def check_below_actual(targets: pd.DataFrame, actuals: pd.DataFrame, continuing)
     tv, av = to_number(m["target_value"]), to_number(m["actual_value"])
     low = ((m["direction"] == "≥") & (tv < av)) | ((m["direction"] == "≤") & (tv > av))
     bad = m[low.fillna(False)]
-    word = bad["direction"].map({"≥": "低于", "≤": "高于"})
-    text = ("「" + bad["indicator"].astype(str) + "」目标值 " + tv[bad.index].map(_num) + " " + word
-            + "上年实际完成值 " + av[bad.index].map(_num))
+    word = {"≥": "低于", "≤": "高于"}
+    text = pd.Series([f"「{r.indicator}」目标值 {_num(tv[i])} {word[r.direction]}上年实际完成值 {_num(av[i])}"
+                      for i, r in zip(bad.index, bad.itertuples())], index=bad.index, dtype=object)
     return _per_project(bad, "below_actual", text)
 
 
@@ -155,9 +155,9 @@ def check_over_standard(projects: pd.DataFrame, targets: pd.DataFrame, standards
     p = p[p["qty"] > 0]
     p["allowed"] = p["qty"] * p["standard"]
     bad = p[p["budget_amount"] > p["allowed"] * (1 + float(tolerance)) + 0.005]
-    text = ("年初预算数 " + bad["budget_amount"].map(_money) + " 超过数量指标 " + bad["qty"].map(_num)
-            + " " + bad["unit"].astype(str) + " × 支出标准 " + bad["standard"].map(_money) + "/"
-            + bad["unit"].astype(str) + " = " + bad["allowed"].map(_money) + f" 的 {1 + float(tolerance):.0%}")
+    share = f"{1 + float(tolerance):.0%}"
+    text = [f"年初预算数 {_money(r.budget_amount)} 超过数量指标 {_num(r.qty)} {r.unit} × 支出标准 "
+            f"{_money(r.standard)}/{r.unit} = {_money(r.allowed)} 的 {share}" for r in bad.itertuples()]
     return _issues(bad["project_id"], "over_standard", text)
 
 
