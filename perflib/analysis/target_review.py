@@ -98,8 +98,7 @@ def check_levels(projects: pd.DataFrame, targets: pd.DataFrame, rules: Rules) ->
         floor = float(rules.value(f"target_review.{key}"))
         having = set(targets.loc[targets["level1"] == level, "project_id"])
         hit = projects[(projects["budget_amount"] >= floor) & ~projects["project_id"].isin(having)]
-        why = (f"缺少{level}" if floor <= 0
-               else f"缺少{level}（年初预算数不低于 {_money(floor)} 的项目须设置）")
+        why = RULES[rule] if floor <= 0 else f"年初预算数不低于 {_money(floor)}的项目须设置"
         out.append(_issues(hit["project_id"], rule, [why] * len(hit)))
     return pd.concat(out, ignore_index=True)
 

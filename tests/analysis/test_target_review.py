@@ -61,7 +61,7 @@ def test_satisfaction_threshold_from_the_rules(tmp_path):
     projects = pd.DataFrame([_p("A", 1_999_999.0), _p("B", 2_000_000.0)])
     issues = tr.check_levels(projects, pd.DataFrame([_t("X", "产出指标", "x", "≥", "1", "个")]), r)
     assert _ids(issues, "no_satisfaction") == ["B"]
-    assert "2,000,000.00 元" in issues.loc[issues["rule"] == "no_satisfaction", "reason"].iloc[0]
+    assert "2,000,000.00 元的项目须设置" in issues.loc[issues["rule"] == "no_satisfaction", "reason"].iloc[0]
 
 
 # --- measurable and qualitative text ----------------------------------------------------------------
