@@ -288,6 +288,10 @@ NUMERIC_RANGES: dict[str, NumericRange] = {
     "report.html_max_rows": ROWS,
     "report.xlsx_max_rows": ROWS,
     "report.notice_reply_days": NumericRange(1, 365, integer=True),  # or a date (text)
+    "target_review.satisfaction_min_amount": NumericRange(0, 1e13),  # 元
+    "target_review.cost_min_amount": NumericRange(0, 1e13),  # 元
+    "target_review.cost_tolerance": RATIO,
+    "target_review.boilerplate_min_projects": NumericRange(1, 1_000_000, integer=True),
 }
 
 

@@ -383,3 +383,21 @@ def lookup(name: str) -> Column | None:
         if m:
             return Column(name, template.format(*m.groups()), kind)
     return None
+
+# --- target review (绩效目标审核) ----------------------------------------------------------------
+_BY_CONCLUSION = (("passed", "通过", COUNT), ("passed_amount", "通过项目资金", WAN), ("revise", "修改后通过", COUNT),
+                  ("revise_amount", "修改后通过项目资金", WAN), ("failed", "不通过", COUNT),
+                  ("failed_amount", "不通过项目资金", WAN))
+VIEWS.update({
+    "targets.by_department": _v(("level1_name", "一级部门"), ("projects", "审核项目数", COUNT),
+                                ("amount", "年初预算数", WAN), *_BY_CONCLUSION),
+    "targets.by_rule": _v(("rule", "审核规则"), ("consequence", "未通过时的结论"), ("projects", "未通过项目数", COUNT),
+                          ("amount", "涉及年初预算数", WAN)),
+    "targets.projects": _v(*_PROJECT, ("budget_amount", "年初预算数（元）", MONEY), ("conclusion", "审核结论"),
+                           ("reasons", "审核意见")),
+    "targets.boilerplate": _v(("indicator", "三级指标"), ("direction", "指标方向"), ("target_value", "指标值"),
+                              ("unit", "计量单位"), ("projects", "项目数", COUNT), ("departments", "一级部门数", COUNT)),
+    "targets.comments": _v(("dept_name", "预算单位"), ("project_id", "项目编码", CODE), ("project_name", "项目名称"),
+                           ("budget_amount", "年初预算数（元）", MONEY), ("conclusion", "审核结论"),
+                           ("reasons", "审核意见（请据此修改后报送）")),
+})

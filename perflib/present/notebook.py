@@ -314,15 +314,26 @@ class Report:
         xlsx_limit = int(self.rules.value("report.xlsx_max_rows"))
         _display_html(table_html(out, title, limit, xlsx_rows=min(len(out), xlsx_limit)),
                       f"{title}（{len(out)} 行）")
-        if self.artifacts_dir is not None:
-            n = len(self._tables) + 1
-            file = f"table_{n:03d}.pkl"
-            tdir = self.artifacts_dir / "tables"
-            tdir.mkdir(parents=True, exist_ok=True)
-            with open(tdir / file, "wb") as fh:
-                pickle.dump(head_keeping_total(out, xlsx_limit), fh)
-            self._tables.append({"file": file, "title": title, "sheet": sheet or title, "rows": len(out)})
-            self._write(TABLES_FILE, self._tables)
+        self._keep(out, title, sheet)
+
+    def sheet(self, df: pd.DataFrame, sheet: str, title: str | None = None,
+              columns: View | str | Sequence | None = None, *, money: Iterable[str] | None = None) -> None:
+        """Keep a table for the ``.xlsx`` only (its own sheet, not shown on the page): e.g. one sheet
+        of review comments per department. Laid out and classified rows collapsed as :meth:`table`."""
+        self._keep(self.prepare_table(df, columns, money), title or sheet, sheet)
+
+    def _keep(self, out: pd.DataFrame, title: str, sheet: str | None) -> None:
+        if self.artifacts_dir is None:
+            return
+        xlsx_limit = int(self.rules.value("report.xlsx_max_rows"))
+        n = len(self._tables) + 1
+        file = f"table_{n:03d}.pkl"
+        tdir = self.artifacts_dir / "tables"
+        tdir.mkdir(parents=True, exist_ok=True)
+        with open(tdir / file, "wb") as fh:
+            pickle.dump(head_keeping_total(out, xlsx_limit), fh)
+        self._tables.append({"file": file, "title": title, "sheet": sheet or title, "rows": len(out)})
+        self._write(TABLES_FILE, self._tables)
 
     @staticmethod
     def prepare_table(df: pd.DataFrame, columns: View | str | Sequence | None = None,

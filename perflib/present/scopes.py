@@ -117,6 +117,14 @@ SCOPES: dict[str, str] = {
     "quality.findings_departments": "quality.findings_total 所计提示涉及的一级预算部门个数（下级单位计入其一级部门）。",
     "quality.findings_projects": "quality.findings_total 所计提示涉及的项目个数。",
     "quality.findings_by_kind": "quality.findings_total 按提示类别（见 docs/input-format.md）分列的处数。",
+    # target review (绩效目标审核, 财预〔2021〕101号)
+    "targets_review.projects": ("{unit}{year} 年至少有一条项目级绩效目标的项目（口径同 targets.projects，含涉密项目，"
+                                "涉密项目以代号列示）中，按规则 target_review 审核了绩效目标的项目个数。"),
+    "targets_review.passed": "targets_review.projects 所计项目中，各条审核规则均通过、审核结论为「通过」的项目个数。",
+    "targets_review.revise": ("targets_review.projects 所计项目中，有审核规则未通过、但都不在规则 target_review.fail_rules"
+                              " 之内，审核结论为「修改后通过」的项目个数。"),
+    "targets_review.failed": ("targets_review.projects 所计项目中，规则 target_review.fail_rules 所列规则（默认：缺少产出指标、"
+                              "缺少效益指标）至少一条未通过，审核结论为「不通过」的项目个数。"),
 }
 
 # The Chinese name of each fact, as the 口径说明 block and the sentences that refer to it show it.
@@ -149,6 +157,8 @@ FACT_LABELS: dict[str, str] = {
     "signals.selfeval_low_execution": "自评优但执行率低的项目数", "signals.cost_full_marks": "成本高于标准但自评满分的项目数",
     "quality.findings_total": "数据质量提示数", "quality.findings_departments": "涉及一级部门数",
     "quality.findings_projects": "涉及项目数", "quality.findings_by_kind": "分类别提示数",
+    "targets_review.projects": "审核绩效目标的项目数", "targets_review.passed": "审核通过的项目数",
+    "targets_review.revise": "修改后通过的项目数", "targets_review.failed": "审核不通过的项目数",
 }
 
 

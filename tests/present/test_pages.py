@@ -138,7 +138,7 @@ def test_column_rules_find_what_they_look_for():
 
 def test_no_pandas_repr_on_any_page(demo_reports):
     pages = _pages(demo_reports)
-    assert len(pages) == 22
+    assert len(pages) == 23
     found = {}
     for page in pages:
         text = page.read_text("utf-8")
