@@ -23,6 +23,7 @@ REPORT_TITLES = {
     "cost": "成本预算绩效分析（按项目类型）",
     "fiscal": "街道级政府财政运行综合绩效评价",
     "quality": "数据质量报告",
+    "rectification": "整改跟踪（整改台账）",
 }
 MAX_SHOWN = 100  # values shown per parameter (a district's all; a province's first); the rest counted
 
