@@ -80,7 +80,7 @@ def reports_summary(notebooks_dir: Path | None = None) -> str:
     lines = []
     for name, params in reports.items():
         shown = "，".join(f"{p}（默认 {_default_text(d)}）" for p, d in params.items()) or "无"
-        lines.append(f"  {name:<11}{REPORT_TITLES.get(name, '')}；参数：{shown}")
+        lines.append(f"  {name:<14}{REPORT_TITLES.get(name, '')}；参数：{shown}")
     return "\n".join(lines)
 
 
