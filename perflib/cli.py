@@ -173,7 +173,7 @@ MAIN_EPILOG = """\
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``perflib`` parser with its five commands."""
+    """The ``perflib`` parser with its six commands."""
     p = Parser(prog="perflib", description="预算绩效管理：导入预算系统导出数据，生成绩效分析报告。",
                epilog=MAIN_EPILOG)
     p.add_argument("--version", action="version", version=f"perflib {__version__}", help="显示版本号并退出")
@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(sub)
     _add_run(sub)
     _add_rules(sub)
+    _add_ledger(sub)
     return p
 
 
@@ -288,6 +289,39 @@ def _add_rules(sub) -> None:
     ru.add_argument("--rules", type=Path, help="规则文件（默认：perflib 自带规则），如 --rules my_rules.yaml")
 
 
+def _add_ledger(sub) -> None:
+    le = sub.add_parser("ledger", help="生成整改台账初稿（各报告发现的问题，供部门填写后导入）",
+                        description="把某年度各报告发现的问题（自评虚高、最近完整月份的红色预警、重点评价主要问题、"
+                                    "信号冲突）写成整改台账 整改台账-年度.xlsx，格式与导入的「整改台账」表相同："
+                                    "整改状态为 未整改，整改措施、整改期限留空由部门填写；填好后放入导出数据文件夹导入。"
+                                    "涉密项目只以替代编码出现在问题编号和问题描述中。",
+                        epilog="示例：\n  perflib ledger --year 2023\n  perflib ledger --year 2023 --out /srv/ledger")
+    le.add_argument("--year", type=integer, default=None, help="发现问题的年度（默认：数据中最新的年度），如 --year 2023")
+    le.add_argument("--out", type=Path, default=Path("."), help="写入的文件夹（默认：当前文件夹），如 --out /srv/ledger")
+    le.add_argument("--db", type=Path, default=None,
+                    help="数据库文件（默认：环境变量 PERFLIB_DB，未设置时为 data/perf.duckdb），如 --db /srv/perf.duckdb")
+    le.add_argument("--rules", type=Path, help="规则文件（默认：perflib 自带规则），如 --rules my_rules.yaml")
+
+
+def _ledger(args) -> int:
+    from .analysis.rectification import problems_found
+    from .exceptions import ParameterError
+    from .present.ledger import write_ledger
+    from .rules import load_rules
+    from .store import Store, find_db
+
+    with Store(find_db(args.db)) as store:
+        years = store.years()
+        year = args.year if args.year is not None else (years[-1] if years else None)
+        if year not in years:
+            raise ParameterError(f"数据中没有 {year} 年的项目（已有年度：{'、'.join(map(str, years)) or '无'}）")
+        rows = problems_found(store, year, load_rules(args.rules))
+    path = write_ledger(rows, args.out, year)
+    counts = "，".join(f"{s} {n} 个" for s, n in rows["source"].value_counts(sort=False).items())
+    print(f"整改台账已写入 {path}：{year} 年发现的问题 {len(rows)} 个" + (f"（{counts}）" if counts else ""))
+    return 0
+
+
 # --- the commands -----------------------------------------------------------------------------------
 def _show_rules(args) -> int:
     from .exceptions import RulesError
@@ -347,6 +381,8 @@ def _dispatch(args) -> int:
         return 0 if checked.ok else 2
     if args.command == "run":
         return _run(args)
+    if args.command == "ledger":
+        return _ledger(args)
     return _show_rules(args)
 
 

@@ -377,10 +377,42 @@ NEXT_BUDGETS = _add(Table(
     key=("project_id", "year"),
 ))
 
+RECTIFICATION_SOURCES = ("重点评价", "重点监控", "自评复核", "审计", "其他")
+RECTIFICATION_STATUSES = ("未整改", "整改中", "已整改")
+RECTIFICATION_DONE = "已整改"
+
+RECTIFICATIONS = _add(Table(
+    name="rectifications", label="整改台账", aliases=("问题整改台账", "整改情况"), required=False,
+    doc="绩效管理发现问题的整改台账（可省略的表），每个问题一行。「年度」是发现问题的年度（`perflib ledger "
+        "--year 年度` 生成的台账即该年度各报告发现的问题）。项目编码可为空（部门层面的问题）；填写的项目编码须在"
+        "项目表（任一年度）中存在。涉密项目在 perflib 生成的台账中只以替代编码出现在问题编号和问题描述中，项目编码留空。"
+        "导入时拒绝的情形：完成日期早于发现年度的 1 月 1 日、晚于导入当天，或整改状态不是 已整改 却填了完成日期；"
+        "整改期限早于发现年度的 1 月 1 日。已整改 而未填完成日期、未整改/整改中 而未填整改期限为数据质量提示。",
+    columns=(
+        _c("problem_id", "问题编号", CODE, doc="每个问题唯一，如 ZDPJ-2023-201-001-2023"),
+        _c("source", "问题来源", ENUM, allowed=RECTIFICATION_SOURCES),
+        _c("project_id", "项目编码", CODE, nullable=True, doc="为空表示部门层面的问题"),
+        _c("dept_code", "部门编码", CODE),
+        _c("year", "年度", YEAR, doc="发现问题的年度", **YEAR_RANGE),
+        _c("finding", "问题描述", TEXT),
+        _c("measure", "整改措施", TEXT, nullable=True, doc="由部门填写"),
+        _c("deadline", "整改期限", DATE, nullable=True, doc="由部门填写；未整改、整改中的问题为空时无法判断是否逾期"),
+        _c("status", "整改状态", ENUM, allowed=RECTIFICATION_STATUSES),
+        _c("date_done", "完成日期", DATE, nullable=True, doc="整改状态为 已整改 时填写，其他状态须为空"),
+        _c("evidence", "佐证材料", TEXT, required=False, nullable=True),
+        _c("budget_consequence", "预算处理", TEXT, required=False, nullable=True,
+           doc="如 下年度预算压减 30%、取消项目"),
+    ),
+    key=("problem_id",),
+    references=(Reference(("dept_code",), "departments", ("dept_code",)),
+                Reference(("project_id",), "projects", ("project_id",))),
+))
+
 # Load order: a table's references point only to tables earlier in this order.
 TABLE_ORDER = (
     "departments", "projects", "targets", "payments", "monitoring", "self_evaluations",
     "self_eval_indicators", "key_evaluations", "costs", "outputs", "street_fiscal", "next_budgets",
+    "rectifications",
 )
 # Tables an export (and a database made by an older perflib) may lack.
 OPTIONAL_TABLES = tuple(n for n in TABLE_ORDER if not TABLES[n].required)
@@ -471,6 +503,10 @@ FINDING_KINDS: dict[str, FindingKind] = {k.name: k for k in (
                 "产出的「质量得分」为空：成本分析不评价该产出的质量"),
     FindingKind("sector_missing", "部门未填行业领域", "departments", "sector",
                 "部门的「行业领域」为空：按行业汇总时列为 未填"),
+    FindingKind("rectification_date_missing", "已整改未填完成日期", "rectifications", "date_done",
+                "整改状态为 已整改 的问题「完成日期」为空：计入已整改，但不计入按期整改"),
+    FindingKind("rectification_deadline_missing", "未整改问题未填整改期限", "rectifications", "deadline",
+                "整改状态为 未整改 或 整改中 的问题「整改期限」为空：无法判断是否逾期，不计入逾期"),
     FindingKind("optional_column_missing", "缺少可选列", "", None,
                 "文件中没有某个可选列（整列缺失）：用到该列的分析说明缺少这项数据"),
 )}

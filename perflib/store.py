@@ -354,14 +354,18 @@ class Store:
         """The export date of the payments: the newest ``export_date`` among the payments files of
         the latest load that brought payments (the load date for loads recorded before that column
         existed); None without such a load."""
+        return self.table_export_date("payments")
+
+    def table_export_date(self, table: str) -> dt.date | None:
+        """The export date of ``table`` (as :meth:`payments_export_date` for payments)."""
         if not self._has_table("loads"):
             return None
         cols = {r[0] for r in self.con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'loads'").fetchall()}
         date = "coalesce(export_date, CAST(loaded_at AS DATE))" if "export_date" in cols else "CAST(loaded_at AS DATE)"
         return self.con.execute(
-            f"SELECT max({date}) FROM loads WHERE table_name = 'payments' AND load_id = "
-            "(SELECT max(load_id) FROM loads WHERE table_name = 'payments')").fetchone()[0]
+            f"SELECT max({date}) FROM loads WHERE table_name = ? AND load_id = "
+            "(SELECT max(load_id) FROM loads WHERE table_name = ?)", [table, table]).fetchone()[0]
 
     def streets(self) -> pd.DataFrame:
         """Street offices (是否街道 = 是) that have fiscal indicators, with their names."""

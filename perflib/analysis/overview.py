@@ -12,6 +12,11 @@ from .coverage import coverage_facts
 from .evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
 from .fiscal import street_overview, street_overview_facts
 from .monitoring import last_complete_month, monitoring_facts
+from .rectification import rectification
+
+# The rectification facts section 四 states (none when the ledger has no item of the year).
+RECTIFICATION_KEYS = ("rectification.items", "rectification.done", "rectification.open",
+                      "rectification.overdue", "rectification.as_of")
 
 # The coverage facts of section 二 (targets) and section 三 (self-evaluation).
 TARGET_KEYS = ("targets.projects", "targets.projects_prev", "targets.amount", "targets.coverage_count",
@@ -22,7 +27,7 @@ SELFEVAL_KEYS = ("selfeval.projects", "selfeval.amount", "selfeval.projects_prev
 def overview_facts(store, year: int, rules) -> dict[str, Any]:
     """All facts the overview's sentences state (what its ``.facts.json`` carries): sections 二–三
     from coverage (plus the recomputed self-evaluation scores when fiscal year Y−1 was
-    self-evaluated), 四 key evaluations, 五 the evaluated streets, 六 monitoring up to the last complete
+    self-evaluated), 四 key evaluations and rectification, 五 the evaluated streets, 六 monitoring up to the last complete
     month (none without one), 七 the cost standards."""
     y = int(year)
     f = coverage_facts(store, y, rules)
@@ -35,5 +40,12 @@ def overview_facts(store, year: int, rules) -> dict[str, Any]:
     if m is not None:
         out.update(monitoring_facts(store, y, int(m), rules))
     out.update(cost_overview_facts(store, y, rules))
+    out.update(rectification_overview_facts(store, y))
     return out
+
+
+def rectification_overview_facts(store, year: int) -> dict[str, Any]:
+    """Section 四's rectification facts (:data:`RECTIFICATION_KEYS`), empty without items of ``year``."""
+    facts = rectification(store, int(year))[2]
+    return {k: facts[k] for k in RECTIFICATION_KEYS} if facts["rectification.items"] else {}
 

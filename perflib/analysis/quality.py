@@ -39,6 +39,7 @@ REPORT_TABLES: dict[str, tuple[str, ...]] = {
     "cost": ("departments", "projects", "payments", "costs", "outputs"),
     "fiscal": ("departments", "projects", "street_fiscal", "targets", "self_evaluations"),
 }
+REPORT_TABLES["rectification"] = ("departments", "projects", "rectifications", "key_evaluations")
 REPORT_TABLES["overview"] = tuple(dict.fromkeys(t for ts in REPORT_TABLES.values() for t in ts))
 
 LIST_COLUMNS = ["level1_code", "level1_name", "dept_code", "dept_name", "kind", "table_name", "year",

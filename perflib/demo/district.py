@@ -18,6 +18,7 @@ from .costs import draw_next_budgets, draw_pilot_costs
 from .evaluation import draw_key_evaluations, draw_self_evaluations
 from .fiscal import draw_street_econ, draw_street_fiscal
 from .monitoring import draw_monitoring
+from .rectification import draw_rectifications
 from .projects import ProjectBook, add_pilot_lines, add_project_sets, assign_codes, make_departments
 from .targets import draw_targets
 
@@ -38,6 +39,7 @@ class DemoData:
     outputs: pd.DataFrame
     street_fiscal: pd.DataFrame
     next_budgets: pd.DataFrame
+    rectifications: pd.DataFrame
     notes: dict = field(default_factory=dict)
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -92,5 +94,6 @@ def build_demo(seed: int = 0) -> DemoData:
         outputs=outputs,
         street_fiscal=street,
         next_budgets=draw_next_budgets(seed, projects),
+        rectifications=draw_rectifications(seed, projects, keyevals),
         notes=notes,
     )

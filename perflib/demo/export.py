@@ -5,6 +5,7 @@ reproducible csv/xlsx writers the province writer shares.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 from ..schema import TABLES
 from .calibration import FEN, FIXED_TIMESTAMP, YEARS
 from .district import DemoData
+from .rectification import LEDGER_AS_OF
 from .money import fen_text
 
 
@@ -167,5 +169,12 @@ def write_export(data: DemoData, out_dir: Path) -> list[Path]:
 
     p = out_dir / "下年预算.csv"
     write_csv(export_frame(data.next_budgets, "next_budgets", text_money=True), p, "utf-8")
+    files.append(p)
+
+    # the ledger's modification date is its export date: the as-of date of its overdue items
+    p = out_dir / "整改台账.xlsx"
+    write_xlsx({"整改台账": export_frame(data.rectifications, "rectifications", text_money=False)}, p)
+    stamp = dt.datetime.combine(LEDGER_AS_OF, dt.time(18, 0)).timestamp()
+    os.utime(p, (stamp, stamp))
     files.append(p)
     return files

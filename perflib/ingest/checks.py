@@ -18,7 +18,7 @@ from .findings import column_findings, required_exemption, row_findings, score_m
 from .model import Export
 from ..store import CLASSIFIED_PREFIX
 from ..schema import (
-    ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Reference, Table,
+    ENUM, INT, MONEY, MONTH, NUMBER, RECTIFICATION_DONE, TABLE_ORDER, TABLES, YEAR, Reference, Table,
 )
 
 __all__ = ["validate", "examine", "ExistingRows", "ValidationFailed", "Checker", "TABLE_RULES", "MAX_LISTED",
@@ -210,6 +210,29 @@ class Checker:
                         f"这样短的名称是常用词，会使大量报告因疑似泄密而无法生成", name,
                         f"至少 {MIN_CLASSIFIED_NAME} 个字的完整项目名称")
 
+    def rectifications(self, table: Table, df: pd.DataFrame) -> None:
+        """A 完成日期 only on a done item, not before 1 January of the year the problem was found
+        and not after today; a 整改期限 not before that 1 January (a date the ledger cannot hold)."""
+        today = dt.date.today()
+        rows = zip(df["year"].tolist(), df["status"].tolist(), df["date_done"].tolist(), df["deadline"].tolist())
+        for i, (y, status, done, deadline) in enumerate(rows):
+            if _na(y):
+                continue
+            start = dt.date(int(y), 1, 1)
+            if not _na(done):
+                if not _na(status) and status != RECTIFICATION_DONE:
+                    self.at(table, df, i, "date_done", f"整改状态为「{status}」却填了完成日期", done.isoformat(),
+                            "整改状态为 已整改 时才填完成日期（未完成的问题完成日期为空）")
+                elif done < start:
+                    self.at(table, df, i, "date_done", f"完成日期早于发现问题的年度 {int(y)} 年", done.isoformat(),
+                            f"不早于 {start.isoformat()} 的日期")
+                elif done > today:
+                    self.at(table, df, i, "date_done", f"完成日期晚于今天（{today.isoformat()}），尚未完成的整改不能记为已整改",
+                            done.isoformat(), f"不晚于 {today.isoformat()} 的实际完成日期")
+            if not _na(deadline) and deadline < start:
+                self.at(table, df, i, "deadline", f"整改期限早于发现问题的年度 {int(y)} 年", deadline.isoformat(),
+                        f"不早于 {start.isoformat()} 的日期")
+
     def table_rules(self, table: Table, df: pd.DataFrame) -> None:
         """The rules of :data:`TABLE_RULES` that apply to ``table``."""
         for rule in TABLE_RULES.get(table.name, ()):
@@ -287,7 +310,7 @@ class Checker:
 
 # The rules one table has beyond the cell and key checks: Checker method names, by table.
 TABLE_RULES: dict[str, tuple[str, ...]] = {"payments": ("payments",), "targets": ("targets",),
-                                           "projects": ("projects",)}
+                                           "projects": ("projects",), "rectifications": ("rectifications",)}
 
 
 def _positions(mask: pd.Series, n: int | None = None) -> list[int]:

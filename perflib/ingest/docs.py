@@ -90,6 +90,15 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
         {"project_id": "2023-201-001", "year": "2024", "budget": "3,300,000.00", "new_or_continuing": "延续"},
         {"project_id": "2024-101-001", "year": "2024", "budget": "800,000.00", "new_or_continuing": "新增"},
     ],
+    "rectifications": [
+        {"problem_id": "ZDPJ-2023-201-001-2023", "source": "重点评价", "project_id": "2023-201-001",
+         "dept_code": "201", "year": "2023", "finding": "绩效目标不够细化", "measure": "修订绩效目标",
+         "deadline": "2024-03-31", "status": "已整改", "date_done": "2024-03-15", "evidence": "修订后的目标表",
+         "budget_consequence": "下年度预算压减 10%"},
+        {"problem_id": "QT-201-2023-01", "source": "其他", "project_id": "", "dept_code": "201",
+         "year": "2023", "finding": "部门整体绩效目标未公开", "measure": "", "deadline": "2024-06-30",
+         "status": "整改中", "date_done": "", "evidence": "", "budget_consequence": ""},
+    ],
 }
 
 

@@ -77,6 +77,10 @@ GAPS: tuple[Gap, ...] = (
     _score_gap("score_effect", "effect", "效益"),
     Gap("quality_score_missing", "outputs", "quality_score", "质量得分（0–100）"),
     Gap("sector_missing", "departments", "sector", "行业领域（如 教育、卫生健康）"),
+    Gap("rectification_date_missing", "rectifications", "date_done", "已整改问题的完成日期",
+        when=("status", ("已整改",))),
+    Gap("rectification_deadline_missing", "rectifications", "deadline", "整改期限（日期）",
+        when=("status", ("未整改", "整改中"))),
 )
 
 # Optional columns whose absence from a file is a finding (optional_column_missing): those an

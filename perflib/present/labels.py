@@ -364,6 +364,22 @@ VIEWS.update({
     "quality.scope": _v(("table_name", "数据表", TABLE_NAME), ("year", "所用数据年度", YEAR)),
 })
 
+# --- rectification (整改跟踪) ------------------------------------------------------------------------
+_RECT_COUNTS = (("items", "问题数", COUNT), ("done", "已整改", COUNT), ("open", "未完成", COUNT),
+                ("overdue", "逾期未整改", COUNT), ("on_time", "按期整改", COUNT),
+                ("on_time_share", "按期整改率（%）", PERCENT))
+_RECT_ITEM = (("level1_name", "主管部门"), ("dept_name", "单位"), ("problem_id", "问题编号", CODE),
+              ("source", "问题来源"), ("project_id", "项目编码", CODE), ("project_name", "项目名称"),
+              ("finding", "问题描述"))
+VIEWS.update({
+    "rectification.by_department": _v(("level1_name", "一级部门"), ("source", "问题来源"), *_RECT_COUNTS),
+    "rectification.by_source": _v(("source", "问题来源"), *_RECT_COUNTS),
+    "rectification.overdue": _v(*_RECT_ITEM, ("status", "整改状态"), ("deadline", "整改期限", DATE),
+                                ("days_overdue", "逾期天数", COUNT)),
+    "rectification.recurring": _v(*_RECT_ITEM, ("year", "发现年度", YEAR), ("status", "整改状态"),
+                                  ("next_findings", "次年重点评价发现的主要问题")),
+})
+
 # Columns named by a pattern (a year or a cost element in the name): regex → (label template, kind).
 PATTERNS: tuple[tuple[re.Pattern, str, Kind], ...] = (
     (re.compile(r"^amount_(\d{4})$"), "{0}年金额（元）", MONEY),

@@ -125,6 +125,17 @@ SCOPES: dict[str, str] = {
                               " 之内，审核结论为「修改后通过」的项目个数。"),
     "targets_review.failed": ("targets_review.projects 所计项目中，规则 target_review.fail_rules 所列规则（默认：缺少产出指标、"
                               "缺少效益指标）至少一条未通过，审核结论为「不通过」的项目个数。"),
+    # rectification (整改跟踪; overview section 四)
+    "rectification.items": "{unit}整改台账中发现年度为 {year} 年的问题个数（每个问题编号一个）。",
+    "rectification.done": "rectification.items 所计问题中整改状态为 已整改 的个数。",
+    "rectification.open": "rectification.items 所计问题中整改状态为 未整改 或 整改中 的个数。",
+    "rectification.overdue": ("rectification.open 所计问题中整改期限早于 rectification.as_of 的个数"
+                              "（未填整改期限的不计；没有台账导出日期又未指定 as_of 时不判断）。"),
+    "rectification.on_time": "rectification.done 所计问题中完成日期不晚于整改期限的个数（缺任一日期的不计）。",
+    "rectification.on_time_share": "rectification.on_time ÷ rectification.items。",
+    "rectification.recurring": ("{prev} 年发现的问题中项目在 {year} 年重点评价中又有主要问题的个数，"
+                                "加上 {year} 年发现的问题中项目在 {next} 年重点评价中又有主要问题的个数（数据中有该年时）。"),
+    "rectification.as_of": "判断逾期的日期：报告参数 as_of，未指定时为整改台账文件的导出日期（文件修改日期）。",
 }
 
 # The Chinese name of each fact, as the 口径说明 block and the sentences that refer to it show it.
@@ -159,6 +170,10 @@ FACT_LABELS: dict[str, str] = {
     "quality.findings_projects": "涉及项目数", "quality.findings_by_kind": "分类别提示数",
     "targets_review.projects": "审核绩效目标的项目数", "targets_review.passed": "审核通过的项目数",
     "targets_review.revise": "修改后通过的项目数", "targets_review.failed": "审核不通过的项目数",
+    "rectification.items": "整改问题数", "rectification.done": "已整改问题数", "rectification.open": "未完成整改问题数",
+    "rectification.overdue": "逾期未整改问题数", "rectification.on_time": "按期整改问题数",
+    "rectification.on_time_share": "按期整改率", "rectification.recurring": "问题重现数",
+    "rectification.as_of": "逾期判断日期",
 }
 
 

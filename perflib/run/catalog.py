@@ -24,6 +24,7 @@ REPORT_TITLES = {
     "fiscal": "街道级政府财政运行综合绩效评价",
     "quality": "数据质量报告",
     "targets": "绩效目标审核",
+    "rectification": "整改跟踪（整改台账）",
 }
 MAX_SHOWN = 100  # values shown per parameter (a district's all; a province's first); the rest counted
 
@@ -80,7 +81,7 @@ def reports_summary(notebooks_dir: Path | None = None) -> str:
     lines = []
     for name, params in reports.items():
         shown = "，".join(f"{p}（默认 {_default_text(d)}）" for p, d in params.items()) or "无"
-        lines.append(f"  {name:<11}{REPORT_TITLES.get(name, '')}；参数：{shown}")
+        lines.append(f"  {name:<14}{REPORT_TITLES.get(name, '')}；参数：{shown}")
     return "\n".join(lines)
 
 

@@ -426,3 +426,29 @@ def test_scale_to_total_is_exact(raw, total, step):
     """Calibrated amounts sum exactly to the total and stay non-negative."""
     out = scale_to_total(np.array(raw), total, step)
     assert out.sum() == total and (out >= 0).all()
+
+
+def test_rectifications(demo, con):
+    """整改台账: 2023 problems of every source, some done on time and late, some open past their
+    deadline at the ledger's export date (the file's date) and some not; no finding; and one 2022
+    problem whose project has a 2023 key evaluation with 主要问题 (a recurrence)."""
+
+    from perflib.demo.rectification import LEDGER_AS_OF
+
+    src, _ = demo
+    assert dt.date.fromtimestamp((src / "整改台账.xlsx").stat().st_mtime) == LEDGER_AS_OF
+    r = con.execute("SELECT * FROM rectifications WHERE year = 2023").df()
+    assert set(r["source"]) == {"重点评价", "重点监控", "自评复核", "审计", "其他"}
+    done = r["status"] == "已整改"
+    deadline = pd.to_datetime(r["deadline"]).dt.date
+    done_at = pd.to_datetime(r["date_done"]).dt.date
+    assert (done_at[done] <= deadline[done]).any() and (done_at[done] > deadline[done]).any()
+    assert (~done & (deadline < LEDGER_AS_OF)).any() and (~done & (deadline >= LEDGER_AS_OF)).any()
+    assert r["project_id"].isna().any()  # department-level problems
+    assert one(con, "SELECT count(*) FROM findings WHERE table_name = 'rectifications'") == 0
+    recur = one(con, """SELECT count(*) FROM rectifications r JOIN key_evaluations k
+                        ON k.project_id = r.project_id AND k.year = r.year + 1 AND k.findings IS NOT NULL""")
+    assert recur == 1
+    classified = one(con, """SELECT count(*) FROM rectifications r JOIN projects p USING (project_id)
+                             WHERE p.is_classified""")
+    assert classified == 0

@@ -1,6 +1,6 @@
 """Every page of the demo suite shows its tables the one way ``perflib.present`` sets out.
 
-Over all 22 reports (``demo_reports``): no pandas repr text echoed onto a page, no year written with
+Over all 24 reports (``demo_reports``): no pandas repr text echoed onto a page, no year written with
 a thousands separator (in 年度/年份 columns, headings and captions), every numeric column of every
 report table in one format (same decimals, same unit suffix, separators all or none) and missing
 values shown as the one marker (:data:`perflib.present.labels.MISSING`), never blank or ``nan``.
@@ -138,7 +138,7 @@ def test_column_rules_find_what_they_look_for():
 
 def test_no_pandas_repr_on_any_page(demo_reports):
     pages = _pages(demo_reports)
-    assert len(pages) == 23
+    assert len(pages) == 24
     found = {}
     for page in pages:
         text = page.read_text("utf-8")

@@ -96,7 +96,7 @@ def corpus(demo_suite) -> dict[str, str]:
 def test_the_suite_rendered_every_report(demo_suite):
     assert demo_suite["returncode"] == 0, demo_suite["log"][-3000:]
     state = json.loads((demo_suite["out"] / ".index.json").read_text("utf-8"))
-    assert len(state) == 22 and all(e["status"] == "ok" for e in state.values())
+    assert len(state) == 24 and all(e["status"] == "ok" for e in state.values())
     assert len(demo_suite["figure_text"]) >= 40  # the chart hook saw the figures
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ...exceptions import Problem
-from ...schema import ENUM, INT, MONEY, MONTH, NUMBER, TABLE_ORDER, TABLES, YEAR, Table
+from ...schema import ENUM, INT, MONEY, MONTH, NUMBER, RECTIFICATION_DONE, TABLE_ORDER, TABLES, YEAR, Table
 from ...store import CLASSIFIED_PREFIX
 from ..cells import typed_series
 from ..findings import files_lacking, gaps_of, make_findings, required_exemption
@@ -161,6 +161,10 @@ class Validator:
             dirs = ", ".join(quote(d) for d in QUANTITATIVE_DIRECTIONS)
             conds.append(f"s.direction IN ({dirs}) AND s.target_value IS NOT NULL "
                          r"AND NOT regexp_full_match(s.target_value, '-?[0-9]+(\.[0-9]+)?')")
+        if name == "rectifications":
+            conds.append(f"s.date_done IS NOT NULL AND (s.status <> {quote(RECTIFICATION_DONE)} "
+                         f"OR year(s.date_done) < s.year OR s.date_done > DATE '{dt.date.today().isoformat()}')")
+            conds.append("year(s.deadline) < s.year")
         if name == "projects":
             conds.append(f"starts_with(s.project_id, {quote(CLASSIFIED_PREFIX)})")
             conds.append(f"s.is_classified AND length(s.project_name) < {MIN_CLASSIFIED_NAME}")

@@ -15,7 +15,7 @@ import pandas as pd
 from ...analysis.coverage import coverage_facts, selfeval_projects
 from ...analysis.evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
 from ...analysis.monitoring import key_projects, last_complete_month, monitoring_facts
-from ...analysis.overview import SELFEVAL_KEYS, TARGET_KEYS
+from ...analysis.overview import SELFEVAL_KEYS, TARGET_KEYS, rectification_overview_facts
 from ...analysis.years import holds_year
 from ...schema import BUDGET_KINDS
 from ..formats import change, money_change, money_words, name_list, pct, wan
@@ -23,6 +23,7 @@ from .. import names
 from . import cost as cost_text
 from . import evaluation as evaluation_text
 from . import fiscal as fiscal_text
+from . import rectification as rectification_text
 
 DISTRICT_FALLBACK = names.DISTRICT_FALLBACK
 
@@ -146,7 +147,12 @@ def section_4(store, year: int, rules) -> Section:
     if len(key):
         tables.append(SectionTable("重点评价结果应用", budget_application_table(key), "重点评价结果应用",
                                    "evaluation.budget_application"))
-    return Section("4", "四、强化财政重点评价结果应用", evaluation_text.key_evaluation_paragraph(key, int(year)), facts, tables)
+    text = evaluation_text.key_evaluation_paragraph(key, int(year))
+    rect = rectification_overview_facts(store, int(year))
+    if rect:
+        facts.update(rect)
+        text += rectification_text.overview_sentence(rect, int(year))
+    return Section("4", "四、强化财政重点评价结果应用", text, facts, tables)
 
 
 def section_5(store, year: int, rules) -> Section:
