@@ -185,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_rules(sub)
     _add_ledger(sub)
+    _add_revisions(sub)
     return p
 
 
@@ -322,6 +323,17 @@ def _ledger(args) -> int:
     return 0
 
 
+def _add_revisions(sub) -> None:
+    rv = sub.add_parser("revisions", help="列出数据修订：之后的导入改动了此前已导入期间的哪些数字",
+                        description="列出数据库记录的数据修订：某次导入改动了此前导入已覆盖期间的数字"
+                                    "（已导入月份的支付金额、已导入年度的项目预算、重新评分的自评或重点评价），"
+                                    "含修订前后的数字和两次导入的编号。",
+                        epilog="示例：\n  perflib revisions\n  perflib revisions --year 2023 --db /srv/perf.duckdb")
+    rv.add_argument("--year", type=integer, help="只列出这一年度的修订（默认：全部年度），如 --year 2023")
+    rv.add_argument("--db", type=Path, default=None,
+                    help="数据库文件（默认：环境变量 PERFLIB_DB，未设置时为 data/perf.duckdb），如 --db /srv/perf.duckdb")
+
+
 # --- the commands -----------------------------------------------------------------------------------
 def _show_rules(args) -> int:
     from .exceptions import RulesError
@@ -354,6 +366,18 @@ def _run(args) -> int:
     return run_from_cli(args)
 
 
+def _revisions(args) -> int:
+    from .present.text.revisions import revisions_text
+    from .store import Store, find_db
+
+    store = Store(find_db(args.db))
+    try:
+        print(revisions_text(store.revisions(args.year), args.year))
+    finally:
+        store.close()
+    return 0
+
+
 def _dispatch(args) -> int:
     if args.command == "demo":
         from .demo import write_demo
@@ -383,6 +407,8 @@ def _dispatch(args) -> int:
         return _run(args)
     if args.command == "ledger":
         return _ledger(args)
+    if args.command == "revisions":
+        return _revisions(args)
     return _show_rules(args)
 
 

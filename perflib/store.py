@@ -63,6 +63,25 @@ CREATE TABLE IF NOT EXISTS findings (
     message       VARCHAR
 )
 """
+# Data revisions (issue 19): a load that changes a figure of a period an earlier load already covered
+# (payments of a month already covered, per year × month; a project's budget; a re-graded self or key
+# evaluation) records the figure before and after, and the two loads (perflib.ingest.load).
+REVISIONS_DDL = """
+CREATE TABLE IF NOT EXISTS revisions (
+    table_name  VARCHAR,
+    year        INTEGER,
+    period      VARCHAR,
+    measure     VARCHAR,
+    record_key  VARCHAR,
+    old_total   DOUBLE,
+    new_total   DOUBLE,
+    old_load_id INTEGER,
+    new_load_id INTEGER,
+    recorded_at TIMESTAMP
+)
+"""
+REVISIONS_COLUMNS: tuple[str, ...] = tuple(
+    line.split()[0] for line in REVISIONS_DDL.split("(", 1)[1].rsplit(")", 1)[0].split(",\n"))
 FINDINGS_COLUMNS: tuple[str, ...] = tuple(
     line.split()[0] for line in FINDINGS_DDL.split("(", 1)[1].rsplit(")", 1)[0].split(",\n"))
 
@@ -75,11 +94,12 @@ def table_ddl(name: str) -> str:
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every input table, ``loads`` and ``findings`` (idempotent)."""
+    """Create every input table, ``loads``, ``findings`` and ``revisions`` (idempotent)."""
     for name in TABLE_ORDER:
         con.execute(table_ddl(name))
     con.execute(LOADS_DDL)
     con.execute(FINDINGS_DDL)
+    con.execute(REVISIONS_DDL)
 
 
 # --- tables a report reads (recorded in the kernel for incremental runs) -------------------------
@@ -87,7 +107,7 @@ TABLES_READ_ENV = "PERFLIB_TABLES_READ"
 
 
 # every store table a query can name (the input tables and the load history)
-TRACKED_TABLES: tuple[str, ...] = tuple(sorted(set(TABLES) | {"loads", "findings"}))
+TRACKED_TABLES: tuple[str, ...] = tuple(sorted(set(TABLES) | {"loads", "findings", "revisions"}))
 
 
 @lru_cache(maxsize=1)
@@ -413,6 +433,44 @@ class Store:
         hit = out["project_id"].isin(list(self.classified))
         out.loc[hit, "project_id"] = out.loc[hit, "project_id"].map(self.classified)
         return out
+
+    def revisions(self, year: int | None = None, dept: str | None = None) -> pd.DataFrame:
+        """Recorded data revisions (table ``revisions``), all or those of ``year``, oldest first.
+        With ``dept`` (a level-1 department code), the project-level ones are those of its projects
+        (district totals, such as a month's payments, are kept). Redacted: the revisions of classified
+        projects are summed into one line keyed 涉密项目（合计）. A store without the table has none."""
+        cols = list(REVISIONS_COLUMNS)
+        if not self._has_table("revisions"):
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+        where, params = [], []
+        if year is not None:
+            where.append("year = ?")
+            params.append(int(year))
+        query = f"SELECT {', '.join(cols)} FROM revisions" + (f" WHERE {' AND '.join(where)}" if where else "")
+        df = self.sql(query + " ORDER BY new_load_id, table_name, year, period, measure, record_key", params)
+        if dept is not None and not df.empty:
+            d = self.departments()
+            level1 = dict(zip(d["dept_code"], d["level1_code"]))
+            owners = self.sql("SELECT DISTINCT project_id, dept_code FROM projects")
+            mine = {p for p, c in zip(owners["project_id"], owners["dept_code"]) if level1.get(c) == str(dept)}
+            df = df[df["record_key"].isna() | df["record_key"].isin(mine)]
+        if not self.redact or df.empty or not self.classified:
+            return df.reset_index(drop=True)
+        hit = df["record_key"].isin(list(self.classified))
+        if not hit.any():
+            return df.reset_index(drop=True)
+        keys = ["table_name", "year", "period", "measure", "old_load_id", "new_load_id"]
+        secret = (df[hit].groupby(keys, as_index=False, dropna=False)
+                  .agg(old_total=("old_total", "sum"), new_total=("new_total", "sum"), recorded_at=("recorded_at", "max"))
+                  .assign(record_key=CLASSIFIED_TOTAL_LABEL))
+        return pd.concat([df[~hit], secret[cols]], ignore_index=True)
+
+    def latest_load_id(self) -> int | None:
+        """The id of the latest load (table ``loads``), or None."""
+        if not self._has_table("loads"):
+            return None
+        n = self.con.execute("SELECT max(load_id) FROM loads").fetchone()[0]
+        return None if n is None else int(n)
 
     def loads(self) -> pd.DataFrame:
         return self.sql("SELECT * FROM loads ORDER BY load_id, file, sheet")

@@ -37,6 +37,7 @@ from .checks import ValidationFailed, examine
 from .findings import describe_findings, findings_arrow, grade, score_maxima, severity_of
 from .folder import default_readers, read_export
 from .model import Export, Reader, SourceFile, partition_columns
+from .revisions import record_revisions
 
 __all__ = ["ingest", "IngestSummary", "check", "CheckSummary", "replaced_partitions", "partition_columns", "DatabaseRows", "TEMP_MARK"]
 
@@ -114,6 +115,7 @@ class IngestSummary:
     load_id: int | None = None
     unchanged: bool = False
     findings: list[Problem] = field(default_factory=list)  # the content gaps loaded (table findings)
+    revisions: int = 0  # figures of periods already loaded that this load changed (table revisions)
 
     def describe(self) -> str:
         """A short Chinese summary for the command line."""
@@ -134,6 +136,8 @@ class IngestSummary:
         if self.totals:
             held = "，".join(f"{TABLES[n].label} {c:,} 行" for n, c in self.totals.items() if c)
             lines.append(f"数据库现有：{held}")
+        if self.revisions:
+            lines.append(f"本次导入修订了此前已导入期间的数据 {self.revisions} 处（见 perflib revisions）")
         lines.append(describe_findings(self.findings))
         return "\n".join(lines)
 
@@ -242,9 +246,9 @@ def _keep_findings(con, export: Export, rows: DatabaseRows) -> None:
 
 
 def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path,
-           findings: list[Problem] = ()) -> int:
+           findings: list[Problem] = (), summary: IngestSummary | None = None) -> int:
     """Fill the fresh database on ``con``: kept old rows, new rows, the loads log, the findings
-    (kept and new). Returns load_id."""
+    (kept and new), the data revisions against the old database (:mod:`.revisions`). Returns load_id."""
     create_schema(con)
     for name in TABLE_ORDER:
         table = TABLES[name]
@@ -272,6 +276,9 @@ def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path,
         con.executemany("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
     if has_old:
         _keep_findings(con, export, rows)
+        added = record_revisions(con, load_id, now, rows.old_tables)
+        if summary is not None:
+            summary.revisions = added
     if findings:
         con.register("_findings", findings_arrow(findings, load_id))
         con.execute("INSERT INTO findings SELECT * FROM _findings")
@@ -375,7 +382,7 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
                 con = None
                 _remove(tmp)
                 return summary
-            summary.load_id = _build(con, export, rows, has_old, src, summary.findings)
+            summary.load_id = _build(con, export, rows, has_old, src, summary.findings, summary)
             summary.totals = {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
                               for n in TABLE_ORDER}
             if has_old:

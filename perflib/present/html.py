@@ -283,10 +283,12 @@ def render_failure(*, notebook: str, params: dict[str, Any], error: str, nb=None
 
 def render_index(entries: list[dict], updated_at: str | None = None) -> str:
     """``reports/index.html``: every report with its parameters, status, time and files."""
+    from .changes import change_text
+
     rows = []
-    for e in sorted(entries, key=lambda x: (-int(x.get("year") or 0), x.get("notebook", ""),
-                                            x.get("params_text", ""))):
+    for e in sorted(entries, key=_index_order):
         r = dict(e)
+        r["change_text"] = change_text(e.get("changes")) if e.get("status") == "ok" else ""
         r.setdefault("title", None)
         r.setdefault("html", None)
         r.setdefault("failed_html", None)
@@ -304,6 +306,16 @@ def render_index(entries: list[dict], updated_at: str | None = None) -> str:
     return _env().get_template("index.html.j2").render(
         entries=rows, failed=failed, withdrawn=withdrawn, updated_at=updated_at or _now(),
         version=__version__)
+
+
+def _index_order(e: dict) -> tuple:
+    """Year (newest first), report, its other parameters, then its period (newest first): each
+    period's edition of a report (``monitoring-07月``, ``monitoring-08月``) listed together."""
+    params = dict(e.get("params") or {})
+    period = params.pop("as_of_month", None)
+    digits = re.sub(r"\D", "", str(period or ""))
+    others = "，".join(f"{k}={v}" for k, v in params.items() if v is not None)
+    return (-int(e.get("year") or 0), e.get("notebook", ""), others, -int(digits or 0), e.get("params_text", ""))
 
 
 INDEX_STATUS = {"ok": "成功", "failed": "失败", "withdrawn": "已撤回"}

@@ -124,6 +124,10 @@ def _check_covered(store, year: int, resolved: dict, rules) -> None:
         check_month_covered(store, year, resolved["as_of_month"][0], rules)
 
 
+# parameters that name a report's period: the file name carries the period whether it was given or
+# defaulted (zero-padded so that names sort by period), so each period's edition stays published
+PERIOD_LABELS: dict[str, Callable[[Any], str]] = {"as_of_month": lambda m: f"{int(m):02d}月"}
+
 PARAMETERS: dict[str, ParamKind] = {
     "dept": ParamKind("optional", lambda s, y, r: _match(r, _level1(s, y), "一级预算部门"), _level1),
     "street": ParamKind("required", lambda s, y, r: _match(r, _streets(s, y), "街道"), _streets),
@@ -162,6 +166,7 @@ class Job:
     timezone: str | None = None  # report.timezone of the run's rules (None: the default rules')
     pdf: dict | None = None  # {"browser", "author"} when the report is also printed to PDF (perflib.run.pdf)
     documents: dict[str, Any] = field(default_factory=dict)  # Word documents it writes (perflib.run.documents)
+    load_id: int | None = None  # the store's latest load (table loads): recorded with the facts, not fingerprinted
 
 
 @dataclass
@@ -480,7 +485,7 @@ def _shared(store, db: Path, year: int, loaded_rules, notebooks: list[Path], out
         "version": __version__, "as_of": as_of, "rules": loaded_rules.sha256, "year": year,
         "classified": hashlib.sha256("\n".join(sorted(secrets)).encode()).hexdigest(),
     }
-    shared = dict(db=str(db), as_of=as_of, inputs=inputs, secrets=secrets,
+    shared = dict(db=str(db), as_of=as_of, inputs=inputs, secrets=secrets, load_id=store.latest_load_id(),
                   tables=table_fingerprints(db, cache_dir=out), code_key=_code_fingerprint(),
                   preload=preload_modules(notebooks), timezone=loaded_rules.value("report.timezone"))
     return base_print, shared
@@ -495,6 +500,7 @@ class _Values:
     display: dict[str, Any]
     labels: list[str]
     fan: list[tuple[str, list[tuple[Any, str]]]]
+    period: list[str] = field(default_factory=list)  # the period's file-name label (PERIOD_LABELS)
 
 
 def _notebook_values(name: str, decl: dict[str, Any], raw_params: dict, resolved: dict, each: list[str],
@@ -516,7 +522,10 @@ def _notebook_values(name: str, decl: dict[str, Any], raw_params: dict, resolved
                 if holds_secret(label, list(secrets)):
                     raise ParameterError(SECRET_VALUE.format(what=pname))
             v.fixed[pname], v.display[pname] = value, label
-            v.labels.append(label)
+            if pname in PERIOD_LABELS:
+                v.period.append(PERIOD_LABELS[pname](value))
+            else:
+                v.labels.append(label)
         elif kind is not None and (kind.fanout == "required" or pname in each):
             choices = kind.choices(store, year) if kind.choices else []
             if pname in each and kind.fanout == "optional":
@@ -529,6 +538,8 @@ def _notebook_values(name: str, decl: dict[str, Any], raw_params: dict, resolved
             value = kind.default(store, year, rules)
             v.fixed[pname] = value
             v.display[pname] = kind.resolve(store, year, value)[1] if value is not None else None
+            if value is not None and pname in PERIOD_LABELS:
+                v.period.append(PERIOD_LABELS[pname](value))
         else:
             v.fixed[pname] = default
             v.display[pname] = default
@@ -545,7 +556,7 @@ def _notebook_jobs(name: str, path: Path, decl: dict[str, Any], v: _Values, year
     nb_sha = sha256_file(path)
     code_print = _code_fingerprint(path)
     stems, numbered = distinct_stems(
-        [f"{year}/{name}" + "".join(f"-{safe_label(x)}" for x in v.labels + ls) for _, _, ls in combos],
+        [f"{year}/{name}" + "".join(f"-{safe_label(x)}" for x in v.labels + ls + v.period) for _, _, ls in combos],
         [tuple(str(vals[p]) for p, _ in v.fan) for vals, _, _ in combos])
     if numbered:
         log.info("报告 %s：%d 份报告的参数取值写成文件名后相同，按编码顺序加编号区分", name, len(numbered))

@@ -16,7 +16,7 @@ from typing import Any
 from .. import __version__
 from .. import files
 from ..rules import now_text
-from . import documents, units
+from . import documents, editions, units
 from .execute import Execution, read_artifacts
 from .leaks import holds_secret, leak_error, mask, scrub
 from .pdf import PDF, add_pdf
@@ -50,7 +50,8 @@ def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> t
             if error is None:
                 unit_meta = {"rendered_at": rendered_at, "notebook": job.notebook,
                              "classified_sha256": secrets_digest(job.secrets)}
-                write_report(Path(job.out), job.stem, outputs, version=version, meta=unit_meta)
+                write_report(Path(job.out), job.stem, outputs, version=version, meta=unit_meta,
+                             edition=lambda folder, key: _edition(job, folder, key, outputs, version))
                 documents.publish_notices(job, notices, unit_meta)
         except Exception as exc:  # noqa: BLE001 - a rendering bug fails this report only
             log.debug("render failed", exc_info=True)
@@ -83,6 +84,7 @@ def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, 
         "inputs": job.inputs,
         "rules_sha256": rules.sha256,
         "rendered_at": rendered_at,
+        "load_id": job.load_id,  # the store's load the report was drawn from (table loads)
         "facts": facts,
         # each fact's 口径 (perflib.present.scopes), recorded by the notebook beside the facts
         "scopes": {k: v for k, v in (meta.get("scopes") or {}).items() if k in facts},
@@ -99,18 +101,31 @@ def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, 
 
 
 def write_report(out: Path, stem: str, outputs: dict[str, bytes], *, meta: dict | None = None,
-                 version: str | None = None) -> str:
+                 version: str | None = None, edition=None) -> str:
     """Publish a report's files ({suffix: bytes}) as one unit (:func:`units.publish_unit`: all four
     switched in by one rename), under the report's lock so that two runs into one folder take turns;
-    then a failure page of an earlier run is removed. Returns the version published."""
+    then a failure page of an earlier run is removed. Returns the version published.
+
+    ``edition(folder, key)``, called under the lock, may complete ``outputs`` against the edition
+    shown now and returns (private members of the unit, the index summary kept in its manifest)."""
     folder, key = split_stem(out, stem)
-    extra = [s for s in outputs if s not in REPORT_SUFFIXES]  # .pdf (perflib.run.pdf), .docx (perflib.run.documents)
-    contents = {key + suffix: outputs[suffix] for suffix in (*extra, *REPORT_SUFFIXES)}
     with units.lock(folder, key):
-        version = units.publish_unit(folder, key, contents, dict(meta or {}, kind="report", stem=stem),
-                                     version=version)
+        private, changed = edition(folder, key) if edition is not None else ({}, None)
+        extra = [s for s in outputs if s not in REPORT_SUFFIXES]  # .pdf (perflib.run.pdf), .docx (perflib.run.documents)
+        contents = {key + suffix: outputs[suffix] for suffix in (*extra, *REPORT_SUFFIXES)}
+        unit_meta = dict(meta or {}, kind="report", stem=stem)
+        if edition is not None:
+            unit_meta["changes"] = changed
+        version = units.publish_unit(folder, key, contents, unit_meta, version=version, private=private)
         (folder / f"{key}.failed.html").unlink(missing_ok=True)
     return version
+
+
+def _edition(job: Job, folder: Path, key: str, outputs: dict[str, bytes], version: str):
+    """``changes`` against the report's current edition, and its history (:mod:`.editions`)."""
+    from ..present.changes import headline_of
+
+    return editions.stamp(folder, key, outputs, version, job.secrets, headline_of(job.notebook))
 
 
 def split_stem(out: Path, stem: str) -> tuple[Path, str]:
@@ -237,7 +252,7 @@ def _index_row(out: Path, stem: str, entry: dict) -> dict | None:
     m = units.manifest(folder, key) if kind is not None else None
     row = dict(e, stem=stem, html=None, notice_html=None, files=[])
     if kind == "notice":
-        for k in ("title", "fingerprint", "tables", "last_good_at", "publication", "timing"):
+        for k in ("title", "fingerprint", "tables", "last_good_at", "publication", "timing", "changes"):
             row.pop(k, None)
         row["status"] = "withdrawn"
         row["withdrawn_at"] = (m or {}).get("withdrawn_at") or e.get("withdrawn_at", "")
@@ -247,6 +262,7 @@ def _index_row(out: Path, stem: str, entry: dict) -> dict | None:
         row.pop("withdrawn_at", None)
         if m is not None and m.get("kind") == "report":
             row["publication"] = m.get("version")
+            row["changes"] = m.get("changes")
             row["last_good_at"] = m.get("rendered_at") or e.get("last_good_at", "")
         shown = set(m.get("files", {})) if m is not None else None
         row["files"] = [(label, f"{stem}{suffix}") for label, suffix in

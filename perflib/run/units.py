@@ -96,9 +96,11 @@ def current_files(folder: Path, key: str) -> dict[str, Path]:
 
 
 def publish_unit(folder: Path, key: str, contents: dict[str, bytes], meta: dict,
-                 version: str | None = None) -> str:
+                 version: str | None = None, private: dict[str, bytes] | None = None) -> str:
     """Publish ``contents`` ({file name: bytes}, written in this order) as the unit's new version
-    with ``meta`` in its manifest; returns the version. Call under :func:`lock`.
+    with ``meta`` in its manifest; returns the version. Call under :func:`lock`. ``private``
+    ({hidden file name: bytes}, such as a report's history of facts) is written into the version
+    folder and switched with it, but gets no link (the manifest lists it under ``private``).
 
     Long: the steps, each a separate file-system operation (see the module docstring): write the
     version folder, fsync it, adopt the per-name links, switch ``current`` (the commit), fsync the
@@ -113,10 +115,12 @@ def publish_unit(folder: Path, key: str, contents: dict[str, bytes], meta: dict,
     _step("mkdir", vdir)
     vdir.mkdir(parents=True)
     try:
-        for name, data in contents.items():
+        for name, data in {**contents, **(private or {})}.items():
             _step("write", vdir / name)
             files.atomic_write_bytes(vdir / name, data)
         doc = dict(meta, version=version, files={n: files.sha256_bytes(d) for n, d in contents.items()})
+        if private:
+            doc["private"] = {n: files.sha256_bytes(d) for n, d in private.items()}
         _step("write", vdir / MANIFEST)
         files.atomic_write_text(vdir / MANIFEST, json.dumps(doc, ensure_ascii=False, indent=1))
         files.fsync_dir(vdir)

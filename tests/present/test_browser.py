@@ -178,7 +178,7 @@ def test_links_to_report_files_encode_url_specials_and_keep_chinese():
 
 
 def test_xlsx_keeps_a_formula_like_name_as_text(demo_suite):
-    book = demo_suite["out"] / "2023" / "monitoring.xlsx"
+    book = demo_suite["out"] / "2023" / "monitoring-07月.xlsx"
     with zipfile.ZipFile(book) as z:
         sheets = [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
         # text cells: inline strings in the sheets (perflib.present.xlsx), or a shared-strings part
@@ -410,7 +410,7 @@ def test_text_columns_keep_a_width_and_wide_tables_scroll(browser, demo_suite):
     """On a narrow window no cell breaks a name like 东风街道办事处 into one character a line: text
     columns keep a minimum width and the widest tables scroll sideways instead."""
     scrolled = 0
-    for name in ("monitoring.html", "evaluation.html", "cost-道路保洁.html"):
+    for name in ("monitoring-07月.html", "evaluation.html", "cost-道路保洁.html"):
         page = demo_suite["out"] / "2023" / name
         if not page.exists():
             continue

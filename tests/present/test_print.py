@@ -50,7 +50,7 @@ def printed(demo_db, tmp_path_factory) -> dict:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     done = {}
     for name in ("overview", "monitoring"):
-        page = out / "reports" / "2023" / f"{name}.html"
+        page = out / "reports" / "2023" / f"{name}{'-07月' if name == 'monitoring' else ''}.html"  # by month (issue 19)
         pdf = out / f"{name}.pdf"
         pdf.write_bytes(print_pdf(page.read_bytes(), browser))
         n = page_count(pdf)

@@ -57,7 +57,7 @@ def _table_rows(path: Path) -> list[dict[str, str]]:
 @pytest.mark.slow
 def test_one_warning_notice_per_department_with_red_or_yellow_projects(notices_run):
     out, db = notices_run["out"], notices_run["db"]
-    month = json.loads((out / "2023" / "monitoring.facts.json").read_text("utf-8"))["facts"]["monitoring.as_of_month"]
+    month = json.loads((out / "2023" / "monitoring-07月.facts.json").read_text("utf-8"))["facts"]["monitoring.as_of_month"]
     store = Store(db)
     try:
         ex = project_execution(store, 2023, month, load_rules(None))

@@ -97,7 +97,7 @@ def runs(env):
     out, db = env["out"], env["db"]
     try:
         code1 = main(["run", "probe", "--db", str(db), "--out", str(out), "--no-progress"])
-        good = {s: (out / "2023" / f"probe{s}").read_bytes() for s in (".html", ".ipynb", ".facts.json", ".xlsx")}
+        good = {s: (out / "2023" / f"probe-07月{s}").read_bytes() for s in (".html", ".ipynb", ".facts.json", ".xlsx")}
         mp.setattr(papermill, "execute_notebook", _no_kernel)
         cached = runner.run_reports(["probe"], db=db, out=out, progress=False)
         mp.setattr(papermill, "execute_notebook", real_execute)
@@ -163,18 +163,18 @@ def test_required_parameters_fan_out_over_the_data(env):
 
 def test_optional_dept_stays_open_unless_each(env):
     jobs = plan.plan_jobs(["probe"], db=env["db"], notebooks_dir=env["nbdir"])
-    assert len(jobs) == 1 and jobs[0].params["dept"] is None and jobs[0].stem == "2023/probe"
+    assert len(jobs) == 1 and jobs[0].params["dept"] is None and jobs[0].stem == "2023/probe-07月"  # named by its month (issue 19)
     assert jobs[0].params["as_of_month"] == 7  # last payment month of 2023 in the small export
     each = plan.plan_jobs(["probe"], db=env["db"], each=["dept"], notebooks_dir=env["nbdir"])
     assert sorted(j.params["dept"] for j in each) == ["101", "102", "103", "201"]
-    assert "2023/probe-区教体局" in {j.stem for j in each}
+    assert "2023/probe-区教体局-07月" in {j.stem for j in each}
 
 
 def test_names_resolve_to_codes_and_label_the_file(env):
     jobs = plan.plan_jobs(["probe"], db=env["db"], params=[("dept", "区科技局"), ("as_of_month", "3")],
                             notebooks_dir=env["nbdir"])
     assert jobs[0].params["dept"] == "102" and jobs[0].params["as_of_month"] == 3
-    assert jobs[0].stem == "2023/probe-区科技局-3月"
+    assert jobs[0].stem == "2023/probe-区科技局-03月"
     streets = plan.plan_jobs(["typed"], db=env["db"], params=[("street", "东风街道")],
                                notebooks_dir=env["nbdir"])
     assert {j.params["street"] for j in streets} == {"201"}
@@ -183,7 +183,7 @@ def test_names_resolve_to_codes_and_label_the_file(env):
 def test_year_defaults_to_latest_and_can_be_chosen(env):
     assert plan.plan_jobs(["probe"], db=env["db"], notebooks_dir=env["nbdir"])[0].year == 2023
     j = plan.plan_jobs(["probe"], db=env["db"], year=2022, notebooks_dir=env["nbdir"])[0]
-    assert j.year == 2022 and j.stem == "2022/probe"
+    assert j.year == 2022 and j.stem == "2022/probe-11月"
 
 
 def test_safe_label_keeps_chinese_and_drops_path_characters():
@@ -195,7 +195,7 @@ def test_safe_label_keeps_chinese_and_drops_path_characters():
 def test_good_run_writes_four_files_and_facts_schema(env, runs):
     assert runs["code1"] == 0
     facts = json.loads(runs["good"][".facts.json"])
-    assert set(facts) == {"notebook", "parameters", "perflib_version", "inputs", "rules_sha256",
+    assert set(facts) == {"notebook", "parameters", "perflib_version", "inputs", "rules_sha256", "load_id", "changes",
                           "rendered_at", "facts", "scopes"}
     assert facts["scopes"] == {}  # probe facts have no 口径 sentence (perflib.present.scopes)
     assert facts["notebook"] == "probe"
@@ -247,12 +247,12 @@ def test_failed_report_exit_1_failure_page_and_last_good_kept(env, runs):
     out = env["out"] / "2023"
     assert runs["code2"] == 1
     for suffix, data in runs["good"].items():
-        assert (out / f"probe{suffix}").read_bytes() == data  # untouched
-    page = (out / "probe.failed.html").read_text("utf-8")
+        assert (out / f"probe-07月{suffix}").read_bytes() == data  # untouched
+    page = (out / "probe-07月.failed.html").read_text("utf-8")
     assert "故意出错" in page and "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
     assert "raise ValueError" in page  # the failing cell's source
     assert "Traceback" in page or "ValueError" in page
-    assert "probe.html" in page  # links the last good report
+    assert "probe-07月.html" in page  # links the last good report
 
 
 def test_timeout_becomes_a_failure_page(env, runs):
@@ -263,9 +263,9 @@ def test_timeout_becomes_a_failure_page(env, runs):
 
 def test_index_lists_status_and_links(env, runs):
     index = (env["out"] / "index.html").read_text("utf-8")
-    assert 'href="2023/probe.failed.html"' in index and 'href="2023/probe.html"' in index
+    assert 'href="2023/probe-07月.failed.html"' in index and 'href="2023/probe-07月.html"' in index
     state = json.loads((env["out"] / ".index.json").read_text("utf-8"))
-    assert state["2023/probe"]["status"] == "failed"
+    assert state["2023/probe-07月"]["status"] == "failed"
     assert state["2023/slow"]["status"] == "failed"
     assert not list(env["out"].rglob("*.tmp"))  # no temporary file left behind
 
@@ -288,7 +288,7 @@ def test_classified_names_appear_in_no_output_file(env, runs):
     assert not re.search(rf"(?<![0-9A-Za-z+/]){CLASSIFIED_CODE}(?![0-9A-Za-z+/])", text)
     # the leaking notebook was stopped by the runner's scan, not published
     assert not (env["out"] / "2023" / "leaky.html").exists()
-    page = (env["out"] / "2023" / "leaky.failed.html").read_text("utf-8")
+    page = (env["out"] / "2023" / "leaky-07月.failed.html").read_text("utf-8")
     assert "涉密" in page
 
 
@@ -310,9 +310,9 @@ def test_unexpected_error_fails_one_report_and_the_run_goes_on(env, monkeypatch,
                                  notebooks_dir=env["nbdir"])
     assert len(calls) == 4 and summary.exit_code == 1
     assert all(r.status == "failed" and "磁盘已满" in r.error for r in summary.results)
-    page = (tmp_path / "2023" / "probe-区教体局.failed.html").read_text("utf-8")
+    page = (tmp_path / "2023" / "probe-区教体局-07月.failed.html").read_text("utf-8")
     assert "磁盘已满" in page
-    assert "probe-区教体局.failed.html" in (tmp_path / "index.html").read_text("utf-8")
+    assert "probe-区教体局-07月.failed.html" in (tmp_path / "index.html").read_text("utf-8")
 
 
 def test_times_shown_are_in_the_rules_timezone(env, runs, monkeypatch, tmp_path, capsys):
@@ -334,7 +334,7 @@ def test_times_shown_are_in_the_rules_timezone(env, runs, monkeypatch, tmp_path,
     summary = runner.run_reports(["probe"], db=env["db"], out=tmp_path / "out", rules=kathmandu,
                                  progress=False, notebooks_dir=env["nbdir"])
     assert summary.results[0].rendered_at.endswith(" +0545")
-    page = (tmp_path / "out" / "2023" / "probe.failed.html").read_text("utf-8")
+    page = (tmp_path / "out" / "2023" / "probe-07月.failed.html").read_text("utf-8")
     assert summary.results[0].rendered_at in page
     index = (tmp_path / "out" / "index.html").read_text("utf-8")
     assert "+0545" in index and "+0800" not in index

@@ -8,6 +8,7 @@ import pandas as pd
 from ...analysis.monitoring import (MONEY_FAST, NO_BUDGET, TARGETS_FAST, key_round_month,
                                     likelihood_summary, money_target_disagreement)
 from ..formats import name_list, pct, ratio_pct, wan
+from . import revisions as revision_text
 
 PROJECTION_METHOD = (
     "年末预计支出 = 截至监控月末已支出 ÷ 上年同期累计支出占上年全年支出的比例。同一项目编码上年有支出且"
@@ -110,3 +111,9 @@ def target_side_text(indicators: pd.DataFrame, progress: pd.DataFrame, execution
             f"「确定能」{int(lk.get('确定能', 0))} 个、「有可能」{int(lk.get('有可能', 0))} 个、"
             f"「完全不可能」{int(lk.get('完全不可能', 0))} 个。数量指标完成度与预算执行率相差超过 {g:g} 个百分点的项目："
             f"资金快、目标慢 {n_money} 个，目标快、资金慢 {n_target} 个。")
+
+
+def revision_note(revisions: pd.DataFrame, year: int) -> str | None:
+    """The 数据修订 note of the monitoring report: revisions of the year's payments (per month) and
+    project budgets recorded by later loads, before and after (None when there are none)."""
+    return revision_text.revision_note(revisions, year, tables=("payments", "projects"))
