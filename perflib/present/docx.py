@@ -17,7 +17,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from . import tables
-from .text.overview import DOCUMENT_SOURCES, PAGE_SOURCES
+from .scopes import DOCUMENT_SOURCES, PAGE_SOURCES
 from .docx_template import (BODY_FONT, HEADING1_FONT, HEADING2_FONT, TEMPLATE, TITLE_FONT, set_run_fonts)
 
 STYLE_FONTS = {"公文标题": TITLE_FONT, "公文正文": BODY_FONT, "一级标题": HEADING1_FONT,

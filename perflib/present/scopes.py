@@ -13,6 +13,10 @@ import calendar
 import re
 from typing import Any, Iterable
 
+# where the overview says its scopes and rules are: on the page, and in the Word document
+PAGE_SOURCES = "各项数字均由数据计算生成，口径见各节「口径说明」，所依规则见文末。"
+DOCUMENT_SOURCES = "各项数字均由数据计算生成，口径和所依规则见同名网页报告（overview.html）的「口径说明」和附录。"
+
 BUDGET = "调整后预算数（无调整的按年初预算数）"
 
 SCOPES: dict[str, str] = {

@@ -537,7 +537,7 @@ def test_monitoring_renders_for_every_month_of_a_full_year(demo_db, tmp_path):
     for m in range(1, 13):
         assert main(["run", "monitoring", "--db", str(demo_db), "--year", "2022", "-p", f"as_of_month={m}",
                      "--out", str(out), "--no-progress"]) == 0, m
-        files = [p for p in (out / "2022").glob("monitoring*.facts.json") if f"-{m}月" in p.name]
+        files = [p for p in (out / "2022").glob("monitoring*.facts.json") if f"-{m:02d}月" in p.name]
         assert len(files) == 1, m
         f = _facts(out, files[0].relative_to(out).with_suffix("").with_suffix(""))
         assert f["monitoring.as_of_month"] == m

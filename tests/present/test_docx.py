@@ -181,6 +181,17 @@ def expected_figures(facts: dict) -> dict[str, list[str]]:
     if "fiscal.year" in facts:
         out["fiscal.year"] = [f"评价{facts['fiscal.year']}年度"]
         out["fiscal.vetoed"] = [f"{s}{facts['fiscal.index_by_street'][s]:.2f}分（一票否决）" for s in facts["fiscal.vetoed"]]
+    if facts.get("rectification.items"):  # the 整改台账 (issue 17): counts of the year's problems
+        items, done = int(facts["rectification.items"]), int(facts["rectification.done"])
+        if done == items:
+            out["rectification.items"] = out["rectification.done"] = ["问题整改等工作已全面完成"]
+        else:
+            out["rectification.items"] = [f"发现的{items}个问题"]
+            out["rectification.done"] = [f"已整改{done}个"]
+            out["rectification.open"] = [f"未完成整改{int(facts['rectification.open'])}个"]
+            if facts.get("rectification.overdue") is not None:
+                out["rectification.as_of"] = [f"截至{facts['rectification.as_of']}"]
+                out["rectification.overdue"] = [f"超过整改期限的{int(facts['rectification.overdue'])}个"]
     cc, ca = facts["targets.coverage_count"], facts["targets.coverage_amount"]
     out["targets.coverage_count"] = ["全部编制了绩效目标"] if cc == 1 else [f"{cc * 100:.2f}%"]
     out["targets.coverage_amount"] = ["全部编制了绩效目标"] if ca == 1 else [f"{ca * 100:.2f}%"]

@@ -16,14 +16,17 @@ from ...analysis.coverage import coverage_facts, selfeval_projects
 from ...analysis.evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
 from ...analysis.monitoring import key_projects, last_complete_month, monitoring_facts
 from ...analysis.overview import SELFEVAL_KEYS, TARGET_KEYS, rectification_overview_facts
+from ...analysis.signals import signal_facts, signals_from_store
 from ...analysis.years import holds_year
 from ...schema import BUDGET_KINDS
 from ..formats import change, money_change, money_words, name_list, pct, wan
 from .. import names
+from ..scopes import PAGE_SOURCES
 from . import cost as cost_text
 from . import evaluation as evaluation_text
 from . import fiscal as fiscal_text
 from . import rectification as rectification_text
+from . import signals as signals_text
 
 DISTRICT_FALLBACK = names.DISTRICT_FALLBACK
 
@@ -69,8 +72,6 @@ def introduction(store, year: int, rules=None) -> str:
 
 # Where the page says its figures' scope and rules are; the Word document has neither block and says
 # instead where they are (perflib.present.docx).
-PAGE_SOURCES = "各项数字均由数据计算生成，口径见各节「口径说明」，所依规则见文末。"
-DOCUMENT_SOURCES = "各项数字均由数据计算生成，口径和所依规则见同名网页报告（overview.html）的「口径说明」和附录。"
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -152,6 +153,11 @@ def section_4(store, year: int, rules) -> Section:
     if rect:
         facts.update(rect)
         text += rectification_text.overview_sentence(rect, int(year))
+    # the conflicting signals (the evaluation report's 信号冲突): stated in the section, so the Word
+    # document built from the sections says them as the page does
+    conflicts, conflict_month = signals_from_store(store, int(year), rules)
+    facts.update(signal_facts(conflicts))
+    text += "\n\n" + signals_text.overview_summary(conflicts, int(year), conflict_month, rules)
     return Section("4", "四、强化财政重点评价结果应用", text, facts, tables)
 
 
