@@ -1,5 +1,5 @@
-"""The rectification report's chart: per source, done + open within the deadline + overdue bars
-that add up to the items the table states."""
+"""Charts of the newer reports: rectification (done + open within the deadline + overdue bars that
+add up to the items the table states) and target review (projects failing each rule)."""
 from __future__ import annotations
 
 import matplotlib
@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
 
 from perflib.present.charts import rectification as charts  # noqa: E402
 
@@ -34,3 +35,16 @@ def test_without_an_as_of_date_nothing_is_called_overdue():
     parts = charts.status_parts(_by_source(pd.array([pd.NA] * 3, dtype="Int64")))
     assert parts["overdue"].tolist() == [0, 0, 0]
     assert (parts["done"] + parts["open_in_time"] + parts["overdue"]).tolist() == [7, 3, 0]
+
+
+def test_target_review_chart_has_a_bar_per_rule_with_its_count():
+    from perflib.present.charts import targets as target_charts
+
+    by_rule = pd.DataFrame({"rule": ["缺少产出指标", "定量指标不可衡量", "模板指标"],
+                            "consequence": ["不通过", "修改后通过", "修改后通过"], "projects": [2, 40, 0],
+                            "amount": [1.0, 2.0, 0.0]})
+    ax = target_charts.plot_rule_failures(by_rule).axes[0]
+    got = {t.get_text(): p.get_width() for t, p in zip(ax.get_yticklabels(), ax.patches)}
+    assert got == {"缺少产出指标": 2, "定量指标不可衡量": 40, "模板指标": 0}
+    colors = {t.get_text(): to_hex(p.get_facecolor()) for t, p in zip(ax.get_yticklabels(), ax.patches)}
+    assert colors == {"缺少产出指标": "#c0504d", "定量指标不可衡量": "#e0b040", "模板指标": "#e0b040"}
