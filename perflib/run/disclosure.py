@@ -31,12 +31,13 @@ class Written:
     total: int
     published_at: str
     files: list[str]
+    sentence: str
 
 
 def build_package(store, year: int, rules, published_at: str) -> tuple[dict[str, bytes], dict]:
     """{file name: bytes} of the package and its ``disclosure.json`` document."""
     from ..analysis.disclosure import disclosure
-    from ..present.disclosure import ITEM_DEFINITION, XLSX_NAME, pages, selfeval_note, workbook
+    from ..present.disclosure import ITEM_DEFINITION, XLSX_NAME, items_sentence, pages, selfeval_note, workbook
     from ..present.names import district_name
 
     d = disclosure(store, year, rules)
@@ -45,7 +46,8 @@ def build_package(store, year: int, rules, published_at: str) -> tuple[dict[str,
     contents[XLSX_NAME.format(year=d.year)] = workbook(d)
     doc = {"year": d.year, "selfeval_year": d.selfeval_year, "published_at": published_at,
            "perflib_version": __version__, "items": d.items(), "facts": {FACT: d.total_items()},
-           "scopes": {FACT: ITEM_DEFINITION}, "selfeval_note": selfeval_note(d), "files": sorted(contents)}
+           "scopes": {FACT: ITEM_DEFINITION}, "selfeval_note": selfeval_note(d),
+           "sentence": items_sentence(d), "files": sorted(contents)}
     contents[FACTS_NAME] = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
     return contents, doc
 
@@ -121,5 +123,5 @@ def write_disclosure(db, year: int | None, out: Path, rules) -> Written:
         raise DisclosureLeak(error.replace("报告未发布", "绩效信息公开包未写入"))
     publish_folder(out, contents)
     return Written(out=Path(out), year=y, items=doc["items"], total=doc["facts"][FACT],
-                   published_at=published_at, files=sorted(contents))
+                   published_at=published_at, files=sorted(contents), sentence=doc["sentence"])
 
