@@ -198,7 +198,6 @@ def pages(d, *, district: str, published: str) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     index_rows = []
     for r in counts.itertuples(index=False):
-        total = r.project_targets + r.dept_targets + r.self_evaluations + r.key_evaluations
         index_rows.append(r)
         out[dept_page(r.level1_code)] = _page(f"{r.level1_name} {d.year} 年度绩效信息公开",
                                               _dept_body(d, r.level1_code, r.level1_name), published)
@@ -207,7 +206,7 @@ def pages(d, *, district: str, published: str) -> dict[str, bytes]:
             f'<p>全部表格另见工作簿 <a href="{_e(XLSX_NAME.format(year=d.year))}">{_e(XLSX_NAME.format(year=d.year))}</a>；'
             f'财政重点评价结果汇总见 <a href="{KEYEVAL_PAGE}">重点评价结果</a>。</p>']
     head = ["部门", *ITEM_LABELS.values(), "合计（条）"]
-    lines = ['<div class="scroll"><table>', f"<caption>各部门公开的绩效信息（条）</caption>", "<thead><tr>"]
+    lines = ['<div class="scroll"><table>', "<caption>各部门公开的绩效信息（条）</caption>", "<thead><tr>"]
     lines += [f'<th scope="col">{_e(h)}</th>' for h in head]
     lines.append("</tr></thead><tbody>")
     for r in index_rows:
