@@ -173,7 +173,7 @@ MAIN_EPILOG = """\
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``perflib`` parser with its six commands."""
+    """The ``perflib`` parser with its commands."""
     p = Parser(prog="perflib", description="预算绩效管理：导入预算系统导出数据，生成绩效分析报告。",
                epilog=MAIN_EPILOG)
     p.add_argument("--version", action="version", version=f"perflib {__version__}", help="显示版本号并退出")
@@ -185,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_rules(sub)
     _add_ledger(sub)
+    _add_publish(sub)
     _add_revisions(sub)
     return p
 
@@ -323,6 +324,35 @@ def _ledger(args) -> int:
     return 0
 
 
+def _add_publish(sub) -> None:
+    pu = sub.add_parser("publish", help="生成绩效信息公开包（各部门绩效目标、绩效自评结果和重点评价结果的网页与 xlsx）",
+                        description="生成在政府门户网站公开的绩效信息公开包：每个一级部门一页（部门整体绩效目标、"
+                                    "项目绩效目标、绩效自评结果、重点评价结果），重点评价结果汇总页、目录页 index.html "
+                                    "（公开日期、「公开绩效信息 N 条」及其口径）和一个 xlsx。不含内部字段（偏差原因、"
+                                    "评价组意见、整改材料等），涉密项目不出现；写入前做涉密信息检查，整个文件夹一次性替换，"
+                                    "不会留下写了一半的内容。disclosure.json 记录条数，可用 "
+                                    "perflib run overview --text 八=<文件夹>/disclosure.json 写入情况说明第八节。",
+                        epilog="示例：\n  perflib publish --year 2023 --out public/2023\n"
+                               "  perflib publish --year 2023 --out /srv/www/jxgk --db /srv/perf.duckdb")
+    pu.add_argument("--year", type=integer, required=True, help="公开的预算年度（绩效目标的年度），如 --year 2023")
+    pu.add_argument("--out", type=Path, required=True, help="写入的文件夹（已有时整体替换），如 --out public/2023")
+    pu.add_argument("--db", type=Path, default=None,
+                    help="数据库文件（默认：环境变量 PERFLIB_DB，未设置时为 data/perf.duckdb），如 --db /srv/perf.duckdb")
+    pu.add_argument("--rules", type=Path, help="规则文件（默认：perflib 自带规则；区名、时区、等级分数线），"
+                                               "如 --rules my_rules.yaml")
+
+
+def _publish(args) -> int:
+    from .rules import load_rules
+    from .run.disclosure import write_disclosure
+    from .store import find_db
+
+    written = write_disclosure(find_db(args.db), args.year, args.out, load_rules(args.rules))
+    print(f"绩效信息公开包已写入 {written.out}（{written.year} 年度，{len(written.files)} 个文件，"
+          f"公开时间 {written.published_at}）：{written.sentence}")
+    return 0
+
+
 def _add_revisions(sub) -> None:
     rv = sub.add_parser("revisions", help="列出数据修订：之后的导入改动了此前已导入期间的哪些数字",
                         description="列出数据库记录的数据修订：某次导入改动了此前导入已覆盖期间的数字"
@@ -409,6 +439,8 @@ def _dispatch(args) -> int:
         return _ledger(args)
     if args.command == "revisions":
         return _revisions(args)
+    if args.command == "publish":
+        return _publish(args)
     return _show_rules(args)
 
 

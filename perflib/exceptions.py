@@ -81,6 +81,12 @@ class StoreError(PerflibError):
     """The database is missing, locked or not a perflib store."""
 
 
+class DisclosureLeak(PerflibError):
+    """A classified name or code was found in the disclosure package: nothing was written."""
+
+    exit_code = 1
+
+
 class ReportFailed(PerflibError):
     """One or more reports failed to render; the others were rendered."""
 

@@ -78,6 +78,8 @@ class Column:
 
     ``required``: the header must be present. ``nullable``: a cell may be empty (``default`` then
     fills it where given). ``allowed``: the canonical allowed values of an ``enum`` column.
+    ``internal``: the column is the bureau's working material (reasons, reviewers' notes, evidence,
+    measures), never shown to the public: ``perflib publish`` (绩效信息公开) leaves it out.
     """
 
     name: str
@@ -90,6 +92,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     doc: str = ""
+    internal: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -254,7 +257,7 @@ MONITORING = _add(Table(
         _c("indicator", "三级指标", TEXT),
         _c("actual_value", "执行值", VALUE, nullable=True),
         _c("deviation_reason", "偏差原因", TEXT, required=False, nullable=True,
-           doc="经费保障、制度保障、人员保障、硬件条件保障、其他"),
+           doc="经费保障、制度保障、人员保障、硬件条件保障、其他", internal=True),
         _c("likelihood", "完成可能性", ENUM, allowed=LIKELIHOODS),
         _c("key_monitored", "是否重点监控", BOOL, required=False, nullable=True, default=False),
     ),
@@ -303,7 +306,8 @@ KEY_EVALUATIONS = _add(Table(
         _c("score_effect", "效益得分", NUMBER, minimum=0, maximum=100),
         _c("next_request", "下年度申请数", MONEY, minimum=0),
         _c("next_approved", "下年度安排数", MONEY, minimum=0),
-        _c("findings", "主要问题", TEXT, required=False, nullable=True),
+        _c("findings", "主要问题", TEXT, required=False, nullable=True, internal=True,
+           doc="评价组写给部门的问题与意见（内部材料，不公开）"),
         # Each dimension's maximum points in this evaluation's scheme (财预〔2020〕10号 leaves the split
         # to the scheme); where given they win over the rules' key_evaluation.weight_* defaults.
         _c("max_decision", "决策满分", NUMBER, required=False, nullable=True, minimum=0, maximum=100,
@@ -394,13 +398,13 @@ RECTIFICATIONS = _add(Table(
         _c("project_id", "项目编码", CODE, nullable=True, doc="为空表示部门层面的问题"),
         _c("dept_code", "部门编码", CODE),
         _c("year", "年度", YEAR, doc="发现问题的年度", **YEAR_RANGE),
-        _c("finding", "问题描述", TEXT),
-        _c("measure", "整改措施", TEXT, nullable=True, doc="由部门填写"),
+        _c("finding", "问题描述", TEXT, internal=True),
+        _c("measure", "整改措施", TEXT, nullable=True, doc="由部门填写", internal=True),
         _c("deadline", "整改期限", DATE, nullable=True, doc="由部门填写；未整改、整改中的问题为空时无法判断是否逾期"),
         _c("status", "整改状态", ENUM, allowed=RECTIFICATION_STATUSES),
         _c("date_done", "完成日期", DATE, nullable=True, doc="整改状态为 已整改 时填写，其他状态须为空"),
-        _c("evidence", "佐证材料", TEXT, required=False, nullable=True),
-        _c("budget_consequence", "预算处理", TEXT, required=False, nullable=True,
+        _c("evidence", "佐证材料", TEXT, required=False, nullable=True, internal=True),
+        _c("budget_consequence", "预算处理", TEXT, required=False, nullable=True, internal=True,
            doc="如 下年度预算压减 30%、取消项目"),
     ),
     key=("problem_id",),
@@ -417,6 +421,11 @@ TABLE_ORDER = (
 # Tables an export (and a database made by an older perflib) may lack.
 OPTIONAL_TABLES = tuple(n for n in TABLE_ORDER if not TABLES[n].required)
 assert set(TABLE_ORDER) == set(TABLES)
+
+
+def internal_columns() -> list[tuple[str, str]]:
+    """(table, column) of every column marked ``internal`` (left out of the public disclosure package)."""
+    return [(t.name, c.name) for t in TABLES.values() for c in t.columns if c.internal]
 
 
 def table_for_name(name: str) -> Table | None:

@@ -135,7 +135,8 @@ def _table_section(t: Table) -> list[str]:
         empty = "可以" if c.nullable else "不可以"
         if c.default is not None:
             empty += f"（空时按「{'是' if c.default is True else '否' if c.default is False else c.default}」）"
-        rows.append([c.header, f"`{c.name}`", _kind_text(c), required, empty, c.doc])
+        doc = "；".join(x for x in (c.doc, "内部材料：绩效信息公开包（perflib publish）不含此列" if c.internal else "") if x)
+        rows.append([c.header, f"`{c.name}`", _kind_text(c), required, empty, doc])
     out += _md_table(["表头", "英文列名", "类型与取值", "列", "单元格可为空", "说明"], rows)
     out.append("")
     if t.key:

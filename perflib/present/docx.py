@@ -214,12 +214,33 @@ def read_bureau_text(path: str | Path) -> str:
         raw = p.read_bytes()
     except OSError as exc:
         raise ParameterError(f"找不到情况说明的文字文件「{p}」（--text 或规则 report.docx_sections）：{exc.strerror}") from None
+    if p.name == "disclosure.json":  # perflib publish's record: section 八 cites the package's count
+        return disclosure_text(raw, p)
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(enc)
         except UnicodeDecodeError:
             continue
     raise ParameterError(f"情况说明的文字文件「{p}」既不是 UTF-8 也不是 GBK/GB18030 编码的文本")
+
+
+def disclosure_text(raw: bytes, path: Path) -> str:
+    """Section 八's paragraph from a ``disclosure.json`` that ``perflib publish`` wrote: the
+    package's date, year and 「公开绩效信息 N 条」 (fact ``disclosure.items``) with its breakdown."""
+    import json
+
+    from ..exceptions import ParameterError
+
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        n, year, day, sentence = (doc["facts"]["disclosure.items"], doc["year"], doc["published_at"][:10],
+                                  doc["sentence"])
+    except (ValueError, KeyError, TypeError):
+        raise ParameterError(f"「{path}」不是 perflib publish 写出的 disclosure.json（缺少条数或年度）") from None
+    y, m, d = (int(x) for x in day.split("-"))
+    if f"公开绩效信息 {n} 条" not in sentence:
+        raise ParameterError(f"「{path}」的条数与说明不一致，请重新运行 perflib publish")
+    return f"{y}年{m}月{d}日，整理{year}年度绩效信息公开材料（绩效目标、绩效自评、重点评价结果），{sentence}"
 
 
 def bureau_sections(texts: dict[str, str] | None) -> dict[str, str]:
