@@ -224,7 +224,7 @@ def scope_context(year: int, params: dict[str, Any] | None = None, facts: dict[s
     sources = facts.get("targets.scope_sources") or list(DEFAULT_SCOPE_SOURCES)
     ctx["scope_sources"] = "、".join(sources)
     excluded = [s for s in FUND_SOURCES if s not in sources]
-    ctx["scope_excluded"] = ("、".join(excluded) + "资金项目") if excluded else "没有哪类资金的项目"
+    ctx["scope_excluded"] = ("、".join(excluded) + "的项目") if excluded else "没有哪类资金的项目"
     month = facts.get("monitoring.as_of_month") or params.get("as_of_month")
     if month:
         m = int(month)
