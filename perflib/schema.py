@@ -50,6 +50,11 @@ DUCKDB_TYPES = {
 
 BUDGET_KINDS = ("一般公共预算", "政府性基金预算", "国有资本经营预算", "社会保险基金预算")
 FUND_SOURCES = ("本级", "上级转移支付", "政府债券", "直达资金")
+FUND_TRANSFER = "上级转移支付"  # the fund source a 转移支付级次 applies to
+FUND_BOND = "政府债券"  # the fund source a 债券类型 applies to
+TRANSFER_LEVELS = ("中央", "省", "市")
+BOND_TYPES = ("一般债券", "专项债券")
+FUND_NATURES = ("年初", "追加", "调剂", "结转")
 INDICATOR_LEVELS = ("产出指标", "效益指标", "满意度指标", "成本指标")
 DIRECTIONS = ("≥", "≤", "=", "定性")
 LIKELIHOODS = ("确定能", "有可能", "完全不可能")
@@ -64,6 +69,9 @@ ENUM_SYNONYMS = {
     "效益指标": ("效益",),
     "满意度指标": ("满意度",),
     "成本指标": ("成本",),
+    "一般债券": ("一般债",),
+    "专项债券": ("专项债",),
+    "年初": ("年初预算",),
 }
 
 MONEY_UNITS = {"元": 1, "万元": 10_000, "亿元": 100_000_000}
@@ -201,6 +209,12 @@ PROJECTS = _add(Table(
            doc="成本绩效分析用的项目类型，如 道路保洁、文博场馆运行"),
         _c("budget_kind", "预算类型", ENUM, allowed=BUDGET_KINDS),
         _c("fund_source", "资金来源", ENUM, allowed=FUND_SOURCES),
+        _c("transfer_level", "转移支付级次", ENUM, required=False, nullable=True, allowed=TRANSFER_LEVELS,
+           doc="资金来源为 上级转移支付 时填写（中央、省、市级对下转移支付）；其他来源留空"),
+        _c("bond_type", "债券类型", ENUM, required=False, nullable=True, allowed=BOND_TYPES,
+           doc="资金来源为 政府债券 时填写；其他来源留空"),
+        _c("fund_nature", "资金性质", ENUM, required=False, nullable=True, allowed=FUND_NATURES,
+           doc="年初安排、年中追加、调剂或上年结转"),
         _c("budget_amount", "年初预算数", MONEY, minimum=0),
         _c("adjusted_amount", "调整后预算数", MONEY, required=False, nullable=True, minimum=0,
            doc="为空时按年初预算数计"),
@@ -516,6 +530,10 @@ FINDING_KINDS: dict[str, FindingKind] = {k.name: k for k in (
                 "整改状态为 已整改 的问题「完成日期」为空：计入已整改，但不计入按期整改"),
     FindingKind("rectification_deadline_missing", "未整改问题未填整改期限", "rectifications", "deadline",
                 "整改状态为 未整改 或 整改中 的问题「整改期限」为空：无法判断是否逾期，不计入逾期"),
+    FindingKind("transfer_level_missing", "转移支付项目未填级次", "projects", "transfer_level",
+                "资金来源为 上级转移支付 的项目「转移支付级次」为空：按资金来源汇总照常计入，按级次汇总时列为 未填"),
+    FindingKind("bond_type_missing", "债券项目未填债券类型", "projects", "bond_type",
+                "资金来源为 政府债券 的项目「债券类型」为空：按资金来源汇总照常计入，不按专项债券的执行要求比较"),
     FindingKind("optional_column_missing", "缺少可选列", "", None,
                 "文件中没有某个可选列（整列缺失）：用到该列的分析说明缺少这项数据"),
 )}

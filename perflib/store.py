@@ -257,6 +257,11 @@ class Store:
         self.close()
 
     # --- raw access -----------------------------------------------------------------------------
+    def _columns_of(self, name: str) -> set[str]:
+        """The columns table ``name`` has in this database."""
+        return {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]).fetchall()}
+
     def _has_table(self, name: str) -> bool:
         q = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
         return self.con.execute(q, [name]).fetchone()[0] > 0
@@ -308,7 +313,11 @@ class Store:
             return _fix_types(arrow_frame(self.con.execute(
                 f"SELECT {', '.join(f'CAST(NULL AS {c.sql_type}) AS {c.name}' for c in TABLES[name].columns)}"
                 " WHERE false")), name)
-        query = f"SELECT {', '.join(cols)} FROM {name}"
+        present = self._columns_of(name)
+        # an optional column a database made by an older perflib lacks reads as empty
+        query = "SELECT " + ", ".join(
+            c.name if c.name in present or c.required else f"CAST(NULL AS {c.sql_type}) AS {c.name}"
+            for c in TABLES[name].columns) + f" FROM {name}"
         params: list = []
         if year is not None and "year" in cols:
             years = [int(year)] if isinstance(year, (int,)) or hasattr(year, "__index__") else [int(y) for y in year]

@@ -2,7 +2,8 @@
 
 Definitions (SPEC, Y = the report year):
 
-* eligible project (纳入绩效目标管理范围): fund source 本级, not classified (涉密), not special (特殊资金);
+* eligible project (纳入绩效目标管理范围): fund source among rules ``coverage.scope_fund_sources``
+  (default 本级 only), not classified (涉密), not special (特殊资金);
 * a project "has targets" when the targets table has at least one project-level row
   (项目编码 not empty) for it in that year;
 * ``targets.projects`` counts every project of Y with targets (eligible or not), ``targets.amount``
@@ -109,7 +110,16 @@ GROUP BY c.project_id
 """
 
 
-def project_targets(store, year: int, dept: str | None = None) -> pd.DataFrame:
+def scope_fund_sources(rules=None) -> tuple[str, ...]:
+    """The fund sources whose projects are in the coverage scope (rules ``coverage.scope_fund_sources``;
+    the default rules when ``rules`` is None)."""
+    if rules is None:
+        from ..rules import load_rules
+        rules = load_rules()
+    return tuple(rules.value("coverage.scope_fund_sources"))
+
+
+def project_targets(store, year: int, dept: str | None = None, rules=None) -> pd.DataFrame:
     """Every project of ``year`` with its eligibility and a summary of its project-level targets.
 
     Columns: the project columns of ``Store.projects`` plus ``eligible``, ``has_target``,
@@ -128,13 +138,13 @@ def project_targets(store, year: int, dept: str | None = None) -> pd.DataFrame:
     for c in ("has_output", "has_effect"):
         df[c] = df[c].astype("boolean").fillna(False).astype(bool)
     df["has_target"] = df["n_indicators"] > 0
-    df["eligible"] = eligible_mask(df)
+    df["eligible"] = eligible_mask(df, scope_fund_sources(rules))
     return df
 
 
-def eligible_mask(projects: pd.DataFrame) -> pd.Series:
-    """Projects inside 绩效目标管理范围: 本级 funds, not classified, not special."""
-    return ((projects["fund_source"] == ELIGIBLE_FUND_SOURCE)
+def eligible_mask(projects: pd.DataFrame, sources=(ELIGIBLE_FUND_SOURCE,)) -> pd.Series:
+    """Projects inside 绩效目标管理范围: funds of ``sources`` (default 本级), not classified, not special."""
+    return (projects["fund_source"].isin(list(sources))
             & ~projects["is_classified"].astype(bool)
             & ~projects["is_special"].astype(bool))
 
@@ -168,19 +178,19 @@ def coverage_summary(frame: pd.DataFrame, by: str | list[str] | None = None) -> 
     return out
 
 
-def coverage_by_department(store, year: int, dept: str | None = None) -> pd.DataFrame:
+def coverage_by_department(store, year: int, dept: str | None = None, rules=None) -> pd.DataFrame:
     """Target coverage per level-1 department for ``year`` (Chinese-free canonical columns).
 
     Example: ``coverage_by_department(Store("data/perf.duckdb"), 2023)``
     """
-    f = project_targets(store, year, dept)
+    f = project_targets(store, year, dept, rules)
     out = coverage_summary(f, ["level1_code", "level1_name"])
     return out.sort_values(["coverage_count", "level1_code"], na_position="last").reset_index(drop=True)
 
 
-def coverage_by_budget_kind(store, year: int, dept: str | None = None) -> pd.DataFrame:
+def coverage_by_budget_kind(store, year: int, dept: str | None = None, rules=None) -> pd.DataFrame:
     """Target coverage per budget kind (the four budgets, each listed even when empty)."""
-    f = project_targets(store, year, dept)
+    f = project_targets(store, year, dept, rules)
     out = coverage_summary(f, "budget_kind").set_index("budget_kind")
     kinds = list(BUDGET_KINDS) + [k for k in out.index if k not in BUDGET_KINDS]
     out = out.reindex(kinds)
@@ -191,11 +201,11 @@ def coverage_by_budget_kind(store, year: int, dept: str | None = None) -> pd.Dat
     return out.rename_axis("budget_kind").reset_index()
 
 
-def coverage_year_over_year(store, year: int, dept: str | None = None) -> pd.DataFrame:
+def coverage_year_over_year(store, year: int, dept: str | None = None, rules=None) -> pd.DataFrame:
     """Overall target coverage of ``year`` and ``year − 1`` side by side, one row per year."""
     rows = []
     for y in (int(year) - 1, int(year)):
-        s = coverage_summary(project_targets(store, y, dept))
+        s = coverage_summary(project_targets(store, y, dept, rules))
         s.insert(0, "year", y)
         rows.append(s)
     return pd.concat(rows, ignore_index=True)
@@ -371,7 +381,7 @@ def target_quality_by_department(quality: pd.DataFrame, frame: pd.DataFrame) -> 
         ["problem_projects", "level1_code"], ascending=[False, True]).reset_index(drop=True)
 
 
-def coverage_breaks(store, year: int, dept: str | None = None) -> pd.DataFrame:
+def coverage_breaks(store, year: int, dept: str | None = None, rules=None) -> pd.DataFrame:
     """Every department and project breaking full coverage in ``year``, each with its reason.
 
     Rows: eligible projects of Y without project-level targets (「未编制项目绩效目标」); level-1
@@ -381,7 +391,7 @@ def coverage_breaks(store, year: int, dept: str | None = None) -> pd.DataFrame:
     ``project_id``, ``project_name``, ``budget_amount``, ``reason``.
     """
     rows = []
-    pt = project_targets(store, year, dept)
+    pt = project_targets(store, year, dept, rules)
     miss = pt[pt["eligible"] & ~pt["has_target"]]
     rows.append(pd.DataFrame({
         "kind": "项目绩效目标", "fiscal_year": int(year), "level1_name": miss["level1_name"],
@@ -414,14 +424,15 @@ def coverage_facts(store, year: int, rules=None, dept=None) -> dict:
     """SPEC's coverage facts for ``year`` (optionally one level-1 department and its sub-units).
 
     Money in 元 (float, rounded to the fen), rates as fractions; an undefined rate is ``None``.
-    ``rules`` is accepted for a uniform signature (coverage applies no threshold).
+    ``rules`` sets the scope's fund sources (``coverage.scope_fund_sources``), recorded as
+    ``targets.scope_sources``.
 
     Example: ``coverage_facts(Store("data/perf.duckdb"), 2023, dept="区教体局")["targets.coverage_count"]``
     """
     year = int(year)
     dept = resolve_dept(store, dept)
-    cur = coverage_summary(project_targets(store, year, dept)).iloc[0]
-    prev = coverage_summary(project_targets(store, year - 1, dept)).iloc[0]
+    cur = coverage_summary(project_targets(store, year, dept, rules)).iloc[0]
+    prev = coverage_summary(project_targets(store, year - 1, dept, rules)).iloc[0]
     dt = department_targets(store, year, dept)
     se = selfeval_summary(selfeval_projects(store, year - 1, dept)).iloc[0]
     se_prev = selfeval_summary(selfeval_projects(store, year - 2, dept)).iloc[0]
@@ -437,6 +448,7 @@ def coverage_facts(store, year: int, rules=None, dept=None) -> dict:
         "selfeval.amount": round(float(se["amount"]), 2),
         "selfeval.projects_prev": int(se_prev["projects"]),
         "selfeval.amount_prev": round(float(se_prev["amount"]), 2),
+        "targets.scope_sources": list(scope_fund_sources(rules)),
     }
 
 

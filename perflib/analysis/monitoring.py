@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .coverage import _fact, _restrict, resolve_dept
+from .sources import by_source_fact, execution_by_source
 from ..exceptions import ParameterError
 
 GREEN, YELLOW, RED, NO_BUDGET = "绿色", "黄色", "红色", "无预算"
@@ -208,6 +209,7 @@ def monitoring_facts(store, year: int, as_of_month: int, rules, dept=None,
         "monitoring.over_budget": int(pe["over_budget"].sum()) if len(pe) else 0,
         "monitoring.key_projects": int(len(keys)),
         "monitoring.key_amount": round(float(keys["budget"].sum()), 2) if len(keys) else 0.0,
+        "monitoring.by_source": by_source_fact(execution_by_source(pe)),
     }
 
 

@@ -20,6 +20,7 @@ from .fiscal import draw_street_econ, draw_street_fiscal
 from .monitoring import draw_monitoring
 from .rectification import draw_rectifications
 from .projects import ProjectBook, add_pilot_lines, add_project_sets, assign_codes, make_departments
+from .sources import draw_fund_details
 from .targets import draw_targets
 
 
@@ -80,6 +81,9 @@ def build_demo(seed: int = 0) -> DemoData:
     costs, outputs = pilots.tables()
     street = draw_street_fiscal(rng, depts.table)
     street = pd.concat([street, draw_street_econ(seed, street)], ignore_index=True)
+    next_budgets = draw_next_budgets(seed, projects)
+    rectifications = draw_rectifications(seed, projects, keyevals)
+    draw_fund_details(seed, projects)   # a stream of its own, after every other draw
     cols = [c.name for c in TABLES["projects"].columns if c.kind != "money"]
     return DemoData(
         departments=depts.table.drop(columns="weight"),
@@ -93,7 +97,7 @@ def build_demo(seed: int = 0) -> DemoData:
         costs=costs,
         outputs=outputs,
         street_fiscal=street,
-        next_budgets=draw_next_budgets(seed, projects),
-        rectifications=draw_rectifications(seed, projects, keyevals),
+        next_budgets=next_budgets,
+        rectifications=rectifications,
         notes=notes,
     )

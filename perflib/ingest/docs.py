@@ -31,10 +31,12 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
     "projects": [
         {"project_id": "2023-101-001", "year": "2023", "dept_code": "101", "project_name": "运动场地建设资金",
          "project_type": "", "budget_kind": "一般公共预算", "fund_source": "本级",
+         "transfer_level": "", "bond_type": "", "fund_nature": "年初",
          "budget_amount": "1,200,000.00", "adjusted_amount": "1,300,000.00", "is_classified": "否",
          "is_special": "否"},
         {"project_id": "2023-201-001", "year": "2023", "dept_code": "201", "project_name": "辖区道路保洁",
          "project_type": "道路保洁", "budget_kind": "一般公共预算", "fund_source": "本级",
+         "transfer_level": "", "bond_type": "", "fund_nature": "追加",
          "budget_amount": "3,560,000.00", "adjusted_amount": "", "is_classified": "否", "is_special": "否"},
     ],
     "targets": [

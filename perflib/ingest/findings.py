@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..exceptions import Problem
-from ..schema import ERROR, FINDING, FINDING_KINDS, LIKELIHOODS, TABLES, Table
+from ..schema import ERROR, FINDING, FINDING_KINDS, FUND_BOND, FUND_TRANSFER, LIKELIHOODS, TABLES, Table
 from .model import Export
 
 __all__ = ["Gap", "GAPS", "COUNTED_OPTIONAL", "gaps_of", "required_exemption", "score_maxima",
@@ -76,6 +76,10 @@ GAPS: tuple[Gap, ...] = (
     _score_gap("score_output", "output", "产出"),
     _score_gap("score_effect", "effect", "效益"),
     Gap("quality_score_missing", "outputs", "quality_score", "质量得分（0–100）"),
+    Gap("transfer_level_missing", "projects", "transfer_level", "转移支付级次（中央、省、市）",
+        when=("fund_source", (FUND_TRANSFER,))),
+    Gap("bond_type_missing", "projects", "bond_type", "债券类型（一般债券、专项债券）",
+        when=("fund_source", (FUND_BOND,))),
     Gap("sector_missing", "departments", "sector", "行业领域（如 教育、卫生健康）"),
     Gap("rectification_date_missing", "rectifications", "date_done", "已整改问题的完成日期",
         when=("status", ("已整改",))),

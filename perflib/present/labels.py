@@ -417,3 +417,25 @@ VIEWS.update({
                            ("budget_amount", "年初预算数（元）", MONEY), ("conclusion", "审核结论"),
                            ("reasons", "审核意见（请据此修改后报送）")),
 })
+
+# --- funding sources (资金来源, analysis/sources.py) ---------------------------------------------------
+VIEWS.update({
+    "sources.execution": _v(("fund_source", "资金来源"), ("projects", "项目数", COUNT), ("budget", "预算数", WAN),
+                            ("spent", "支出数", WAN), ("execution_rate", "预算执行率", PERCENT),
+                            ("time_progress", "时间进度", PERCENT), ("gap", "执行进度差", POINTS)),
+    "sources.strict": _v(("group", "资金"), ("margin", "要求的执行进度差（不低于）", POINTS),
+                         ("projects", "项目数", COUNT), ("budget", "预算数", WAN), ("spent", "支出数", WAN),
+                         ("execution_rate", "预算执行率", PERCENT), ("expected_rate", "要求执行率", PERCENT),
+                         ("gap", "与要求之差", POINTS), ("below", "未达要求项目数", COUNT),
+                         ("below_budget", "未达要求项目预算", WAN)),
+    "sources.strict_projects": _v(("group", "资金"), *_MON_PROJECT, ("expected_rate", "要求执行率", PERCENT),
+                                  ("shortfall", "低于要求", POINTS)),
+    "sources.coverage": _v(("fund_source", "资金来源"), ("in_scope", "纳入覆盖范围", BOOL),
+                           ("projects", "项目数", COUNT), ("with_targets", "编制绩效目标项目数", COUNT),
+                           ("amount", "绩效目标涉及资金", WAN), ("eligible", "纳入范围项目数", COUNT),
+                           ("eligible_with_targets", "纳入范围且已编制", COUNT),
+                           ("coverage_count", "覆盖率（按项目数）", PERCENT)),
+    "sources.selfeval": _v(("fund_source", "资金来源"), ("projects", "自评项目数", COUNT), ("amount", "自评资金", WAN),
+                           ("required", "有绩效目标项目数", COUNT), ("required_evaluated", "其中开展自评", COUNT),
+                           ("coverage", "自评覆盖率", PERCENT)),
+})

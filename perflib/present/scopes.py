@@ -13,6 +13,10 @@ import calendar
 import re
 from typing import Any, Iterable
 
+from ..schema import FUND_SOURCES
+
+DEFAULT_SCOPE_SOURCES = ("本级",)  # rules coverage.scope_fund_sources by default, for a report without the fact
+
 # where the overview says its scopes and rules are: on the page, and in the Word document
 PAGE_SOURCES = "各项数字均由数据计算生成，口径见各节「口径说明」，所依规则见文末。"
 DOCUMENT_SOURCES = "各项数字均由数据计算生成，口径和所依规则见同名网页报告（overview.html）的「口径说明」和附录。"
@@ -25,10 +29,13 @@ SCOPES: dict[str, str] = {
                          "至少有一条项目级绩效目标的项目个数。"),
     "targets.projects_prev": "与 targets.projects 同一口径，年度为 {prev} 年（数据中没有该年时为 0）。",
     "targets.amount": "{year} 年有项目级绩效目标的项目（口径同 targets.projects）的年初预算数合计，单位元。",
-    "targets.coverage_count": ("{unit}纳入绩效目标管理范围的 {year} 年项目（本级资金安排，不含涉密项目和特殊资金；"
-                               "上级转移支付等非本级资金项目不在分母内）中，编制了项目级绩效目标的项目个数占比。"),
-    "targets.coverage_amount": ("与 targets.coverage_count 同一范围（{year} 年本级、非涉密、非特殊资金项目），"
+    "targets.coverage_count": ("{unit}纳入绩效目标管理范围的 {year} 年项目（{scope_sources}资金安排，不含涉密项目和特殊资金；"
+                               "{scope_excluded}不在分母内，范围见规则 coverage.scope_fund_sources）中，"
+                               "编制了项目级绩效目标的项目个数占比。"),
+    "targets.coverage_amount": ("与 targets.coverage_count 同一范围（{year} 年{scope_sources}、非涉密、非特殊资金项目），"
                                 "按年初预算数计算的已编制绩效目标资金占比。"),
+    "targets.scope_sources": ("纳入绩效目标覆盖率分母的资金来源（规则 coverage.scope_fund_sources）：{scope_sources}；"
+                              "{scope_excluded}不在分母内。"),
     "departments.level1": "{unit}部门表中没有上级部门的一级预算部门个数（含街道办事处）。",
     "departments.with_targets": ("上述一级预算部门中，以本部门编码编制了 {year} 年部门整体绩效目标"
                                  "（项目编码为空的目标）的部门个数。"),
@@ -61,6 +68,8 @@ SCOPES: dict[str, str] = {
                        "（阈值见规则 monitoring）的项目个数。"),
     "monitoring.yellow": "同 monitoring.red 的口径，落在黄色预警区间的项目个数。",
     "monitoring.green": "同 monitoring.red 的口径，落在绿色区间的项目个数。",
+    "monitoring.by_source": ("monitoring.projects 所计项目按资金来源（本级、上级转移支付、政府债券、直达资金）分列的"
+                             "项目个数、" + BUDGET + "合计和截至 {year} 年 {month} 月底的支付金额合计（元）。"),
     "monitoring.key_projects": "{unit}{year} 年绩效监控表中任一月份标记为重点监控的项目个数（含涉密项目）。",
     "monitoring.key_amount": "monitoring.key_projects 所计项目 {year} 年的" + BUDGET + "合计，单位元。",
     # cost (seed section 七), per project type
@@ -161,7 +170,8 @@ FACT_LABELS: dict[str, str] = {
     "monitoring.spent": "已支出", "monitoring.execution_rate": "预算执行率", "monitoring.time_progress": "时间进度",
     "monitoring.red": "红色预警项目数", "monitoring.yellow": "黄色预警项目数", "monitoring.green": "绿色项目数",
     "monitoring.key_projects": "重点监控项目数", "monitoring.key_amount": "重点监控项目资金",
-    "monitoring.over_budget": "支出超预算项目数",
+    "monitoring.over_budget": "支出超预算项目数", "monitoring.by_source": "分资金来源的监控项目与执行",
+    "targets.scope_sources": "绩效目标覆盖范围的资金来源",
     "cost.projects": "成本分析项目数", "cost.unit_cost_median": "单位成本中位数", "cost.standard": "支出标准",
     "cost.savings": "测算可压减", "cost.outliers": "单位成本异常项目数", "cost.standards": "制定的支出标准数",
     "cost.savings_total": "测算可压减合计", "cost.actual_cut": "实际压减", "cost.actual_cut_total": "实际压减合计",
@@ -211,6 +221,10 @@ def scope_context(year: int, params: dict[str, Any] | None = None, facts: dict[s
     params, facts = params or {}, facts or {}
     ctx: dict[str, Any] = {"year": y, "prev": y - 1, "next": y + 1, "fy": y - 1, "fy_prev": y - 2,
                            "unit": f"「{unit_name}」及其下属单位" if unit_name else "全区"}
+    sources = facts.get("targets.scope_sources") or list(DEFAULT_SCOPE_SOURCES)
+    ctx["scope_sources"] = "、".join(sources)
+    excluded = [s for s in FUND_SOURCES if s not in sources]
+    ctx["scope_excluded"] = ("、".join(excluded) + "的项目") if excluded else "没有哪类资金的项目"
     month = facts.get("monitoring.as_of_month") or params.get("as_of_month")
     if month:
         m = int(month)

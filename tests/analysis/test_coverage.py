@@ -81,6 +81,7 @@ FACT_NAMES = {
     "targets.projects", "targets.projects_prev", "targets.amount", "targets.coverage_count",
     "targets.coverage_amount", "departments.level1", "departments.with_targets",
     "selfeval.projects", "selfeval.amount", "selfeval.projects_prev", "selfeval.amount_prev",
+    "targets.scope_sources",
 }
 
 

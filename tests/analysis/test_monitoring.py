@@ -109,6 +109,7 @@ FACT_NAMES = {
     "monitoring.as_of_month", "monitoring.projects", "monitoring.budget", "monitoring.spent",
     "monitoring.execution_rate", "monitoring.time_progress", "monitoring.red", "monitoring.yellow",
     "monitoring.green", "monitoring.key_projects", "monitoring.key_amount", "monitoring.over_budget",
+    "monitoring.by_source",
 }
 
 
