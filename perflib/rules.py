@@ -261,6 +261,7 @@ NUMERIC_RANGES: dict[str, NumericRange] = {
     "monitoring.month_complete_gap_days": NumericRange(0, 31, integer=True),
     "monitoring.over_execution_rate": RATIO,
     "monitoring.target_lag_gap": RATE,
+    "monitoring.stalled_months": MONTH,
     "key_evaluation.weight_decision": POINTS,
     "key_evaluation.weight_process": POINTS,
     "key_evaluation.weight_output": POINTS,
