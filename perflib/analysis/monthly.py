@@ -49,14 +49,17 @@ class MonthChanges:
 def project_changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     """Two :func:`project_execution` frames (month m and m−1) side by side: ``spent_prev``,
     ``execution_rate_prev``, ``gap_prev``, ``band_prev`` beside the month's columns, and
-    ``gap_change`` = gap − gap_prev (NaN for a zero budget)."""
-    prev = previous[["project_id", "spent", "execution_rate", "gap", "band"]].rename(
-        columns={"spent": "spent_prev", "execution_rate": "execution_rate_prev", "gap": "gap_prev",
-                 "band": "band_prev"})
-    cols = _KEEP + ["spent", "execution_rate", "gap", "band"]
+    ``gap_change`` = gap − gap_prev, computed as the month's payments ÷ budget − the month's time
+    progress (NaN for a zero budget)."""
+    prev = previous[["project_id", "spent", "spent_fen", "execution_rate", "time_progress", "gap", "band"]].rename(
+        columns={"spent": "spent_prev", "spent_fen": "_fen_prev", "execution_rate": "execution_rate_prev",
+                 "time_progress": "_tp_prev", "gap": "gap_prev", "band": "band_prev"})
+    cols = _KEEP + ["budget_fen", "spent_fen", "spent", "execution_rate", "time_progress", "gap", "band"]
     out = current[cols].merge(prev, on="project_id", how="left")
-    out["gap_change"] = out["gap"] - out["gap_prev"]
-    return out
+    # from the month's payments in fen, so that equal payments give exactly equal changes (ties stay ties)
+    moved = (out["spent_fen"] - out["_fen_prev"]) / out["budget_fen"].where(out["budget_fen"] > 0)
+    out["gap_change"] = moved - (out["time_progress"] - out["_tp_prev"])
+    return out.drop(columns=["_fen_prev", "_tp_prev"])
 
 
 def band_moves(changes: pd.DataFrame) -> pd.DataFrame:

@@ -71,6 +71,6 @@ def trend_text(frame: pd.DataFrame, what: str, value: str, year_col: str = "year
             t = f"{wan(float(v))} 万元"
         else:
             t = f"{int(v)} 个"
-        parts.append(f"{int(y)} 年{t}")
+        parts.append(f"{int(y)} 年 {t}")
     years = year_span(frame[year_col])
     return f"数据库中 {years} 年的{what}：" + "、".join(parts) + "（没有数据的年度不列）。"
