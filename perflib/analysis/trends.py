@@ -12,7 +12,8 @@ always states 比上年.
 * self-evaluation: for every fiscal year fy ≤ Y − 1 held in projects and self_evaluations, the
   definitions of :func:`perflib.analysis.coverage.selfeval_summary` (evaluated projects, budget).
 
-A year the store does not hold is absent from the frame, never a row of zeros.
+A year the store does not hold (or, for one department, a year in which it has no project, or no
+self-evaluated project) is absent from the frame, never a row of zeros.
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def execution_by_year(store, year: int, as_of_month: int, rules, dept: str | Non
         pr = _restrict(pr[~pr["is_classified"]], dept)
         spent = store.redact_frame(store.sql(_SPENT_SQL, [y, month_end(y, m)]))
         f = pr[["project_id", "budget"]].merge(spent, on="project_id", how="left")
+        if f.empty:  # the department held no project that year: absent, not zero
+            continue
         budget, spent_yuan = float(f["budget"].sum()), float(f["spent_fen"].fillna(0).sum()) / 100.0
         rate = spent_yuan / budget if budget else float("nan")
         rows.append({"year": y, "projects": int(len(f)), "budget": budget, "spent": spent_yuan,
@@ -64,6 +67,8 @@ def targets_by_year(store, year: int, dept: str | None = None) -> pd.DataFrame:
     frames = []
     for y in sorted(y for y in held if y <= int(year)):
         s = coverage_summary(project_targets(store, y, dept))
+        if int(s["projects"].iloc[0]) == 0:
+            continue
         s.insert(0, "year", y)
         frames.append(s)
     if not frames:
@@ -79,6 +84,8 @@ def selfeval_by_year(store, year: int, dept: str | None = None) -> pd.DataFrame:
     frames = []
     for fy in sorted(y for y in held if y <= int(year) - 1):
         s = selfeval_summary(selfeval_projects(store, fy, dept))
+        if int(s["projects"].iloc[0]) == 0:  # no self-evaluation of the unit that year
+            continue
         s.insert(0, "fiscal_year", fy)
         frames.append(s)
     if not frames:

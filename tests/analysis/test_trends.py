@@ -138,3 +138,20 @@ def test_demo_by_year_against_sql(demo_db):
         assert (se.at[2022, "projects"], se.at[2021, "projects"]) == (2157, 315)
     finally:
         con.close()
+
+
+def test_a_department_without_projects_that_year_has_no_row():
+    f = frames()
+    f["departments"] = pd.DataFrame({"dept_code": ["100", "200"], "dept_name": ["区教体局", "区科技局"],
+                                     "parent_code": [None, None], "sector": [None] * 2, "is_street": [False] * 2})
+    extra = _project("Q", 2023, 800.0)
+    extra["dept_code"] = "200"
+    f["projects"] = pd.concat([f["projects"], pd.DataFrame([extra])], ignore_index=True)
+    s = Store.from_frames(f)
+    try:
+        assert list(trends.execution_by_year(s, 2023, 5, RULES, "200")["year"]) == [2023]
+        assert list(trends.targets_by_year(s, 2023, "200")["year"]) == [2023]
+        assert trends.selfeval_by_year(s, 2023, "200").empty
+        assert list(trends.execution_by_year(s, 2023, 5, RULES, "100")["year"]) == [2022, 2023]
+    finally:
+        s.close()
