@@ -201,3 +201,52 @@ def test_sentences_state_the_counts(store):
     text = "".join(monthly_text.changes_text(mc, YEAR, "区级", RULES))
     assert "本月新转红色 2 个、脱离红色 1 个" in text
     assert "连续 2 个月及以上没有支付的项目 4 个" in text
+
+
+# --- the notebook on the demo store (session fixture ``demo_db`` from conftest) ----------------
+@pytest.mark.slow
+def test_monitoring_notebook_states_the_changes_on_demo(demo_db, tmp_path):
+    import json
+    from decimal import Decimal
+
+    import duckdb
+
+    from perflib.cli import main
+
+    out = tmp_path / "reports"
+    assert main(["run", "monitoring", "-p", "as_of_month=7", "--db", str(demo_db), "--out", str(out),
+                 "--no-progress"]) == 0
+    assert main(["run", "monitoring", "-p", "as_of_month=1", "--db", str(demo_db), "--out", str(out),
+                 "--no-progress"]) == 0
+    july = json.loads((out / "2023" / "monitoring-07月.facts.json").read_text("utf-8"))["facts"]
+    jan = json.loads((out / "2023" / "monitoring-01月.facts.json").read_text("utf-8"))["facts"]
+    assert all(jan[k] is None for k in monthly.CHANGE_FACTS)
+    assert "没有上月可以比较" in (out / "2023" / "monitoring-01月.html").read_text("utf-8")
+    con = duckdb.connect(str(demo_db), read_only=True)
+    rows = con.execute("""
+        SELECT p.project_id, coalesce(p.adjusted_amount, p.budget_amount) AS b,
+               coalesce((SELECT sum(amount) FROM payments x WHERE x.project_id = p.project_id
+                         AND x.year = 2023 AND x.pay_date <= DATE '2023-06-30'), 0) AS s6,
+               coalesce((SELECT sum(amount) FROM payments x WHERE x.project_id = p.project_id
+                         AND x.year = 2023 AND x.pay_date <= DATE '2023-07-31'), 0) AS s7
+        FROM projects p WHERE p.year = 2023 AND NOT p.is_classified""").fetchall()
+    con.close()
+
+    def band(s, b, m):
+        gap = Decimal(s) / Decimal(b) - Decimal(m) / Decimal(12)
+        return "green" if gap >= Decimal("-0.10") else "yellow" if gap >= Decimal("-0.20") else "red"
+
+    moves = {"entered": {}, "left": {}}
+    for _, b, s6, s7 in rows:
+        if not b:
+            continue
+        before, now = band(s6, b, 6), band(s7, b, 7)
+        if before != now:
+            moves["entered"][now] = moves["entered"].get(now, 0) + 1
+            moves["left"][before] = moves["left"].get(before, 0) + 1
+    for k in ("red", "yellow", "green"):
+        assert july[f"monitoring.entered_{k}"] == moves["entered"].get(k, 0), k
+        assert july[f"monitoring.left_{k}"] == moves["left"].get(k, 0), k
+    assert july["monitoring.previous_month"] == 6
+    assert july["monitoring.execution_rate_prev"] == pytest.approx(
+        float(sum(Decimal(r[2]) for r in rows) / sum(Decimal(r[1]) for r in rows)))
