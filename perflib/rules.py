@@ -262,6 +262,7 @@ NUMERIC_RANGES: dict[str, NumericRange] = {
     "monitoring.over_execution_rate": RATIO,
     "monitoring.target_lag_gap": RATE,
     "monitoring.strict_sources": GAP,
+    "monitoring.stalled_months": MONTH,
     "key_evaluation.weight_decision": POINTS,
     "key_evaluation.weight_process": POINTS,
     "key_evaluation.weight_output": POINTS,

@@ -439,3 +439,36 @@ VIEWS.update({
                            ("required", "有绩效目标项目数", COUNT), ("required_evaluated", "其中开展自评", COUNT),
                            ("coverage", "自评覆盖率", PERCENT)),
 })
+
+# --- 本月变化 and the multi-year view (issue 19) ------------------------------------------------
+VIEWS.update({
+    "monitoring.change_bands": _v(("band", "预警等级"), ("previous", "上月末项目数", COUNT),
+                                  ("current", "本月末项目数", COUNT), ("entered", "本月进入", COUNT),
+                                  ("left", "本月离开", COUNT), ("change", "增减", COUNT)),
+    "monitoring.change_departments": _v(
+        ("level1_name", "一级部门"), ("projects", "项目数", COUNT), ("budget", "预算数", WAN),
+        ("spent_prev", "上月末支出数", WAN), ("spent", "本月末支出数", WAN),
+        ("execution_rate_prev", "上月末执行率", PERCENT), ("execution_rate", "本月末执行率", PERCENT),
+        ("gap_prev", "上月末执行进度差", POINTS), ("gap", "本月末执行进度差", POINTS),
+        ("gap_change", "执行进度差变化", POINTS), ("red_prev", "上月末红色", COUNT), ("red", "本月末红色", COUNT),
+        ("entered_red", "新转红色", COUNT), ("left_red", "脱离红色", COUNT), ("stalled", "连续无支付项目数", COUNT)),
+    "monitoring.change_movers": _v(
+        ("direction", "变化方向", TEXT), *_PROJECT, ("budget", "预算数", WAN),
+        ("execution_rate_prev", "上月末执行率", PERCENT), ("execution_rate", "本月末执行率", PERCENT),
+        ("gap_change", "执行进度差变化", POINTS), ("band_prev", "上月末预警等级"), ("band", "本月末预警等级")),
+    "monitoring.stalled": _v(
+        *_PROJECT, ("budget", "预算数", WAN), ("spent", "支出数", WAN), ("execution_rate", "预算执行率", PERCENT),
+        ("last_payment_month", "最后一笔支付月份（0 为无支付）", MONTH),
+        ("months_without_payment", "连续无支付月数", COUNT), ("band", "预警等级")),
+    "monitoring.by_year": _v(("year", "年度", YEAR), ("projects", "项目数", COUNT), ("budget", "预算数", WAN),
+                             ("spent", "同期支出数", WAN), ("execution_rate", "同期执行率", PERCENT),
+                             ("time_progress", "时间进度", PERCENT), ("gap", "执行进度差", POINTS)),
+    "coverage.targets_by_year": _v(("year", "年度", YEAR), ("with_targets", "编制绩效目标项目数", COUNT),
+                                   ("amount", "绩效目标涉及资金", WAN), ("eligible", "纳入范围项目数", COUNT),
+                                   ("coverage_count", "覆盖率（按项目数）", PERCENT),
+                                   ("coverage_amount", "覆盖率（按金额）", PERCENT)),
+    "coverage.selfeval_by_year": _v(("fiscal_year", "预算年度", YEAR), ("projects", "自评项目数", COUNT),
+                                    ("amount", "自评资金", WAN), ("required", "编制目标的项目数（应自评）", COUNT),
+                                    ("required_evaluated", "其中已自评", COUNT),
+                                    ("coverage", "自评覆盖率", PERCENT)),
+})

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..analysis.evaluation import KEY_DIMENSION_LABELS, KEY_DIMENSIONS, key_evaluations
 from ..analysis.monitoring import RED, YELLOW, project_execution, target_progress, time_progress
+from ..analysis.monthly import project_changes
 from .docx import Document, chinese_date, sign_off, template_path
 from .formats import pct, score
 from .labels import MONEY, POINTS, RATE, SCORE, TEXT
@@ -63,8 +64,12 @@ def reply_deadline(rules, day: dt.date) -> dt.date:
 
 def warned_projects(store, year: int, as_of_month: int, rules) -> pd.DataFrame:
     """Red and yellow projects as of ``as_of_month`` with the deviation reasons reported for them
-    (distinct reasons joined by 「；」; 未填报 when none), worst gap first within each department."""
+    (distinct reasons joined by 「；」; 未填报 when none), worst gap first within each department, and
+    (from month 2) ``band_prev``, their band at the end of the month before."""
     ex = project_execution(store, year, as_of_month, rules)
+    if int(as_of_month) > 1:  # the band at the end of the month before (本月变化): who turned red
+        prev = project_changes(ex, project_execution(store, year, int(as_of_month) - 1, rules))
+        ex = ex.assign(band_prev=prev["band_prev"].to_numpy())
     warned = ex[ex["band"].isin([RED, YELLOW])].copy()
     reasons = target_progress(store, year, as_of_month, rules)
     reasons = reasons[reasons["project_id"].isin(warned["project_id"])]
@@ -103,7 +108,8 @@ def monitoring_notice(projects: pd.DataFrame, *, dept: str, year: int, as_of_mon
     doc.paragraphs(
         f"根据预算管理系统 {year} 年 1-{m} 月预算执行数据和绩效监控信息，截至 {m} 月底时间进度为 {pct(tp)}。"
         f"按预算执行率与时间进度之差预警（差距低于 {-green * 100:g} 个百分点为黄色、低于 {-yellow * 100:g} 个"
-        f"百分点为红色），你单位有 {len(projects)} 个项目预警，其中红色 {red_n} 个、黄色 {yellow_n} 个，明细如下：")
+        f"百分点为红色），你单位有 {len(projects)} 个项目预警，其中红色 {red_n} 个、黄色 {yellow_n} 个"
+        f"{turned_red_text(projects, m)}，明细如下：")
     table = Report.prepare_table(projects, NOTICE_COLUMNS, money=["budget", "spent"])
     doc.table(table, f"{dept}预警项目明细（截至 {year} 年 {m} 月底）")
     deadline = reply_deadline(rules, day)
@@ -113,6 +119,14 @@ def monitoring_notice(projects: pd.DataFrame, *, dept: str, year: int, as_of_mon
         f"请于 {chinese_date(deadline)}前将整改情况书面报送{bureau}。")
     sign_off(doc, bureau, day)
     return doc.bytes()
+
+
+def turned_red_text(projects: pd.DataFrame, as_of_month: int) -> str:
+    """「（红色中 k 个为本月新转红色）」 from ``band_prev`` (empty for month 1 or when none turned red)."""
+    if "band_prev" not in projects or int(as_of_month) <= 1:
+        return ""
+    k = int(((projects["band"] == RED) & (projects["band_prev"] != RED)).sum())
+    return f"（红色中 {k} 个为本月新转红色，{int(as_of_month) - 1} 月底时尚未达到红色）" if k else ""
 
 
 def evaluation_notices(store, year: int, rules, day: dt.date) -> dict[str, bytes]:

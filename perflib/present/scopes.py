@@ -117,6 +117,29 @@ SCOPES: dict[str, str] = {
     # monitoring
     "monitoring.over_budget": ("monitoring.projects 所计项目中，截至 {month} 月底支出超过" + BUDGET
                                + "乘规则 monitoring.over_execution_rate 的项目个数（预算为 0 而有支出的也计入）。"),
+    # 本月变化 (monitoring report, issue 19): against the state as of the end of the month before
+    "monitoring.previous_month": ("本月变化比较的上月：{year} 年 {prev_month} 月底（按数据库现有数据重新计算，"
+                                  "含之后导入的补录和修订；监控月份为 1 月时为空）。"),
+    "monitoring.entered_red": ("monitoring.projects 所计项目中，截至 {month} 月底为红色预警、截至 {prev_month} 月底"
+                               "不是红色的项目个数（1 月为空）。"),
+    "monitoring.left_red": "同 monitoring.entered_red 的口径，截至 {prev_month} 月底为红色、截至 {month} 月底不再是红色的项目个数。",
+    "monitoring.entered_yellow": "同 monitoring.entered_red 的口径，本月新进入黄色预警区间的项目个数。",
+    "monitoring.left_yellow": "同 monitoring.left_red 的口径，本月离开黄色预警区间的项目个数。",
+    "monitoring.entered_green": "同 monitoring.entered_red 的口径，本月新进入绿色区间的项目个数。",
+    "monitoring.left_green": "同 monitoring.left_red 的口径，本月离开绿色区间的项目个数。",
+    "monitoring.stalled": ("monitoring.projects 所计项目中有预算、截至 {month} 月底已连续规则 monitoring.stalled_months "
+                           "个月及以上没有支付（支付金额大于 0 的 {year} 年支付记录）的项目个数（1 月为空）。"),
+    "monitoring.execution_rate_prev": "与 monitoring.execution_rate 同一口径，截至 {year} 年 {prev_month} 月底的预算执行率。",
+    "monitoring.gap_change": ("执行进度差（monitoring.execution_rate − monitoring.time_progress）截至 {month} 月底"
+                              "与截至 {prev_month} 月底之差，正数为差距缩小。"),
+    # multi-year view (issue 19)
+    "monitoring.execution_rate_by_year": ("数据库中每一年度（不晚于 {year} 年、支付数据覆盖到该年 {month} 月底的年度；"
+                                          "没有数据的年度不列）与 monitoring.execution_rate 同一口径、截至该年 {month} 月底的预算执行率。"),
+    "targets.projects_by_year": "数据库中每一年度（不晚于 {year} 年、有项目和绩效目标数据的年度）与 targets.projects 同一口径的项目个数。",
+    "targets.amount_by_year": "与 targets.projects_by_year 同一年度，与 targets.amount 同一口径的年初预算数合计，单位元。",
+    "selfeval.projects_by_year": ("数据库中每一预算年度（不晚于 {fy} 年度、有项目和绩效自评数据的年度）与 selfeval.projects "
+                                  "同一口径的自评项目个数。"),
+    "selfeval.amount_by_year": "与 selfeval.projects_by_year 同一年度，与 selfeval.amount 同一口径的资金合计，单位元。",
     # conflicting signals (evaluation report, overview)
     "signals.key_slow": ("{unit}{year} 年重点评价等级在规则 key_evaluation.conflict_grades 之内，但截至监控月份执行"
                          "为红色预警、或预计年末结余占预算比例超过规则 key_evaluation.conflict_unspent_share 的项目个数。"),
@@ -172,6 +195,14 @@ FACT_LABELS: dict[str, str] = {
     "monitoring.key_projects": "重点监控项目数", "monitoring.key_amount": "重点监控项目资金",
     "monitoring.over_budget": "支出超预算项目数", "monitoring.by_source": "分资金来源的监控项目与执行",
     "targets.scope_sources": "绩效目标覆盖范围的资金来源",
+    "monitoring.previous_month": "比较月份（上月）", "monitoring.entered_red": "本月新转红色项目数",
+    "monitoring.left_red": "本月脱离红色项目数", "monitoring.entered_yellow": "本月新转黄色项目数",
+    "monitoring.left_yellow": "本月离开黄色项目数", "monitoring.entered_green": "本月新转绿色项目数",
+    "monitoring.left_green": "本月离开绿色项目数", "monitoring.stalled": "连续无支付项目数",
+    "monitoring.execution_rate_prev": "上月末预算执行率", "monitoring.gap_change": "执行进度差变化",
+    "monitoring.execution_rate_by_year": "历年同期预算执行率", "targets.projects_by_year": "历年编制绩效目标的项目数",
+    "targets.amount_by_year": "历年编制绩效目标的项目资金", "selfeval.projects_by_year": "历年绩效自评项目数",
+    "selfeval.amount_by_year": "历年绩效自评资金",
     "cost.projects": "成本分析项目数", "cost.unit_cost_median": "单位成本中位数", "cost.standard": "支出标准",
     "cost.savings": "测算可压减", "cost.outliers": "单位成本异常项目数", "cost.standards": "制定的支出标准数",
     "cost.savings_total": "测算可压减合计", "cost.actual_cut": "实际压减", "cost.actual_cut_total": "实际压减合计",
@@ -228,7 +259,7 @@ def scope_context(year: int, params: dict[str, Any] | None = None, facts: dict[s
     month = facts.get("monitoring.as_of_month") or params.get("as_of_month")
     if month:
         m = int(month)
-        ctx.update(month=m, month_end=calendar.monthrange(y, m)[1])
+        ctx.update(month=m, month_end=calendar.monthrange(y, m)[1], prev_month=m - 1 if m > 1 else "—")
     if params.get("project_type"):
         ctx["project_type"] = params["project_type"]
     return ctx

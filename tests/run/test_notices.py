@@ -61,6 +61,7 @@ def test_one_warning_notice_per_department_with_red_or_yellow_projects(notices_r
     store = Store(db)
     try:
         ex = project_execution(store, 2023, month, load_rules(None))
+        before = project_execution(store, 2023, month - 1, load_rules(None)).set_index("project_id")["band"]
     finally:
         store.close()
     warned = ex[ex["band"].isin([RED, YELLOW])]
@@ -69,6 +70,7 @@ def test_one_warning_notice_per_department_with_red_or_yellow_projects(notices_r
     folder = out / "2023" / "notices"
     files = sorted(p.name for p in folder.glob("监控预警-*.docx"))
     assert files == sorted(notice_file_name("监控预警", d) for d in depts)  # <>:"/\|?* become _
+    turned_total = 0
     for dept in depts:
         mine = warned[warned["level1_name"] == dept]
         rows = _table_rows(folder / notice_file_name("监控预警", dept))
@@ -79,6 +81,10 @@ def test_one_warning_notice_per_department_with_red_or_yellow_projects(notices_r
         assert text.startswith(f"关于{dept}项目支出绩效运行监控预警的通知")
         assert f"{dept}：" in text and "前将整改情况书面报送" in text
         assert f"你单位有 {len(mine)} 个项目预警，其中红色 {(mine['band'] == RED).sum()} 个、黄色 {(mine['band'] == YELLOW).sum()} 个" in text
+        turned = int(((mine["band"] == RED) & (mine["project_id"].map(before) != RED)).sum())  # 本月变化
+        assert (f"红色中 {turned} 个为本月新转红色" in text) == (turned > 0)
+        turned_total += turned
+    assert turned_total > 0
 
 
 @pytest.mark.slow
