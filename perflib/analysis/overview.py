@@ -13,6 +13,7 @@ from .evaluation import key_evaluation_totals, key_evaluations, self_evaluation,
 from .fiscal import street_overview, street_overview_facts
 from .monitoring import last_complete_month, monitoring_facts
 from .rectification import rectification
+from .signals import signal_facts, signals_from_store
 
 # The rectification facts section 四 states (none when the ledger has no item of the year).
 RECTIFICATION_KEYS = ("rectification.items", "rectification.done", "rectification.open",
@@ -27,7 +28,7 @@ SELFEVAL_KEYS = ("selfeval.projects", "selfeval.amount", "selfeval.projects_prev
 def overview_facts(store, year: int, rules) -> dict[str, Any]:
     """All facts the overview's sentences state (what its ``.facts.json`` carries): sections 二–三
     from coverage (plus the recomputed self-evaluation scores when fiscal year Y−1 was
-    self-evaluated), 四 key evaluations and rectification, 五 the evaluated streets, 六 monitoring up to the last complete
+    self-evaluated), 四 key evaluations, rectification and the conflicting signals, 五 the evaluated streets, 六 monitoring up to the last complete
     month (none without one), 七 the cost standards."""
     y = int(year)
     f = coverage_facts(store, y, rules)
@@ -41,6 +42,7 @@ def overview_facts(store, year: int, rules) -> dict[str, Any]:
         out.update(monitoring_facts(store, y, int(m), rules))
     out.update(cost_overview_facts(store, y, rules))
     out.update(rectification_overview_facts(store, y))
+    out.update(signal_facts(signals_from_store(store, y, rules)[0]))
     return out
 
 

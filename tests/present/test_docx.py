@@ -181,6 +181,9 @@ def expected_figures(facts: dict) -> dict[str, list[str]]:
     if "fiscal.year" in facts:
         out["fiscal.year"] = [f"评价{facts['fiscal.year']}年度"]
         out["fiscal.vetoed"] = [f"{s}{facts['fiscal.index_by_street'][s]:.2f}分（一票否决）" for s in facts["fiscal.vetoed"]]
+    if len(facts.get("monitoring.by_source") or {}) > 1:
+        out["monitoring.by_source"] = [f"{src}{v['projects']}个项目、资金{v['budget'] / 1e4:.0f}万元、支出{v['spent'] / 1e4:.0f}万元"
+                                       for src, v in facts["monitoring.by_source"].items()]
     if facts.get("rectification.items"):  # the 整改台账 (issue 17): counts of the year's problems
         items, done = int(facts["rectification.items"]), int(facts["rectification.done"])
         if done == items:

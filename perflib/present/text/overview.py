@@ -184,6 +184,11 @@ def section_6(store, year: int, rules, as_of_month: int | None = None) -> Sectio
             f"按执行率与时间进度（{pct(facts['monitoring.time_progress'])}）之差预警，"
             f"绿色 {facts['monitoring.green']} 个、黄色 {facts['monitoring.yellow']} 个、"
             f"红色 {facts['monitoring.red']} 个。")
+    by_source = facts.get("monitoring.by_source") or {}
+    if len(by_source) > 1:  # the seed's 六 names the sources the monitored money comes from
+        text += "按资金来源分，" + "，".join(
+            f"{src} {v['projects']} 个项目、资金 {wan(v['budget'])} 万元、支出 {wan(v['spent'])} 万元"
+            for src, v in by_source.items()) + "。"
     keys = key_projects(store, y)
     k = facts["monitoring.key_projects"]
     if k:
