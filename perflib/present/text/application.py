@@ -50,9 +50,10 @@ def _stage_clause(r, name: str) -> str:
     if not r.with_next:
         return text + "，数据中均无下一年度预算"
     part = "" if r.with_next == r.projects else f"其中{r.with_next}个有下一年度预算，"
-    verb = "减少" if r.change < 0 else "增加"
-    return (text + f"；{part}下年安排{money_words(r.next_budget)}，较本年{verb}{money_words(abs(r.change))}"
-            f"（{pct(abs(r.change_rate))}），{r.cut_projects}个压减，{r.matched}个符合规则建议")
+    moved = (f"较本年{'减少' if r.change < 0 else '增加'}{money_words(abs(r.change))}（{pct(abs(r.change_rate))}）"
+             if round(r.change, 2) else "与本年持平")
+    return (text + f"；{part}下年安排{money_words(r.next_budget)}，{moved}，"
+            f"{r.cut_projects}个压减，{r.matched}个符合规则建议")
 
 
 def application_paragraph(app: ap.Application, rules) -> str:
@@ -62,8 +63,10 @@ def application_paragraph(app: ap.Application, rules) -> str:
     names = stage_names(app, rules)
     totals = app.summary[app.summary["group"].isna()]
     text = "；".join(_stage_clause(r, names[r.stage]) for r in totals.itertuples(index=False)) + "。"
-    if not app.has_next:
-        text += "数据中没有这些项目下一年度的预算，无法判断评价结果是否应用到预算安排：" + NEEDS
+    missing = [STAGE_NAMES[r.stage] for r in totals.itertuples(index=False) if r.projects and not r.with_next]
+    if missing:
+        text += (f"{'、'.join(missing)}发现的项目在数据中没有下一年度的预算，无法判断其结果是否应用到预算安排，"
+                 + NEEDS)
     return text
 
 
@@ -79,10 +82,11 @@ def overview_sentence(facts: dict, year: int) -> str:
         if change is None:
             parts.append(f"{STAGE_NAMES[stage]}发现的{n}个项目数据中尚无下一年度预算")
             continue
-        verb = "减少" if change < 0 else "增加"
+        moved = (f"合计{'减少' if change < 0 else '增加'}{money_words(abs(change))}" if round(change, 2)
+                 else "合计与本年持平")
         who = "的" if stage == ap.KEYEVAL else "发现的"
         parts.append(f"{STAGE_NAMES[stage]}{who}{n}个项目中{facts[f'application.{stage}.cut_projects']}个"
-                     f"下年预算压减、合计{verb}{money_words(abs(change))}，"
+                     f"下年预算压减、{moved}，"
                      f"{facts[f'application.{stage}.matched']}个符合规则建议")
     if not parts:
         return ""
