@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .application import application_facts, application_from_store
 from .cost import cost_overview_facts
 from .coverage import coverage_facts
 from .evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
@@ -28,21 +29,23 @@ SELFEVAL_KEYS = ("selfeval.projects", "selfeval.amount", "selfeval.projects_prev
 def overview_facts(store, year: int, rules) -> dict[str, Any]:
     """All facts the overview's sentences state (what its ``.facts.json`` carries): sections 二–三
     from coverage (plus the recomputed self-evaluation scores when fiscal year Y−1 was
-    self-evaluated), 四 key evaluations, rectification and the conflicting signals, 五 the evaluated streets, 六 monitoring up to the last complete
-    month (none without one), 七 the cost standards."""
+    self-evaluated), 四 key evaluations, rectification, the conflicting signals and every stage's
+    结果应用, 五 the evaluated streets, 六 monitoring up to the last complete month (none without
+    one), 七 the cost standards."""
     y = int(year)
     f = coverage_facts(store, y, rules)
     out: dict[str, Any] = {k: f[k] for k in TARGET_KEYS + SELFEVAL_KEYS}
     if out["selfeval.projects"]:
         out.update(self_evaluation_summary(self_evaluation(store, y, rules)))
     out.update(key_evaluation_totals(key_evaluations(store, y, rules)))
+    out.update(signal_facts(signals_from_store(store, y, rules)[0]))
+    out.update(application_facts(application_from_store(store, y, rules).summary))
     out.update(street_overview_facts(street_overview(store, y, rules)[0]))
     m = last_complete_month(store, y, rules)
     if m is not None:
         out.update(monitoring_facts(store, y, int(m), rules))
     out.update(cost_overview_facts(store, y, rules))
     out.update(rectification_overview_facts(store, y))
-    out.update(signal_facts(signals_from_store(store, y, rules)[0]))
     return out
 
 

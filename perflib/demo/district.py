@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import TABLES
+from .application import draw_other_next_budgets
 from .budgets import draw_payments, plan_spending, set_budgets
 from .calibration import FEN
 from .costs import draw_next_budgets, draw_pilot_costs
@@ -81,7 +82,9 @@ def build_demo(seed: int = 0) -> DemoData:
     costs, outputs = pilots.tables()
     street = draw_street_fiscal(rng, depts.table)
     street = pd.concat([street, draw_street_econ(seed, street)], ignore_index=True)
-    next_budgets = draw_next_budgets(seed, projects)
+    pilot_next = draw_next_budgets(seed, projects)
+    next_budgets = pd.concat([pilot_next, draw_other_next_budgets(seed, projects, keyevals, pilot_next)],
+                             ignore_index=True)
     rectifications = draw_rectifications(seed, projects, keyevals)
     draw_fund_details(seed, projects)   # a stream of its own, after every other draw
     cols = [c.name for c in TABLES["projects"].columns if c.kind != "money"]

@@ -277,6 +277,19 @@ VIEWS.update({
     "evaluation.selfeval_scope": _v(
         ("stage", "口径"), ("projects", "项目数", COUNT), ("amount", "涉及资金（元）", MONEY),
         ("share_projects", "占自评项目数", RATE), ("share_amount", "占自评资金", RATE)),
+    "evaluation.application_summary": _v(
+        ("stage_name", "环节"), ("group", "分组"), ("projects", "项目数", COUNT),
+        ("with_next", "有下年预算的项目数", COUNT), ("budget", "本年年初预算数（元）", MONEY),
+        ("budget_with_next", "其中有下年预算的（元）", MONEY), ("next_budget", "下年年初预算数（元）", MONEY),
+        ("change", "下年较本年增减（元）", MONEY), ("change_rate", "增减率", RATE),
+        ("cut_projects", "压减项目数", COUNT), ("suggested_cut", "按建议应压减（元）", MONEY),
+        ("matched", "符合建议项目数", COUNT), ("departs", "偏离建议项目数", COUNT)),
+    "evaluation.application": _v(
+        ("stage_name", "环节"), ("group", "分组"), *_EV_PROJECT, ("year", "本年", YEAR),
+        ("next_year", "下年", YEAR), ("budget", "本年年初预算数（元）", MONEY),
+        ("next_budget", "下年年初预算数（元）", MONEY), ("next_source", "下年预算来源"),
+        ("change", "下年较本年增减（元）", MONEY), ("cut_rate", "压减率", RATE),
+        ("suggested_cut_rate", "建议压减率", RATE), ("floor", "建议性质", FLOOR), ("decision", "结论")),
     "evaluation.signals": _v(
         ("kind", "冲突类型"), *_EV_PROJECT, ("evaluation_year", "评价年度", YEAR), ("detail", "两方面情况"),
         ("decision_year", "安排年度", YEAR), ("next_request", "申请数（元）", MONEY),

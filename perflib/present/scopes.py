@@ -221,6 +221,44 @@ FACT_LABELS: dict[str, str] = {
     "rectification.as_of": "逾期判断日期",
 }
 
+# 结果应用 (issue 17): the same seven facts for each stage the evaluation report traces into the next
+# year's 年初预算 (perflib.analysis.application); stage → (what it flags, this year, next year, its rule)
+_APPLICATION = {
+    "selfeval": ("绩效自评", "{fy} 年度（于 {year} 年开展自评）绩效自评可复核、复核等级在规则 application.selfeval_grades "
+                 "之内的项目", "{fy}", "{year}", "按复核等级的建议压减率（规则 application.selfeval_suggested_cut）"),
+    "monitoring": ("执行监控", "{year} 年执行监控截至监控月份为红色预警、且预计年末结转结余不低于预算数的规则 "
+                   "application.monitoring_unspent_share 的项目（不含涉密项目）", "{year}", "{next}",
+                   "建议压减率（规则 application.monitoring_suggested_cut）"),
+    "keyeval": ("财政重点评价", "{year} 年财政重点评价的全部项目（各等级）", "{year}", "{next}", None),
+    "cost": ("成本分析", "{year} 年有产出数据、单位成本高于其类型支出标准（测算可压减大于 0）的项目", "{year}", "{next}",
+             "建议压减率（测算可压减 ÷ 本年年初预算数）"),
+}
+for _s, (_name, _what, _this, _next, _rule) in _APPLICATION.items():
+    _p = f"application.{_s}"
+    _src = (f"下年预算表中 {_next} 年的预算数，没有的按项目表 {_next} 年的年初预算数"
+            + ("，再没有的按重点评价的下年度安排数" if _s == "keyeval" else ""))
+    SCOPES.update({
+        f"{_p}.projects": "{unit}" + _what + "个数。",
+        f"{_p}.with_next": f"{_p}.projects 所计项目中数据里有 {_next} 年年初预算数的项目个数（{_src}）。",
+        f"{_p}.budget": f"{_p}.projects 所计项目 {_this} 年的年初预算数合计，单位元。",
+        f"{_p}.next_budget": f"{_p}.with_next 所计项目 {_next} 年的年初预算数合计（{_src}），单位元；没有这样的项目时为空。",
+        f"{_p}.change": (f"{_p}.with_next 所计项目 {_next} 年年初预算数合计减去其 {_this} 年年初预算数合计"
+                         "（负数为压减），单位元；没有这样的项目时为空。"),
+        f"{_p}.cut_projects": f"{_p}.with_next 所计项目中 {_next} 年年初预算数低于 {_this} 年的项目个数。",
+        f"{_p}.matched": (f"{_p}.projects 所计项目中，审减率（下年度申请数 − 安排数）÷ 申请数符合规则 "
+                          "key_evaluation.suggested_cut 按等级建议的比例（容差 key_evaluation.decision_tolerance；"
+                          "key_evaluation.suggested_cut_floor_grades 的等级为下限）的项目个数。" if _s == "keyeval" else
+                          f"{_p}.with_next 所计项目中，压减率（{_this} 年 − {_next} 年年初预算数）÷ {_this} 年年初预算数"
+                          f"不低于{_rule}减去容差（规则 application.decision_tolerance）的项目个数。"),
+    })
+    _who = f"{_name}项目" if _s == "keyeval" else f"{_name}发现问题项目"
+    FACT_LABELS.update({
+        f"{_p}.projects": f"{_who}数（结果应用）", f"{_p}.with_next": f"{_who}中有下年预算的项目数",
+        f"{_p}.budget": f"{_who}的本年年初预算", f"{_p}.next_budget": f"{_who}的下年年初预算",
+        f"{_p}.change": f"{_who}下年预算增减", f"{_p}.cut_projects": f"{_who}中下年压减的项目数",
+        f"{_p}.matched": f"{_who}中符合建议的项目数",
+    })
+
 
 def fact_label(fact: str) -> str:
     """The Chinese name of ``fact`` (the fact name itself when it has none)."""

@@ -600,10 +600,14 @@ def test_overview_section_4_uses_the_evaluation_module(rules):
     sec = overview.section_4(_store(), 2023, rules)
     # 2 projects, funds 300 + 1000 元, cut 180 of 1000 → 18.00 %
     # approved 400 + 420 = 820 against this year's 1300: −480 (−36.92 %)
-    assert sec.facts == {"keyeval.projects": 2, "keyeval.amount": 1300.0, "keyeval.request": 1000.0,
+    key_facts = {k: v for k, v in sec.facts.items() if k.startswith("keyeval.")}
+    assert key_facts == {"keyeval.projects": 2, "keyeval.amount": 1300.0, "keyeval.request": 1000.0,
                          "keyeval.cut": 180.0, "keyeval.cut_rate": pytest.approx(0.18),
                          "keyeval.approved": 820.0, "keyeval.budget_change": -480.0,
                          "keyeval.budget_change_rate": pytest.approx(-480 / 1300)}
+    # the section also states the conflicting signals and every stage's 结果应用 (issue 17)
+    assert {k.split(".")[0] for k in sec.facts} == {"keyeval", "signals", "application"}
+    assert sec.facts["application.keyeval.projects"] == 2
     assert "等2个项目开展重点绩效评价" in sec.text and "审减率18.00%" in sec.text
     assert "待补充" not in sec.text
     assert list(sec.tables[0].frame["project_name"]) == ["运动场地建设", "科技园区"]

@@ -308,7 +308,7 @@ def test_next_budgets(con):
     """下年预算: the 2024 年初预算 of every 2023 cost-pilot project (延续), whole 百元, most cut."""
     nb = con.execute("""SELECT n.project_id, n.budget, n.new_or_continuing, p.budget_amount
                         FROM next_budgets n LEFT JOIN projects p ON p.project_id = n.project_id AND p.year = 2023
-                        WHERE n.year = 2024""").df()
+                        WHERE n.year = 2024 AND n.project_id IN (SELECT project_id FROM outputs WHERE year = 2023)""").df()
     pilots = one(con, """SELECT count(DISTINCT project_id) FROM outputs WHERE year = 2023""")
     assert len(nb) == pilots and nb["budget_amount"].notna().all()
     assert (nb["new_or_continuing"] == "延续").all()
@@ -316,6 +316,27 @@ def test_next_budgets(con):
     change = nb["budget_amount"].astype(float) - nb["budget"].astype(float)
     assert (change > 0).sum() > len(nb) / 2 and (change < 0).any()
     assert one(con, "SELECT count(*) FROM next_budgets WHERE year <> 2024") == 0
+
+
+def test_next_budgets_of_other_projects(con):
+    """结果应用 (issue 17): most other non-classified 2023 projects have a 2024 row (延续, whole 百元),
+    key-evaluated ones their 下年度安排数, a few 新增 codes not in the project table, and the slow
+    projects are cut in some cases and not in others."""
+    nb = con.execute("""SELECT n.project_id, n.budget, n.new_or_continuing, p.budget_amount
+                        FROM next_budgets n LEFT JOIN projects p ON p.project_id = n.project_id AND p.year = 2023
+                        WHERE n.year = 2024""").df()
+    others = one(con, "SELECT count(*) FROM projects WHERE year = 2023 AND NOT is_classified")
+    cont = nb[nb["new_or_continuing"] == "延续"]
+    assert cont["budget_amount"].notna().all() and 0.8 * others < len(cont) < others
+    new = nb[nb["new_or_continuing"] == "新增"]
+    assert len(new) > 0 and new["budget_amount"].isna().all()
+    assert (nb["budget"].astype(float) % 100 == 0).all()
+    key = con.execute("""SELECT k.project_id, k.next_approved, n.budget FROM key_evaluations k
+                         JOIN next_budgets n ON n.project_id = k.project_id AND n.year = k.year + 1""").df()
+    assert len(key) == one(con, "SELECT count(*) FROM key_evaluations WHERE year = 2023")
+    assert (key["next_approved"].astype(float) == key["budget"].astype(float)).all()
+    change = cont["budget"].astype(float) - cont["budget_amount"].astype(float)
+    assert (change < 0).sum() > 0 and (change >= 0).sum() > 0
 
 
 def test_consistency(con):

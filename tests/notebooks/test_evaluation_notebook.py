@@ -214,3 +214,68 @@ def test_a_15_15_35_35_scheme_renders_with_findings_only_above_a_maximum(tmp_pat
     key = pd.read_excel(out / "2023" / "evaluation.xlsx", sheet_name="重点评价").set_index("项目编码")
     # P001 14+15+33+34 = 96; P002 15 (18 counted at 15)+12+30+30 = 87; P003 100
     assert key["总分（百分制）"].to_dict() == {"P003": 100, "P001": 96, "P002": 87}
+
+
+APPLICATION_KEY_SQL = """
+SELECT count(*) AS projects, sum(p.budget_amount)::DOUBLE AS budget,
+       sum(coalesce(n.budget, k.next_approved))::DOUBLE AS next_budget,
+       count(*) FILTER (WHERE coalesce(n.budget, k.next_approved) < p.budget_amount) AS cut_projects
+FROM key_evaluations k JOIN projects p ON p.project_id = k.project_id AND p.year = k.year
+LEFT JOIN next_budgets n ON n.project_id = k.project_id AND n.year = k.year + 1
+WHERE k.year = ?
+"""
+
+APPLICATION_COST_SQL = """
+SELECT count(*) AS projects, sum(p.budget_amount)::DOUBLE AS budget, sum(n.budget)::DOUBLE AS next_budget,
+       count(*) FILTER (WHERE n.budget < p.budget_amount) AS cut_projects
+FROM projects p JOIN next_budgets n ON n.project_id = p.project_id AND n.year = p.year + 1
+WHERE p.year = ? AND p.project_id IN ({ids})
+"""
+
+
+def test_application_section_against_sql(runs, demo_db):
+    """结果应用 (issue 17): the key-evaluation stage's facts, and the cost stage's money for the
+    projects the report lists, equal plain SQL on the demo; in every stage some flagged projects are
+    cut next year and some are not, and some do not follow the rules' suggestion."""
+    rc_all, _, out = runs
+    assert rc_all == 0
+    facts = _facts(out / "evaluation.facts.json")
+    html = (out / "evaluation.html").read_text(encoding="utf-8")
+    assert "六、结果应用" in html and "各环节结果应用汇总" in html
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        k = con.execute(APPLICATION_KEY_SQL, [YEAR]).df().iloc[0]
+        xlsx = pd.read_excel(out / "evaluation.xlsx", sheet_name="结果应用项目")
+        above = xlsx[xlsx["环节"] == "成本分析"]["项目编码"].astype(str).tolist()
+        ids = ", ".join(f"'{i}'" for i in above)
+        c = con.execute(APPLICATION_COST_SQL.format(ids=ids), [YEAR]).df().iloc[0]
+    assert facts["application.keyeval.projects"] == k["projects"] == 16
+    assert facts["application.keyeval.budget"] == pytest.approx(k["budget"], abs=0.01)
+    assert facts["application.keyeval.next_budget"] == pytest.approx(k["next_budget"], abs=0.01)
+    assert facts["application.keyeval.change"] == pytest.approx(k["next_budget"] - k["budget"], abs=0.01)
+    assert facts["application.keyeval.cut_projects"] == k["cut_projects"]
+    assert facts["application.cost.projects"] == len(above) == c["projects"]
+    assert facts["application.cost.next_budget"] == pytest.approx(c["next_budget"], abs=0.01)
+    assert facts["application.cost.cut_projects"] == c["cut_projects"]
+    for stage in ("selfeval", "monitoring", "keyeval", "cost"):
+        n, cut = facts[f"application.{stage}.with_next"], facts[f"application.{stage}.cut_projects"]
+        assert 0 < cut < n, (stage, n, cut)
+        assert facts[f"application.{stage}.matched"] < facts[f"application.{stage}.projects"]
+
+
+def test_application_section_without_next_budgets(demo_db, tmp_path):
+    """No 下年预算 table: the evaluation report renders, the monitoring and cost stages have no
+    next-year money and the section says which data it needs."""
+    import shutil
+
+    db = tmp_path / "old.duckdb"
+    shutil.copy(demo_db, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE next_budgets")
+    out = tmp_path / "out"
+    assert main(["run", "evaluation", "--db", str(db), "--out", str(out), "--year", str(YEAR),
+                 "--no-progress"]) == 0
+    facts = _facts(out / str(YEAR) / "evaluation.facts.json")
+    assert facts["application.monitoring.projects"] > 0 and facts["application.monitoring.with_next"] == 0
+    assert facts["application.monitoring.change"] is None and facts["application.cost.change"] is None
+    html = (out / str(YEAR) / "evaluation.html").read_text(encoding="utf-8")
+    assert "需要「下年预算」表" in html and "六、结果应用" in html

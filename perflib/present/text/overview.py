@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...analysis.application import application_facts, application_from_store
 from ...analysis.coverage import coverage_facts, selfeval_projects
 from ...analysis.evaluation import key_evaluation_totals, key_evaluations, self_evaluation, self_evaluation_summary
 from ...analysis.monitoring import key_projects, last_complete_month, monitoring_facts
@@ -22,6 +23,7 @@ from ...schema import BUDGET_KINDS
 from ..formats import change, money_change, money_words, name_list, pct, wan
 from .. import names
 from ..scopes import PAGE_SOURCES
+from . import application as application_text
 from . import cost as cost_text
 from . import evaluation as evaluation_text
 from . import fiscal as fiscal_text
@@ -158,6 +160,12 @@ def section_4(store, year: int, rules) -> Section:
     conflicts, conflict_month = signals_from_store(store, int(year), rules)
     facts.update(signal_facts(conflicts))
     text += "\n\n" + signals_text.overview_summary(conflicts, int(year), conflict_month, rules)
+    # every stage traced into the next year's budget (the evaluation report's 结果应用)
+    app_facts = application_facts(application_from_store(store, int(year), rules).summary)
+    facts.update(app_facts)
+    sentence = application_text.overview_sentence(app_facts, int(year))
+    if sentence:
+        text += "\n\n" + sentence
     return Section("4", "四、强化财政重点评价结果应用", text, facts, tables)
 
 
