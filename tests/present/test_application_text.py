@@ -42,3 +42,10 @@ def test_without_next_year_budgets_the_paragraph_says_what_it_needs():
     assert "执行监控、成本分析发现的项目在数据中没有下一年度的预算" in p and "需要「下年预算」表" in p
     s = text.overview_sentence(ap.application_facts(app.summary), 2023)
     assert "执行监控发现的2个项目数据中尚无下一年度预算" in s
+
+
+def test_overview_sentence_says_how_many_have_a_next_year_budget_when_not_all():
+    app = _app([800_000.0, float("nan"), 500_000.0])
+    s = text.overview_sentence(ap.application_facts(app.summary), 2023)
+    assert "执行监控发现的2个项目中1个有下一年度预算，其中1个下年预算压减、合计减少20 万元" in s
+    assert "成本分析发现的1个项目中0个下年预算压减" in s  # all of its projects have one: nothing added

@@ -184,6 +184,22 @@ def expected_figures(facts: dict) -> dict[str, list[str]]:
     if len(facts.get("monitoring.by_source") or {}) > 1:
         out["monitoring.by_source"] = [f"{src}{v['projects']}个项目、资金{v['budget'] / 1e4:.0f}万元、支出{v['spent'] / 1e4:.0f}万元"
                                        for src, v in facts["monitoring.by_source"].items()]
+    for stage in sorted({k.split(".")[1] for k in facts if k.startswith("application.")}):
+        g = lambda f: facts[f"application.{stage}.{f}"]  # noqa: E731
+        keys = [f"application.{stage}.{f}" for f in ("projects", "with_next", "cut_projects", "matched", "change")]
+        if not g("projects"):
+            out.update({k: [] for k in keys})  # a stage without flagged projects is not mentioned
+            continue
+        n, held = int(g("projects")), g("with_next")
+        out[keys[0]] = [f"{n}个项目中"]
+        out[keys[1]] = [f"{n}个项目中{int(held)}个有下一年度预算" if held < n else f"{n}个项目中"]
+        if g("change") is None:
+            out[keys[2]] = out[keys[3]] = out[keys[4]] = [f"{n}个项目数据中尚无下一年度预算"]
+            continue
+        out[keys[2]] = [f"{int(g('cut_projects'))}个下年预算压减"]
+        out[keys[3]] = [f"{int(g('matched'))}个符合规则建议"]
+        out[keys[4]] = [("合计" + ("减少" if g("change") < 0 else "增加") + money_headline(abs(g("change"))))
+                        if round(g("change"), 2) else "合计与本年持平"]
     if facts.get("rectification.items"):  # the 整改台账 (issue 17): counts of the year's problems
         items, done = int(facts["rectification.items"]), int(facts["rectification.done"])
         if done == items:
@@ -201,7 +217,10 @@ def expected_figures(facts: dict) -> dict[str, list[str]]:
     return out
 
 
-NOT_IN_SENTENCES = {"keyeval.request", "monitoring.over_budget"}  # checked below / not stated on the page either
+NOT_IN_SENTENCES = {"keyeval.request", "monitoring.over_budget",  # checked below / not stated on the page either
+                    # 结果应用: the overview states each stage's counts and change, the report its money
+                    *(f"application.{s}.{f}" for s in ("selfeval", "monitoring", "keyeval", "cost")
+                      for f in ("budget", "next_budget"))}
 
 
 def squeeze(text: str) -> str:

@@ -85,7 +85,9 @@ def overview_sentence(facts: dict, year: int) -> str:
         moved = (f"合计{'减少' if change < 0 else '增加'}{money_words(abs(change))}" if round(change, 2)
                  else "合计与本年持平")
         who = "的" if stage == ap.KEYEVAL else "发现的"
-        parts.append(f"{STAGE_NAMES[stage]}{who}{n}个项目中{facts[f'application.{stage}.cut_projects']}个"
+        with_next = facts.get(f"application.{stage}.with_next")
+        held = f"{with_next}个有下一年度预算，其中" if with_next is not None and with_next < n else ""
+        parts.append(f"{STAGE_NAMES[stage]}{who}{n}个项目中{held}{facts[f'application.{stage}.cut_projects']}个"
                      f"下年预算压减、{moved}，"
                      f"{facts[f'application.{stage}.matched']}个符合规则建议")
     if not parts:
