@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import TABLES
+from .classification import draw_classification, draw_ex_ante
 from .budgets import draw_payments, plan_spending, set_budgets
 from .calibration import FEN
 from .costs import draw_next_budgets, draw_pilot_costs
@@ -40,6 +41,7 @@ class DemoData:
     street_fiscal: pd.DataFrame
     next_budgets: pd.DataFrame
     rectifications: pd.DataFrame
+    ex_ante: pd.DataFrame
     notes: dict = field(default_factory=dict)
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -80,6 +82,8 @@ def build_demo(seed: int = 0) -> DemoData:
     costs, outputs = pilots.tables()
     street = draw_street_fiscal(rng, depts.table)
     street = pd.concat([street, draw_street_econ(seed, street)], ignore_index=True)
+    projects["func_code"], projects["econ_code"], payments["econ_code"] = draw_classification(
+        seed, projects, depts.table, payments)
     cols = [c.name for c in TABLES["projects"].columns if c.kind != "money"]
     return DemoData(
         departments=depts.table.drop(columns="weight"),
@@ -95,5 +99,6 @@ def build_demo(seed: int = 0) -> DemoData:
         street_fiscal=street,
         next_budgets=draw_next_budgets(seed, projects),
         rectifications=draw_rectifications(seed, projects, keyevals),
+        ex_ante=draw_ex_ante(seed, projects),
         notes=notes,
     )
