@@ -81,7 +81,8 @@ def review(store, year: int, rules, dept: str | None = None) -> ExAnteReview:
     ex = ex[~ex["project_id"].isin(classified)]
     cols = ["project_id", "project_name", "dept_code", "dept_name", "level1_code", "level1_name",
             "budget_amount"]
-    new = projects[projects["project_id"].map(flags).fillna(False).astype(bool)][cols].copy()
+    is_new = projects["project_id"].map(lambda pid: bool(flags.get(pid, False)))
+    new = projects[is_new.astype(bool)][cols].copy()
     new["above"] = new["budget_amount"].astype(float) >= threshold
     new["assessed"] = new["project_id"].isin(set(ex["project_id"]))
     new = new.merge(ex[["project_id", "conclusion"]], on="project_id", how="left")
