@@ -136,7 +136,7 @@ def conclusion_summary(r: ExAnteReview) -> pd.DataFrame:
     if a.empty:
         return pd.DataFrame(columns=["conclusion", "projects", "suggested_amount", "funded", "mismatch"])
     out = a.assign(_n=1, _m=a["check"].isin(MISMATCHES).astype(int)).groupby("conclusion").agg(
-        projects=("_n", "sum"), suggested_amount=("suggested_amount", "sum"), funded=("funded", "sum"),
+        projects=("_n", "sum"), suggested_amount=("suggested_amount", lambda v: v.sum(min_count=1)), funded=("funded", "sum"),
         mismatch=("_m", "sum")).reset_index()
     order = {"支持": 0, "调整后支持": 1, "不支持": 2}
     return out.sort_values("conclusion", key=lambda s: s.map(order)).reset_index(drop=True)
