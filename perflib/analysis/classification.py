@@ -114,7 +114,7 @@ def street_econ_lines(store, code: str, years) -> pd.DataFrame:
     units = set(depts.loc[(depts["level1_code"] == str(code)) | (depts["dept_code"] == str(code)), "dept_code"])
     years = [int(y) for y in years]
     cols = ["dept_code", "year", "indicator", "value", "coded_share"]
-    if not units or not years:
+    if not units or not years or not store.has_column("projects", "econ_code"):
         return pd.DataFrame(columns=cols)
     marks = ", ".join("?" for _ in years)
     q_units = ", ".join("?" for _ in units)
