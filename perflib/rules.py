@@ -298,6 +298,7 @@ NUMERIC_RANGES: dict[str, NumericRange] = {
     "target_review.cost_min_amount": NumericRange(0, 1e13),  # 元
     "target_review.cost_tolerance": RATIO,
     "target_review.boilerplate_min_projects": NumericRange(1, 1_000_000, integer=True),
+    "ex_ante.amount_threshold": NumericRange(0, 1e13),  # 元
 }
 
 

@@ -220,6 +220,10 @@ PROJECTS = _add(Table(
            doc="为空时按年初预算数计"),
         _c("is_classified", "是否涉密", BOOL, required=False, nullable=True, default=False),
         _c("is_special", "是否特殊资金", BOOL, required=False, nullable=True, default=False),
+        _c("func_code", "功能分类", CODE, required=False, nullable=True,
+           doc="支出功能分类科目编码（类·款·项，7 位，如 2050201 学前教育）；可省略，监控报告据此按功能分类汇总"),
+        _c("econ_code", "经济分类", CODE, required=False, nullable=True,
+           doc="预算的支出经济分类科目编码（如 30227 委托业务费）；可省略，与支出明细的经济分类一起用于 PEFA PI-2.2"),
     ),
     key=("project_id", "year"),
     references=(Reference(("dept_code",), "departments", ("dept_code",)),),
@@ -256,7 +260,7 @@ PAYMENTS = _add(Table(
         _c("pay_date", "支付日期", DATE),
         _c("amount", "支付金额", MONEY, minimum=0),
         _c("econ_code", "经济分类", CODE, required=False, nullable=True,
-           doc="支出经济分类科目，如 30201 办公费；可省略"),
+           doc="部门预算支出经济分类科目编码（类 3 位、款 5 位，如 30201 办公费）；可省略，监控报告据此按经济分类汇总"),
     ),
     references=(Reference(("project_id", "year"), "projects", ("project_id", "year")),),
 ))
@@ -427,11 +431,30 @@ RECTIFICATIONS = _add(Table(
                 Reference(("project_id",), "projects", ("project_id",))),
 ))
 
+EX_ANTE_CONCLUSIONS = ("支持", "调整后支持", "不支持")
+
+EX_ANTE = _add(Table(
+    name="ex_ante", label="事前评估", aliases=("事前绩效评估", "事前评估结论"), required=False,
+    doc="新增重大政策和项目的事前绩效评估结论（可省略的表），每个项目每个预算年度一行。「年度」是评估所针对的预算年度"
+        "（如 2023 年 9 月评估、拟列入 2024 年预算的项目填 2024）。结论为 调整后支持 的填写建议安排数。"
+        "评估可能针对尚未列入项目表的项目，所以项目编码不与项目表对照。",
+    columns=(
+        _c("project_id", "项目编码", CODE),
+        _c("year", "年度", YEAR, doc="评估所针对的预算年度", **YEAR_RANGE),
+        _c("assess_date", "评估日期", DATE),
+        _c("conclusion", "评估结论", ENUM, allowed=EX_ANTE_CONCLUSIONS),
+        _c("suggested_amount", "建议安排数", MONEY, nullable=True, minimum=0,
+           doc="评估建议的预算安排数；结论为 调整后支持 时应填写"),
+        _c("assessor", "评估机构", TEXT, required=False, nullable=True, doc="如 预算绩效评价中心、第三方机构名称"),
+    ),
+    key=("project_id", "year"),
+))
+
 # Load order: a table's references point only to tables earlier in this order.
 TABLE_ORDER = (
     "departments", "projects", "targets", "payments", "monitoring", "self_evaluations",
     "self_eval_indicators", "key_evaluations", "costs", "outputs", "street_fiscal", "next_budgets",
-    "rectifications",
+    "rectifications", "ex_ante",
 )
 # Tables an export (and a database made by an older perflib) may lack.
 OPTIONAL_TABLES = tuple(n for n in TABLE_ORDER if not TABLES[n].required)
@@ -538,3 +561,42 @@ FINDING_KINDS: dict[str, FindingKind] = {k.name: k for k in (
     FindingKind("optional_column_missing", "缺少可选列", "", None,
                 "文件中没有某个可选列（整列缺失）：用到该列的分析说明缺少这项数据"),
 )}
+
+
+# --- classification code names (《2024年政府收支分类科目》, 财政部) ----------------------------------------
+# Only the codes the demo uses and their parents; a code not listed shows as its code. 功能分类: 类 3
+# digits, 款 5, 项 7 (2050201 = 教育支出 · 普通教育 · 学前教育). 经济分类 (部门预算支出经济分类): 类 3
+# digits, 款 5 (30201 = 商品和服务支出 · 办公费).
+FUNC_NAMES = {
+    "201": "一般公共服务支出", "20103": "政府办公厅（室）及相关机构事务", "2010301": "行政运行",
+    "2010350": "事业运行",
+    "204": "公共安全支出", "20402": "公安", "2040201": "行政运行",
+    "205": "教育支出", "20502": "普通教育", "2050201": "学前教育", "2050202": "小学教育",
+    "2050203": "初中教育",
+    "206": "科学技术支出", "20601": "科学技术管理事务", "2060101": "行政运行",
+    "207": "文化旅游体育与传媒支出", "20701": "文化和旅游", "2070109": "群众文化", "20702": "文物",
+    "2070205": "博物馆",
+    "208": "社会保障和就业支出", "20802": "民政管理事务", "2080208": "基层政权建设",
+    "20810": "社会福利", "2081002": "老年福利",
+    "210": "卫生健康支出", "21004": "公共卫生", "2100408": "基本公共卫生服务",
+    "211": "节能环保支出", "21103": "污染防治", "2110301": "大气",
+    "212": "城乡社区支出", "21201": "城乡社区管理事务", "2120104": "城管执法",
+    "21203": "城乡社区公共设施", "2120399": "其他城乡社区公共设施支出",
+    "21205": "城乡社区环境卫生", "2120501": "城乡社区环境卫生",
+    "213": "农林水支出", "21303": "水利", "2130314": "防汛",
+    "214": "交通运输支出", "21401": "公路水路运输", "2140101": "行政运行",
+    "216": "商业服务业等支出", "21602": "商业流通事务", "2160299": "其他商业流通事务支出",
+    "220": "自然资源海洋气象等支出", "22001": "自然资源事务", "2200101": "行政运行",
+    "221": "住房保障支出", "22101": "保障性安居工程支出", "2210103": "棚户区改造",
+    "224": "灾害防治及应急管理支出", "22402": "消防救援事务", "2240204": "消防应急救援",
+}
+ECON_NAMES = {
+    "301": "工资福利支出", "30101": "基本工资", "30102": "津贴补贴", "30107": "绩效工资",
+    "302": "商品和服务支出", "30201": "办公费", "30206": "电费", "30209": "物业管理费", "30211": "差旅费",
+    "30213": "维修（护）费", "30217": "公务接待费", "30226": "劳务费", "30227": "委托业务费",
+    "30299": "其他商品和服务支出",
+    "303": "对个人和家庭的补助", "30305": "生活补助", "30399": "其他对个人和家庭的补助",
+    "310": "资本性支出", "31002": "办公设备购置", "31005": "基础设施建设", "31006": "大型修缮",
+    "312": "对企业补助", "31299": "其他对企业补助",
+}
+CLASSIFICATION_SOURCE = "财政部《2024年政府收支分类科目》"

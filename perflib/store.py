@@ -216,6 +216,7 @@ class Store:
             if missing:
                 raise StoreError(f"{p} 不是 perflib 数据库（缺少表：{'、'.join(missing)}）")
         self._classified: dict[str, str] | None = None
+        self._columns: dict[str, set[str]] | None = None
         # a file store is opened read-only, so what it returns cannot change while it is open: the
         # department tree and each year's projects are read once (a report asks for them 5–10 times)
         self._cache: dict[tuple, pd.DataFrame] | None = {} if self.path is not None else None
@@ -257,14 +258,25 @@ class Store:
         self.close()
 
     # --- raw access -----------------------------------------------------------------------------
-    def _columns_of(self, name: str) -> set[str]:
-        """The columns table ``name`` has in this database."""
-        return {r[0] for r in self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]).fetchall()}
-
     def _has_table(self, name: str) -> bool:
         q = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
         return self.con.execute(q, [name]).fetchone()[0] > 0
+
+    def _columns_of(self, name: str) -> set[str]:
+        """The columns table ``name`` has in this database (one made by an older perflib may lack an
+        optional column added since)."""
+        if self._columns is None:
+            self._columns = {}
+        if name not in self._columns:
+            rows = self.con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                    [name]).fetchall()
+            self._columns[name] = {r[0] for r in rows}
+        return self._columns[name]
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether ``table`` has ``column`` in this database (False for a database made before an
+        optional column was added)."""
+        return column in self._columns_of(table)
 
     def sql(self, query: str, params: Iterable | None = None) -> pd.DataFrame:
         """Run a read query (for aggregation pushed into DuckDB). Project-level results must pass

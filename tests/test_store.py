@@ -167,3 +167,24 @@ def test_a_file_store_reads_projects_once_and_hands_out_copies(tmp_path):
     s.projects(2022)
     assert calls == [("projects", 2023), ("departments",), ("projects", 2022)]
     s.close()
+
+
+def test_a_database_older_than_an_optional_column_reads_it_as_empty(tmp_path):
+    """A database made before projects.func_code/econ_code existed still opens; the columns read empty."""
+    import duckdb as _duckdb
+
+    from perflib.store import Store as _Store, create_schema
+
+    db = tmp_path / "old.duckdb"
+    con = _duckdb.connect(str(db))
+    create_schema(con)
+    con.execute("ALTER TABLE projects DROP COLUMN func_code")
+    con.execute("ALTER TABLE projects DROP COLUMN econ_code")
+    con.execute("INSERT INTO departments (dept_code, dept_name) VALUES ('101', '区教体局')")
+    con.execute("INSERT INTO projects (project_id, year, dept_code, project_name, budget_kind, fund_source, "
+                "budget_amount) VALUES ('P1', 2023, '101', '项目', '一般公共预算', '本级', 100)")
+    con.close()
+    with _Store(db) as s:
+        assert not s.has_column("projects", "func_code") and s.has_column("projects", "budget_amount")
+        p = s.projects(2023)
+        assert list(p["project_id"]) == ["P1"] and p["func_code"].isna().all() and p["econ_code"].isna().all()

@@ -39,6 +39,7 @@ import pandas as pd
 
 from ..exceptions import ParameterError, RulesError
 from ..schema import ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX
+from . import classification
 from .pefa import PefaScore, fail_grade, head_lines, pefa_scores, pefa_years
 
 # --- indicator formulas ----------------------------------------------------------------------------
@@ -533,6 +534,9 @@ class StreetEvaluation:
     heads: pd.DataFrame = field(default_factory=pd.DataFrame)
     econ: pd.DataFrame = field(default_factory=pd.DataFrame)
     basis: EvaluatedYear | None = None   # the report's year, and why later years were not evaluated
+    # where PI-2.2's figures come from: 街道财政 rows, payments' 经济分类 codes, or "" (不适用)
+    econ_source: str = ""
+    econ_coded_share: float = float("nan")  # payments' coded share (econ_source == payments)
 
     @property
     def vetoed(self) -> bool:
@@ -575,9 +579,30 @@ def evaluate_street(store, year: int, street: str, rules) -> StreetEvaluation:
     wide = fiscal_wide(sf)
     prev_year = previous_evaluation_year(sf, code, year)
     previous = street_index(store, prev_year, rules) if prev_year is not None else None
+    wide, source, share = econ_source(store, wide, code, year, rules)
     return StreetEvaluation(code, name, year, fi, pefa_scores(wide, code, year, rules), previous,
                             head_lines(wide, code, year),
-                            head_lines(wide, code, year, (ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX)), basis)
+                            head_lines(wide, code, year, (ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX)), basis,
+                            source, share)
+
+
+ECON_FROM_STREET, ECON_FROM_PAYMENTS = "street_fiscal", "payments"
+
+
+def econ_source(store, wide: pd.DataFrame, code: str, year: int, rules) -> tuple[pd.DataFrame, str, float]:
+    """PI-2.2's data for street ``code``: its 街道财政 经济分类 rows where it has any in the PEFA
+    window, else those built from the projects' and payments' 经济分类 codes
+    (:func:`classification.street_econ_lines`), else none. Returns (wide, source, coded share)."""
+    window, _ = pefa_years(rules)
+    years = list(range(int(year) - window + 1, int(year) + 1))
+    econ = (ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX)
+    if any(not head_lines(wide, code, y, econ).empty for y in years):
+        return wide, ECON_FROM_STREET, float("nan")
+    lines = classification.street_econ_lines(store, code, years)
+    if lines.empty:
+        return wide, "", float("nan")
+    share = float(lines.loc[lines["year"] == lines["year"].max(), "coded_share"].iloc[0])
+    return classification.with_payment_econ(wide, lines), ECON_FROM_PAYMENTS, share
 
 
 def fiscal_facts(store, year: int, street: str, rules) -> dict:

@@ -37,7 +37,8 @@ REPORT_TABLES: dict[str, tuple[str, ...]] = {
     # the targets it scores the self-evaluations against are of Y−1: the Y−1 data-quality report's
     "evaluation": ("departments", "projects", "self_evaluations", "self_eval_indicators", "key_evaluations"),
     "cost": ("departments", "projects", "payments", "costs", "outputs"),
-    "fiscal": ("departments", "projects", "street_fiscal", "targets", "self_evaluations"),
+    # payments: PI-2.2 from their 经济分类 where the 街道财政 table has none
+    "fiscal": ("departments", "projects", "street_fiscal", "targets", "self_evaluations", "payments"),
 }
 REPORT_TABLES["rectification"] = ("departments", "projects", "rectifications", "key_evaluations")
 REPORT_TABLES["overview"] = tuple(dict.fromkeys(t for ts in REPORT_TABLES.values() for t in ts))

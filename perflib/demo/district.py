@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..schema import TABLES
 from .application import draw_other_next_budgets
+from .classification import draw_classification, draw_ex_ante
 from .budgets import draw_payments, plan_spending, set_budgets
 from .calibration import FEN
 from .costs import draw_next_budgets, draw_pilot_costs
@@ -42,6 +43,7 @@ class DemoData:
     street_fiscal: pd.DataFrame
     next_budgets: pd.DataFrame
     rectifications: pd.DataFrame
+    ex_ante: pd.DataFrame
     notes: dict = field(default_factory=dict)
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -87,6 +89,8 @@ def build_demo(seed: int = 0) -> DemoData:
                              ignore_index=True)
     rectifications = draw_rectifications(seed, projects, keyevals)
     draw_fund_details(seed, projects)   # a stream of its own, after every other draw
+    projects["func_code"], projects["econ_code"], payments["econ_code"] = draw_classification(
+        seed, projects, depts.table, payments)
     cols = [c.name for c in TABLES["projects"].columns if c.kind != "money"]
     return DemoData(
         departments=depts.table.drop(columns="weight"),
@@ -102,5 +106,6 @@ def build_demo(seed: int = 0) -> DemoData:
         street_fiscal=street,
         next_budgets=next_budgets,
         rectifications=rectifications,
+        ex_ante=draw_ex_ante(seed, projects),
         notes=notes,
     )

@@ -171,6 +171,10 @@ def write_export(data: DemoData, out_dir: Path) -> list[Path]:
     write_csv(export_frame(data.next_budgets, "next_budgets", text_money=True), p, "utf-8")
     files.append(p)
 
+    p = out_dir / "事前评估.xlsx"
+    write_xlsx({"事前评估": export_frame(data.ex_ante, "ex_ante", text_money=False)}, p)
+    files.append(p)
+
     # the ledger's modification date is its export date: the as-of date of its overdue items
     p = out_dir / "整改台账.xlsx"
     write_xlsx({"整改台账": export_frame(data.rectifications, "rectifications", text_money=False)}, p)

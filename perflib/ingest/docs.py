@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .sources import HEADER_SEARCH_ROWS
 from ..schema import (
-    ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX, ENUM, ENUM_SYNONYMS, EXPENDITURE_HEADS, FALSE_WORDS,
+    CLASSIFICATION_SOURCE, ECON_BUDGET_PREFIX, ECON_OUTTURN_PREFIX, ENUM, ENUM_SYNONYMS, EXPENDITURE_HEADS, FALSE_WORDS,
     HEAD_BUDGET_PREFIX, HEAD_OUTTURN_PREFIX,
     KIND_LABELS, MONEY_UNITS, STREET_FISCAL_INDICATORS, TABLE_ORDER, TABLES, TOTAL_LABELS,
     TRUE_WORDS, Table,
@@ -33,11 +33,12 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
          "project_type": "", "budget_kind": "一般公共预算", "fund_source": "本级",
          "transfer_level": "", "bond_type": "", "fund_nature": "年初",
          "budget_amount": "1,200,000.00", "adjusted_amount": "1,300,000.00", "is_classified": "否",
-         "is_special": "否"},
+         "is_special": "否", "func_code": "2050299", "econ_code": "31005"},
         {"project_id": "2023-201-001", "year": "2023", "dept_code": "201", "project_name": "辖区道路保洁",
          "project_type": "道路保洁", "budget_kind": "一般公共预算", "fund_source": "本级",
          "transfer_level": "", "bond_type": "", "fund_nature": "追加",
-         "budget_amount": "3,560,000.00", "adjusted_amount": "", "is_classified": "否", "is_special": "否"},
+         "budget_amount": "3,560,000.00", "adjusted_amount": "", "is_classified": "否", "is_special": "否",
+         "func_code": "2120501", "econ_code": "30227"},
     ],
     "targets": [
         {"project_id": "2023-101-001", "dept_code": "101", "year": "2023", "level1": "产出指标",
@@ -91,6 +92,12 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
     "next_budgets": [
         {"project_id": "2023-201-001", "year": "2024", "budget": "3,300,000.00", "new_or_continuing": "延续"},
         {"project_id": "2024-101-001", "year": "2024", "budget": "800,000.00", "new_or_continuing": "新增"},
+    ],
+    "ex_ante": [
+        {"project_id": "2024-101-001", "year": "2024", "assess_date": "2023-09-15", "conclusion": "调整后支持",
+         "suggested_amount": "800,000.00", "assessor": "区预算绩效评价中心"},
+        {"project_id": "2024-102-003", "year": "2024", "assess_date": "2023/9/20", "conclusion": "不支持",
+         "suggested_amount": "", "assessor": "第三方评估机构"},
     ],
     "rectifications": [
         {"problem_id": "ZDPJ-2023-201-001-2023", "source": "重点评价", "project_id": "2023-201-001",
@@ -151,6 +158,16 @@ def _table_section(t: Table) -> list[str]:
                    f"（本次导入的或数据库中已有的；为空的不检查）。")
     if t.name == "payments":
         out.append("支付日期须在「年度」所指的年份之内。")
+        out.append("「经济分类」填部门预算支出经济分类科目编码（类 3 位、款 5 位，" + CLASSIFICATION_SOURCE
+                   + "）；监控报告按其前 3 位（类）和前 5 位（款）汇总支出，未填的单列为「未填分类」。")
+    if t.name == "projects":
+        out.append("「功能分类」填支出功能分类科目编码（类·款·项 7 位，如 2050201 = 教育支出·普通教育·学前教育，"
+                   + CLASSIFICATION_SOURCE + "）；监控报告按其前 3 位（类）和前 5 位（款）汇总预算执行。"
+                   "「经济分类」是该项目预算的经济分类科目；街道财政表没有按经济分类的预算数和决算数时，"
+                   "财政运行评价用它和支出明细的经济分类计算 PEFA PI-2.2。")
+    if t.name == "ex_ante":
+        out.append("结论为 不支持 而本年度安排了年初预算、结论为 调整后支持 而年初预算数超过建议安排数的，"
+                   "绩效目标审核报告列为与评估结论不符；年初预算数达到规则 ex_ante.amount_threshold 的新增项目没有评估的，列为未开展事前评估。")
     if t.name == "targets":
         out.append("指标方向为 ≥、≤、= 的定量指标，指标值须为数值（百分比写 95，计量单位写 %）；"
                    "文字目标的指标方向写 定性。")

@@ -485,3 +485,25 @@ VIEWS.update({
                                     ("required_evaluated", "其中已自评", COUNT),
                                     ("coverage", "自评覆盖率", PERCENT)),
 })
+
+# --- execution by classification (功能分类 / 经济分类) and ex-ante assessment (事前绩效评估) ----------------
+_FUNC_EXEC = (("projects", "项目数", COUNT), ("budget", "预算数", WAN), ("spent", "支出数", WAN),
+              ("execution_rate", "预算执行率", PERCENT))
+VIEWS.update({
+    "monitoring.by_function": _v(("func_class", "功能分类（类）", CODE), ("func_class_name", "类名称"), *_FUNC_EXEC),
+    "monitoring.by_function_item": _v(("func_class", "功能分类（类）", CODE), ("func_class_name", "类名称"),
+                                      ("func_item", "功能分类（款）", CODE), ("func_item_name", "款名称"), *_FUNC_EXEC),
+    "monitoring.by_econ": _v(("econ_class", "经济分类（类）", CODE), ("econ_class_name", "类名称"),
+                             ("spent", "支出数", WAN), ("share", "占比", PERCENT)),
+    "monitoring.by_econ_item": _v(("econ_class", "经济分类（类）", CODE), ("econ_class_name", "类名称"),
+                                  ("econ_item", "经济分类（款）", CODE), ("econ_item_name", "款名称"),
+                                  ("spent", "支出数", WAN), ("share", "占比", PERCENT)),
+    "targets.ex_ante_missing": _v(*_PROJECT, ("budget_amount", "年初预算数（元）", MONEY)),
+    "targets.ex_ante_summary": _v(("conclusion", "评估结论"), ("projects", "项目数", COUNT),
+                                  ("suggested_amount", "建议安排数", WAN), ("funded", "年初预算数", WAN),
+                                  ("mismatch", "与结论不符的项目数", COUNT)),
+    "targets.ex_ante": _v(("level1_name", "主管部门"), ("project_id", "项目编码", CODE), ("project_name", "项目名称"),
+                          ("assess_date", "评估日期", DATE), ("assessor", "评估机构"), ("conclusion", "评估结论"),
+                          ("suggested_amount", "建议安排数（元）", MONEY), ("funded", "年初预算数（元）", MONEY),
+                          ("check", "比较结果"), ("excess", "超出金额（元）", MONEY)),
+})

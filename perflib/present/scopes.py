@@ -161,6 +161,13 @@ SCOPES: dict[str, str] = {
                               " 之内，审核结论为「修改后通过」的项目个数。"),
     "targets_review.failed": ("targets_review.projects 所计项目中，规则 target_review.fail_rules 所列规则（默认：缺少产出指标、"
                               "缺少效益指标）至少一条未通过，审核结论为「不通过」的项目个数。"),
+    # ex-ante assessment (事前绩效评估, 中发〔2018〕34号)
+    "ex_ante.new_projects": ("{unit}{year} 年的新增项目（下年预算表标为 新增，或项目编码不见于以前年度项目表；不含涉密项目）"
+                             "中，年初预算数不低于规则 ex_ante.amount_threshold 的项目个数；数据无法判断新增与否时为空。"),
+    "ex_ante.missing": ("ex_ante.new_projects 所计项目中，事前评估表没有 {year} 年度评估结论的项目个数；"
+                        "没有事前评估表（或表中没有任何评估）时为空。"),
+    "ex_ante.mismatch": ("{unit}事前评估表中 {year} 年度的评估（不含涉密项目）里，结论为 不支持 而 {year} 年安排了年初预算，"
+                         "或结论为 调整后支持 而年初预算数超过建议安排数的项目个数；没有事前评估表时为空。"),
     # rectification (整改跟踪; overview section 四)
     "rectification.items": "{unit}整改台账中发现年度为 {year} 年的问题个数（每个问题编号一个）。",
     "rectification.done": "rectification.items 所计问题中整改状态为 已整改 的个数。",
@@ -219,6 +226,8 @@ FACT_LABELS: dict[str, str] = {
     "rectification.overdue": "逾期未整改问题数", "rectification.on_time": "按期整改问题数",
     "rectification.on_time_share": "按期整改率", "rectification.recurring": "问题重现数",
     "rectification.as_of": "逾期判断日期",
+    "ex_ante.new_projects": "达到事前评估金额标准的新增项目数", "ex_ante.missing": "未开展事前评估的新增项目数",
+    "ex_ante.mismatch": "预算安排与事前评估结论不符的项目数",
 }
 
 # 结果应用 (issue 17): the same seven facts for each stage the evaluation report traces into the next

@@ -473,3 +473,28 @@ def test_rectifications(demo, con):
     classified = one(con, """SELECT count(*) FROM rectifications r JOIN projects p USING (project_id)
                              WHERE p.is_classified""")
     assert classified == 0
+
+
+def test_classification_codes_and_ex_ante(con):
+    """The demo carries 功能分类/经济分类 codes whose names are all in the code list, and a 事前评估
+    table with every conclusion, some new projects unassessed and some funding mismatches."""
+    from perflib.schema import ECON_NAMES, FUNC_NAMES
+
+    funcs = [r[0] for r in con.execute("SELECT DISTINCT func_code FROM projects").fetchall()]
+    assert funcs and all(f and len(f) == 7 and f in FUNC_NAMES and f[:3] in FUNC_NAMES and f[:5] in FUNC_NAMES
+                         for f in funcs)
+    econs = {r[0] for r in con.execute("SELECT DISTINCT econ_code FROM projects UNION "
+                                       "SELECT DISTINCT econ_code FROM payments").fetchall()} - {None}
+    assert econs and all(e in ECON_NAMES and e[:3] in ECON_NAMES for e in econs)
+    coded = one(con, "SELECT count(econ_code) / count(*) FROM payments")
+    assert 0.95 < coded < 1
+    assert {r[0] for r in con.execute("SELECT DISTINCT conclusion FROM ex_ante").fetchall()} == {"支持", "调整后支持", "不支持"}
+    above = one(con, """SELECT count(*) FROM ex_ante e JOIN projects p ON p.project_id = e.project_id AND p.year = e.year
+                        WHERE e.conclusion = '调整后支持' AND p.budget_amount > e.suggested_amount""")
+    rejected = one(con, """SELECT count(*) FROM ex_ante e JOIN projects p ON p.project_id = e.project_id AND p.year = e.year
+                           WHERE e.conclusion = '不支持'""")
+    assert above > 0 and rejected > 0
+    unassessed = one(con, """SELECT count(*) FROM projects p WHERE p.year = 2023 AND NOT p.is_classified
+                             AND p.budget_amount >= 5000000 AND p.project_id NOT IN (SELECT project_id FROM projects WHERE year < 2023)
+                             AND p.project_id NOT IN (SELECT project_id FROM ex_ante WHERE year = 2023)""")
+    assert unassessed > 0

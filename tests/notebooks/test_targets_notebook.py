@@ -9,6 +9,7 @@ import duckdb
 import openpyxl
 import pytest
 
+from perflib.analysis import ex_ante
 from perflib.analysis import target_review as tr
 from perflib.cli import main
 from perflib.rules import load_rules
@@ -30,11 +31,14 @@ def run_out(demo_db, tmp_path_factory):
 def test_targets_report_facts_and_sheets(run_out, demo_db):
     result = tr.review(Store(demo_db), YEAR, load_rules())
     facts = json.loads((run_out / "targets.facts.json").read_text("utf-8"))["facts"]
-    assert facts == tr.review_facts(result)
+    review_facts = tr.review_facts(result)
+    assert {k: facts[k] for k in review_facts} == review_facts
+    assert {k: v for k, v in facts.items() if k.startswith("ex_ante.")} == ex_ante.ex_ante_facts(
+        ex_ante.review(Store(demo_db), YEAR, load_rules()))
     assert facts["targets_review.projects"] > 0
     book = openpyxl.load_workbook(run_out / "targets.xlsx", read_only=True)
     depts = sorted(set(result.projects["level1_name"]))
-    fixed = ["说明", "分规则", "模板指标", "分部门", "项目清单"]
+    fixed = ["说明", "分规则", "模板指标", "分部门", "事前评估汇总", "未事前评估", "事前评估", "项目清单"]
     assert book.sheetnames[:len(fixed)] == fixed
     assert sorted(book.sheetnames[len(fixed):]) == depts  # one sheet per department, nothing else
     for name in depts[:5]:
