@@ -3,10 +3,14 @@ ingest (one bad row near the end of a 15 M-row file), each measured in its own p
 
     .venv/bin/python benchmarks/bench_ingest.py            # everything (about 5 minutes)
     .venv/bin/python benchmarks/bench_ingest.py --only ingest,bad
+    .venv/bin/python benchmarks/bench_ingest.py --only demo,ingest,again --districts 1   # tiny (tests)
 
 Data goes to ``benchmarks/out/`` (git-ignored): ``province/`` (``perflib demo --scale province``),
 ``province-onefile/`` (the same folder with the payments in one 15 M-row ``支出明细.csv``, other
-files symlinked) and its copy with a bad amount near the end. Each step prints wall seconds, CPU
+files hard-linked) and its copy with a bad amount near the end. ``floors`` (and ``again``) include
+the raw load the issue compares with: DuckDB ``read_csv`` of every CSV into a table (types detected
+by DuckDB; pandas for the GBK ones), ``pandas.read_excel`` of every xlsx, no checks; the ingest and the unchanged re-ingest
+are printed as ratios of it. Each step prints wall seconds, CPU
 seconds (all threads) and the peak resident memory (the process tree, sampled every 50 ms).
 Results and the commands that gave them are in ``benchmarks/README.md``.
 """
@@ -91,15 +95,18 @@ def demo(out: Path, districts: int) -> dict:
 
 
 def one_file(src: Path, dst: Path, bad: bool) -> Path:
-    """``src`` with its payments in one file (other files symlinked); with ``bad``, the amount of
+    """``src`` with its payments in one file (other files hard-linked); with ``bad``, the amount of
     the second-to-last row is unreadable (``12x.50``)."""
     if dst.exists():
         shutil.rmtree(dst)
     dst.mkdir(parents=True)
     parts = sorted(src.glob("支出明细-*.csv"))
-    for p in src.iterdir():
+    for p in src.iterdir():   # hard links: a symbolic link out of the export folder is refused
         if p not in parts:
-            os.symlink(p.resolve(), dst / p.name)
+            try:
+                os.link(p, dst / p.name)
+            except OSError:
+                shutil.copy2(p, dst / p.name)
     with open(dst / "支出明细.csv", "wb") as out:
         for i, p in enumerate(parts):
             data = p.read_bytes()
@@ -148,6 +155,28 @@ FLOOR_DUCKDB = textwrap.dedent("""
     print("RESULT " + json.dumps({{"rows": con.execute("SELECT count(*) FROM payments").fetchall()[0][0]}}))
 """)
 
+FLOOR_RAW = textwrap.dedent("""
+    import duckdb, os, json, glob
+    import pandas as pd
+    db = {db!r}
+    for p in (db, db + ".wal"):
+        if os.path.exists(p): os.remove(p)
+    con = duckdb.connect(db)
+    con.execute("SET enable_progress_bar = false")
+    rows = 0
+    for i, f in enumerate(sorted(glob.glob(os.path.join({src!r}, "*.csv")))):
+        try:
+            con.execute(f"CREATE TABLE t{{i}} AS SELECT * FROM read_csv(?)", [f])
+        except duckdb.InvalidInputException:   # a GBK file: DuckDB reads UTF-8 only without extensions
+            df = pd.read_csv(f, encoding="gb18030")
+            con.execute(f"CREATE TABLE t{{i}} AS SELECT * FROM df")
+        rows += con.execute(f"SELECT count(*) FROM t{{i}}").fetchone()[0]
+    for f in sorted(glob.glob(os.path.join({src!r}, "*.xlsx"))):
+        rows += sum(len(df) for df in pd.read_excel(f, sheet_name=None).values())
+    con.execute("CHECKPOINT")
+    print("RESULT " + json.dumps({{"rows": rows}}))
+""")
+
 FLOOR_PANDAS = textwrap.dedent("""
     import pandas as pd, json
     df = pd.read_csv({src!r})
@@ -158,7 +187,8 @@ FLOOR_PANDAS = textwrap.dedent("""
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE / "out")
-    ap.add_argument("--districts", type=int, default=150)
+    ap.add_argument("--districts", type=int, default=150,
+                    help="districts of the generated export (150: the province; 1: a tiny one for tests)")
     ap.add_argument("--only", default=",".join(STEPS), help="comma-separated: " + ",".join(STEPS))
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
@@ -176,6 +206,10 @@ def main(argv=None) -> int:
     onefile = out / "province-onefile"
     if "floors" in steps or "bad" in steps:
         one_file(src, onefile, bad=False)
+    if "floors" in steps or "again" in steps:   # the raw load every ratio is taken against
+        results["floor_raw"] = r = measure(FLOOR_RAW.format(db=str(out / "raw.duckdb"), src=str(src)))
+        show(f"floor: raw load of every file ({r.get('rows') or 0:,} rows)", r)
+        (out / "raw.duckdb").unlink(missing_ok=True)
     if "floors" in steps:
         pay = str(onefile / "支出明细.csv")
         results["floor_duckdb"] = r = measure(FLOOR_DUCKDB.format(db=str(out / "floor.duckdb"), src=pay))
@@ -191,6 +225,14 @@ def main(argv=None) -> int:
     if "again" in steps:
         results["again"] = r = measure(INGEST.format(db=db, src=str(src), fresh=False))
         show("perflib ingest again (same files: unchanged)", r)
+        print(f"   unchanged: {r.get('unchanged')}", flush=True)
+    raw = results.get("floor_raw")
+    if raw and raw.get("exit") == 0:
+        for step in ("ingest", "again"):
+            if step in results:
+                ratio = {k: round(results[step][k] / max(raw[k], 0.01), 2) for k in ("wall_s", "cpu_s")}
+                results[step]["vs_raw"] = ratio
+                print(f"   {step} / raw load: wall {ratio['wall_s']}×, cpu {ratio['cpu_s']}×", flush=True)
     if "bad" in steps:
         bad = out / "province-bad"
         one_file(src, bad, bad=True)

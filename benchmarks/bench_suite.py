@@ -5,6 +5,7 @@ of one kernel start per report.
 
     .venv/bin/python benchmarks/bench_suite.py            # naive, --jobs 2, second run, floor
     .venv/bin/python benchmarks/bench_suite.py --all      # also --jobs 1 and --jobs 2 without preload
+    .venv/bin/python benchmarks/bench_suite.py --only overview --floor-repeat 1   # tiny (tests)
 
 Results: a table on stdout and ``benchmarks/out/suite/results.json``. Wall times depend on what
 else the machine runs: the load average is recorded beside each phase, and so is the CPU time of
@@ -65,12 +66,12 @@ def prepare(work: Path) -> Path:
     return db
 
 
-def naive_commands(db: Path, out: Path) -> list[tuple[str, list, list]]:
+def naive_commands(db: Path, out: Path, only: list[str] | None = None) -> list[tuple[str, list, list]]:
     """Per report: the papermill call and the nbconvert call a person would type (same notebooks,
     same parameter values as perflib run plans; strings with -r, numbers with -p)."""
     from perflib.run import plan
 
-    jobs = plan.plan_jobs(None, db=db, out=out, notebooks_dir=NOTEBOOKS)
+    jobs = plan.plan_jobs(only, db=db, out=out, notebooks_dir=NOTEBOOKS)
     cmds = []
     for j in jobs:
         target = out / f"{j.stem.replace('/', '_')}.ipynb"
@@ -84,11 +85,11 @@ def naive_commands(db: Path, out: Path) -> list[tuple[str, list, list]]:
     return cmds
 
 
-def run_naive(db: Path, out: Path) -> dict:
+def run_naive(db: Path, out: Path, only: list[str] | None = None) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     failed, per = [], []
-    for stem, pm, nbc in naive_commands(db, out):
+    for stem, pm, nbc in naive_commands(db, out, only):
         t0 = time.perf_counter()
         a = sh(pm, cwd=NOTEBOOKS)
         t1 = time.perf_counter()
@@ -103,11 +104,11 @@ def run_naive(db: Path, out: Path) -> dict:
 
 
 def run_perflib(db: Path, out: Path, jobs: int, *, fresh: bool = False, force: bool = True,
-                preload: bool = True) -> dict:
+                preload: bool = True, only: list[str] | None = None) -> dict:
     if fresh:
         shutil.rmtree(out, ignore_errors=True)
     env = dict(os.environ, PERFLIB_PRELOAD="1" if preload else "0")
-    args = [BIN / "perflib", "run", "--db", db, "--out", out, "--jobs", str(jobs), "--no-progress"]
+    args = [BIN / "perflib", "run", *(only or []), "--db", db, "--out", out, "--jobs", str(jobs), "--no-progress"]
     done = sh(args + (["--force"] if force else []), env=env)
     if done.returncode:
         sys.exit(f"perflib run failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -182,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--all", action="store_true", help="also --jobs 1 and --jobs N with fresh kernels")
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--only", help="comma-separated reports instead of the whole suite (e.g. a tiny run for tests)")
+    ap.add_argument("--floor-repeat", type=int, default=5, help="kernel starts per kind for the floor (minimum shown)")
     args = ap.parse_args(argv)
+    only = args.only.split(",") if args.only else None
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
@@ -190,20 +194,20 @@ def main(argv: list[str] | None = None) -> int:
     db = Path(results["setup"]["db"])
     if not args.skip_naive:
         results["naive"] = phase("naive: papermill + jupyter nbconvert per report",
-                                 lambda: run_naive(db, work / "naive"))
+                                 lambda: run_naive(db, work / "naive", only))
     out = work / "reports"
     results[f"jobs{args.jobs}"] = phase(f"perflib run --jobs {args.jobs} (cold)",
-                                        lambda: run_perflib(db, out, args.jobs, fresh=True))
+                                        lambda: run_perflib(db, out, args.jobs, fresh=True, only=only))
     results[f"jobs{args.jobs}"]["setup_cells"] = setup_cells(out)
     results["second_run"] = phase("perflib run again, nothing changed",
-                                  lambda: run_perflib(db, out, args.jobs, force=False))
+                                  lambda: run_perflib(db, out, args.jobs, force=False, only=only))
     if args.all:
-        results["jobs1"] = phase("perflib run --jobs 1 (cold)", lambda: run_perflib(db, work / "r1", 1, fresh=True))
+        results["jobs1"] = phase("perflib run --jobs 1 (cold)", lambda: run_perflib(db, work / "r1", 1, fresh=True, only=only))
         results[f"jobs{args.jobs}_no_preload"] = phase(
             f"perflib run --jobs {args.jobs}, PERFLIB_PRELOAD=0 (fresh kernels)",
-            lambda: run_perflib(db, work / "r0", args.jobs, fresh=True, preload=False))
+            lambda: run_perflib(db, work / "r0", args.jobs, fresh=True, preload=False, only=only))
         results[f"jobs{args.jobs}_no_preload"]["setup_cells"] = setup_cells(work / "r0")
-    results["floor"] = phase("kernel start floor", kernel_floor)
+    results["floor"] = phase("kernel start floor", lambda: kernel_floor(args.floor_repeat))
     (work / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), "utf-8")
     report(results, args.jobs)
     return 0

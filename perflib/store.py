@@ -35,13 +35,17 @@ CREATE TABLE IF NOT EXISTS loads (
     sha256      VARCHAR,
     row_count   BIGINT,
     perflib_version VARCHAR,
-    export_date DATE
+    export_date DATE,
+    check_sha256 VARCHAR
 )
 """
 # export_date (added for issue 15, NULL in loads recorded before it): the source file's modification
 # date (machine-local), i.e. when the finance system wrote the export (or, for a copied file, when it
 # was copied: never before the export). Monitoring counts a month as complete when the export was
 # written after its end (perflib.analysis.monitoring.last_complete_month).
+# check_sha256 (issue 20, NULL before it): what the load's checks depended on besides the files (rules,
+# --strict, perflib's ingest code and schema; perflib.ingest.unchanged): an export whose files and
+# fingerprint match the last load's is re-ingested by hashing alone.
 
 # Graded problems of the current data that did not block the load (schema.FINDING_KINDS): one row per
 # finding, located as the analyst finds it in the export, replaced with each load like the rows of

@@ -96,7 +96,8 @@ def _top_imports(texts: list[str]) -> set[str]:
                 found |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 found.add(node.module.split(".")[0])
-    local = {"perflib", "conftest", "make_bad_inputs", "bench_ingest"} | {p.stem for p in _sources("tests")}
+    local = ({"perflib", "conftest", "make_bad_inputs"} | {p.stem for p in _sources("tests")}
+             | {p.stem for p in (Path(__file__).resolve().parents[1] / "benchmarks").glob("bench_*.py")})
     return {m for m in found if m not in sys.stdlib_module_names and m not in local}
 
 

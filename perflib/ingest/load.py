@@ -8,8 +8,9 @@ the new one. Any failure or kill leaves the previous file byte-for-byte as it wa
 What a load replaces: for each table it brings, the rows of the years it brings (a re-export of 2023
 replaces 2023 and keeps 2022); ``monitoring`` per (year, 监控月份) so monthly snapshots accumulate;
 ``departments`` wholesale. Loading the same files again changes nothing, and if the files (their
-sha256 set) are exactly those of the last load, the database is not rewritten and no ``loads``
-entry is added.
+names and sha256) are exactly those of the last load, checked under the same rules and code, the
+database is not rewritten and no ``loads`` entry is added; the files are then not even parsed, only
+hashed (:mod:`.unchanged`).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from .findings import describe_findings, findings_arrow, grade, score_maxima, se
 from .folder import default_readers, read_export
 from .model import Export, Reader, SourceFile, partition_columns
 from .revisions import record_revisions
+from .unchanged import check_fingerprint, unchanged_load
 
 __all__ = ["ingest", "IngestSummary", "check", "CheckSummary", "replaced_partitions", "partition_columns", "DatabaseRows", "TEMP_MARK"]
 
@@ -215,12 +217,18 @@ def _modified_date(path: Path) -> dt.date | None:
         return None
 
 
-def _last_load_shas(con) -> frozenset[str] | None:
+def _same_as_last_load(con, export: Export, fingerprint: str) -> bool:
+    """The export's files (names and sha256) are those of the last load, checked with the same
+    ``fingerprint`` (:func:`.unchanged.check_fingerprint`; a store from before it never matches)."""
+    if "check_sha256" not in _old_columns(con, "loads"):
+        return False
     row = con.execute("SELECT max(load_id) FROM old.loads").fetchone()
     if row is None or row[0] is None:
-        return None
-    rows = con.execute("SELECT DISTINCT sha256 FROM old.loads WHERE load_id = ?", [row[0]]).fetchall()
-    return frozenset(r[0] for r in rows)
+        return False
+    rows = con.execute("SELECT DISTINCT file, sha256, check_sha256 FROM old.loads WHERE load_id = ?",
+                       [row[0]]).fetchall()
+    return ({(f, s) for f, s, _ in rows} == {(f.path, f.sha256) for f in export.files}
+            and all(c == fingerprint for _, _, c in rows))
 
 
 def _keep_findings(con, export: Export, rows: DatabaseRows) -> None:
@@ -246,7 +254,7 @@ def _keep_findings(con, export: Export, rows: DatabaseRows) -> None:
 
 
 def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path,
-           findings: list[Problem] = (), summary: IngestSummary | None = None) -> int:
+           findings: list[Problem] = (), summary: IngestSummary | None = None, fingerprint: str | None = None) -> int:
     """Fill the fresh database on ``con``: kept old rows, new rows, the loads log, the findings
     (kept and new), the data revisions against the old database (:mod:`.revisions`). Returns load_id."""
     create_schema(con)
@@ -271,9 +279,9 @@ def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path,
         load_id = (con.execute("SELECT max(load_id) FROM loads").fetchone()[0] or 0) + 1
     now = dt.datetime.now().replace(microsecond=0)
     log = [(load_id, now, str(src.resolve()), f.path, f.sheet, f.table, f.sha256, f.rows, __version__,
-            _modified_date(src / f.path)) for f in export.files]
+            _modified_date(src / f.path), fingerprint) for f in export.files]
     if log:
-        con.executemany("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
+        con.executemany("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", log)
     if has_old:
         _keep_findings(con, export, rows)
         added = record_revisions(con, load_id, now, rows.old_tables)
@@ -345,15 +353,16 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
     src = Path(src_dir)
     db = Path(db_path)
     rules = _rules(rules)
+    fingerprint = check_fingerprint(rules, strict)
+    if readers is None and db.is_file():
+        same = _unchanged(src, db, fingerprint, lock_timeout)
+        if same is not None:
+            return same
     export = read_export(src, strict=False, readers=default_readers() if readers is None else readers)
     if db.exists() and not db.is_file():
         raise StoreError(f"数据库路径 {db} 不是文件")
     db.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(db) + ".lock", timeout=lock_timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise StoreError(f"另一个导入正在写入 {db}（等待 {lock_timeout:g} 秒仍未结束），请稍后重试") from None
+    lock = _lock(db, lock_timeout)
     try:
         _remove_stale_temps(db)
         has_old = db.exists()
@@ -374,7 +383,7 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
                                              severity_of(rules), strict)
             if errors:
                 raise ValidationFailed(errors)
-            if has_old and _last_load_shas(con) == export.sha256s:
+            if has_old and _same_as_last_load(con, export, fingerprint):
                 summary.unchanged = True
                 summary.totals = {n: con.execute(f"SELECT count(*) FROM old.{n}").fetchone()[0]
                                   for n in TABLE_ORDER if n in rows.old_tables}
@@ -382,7 +391,7 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
                 con = None
                 _remove(tmp)
                 return summary
-            summary.load_id = _build(con, export, rows, has_old, src, summary.findings, summary)
+            summary.load_id = _build(con, export, rows, has_old, src, summary.findings, summary, fingerprint)
             summary.totals = {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
                               for n in TABLE_ORDER}
             if has_old:
@@ -406,6 +415,32 @@ def ingest(src_dir: str | Path, db_path: str | Path, *, lock_timeout: float = LO
             raise
     finally:
         lock.release()
+
+
+def _lock(db: Path, timeout: float) -> FileLock:
+    lock = FileLock(str(db) + ".lock", timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StoreError(f"另一个导入正在写入 {db}（等待 {timeout:g} 秒仍未结束），请稍后重试") from None
+    return lock
+
+
+def _unchanged(src: Path, db: Path, fingerprint: str, lock_timeout: float) -> IngestSummary | None:
+    """The summary of an unchanged re-ingest found by hashing alone (:mod:`.unchanged`), or None."""
+    lock = _lock(db, lock_timeout)
+    try:
+        last = unchanged_load(src, db, fingerprint, TABLE_ORDER)
+    finally:
+        lock.release()
+    if last is None:
+        return None
+    files = [SourceFile(path=f, sha256=h, table=t, sheet=s, rows=n) for f, s, t, h, n in last.rows]
+    rows: dict[str, int] = {}
+    for f in files:
+        rows[f.table] = rows.get(f.table, 0) + int(f.rows or 0)
+    return IngestSummary(db_path=db, src_dir=src, files=files, rows=rows, years={}, totals=last.totals,
+                         unchanged=True, findings=last.findings)
 
 
 def _rules(rules):

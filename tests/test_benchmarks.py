@@ -1,0 +1,52 @@
+"""Every benchmark script runs end to end on a tiny scale, so that none can rot unnoticed: each step
+exits 0 and reports what its figures are made of. No timing is asserted."""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_ingest  # noqa: E402
+import bench_reports  # noqa: E402
+import bench_suite  # noqa: E402
+
+
+def test_bench_ingest_tiny(tmp_path):
+    out = tmp_path / "out"
+    assert bench_ingest.main(["--out", str(out), "--districts", "1", "--json", str(tmp_path / "r.json")]) == 0
+    r = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    assert set(r) == {"demo", "floor_raw", "floor_duckdb", "floor_pandas", "ingest", "again", "bad"}
+    for step in ("demo", "floor_raw", "floor_duckdb", "floor_pandas", "ingest", "again"):
+        assert r[step]["exit"] == 0, (step, r[step]["stderr_tail"])
+    assert r["ingest"]["unchanged"] is False and r["again"]["unchanged"] is True
+    assert r["ingest"]["rows"]["payments"] == r["floor_duckdb"]["rows"] > 0
+    assert set(r["again"]["vs_raw"]) == {"wall_s", "cpu_s"}
+    assert r["bad"]["refused"] and "12x.50" in " ".join(r["bad"]["message"])
+
+
+def test_bench_reports_tiny(demo_db, tmp_path):
+    """One report on the district demo: its analysis alone, ``perflib run --force``, and again."""
+    js = tmp_path / "r.json"
+    assert bench_reports.main(["--db", str(demo_db), "--out", str(tmp_path / "b"), "--only", "coverage",
+                               "--repeat", "1", "--json", str(js)]) == 0
+    r = json.loads(js.read_text("utf-8"))
+    assert r["coverage.analysis"]["exit"] == 0 and r["coverage.analysis"]["cells_s"]
+    assert r["coverage.run"]["runs"][0]["exit_code"] == 0 and r["coverage.again"]["exit_code"] == 0
+
+
+def test_bench_suite_tiny(demo_db, tmp_path, capsys):
+    """One report instead of the suite (on a copy of the session's demo store): naive papermill +
+    nbconvert, perflib run twice, the kernel floor."""
+    work = tmp_path / "suite"
+    work.mkdir()
+    shutil.copy(demo_db, work / "perf.duckdb")
+    assert bench_suite.main(["--work", str(work), "--only", "coverage", "--floor-repeat", "1"]) == 0
+    r = json.loads((work / "results.json").read_text("utf-8"))
+    assert r["naive"]["reports"] == r["jobs2"]["reports"] > 0 and not r["naive"]["failed"]
+    assert r["jobs2"]["ok"] == r["jobs2"]["reports"] and r["second_run"]["skipped"] == r["jobs2"]["reports"]
+    assert r["floor"]["fresh_kernel"] > 0
+    assert "speed-up vs naive" in capsys.readouterr().out
