@@ -7,6 +7,11 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
+# end to end (≈ 1.5 min together): in the full suite `make test` runs, not in the fast lane
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
