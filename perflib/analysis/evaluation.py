@@ -148,20 +148,26 @@ def level_weights(rules) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------
 def grade_of(score: float | None, rules) -> str | None:
     """Grade of one score: 优 ≥ excellent, 良 ≥ good, 中 ≥ fair, else 差 (lower bounds inclusive); None for NaN."""
+    return _grade(score, rules.value("grades.excellent"), rules.value("grades.good"), rules.value("grades.fair"))
+
+
+def _grade(score, excellent, good, fair) -> str | None:
     if score is None or (isinstance(score, float) and math.isnan(score)) or pd.isna(score):
         return None
-    if score >= rules.value("grades.excellent"):
+    if score >= excellent:
         return "优"
-    if score >= rules.value("grades.good"):
+    if score >= good:
         return "良"
-    if score >= rules.value("grades.fair"):
+    if score >= fair:
         return "中"
     return "差"
 
 
 def grades_of(scores: pd.Series, rules) -> pd.Series:
-    """Grades of a Series of scores (object dtype, None where the score is NaN)."""
-    return pd.Series([grade_of(s, rules) for s in scores], index=scores.index, dtype=object)
+    """Grades of a Series of scores (object dtype, None where the score is NaN); the thresholds are
+    read from the rules once, not per score."""
+    t = (rules.value("grades.excellent"), rules.value("grades.good"), rules.value("grades.fair"))
+    return pd.Series([_grade(s, *t) for s in scores], index=scores.index, dtype=object)
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,16 +416,19 @@ def _self_eval_flags(out: pd.DataFrame, ind: pd.DataFrame, rules) -> pd.DataFram
     full_min = float(rules.value("self_evaluation.full_marks_min"))
     low_exec = float(rules.value("self_evaluation.full_marks_low_execution"))
     rows: list[dict] = []
-    info = out.set_index("project_id")
+    # each project's first row, looked up in a dict (a frame lookup per flag took a minute for the
+    # ~300,000 flags of a province)
+    cols = ["project_name", "level1_name", "reported_score", "recomputed_score", "execution_rate", "spent_amount"]
+    info: dict = {}
+    for pid, *values in zip(out["project_id"], *(out[c].to_numpy(dtype=object) for c in cols)):
+        info.setdefault(pid, values)
 
     def add(pid, flag, **numbers):
-        p = info.loc[pid]
-        if isinstance(p, pd.DataFrame):
-            p = p.iloc[0]
-        rows.append({"project_id": pid, "project_name": p["project_name"], "level1_name": p["level1_name"],
-                     "flag": flag, "reported_score": p["reported_score"],
-                     "recomputed_score": p["recomputed_score"], "execution_rate": p["execution_rate"],
-                     "spent_amount": p["spent_amount"], **numbers})
+        name, level1, reported, recomputed, rate, spent = info[pid]
+        rows.append({"project_id": pid, "project_name": name, "level1_name": level1,
+                     "flag": flag, "reported_score": reported,
+                     "recomputed_score": recomputed, "execution_rate": rate,
+                     "spent_amount": spent, **numbers})
 
     for rec in out.itertuples(index=False):
         if not rec.recomputable:
