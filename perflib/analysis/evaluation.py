@@ -370,9 +370,8 @@ def _project_scores(base: pd.DataFrame, ind: pd.DataFrame, rules) -> tuple[pd.Da
     out["difference"] = (out["reported_score"] - out["recomputed_score"]).round(2)
     out["grade"] = grades_of(out["recomputed_score"], rules)
     out["reported_grade"] = grades_of(out["reported_score"], rules)
-    counts = ind.groupby(KEY).agg(indicators=("indicator", "size"),
-                                  missing_actuals=("status", lambda s: int((s == MISSING_ACTUAL).sum())),
-                                  overachieved=("overachieved", "sum"))
+    counts = ind.assign(_missing=(ind["status"] == MISSING_ACTUAL).astype("int64")).groupby(KEY).agg(
+        indicators=("indicator", "size"), missing_actuals=("_missing", "sum"), overachieved=("overachieved", "sum"))
     out = out.merge(counts.reset_index(), on=KEY, how="left")
     for c in ("indicators", "missing_actuals", "overachieved"):
         out[c] = out[c].fillna(0).astype(int)
@@ -430,19 +429,22 @@ def _self_eval_flags(out: pd.DataFrame, ind: pd.DataFrame, rules) -> pd.DataFram
                      "recomputed_score": recomputed, "execution_rate": rate,
                      "spent_amount": spent, **numbers})
 
-    for rec in out.itertuples(index=False):
+    # only the columns the checks read (iterating every column of the frame was most of the time)
+    checked = ["project_id", "recomputable", "reported_score", "recomputed_score", "execution_rate"]
+    for rec in out[checked].itertuples(index=False):
         if not rec.recomputable:
             add(rec.project_id, FLAG_NOT_RECOMPUTED)
             continue
         diff = rec.reported_score - rec.recomputed_score
         if round(diff, 6) > margin:
             add(rec.project_id, FLAG_INFLATED, difference=diff, threshold=margin)
-    for rec in out.itertuples(index=False):
+    for rec in out[checked].itertuples(index=False):
         if pd.isna(rec.execution_rate):
             add(rec.project_id, FLAG_NO_BUDGET)
         elif rec.reported_score >= full_min and round(rec.execution_rate, EPS_DIGITS) < low_exec:
             add(rec.project_id, FLAG_FULL_LOW_EXEC, threshold=low_exec)
-    for rec in ind[ind["overachieved"]].itertuples(index=False):
+    over_cols = ["project_id", "indicator", "direction", "target_value", "actual_value", "unit", "achievement"]
+    for rec in ind.loc[ind["overachieved"], over_cols].itertuples(index=False):
         add(rec.project_id, FLAG_OVERACHIEVED, threshold=over_ratio, indicator=rec.indicator,
             direction=rec.direction, target_value=rec.target_value, actual_value=rec.actual_value,
             unit=rec.unit if isinstance(rec.unit, str) else "", achievement=rec.achievement)
