@@ -154,18 +154,11 @@ def grade_of(score: float | None, rules) -> str | None:
 def _grade(score, excellent, good, fair) -> str | None:
     if score is None or (isinstance(score, float) and math.isnan(score)) or pd.isna(score):
         return None
-    if score >= excellent:
-        return "优"
-    if score >= good:
-        return "良"
-    if score >= fair:
-        return "中"
-    return "差"
+    return "优" if score >= excellent else "良" if score >= good else "中" if score >= fair else "差"
 
 
 def grades_of(scores: pd.Series, rules) -> pd.Series:
-    """Grades of a Series of scores (object dtype, None where the score is NaN); the thresholds are
-    read from the rules once, not per score."""
+    """Grades of a Series of scores (object dtype, None where the score is NaN); thresholds read once."""
     t = (rules.value("grades.excellent"), rules.value("grades.good"), rules.value("grades.fair"))
     return pd.Series([_grade(s, *t) for s in scores], index=scores.index, dtype=object)
 
@@ -370,8 +363,8 @@ def _project_scores(base: pd.DataFrame, ind: pd.DataFrame, rules) -> tuple[pd.Da
     out["difference"] = (out["reported_score"] - out["recomputed_score"]).round(2)
     out["grade"] = grades_of(out["recomputed_score"], rules)
     out["reported_grade"] = grades_of(out["reported_score"], rules)
-    counts = ind.assign(_missing=(ind["status"] == MISSING_ACTUAL).astype("int64")).groupby(KEY).agg(
-        indicators=("indicator", "size"), missing_actuals=("_missing", "sum"), overachieved=("overachieved", "sum"))
+    counts = ind.assign(_miss=(ind["status"] == MISSING_ACTUAL).astype("int64")).groupby(KEY).agg(
+        indicators=("indicator", "size"), missing_actuals=("_miss", "sum"), overachieved=("overachieved", "sum"))
     out = out.merge(counts.reset_index(), on=KEY, how="left")
     for c in ("indicators", "missing_actuals", "overachieved"):
         out[c] = out[c].fillna(0).astype(int)
@@ -415,21 +408,17 @@ def _self_eval_flags(out: pd.DataFrame, ind: pd.DataFrame, rules) -> pd.DataFram
     full_min = float(rules.value("self_evaluation.full_marks_min"))
     low_exec = float(rules.value("self_evaluation.full_marks_low_execution"))
     rows: list[dict] = []
-    # each project's first row, looked up in a dict (a frame lookup per flag took a minute for the
-    # ~300,000 flags of a province)
+    # each project's first row in a dict (a frame lookup per flag: a minute for a province's ~300,000)
     cols = ["project_name", "level1_name", "reported_score", "recomputed_score", "execution_rate", "spent_amount"]
-    info: dict = {}
-    for pid, *values in zip(out["project_id"], *(out[c].to_numpy(dtype=object) for c in cols)):
-        info.setdefault(pid, values)
+    info = {}  # reversed, so that the first row of a project is the one kept
+    info.update(reversed(list(zip(out["project_id"], zip(*(out[c].to_numpy(dtype=object) for c in cols))))))
 
     def add(pid, flag, **numbers):
         name, level1, reported, recomputed, rate, spent = info[pid]
-        rows.append({"project_id": pid, "project_name": name, "level1_name": level1,
-                     "flag": flag, "reported_score": reported,
-                     "recomputed_score": recomputed, "execution_rate": rate,
+        rows.append({"project_id": pid, "project_name": name, "level1_name": level1, "flag": flag,
+                     "reported_score": reported, "recomputed_score": recomputed, "execution_rate": rate,
                      "spent_amount": spent, **numbers})
 
-    # only the columns the checks read (iterating every column of the frame was most of the time)
     checked = ["project_id", "recomputable", "reported_score", "recomputed_score", "execution_rate"]
     for rec in out[checked].itertuples(index=False):
         if not rec.recomputable:
