@@ -148,20 +148,19 @@ def level_weights(rules) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------
 def grade_of(score: float | None, rules) -> str | None:
     """Grade of one score: 优 ≥ excellent, 良 ≥ good, 中 ≥ fair, else 差 (lower bounds inclusive); None for NaN."""
+    return _grade(score, rules.value("grades.excellent"), rules.value("grades.good"), rules.value("grades.fair"))
+
+
+def _grade(score, excellent, good, fair) -> str | None:
     if score is None or (isinstance(score, float) and math.isnan(score)) or pd.isna(score):
         return None
-    if score >= rules.value("grades.excellent"):
-        return "优"
-    if score >= rules.value("grades.good"):
-        return "良"
-    if score >= rules.value("grades.fair"):
-        return "中"
-    return "差"
+    return "优" if score >= excellent else "良" if score >= good else "中" if score >= fair else "差"
 
 
 def grades_of(scores: pd.Series, rules) -> pd.Series:
-    """Grades of a Series of scores (object dtype, None where the score is NaN)."""
-    return pd.Series([grade_of(s, rules) for s in scores], index=scores.index, dtype=object)
+    """Grades of a Series of scores (object dtype, None where the score is NaN); thresholds read once."""
+    t = (rules.value("grades.excellent"), rules.value("grades.good"), rules.value("grades.fair"))
+    return pd.Series([_grade(s, *t) for s in scores], index=scores.index, dtype=object)
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,9 +363,8 @@ def _project_scores(base: pd.DataFrame, ind: pd.DataFrame, rules) -> tuple[pd.Da
     out["difference"] = (out["reported_score"] - out["recomputed_score"]).round(2)
     out["grade"] = grades_of(out["recomputed_score"], rules)
     out["reported_grade"] = grades_of(out["reported_score"], rules)
-    counts = ind.groupby(KEY).agg(indicators=("indicator", "size"),
-                                  missing_actuals=("status", lambda s: int((s == MISSING_ACTUAL).sum())),
-                                  overachieved=("overachieved", "sum"))
+    counts = ind.assign(_miss=(ind["status"] == MISSING_ACTUAL).astype("int64")).groupby(KEY).agg(
+        indicators=("indicator", "size"), missing_actuals=("_miss", "sum"), overachieved=("overachieved", "sum"))
     out = out.merge(counts.reset_index(), on=KEY, how="left")
     for c in ("indicators", "missing_actuals", "overachieved"):
         out[c] = out[c].fillna(0).astype(int)
@@ -410,30 +408,32 @@ def _self_eval_flags(out: pd.DataFrame, ind: pd.DataFrame, rules) -> pd.DataFram
     full_min = float(rules.value("self_evaluation.full_marks_min"))
     low_exec = float(rules.value("self_evaluation.full_marks_low_execution"))
     rows: list[dict] = []
-    info = out.set_index("project_id")
+    # each project's first row in a dict (a frame lookup per flag: a minute for a province's ~300,000)
+    cols = ["project_name", "level1_name", "reported_score", "recomputed_score", "execution_rate", "spent_amount"]
+    info = {}  # reversed, so that the first row of a project is the one kept
+    info.update(reversed(list(zip(out["project_id"], zip(*(out[c].to_numpy(dtype=object) for c in cols))))))
 
     def add(pid, flag, **numbers):
-        p = info.loc[pid]
-        if isinstance(p, pd.DataFrame):
-            p = p.iloc[0]
-        rows.append({"project_id": pid, "project_name": p["project_name"], "level1_name": p["level1_name"],
-                     "flag": flag, "reported_score": p["reported_score"],
-                     "recomputed_score": p["recomputed_score"], "execution_rate": p["execution_rate"],
-                     "spent_amount": p["spent_amount"], **numbers})
+        name, level1, reported, recomputed, rate, spent = info[pid]
+        rows.append({"project_id": pid, "project_name": name, "level1_name": level1, "flag": flag,
+                     "reported_score": reported, "recomputed_score": recomputed, "execution_rate": rate,
+                     "spent_amount": spent, **numbers})
 
-    for rec in out.itertuples(index=False):
+    checked = ["project_id", "recomputable", "reported_score", "recomputed_score", "execution_rate"]
+    for rec in out[checked].itertuples(index=False):
         if not rec.recomputable:
             add(rec.project_id, FLAG_NOT_RECOMPUTED)
             continue
         diff = rec.reported_score - rec.recomputed_score
         if round(diff, 6) > margin:
             add(rec.project_id, FLAG_INFLATED, difference=diff, threshold=margin)
-    for rec in out.itertuples(index=False):
+    for rec in out[checked].itertuples(index=False):
         if pd.isna(rec.execution_rate):
             add(rec.project_id, FLAG_NO_BUDGET)
         elif rec.reported_score >= full_min and round(rec.execution_rate, EPS_DIGITS) < low_exec:
             add(rec.project_id, FLAG_FULL_LOW_EXEC, threshold=low_exec)
-    for rec in ind[ind["overachieved"]].itertuples(index=False):
+    over_cols = ["project_id", "indicator", "direction", "target_value", "actual_value", "unit", "achievement"]
+    for rec in ind.loc[ind["overachieved"], over_cols].itertuples(index=False):
         add(rec.project_id, FLAG_OVERACHIEVED, threshold=over_ratio, indicator=rec.indicator,
             direction=rec.direction, target_value=rec.target_value, actual_value=rec.actual_value,
             unit=rec.unit if isinstance(rec.unit, str) else "", achievement=rec.achievement)

@@ -50,7 +50,13 @@ def _parse_number(value) -> float:
 
 
 def to_number(values: pd.Series) -> pd.Series:
-    """Parse a Series of indicator values into floats (NaN where not a number)."""
+    """Parse a Series of indicator values into floats (NaN where not a number). Text columns are
+    parsed once per distinct value (a province has ~700,000 values, most of them repeated)."""
+    if isinstance(values.dtype, pd.StringDtype) or (
+            values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")):
+        codes, uniques = pd.factorize(values)
+        parsed = np.array([_parse_number(v) for v in uniques] + [math.nan], dtype="float64")
+        return pd.Series(parsed[codes], index=values.index, dtype="float64")  # code −1 (missing) → NaN
     return pd.Series([_parse_number(v) for v in values], index=values.index, dtype="float64")
 
 

@@ -376,15 +376,18 @@ def _to_number(s: pd.Series) -> pd.Series:
     return out
 
 
-def indicator_completion(direction: pd.Series, target: pd.Series, actual: pd.Series, rules) -> pd.Series:
+def indicator_completion(direction: pd.Series, target: pd.Series, actual: pd.Series, rules,
+                         target_number: pd.Series | None = None) -> pd.Series:
     """Completion of each indicator so far, as a fraction of its target.
 
     ≥ and =: actual / target; ≤ (a ceiling): 1 when actual ≤ target, else target / actual; 定性: the
     tier of the actual value (优/良/中/差) from ``self_evaluation.qualitative_tiers``. NaN when the
     actual value is missing or not comparable (a target or actual of 0 where it would divide).
+    ``target_number``: the targets as numbers when the caller has them already.
     """
     tiers = rules.value("self_evaluation.qualitative_tiers")
-    t, a = _to_number(target), _to_number(actual)
+    t = _to_number(target) if target_number is None else target_number
+    a = _to_number(actual)
     d = direction.astype("string")
     out = pd.Series(np.nan, index=direction.index, dtype="float64")
     ge = d.isin(["≥", "="]).fillna(False).astype(bool) & (t != 0)
@@ -402,14 +405,15 @@ def indicator_completion(direction: pd.Series, target: pd.Series, actual: pd.Ser
 QUANTITY_LEVEL2 = "数量指标"
 
 
-def cumulative_mask(indicators: pd.DataFrame) -> pd.Series:
+def cumulative_mask(indicators: pd.DataFrame, target_number: pd.Series | None = None) -> pd.Series:
     """Indicators whose actual value accumulates over the year, so that its completion so far is
     comparable with the execution rate: 二级指标 = 数量指标; where 二级指标 is empty, a ≥ or =
     indicator with a numeric target whose unit is not %. Level-type indicators (合格率, 满意度, 定性,
-    ≤ ceilings) say how well, not how far, and are reported as attainment instead."""
+    ≤ ceilings) say how well, not how far, and are reported as attainment instead.
+    ``target_number``: the targets as numbers when the caller has them already."""
     level2 = indicators["level2"].astype("string").str.strip()
     has_level2 = level2.notna() & (level2 != "")
-    numeric = _to_number(indicators["target_value"]).notna()
+    numeric = (_to_number(indicators["target_value"]) if target_number is None else target_number).notna()
     unit = indicators["unit"].astype("string").str.strip().fillna("")
     fallback = indicators["direction"].isin(["≥", "="]) & numeric & ~unit.isin(["%", "％"])
     out = (has_level2 & (level2 == QUANTITY_LEVEL2)) | (~has_level2 & fallback)
@@ -422,14 +426,33 @@ def target_progress(store, year: int, as_of_month: int, rules, dept: str | None 
     (see :func:`cumulative_mask`), deviation reason and likelihood of completion; project columns
     joined (redacted)."""
     year, m = int(year), check_month(as_of_month)
-    rows = store.redact_frame(store.sql(_TARGET_PROGRESS_SQL, [year, m, year]))
+    # rows come sorted by (project_id, indicator), the monitoring table's key within a snapshot
+    rows = store.redact_frame(store.sql(_TARGET_PROGRESS_SQL + " ORDER BY mo.project_id, mo.indicator",
+                                        [year, m, year]))
     projects = store.projects(year)
     projects = _restrict(projects[~projects["is_classified"]], dept)[
         ["project_id", "project_name", "dept_name", "level1_code", "level1_name", "budget"]]
-    df = projects.merge(rows, on="project_id", how="inner")
-    df["completion"] = indicator_completion(df["direction"], df["target_value"], df["actual_value"], rules)
-    df["cumulative"] = cumulative_mask(df)
-    return df.sort_values(["level1_code", "project_id", "indicator"]).reset_index(drop=True)
+    df = _join_sorted(projects, rows)
+    target = _to_number(df["target_value"])
+    df["completion"] = indicator_completion(df["direction"], df["target_value"], df["actual_value"], rules,
+                                            target_number=target)
+    df["cumulative"] = cumulative_mask(df, target_number=target)
+    return df
+
+
+def _join_sorted(projects: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``projects.merge(rows, on="project_id")`` sorted by (level1_code, project_id, indicator), with
+    ``rows`` already sorted by (project_id, indicator) and project_id unique in ``projects``: each
+    column is gathered once (a merge then a sort moves the ~500,000 indicator rows of a province
+    twice, string columns included)."""
+    pos = pd.Index(projects["project_id"]).get_indexer(rows["project_id"])
+    hit = np.flatnonzero(pos >= 0)
+    level1 = projects["level1_code"].to_numpy(dtype=object)[pos[hit]]
+    codes, _ = pd.factorize(pd.Series(level1, dtype=object), sort=True, use_na_sentinel=False)
+    order = hit[np.argsort(codes, kind="stable")]   # rows keep their (project_id, indicator) order
+    left = projects.iloc[pos[order]].reset_index(drop=True)
+    right = rows.drop(columns="project_id").iloc[order].reset_index(drop=True)
+    return pd.concat([left, right], axis=1)
 
 
 LIKELIHOOD_ORDER = {"确定能": 0, "有可能": 1, "完全不可能": 2}

@@ -171,8 +171,5 @@ def findings_count(store, year: int, tables: Iterable[str], dept: str | None = N
     if not tables:
         return 0
     if dept is None:  # no department needed: count without joining projects
-        raw = store.findings({int(year), int(year) - 1})
-        keep = raw["table_name"].isin(tables) & (
-            raw["year"].isna() | (raw["year"] == raw["table_name"].map(lambda t: data_year(t, year))))
-        return int(keep.astype(bool).sum())
+        return store.findings_count([(t, data_year(t, year)) for t in tables])
     return int(len(findings(store, year, dept, tables)))

@@ -354,7 +354,10 @@ class Report:
         from matplotlib.text import Text
 
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        # perflib's charts lay themselves out (tight_layout), so the picture is the figure as laid
+        # out; a tight bounding box costs one more drawing pass and is kept only for a figure-level
+        # legend, which may sit outside the figure (the cost structure chart's, below its axes)
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if fig.legends else None)
         # the words drawn in the picture, for the runner's classified-leak check (pixels hide them)
         drawn = [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
         plt.close(fig)

@@ -766,3 +766,24 @@ def test_selfeval_scope_side_by_side(rules):
 
 def _store_targets():
     return _store().table("targets")
+
+
+# --- issue 20: the fast paths equal the per-value computations they replace ------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(min_value=-10, max_value=110), st.just(float("nan"))), max_size=30))
+def test_grades_of_equals_grade_of_each_score(scores):
+    s = pd.Series(scores, dtype=object)
+    rules = load_rules()
+    assert list(ev.grades_of(s, rules)) == [ev.grade_of(v, rules) for v in scores]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789.,%，％ 　abc良１２", max_size=6)), max_size=30))
+def test_indicator_numbers_parsed_per_distinct_value_equal_parsing_each(values):
+    from perflib.analysis import indicators
+
+    for s in (pd.Series(values, dtype=object), pd.Series(values, dtype="string")):
+        want = [indicators._parse_number(v) for v in s]
+        got = indicators.to_number(s)
+        assert list(got.index) == list(s.index)
+        assert all((g == w) or (math.isnan(g) and math.isnan(w)) for g, w in zip(got, want))

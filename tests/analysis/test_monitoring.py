@@ -695,3 +695,27 @@ def test_key_round_is_computed_to_july():
         assert may["spent"].tolist() == [460.0] and may["time_progress"].tolist() == [pytest.approx(5 / 12)]
     assert "1—7 月" in mon_text.key_round_text(12, RULES) and "早于" in mon_text.key_round_text(12, RULES)
     assert "只到 5 月底" in mon_text.key_round_text(5, RULES)
+
+
+# --- issue 20: the fast paths equal the plain computations they replace -------------------------
+def test_target_progress_equals_a_plain_merge_and_sort_on_the_demo(demo_db):
+    """target_progress gathers the indicator rows once in report order; the result is the frame a
+    plain merge of the projects with the snapshot rows, then a sort, gives (whole district and one
+    department), with completion and the cumulative mask computed from the raw columns."""
+    with Store(demo_db) as s:
+        month = mon.last_complete_month(s, 2023, RULES)
+        for dept in (None, s.departments().query("is_level1")["dept_code"].iloc[0]):
+            got = mon.target_progress(s, 2023, month, RULES, dept)
+            rows = s.redact_frame(s.sql(mon._TARGET_PROGRESS_SQL, [2023, month, 2023]))
+            projects = s.projects(2023)
+            projects = projects[~projects["is_classified"]]
+            if dept is not None:
+                projects = projects[projects["level1_code"] == dept]
+            projects = projects[["project_id", "project_name", "dept_name", "level1_code", "level1_name", "budget"]]
+            want = projects.merge(rows, on="project_id", how="inner")
+            want["completion"] = mon.indicator_completion(want["direction"], want["target_value"],
+                                                          want["actual_value"], RULES)
+            want["cumulative"] = mon.cumulative_mask(want)
+            want = want.sort_values(["level1_code", "project_id", "indicator"]).reset_index(drop=True)
+            assert len(got) > 10
+            pd.testing.assert_frame_equal(got, want, check_exact=True)

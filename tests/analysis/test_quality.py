@@ -164,3 +164,38 @@ def test_demo_classified_finding_is_redacted(planted):
         assert row["dept_code"] == dept  # its department still counts it (from the project)
         shown = " ".join(map(str, found.to_numpy().ravel()))
         assert pid not in shown and name not in shown
+
+
+def test_findings_count_equals_counting_the_listed_findings(store, demo_db):
+    """The count made in DuckDB equals filtering the stored (redacted) findings of the report year's
+    data in pandas, for every report's tables, on the hand-made store and on the demo."""
+    for s in (store, Store(demo_db)):
+        for year in (2022, 2023, 2024):
+            raw = s.findings({year, year - 1})
+            for tables in [*q.REPORT_TABLES.values(), ["targets"], []]:
+                keep = raw["table_name"].isin(list(tables)) & (
+                    raw["year"].isna() | (raw["year"] == raw["table_name"].map(lambda t: q.data_year(t, year))))
+                assert q.findings_count(s, year, tables) == int(keep.astype(bool).sum()), (year, tables)
+
+
+def test_redacted_findings_equal_a_substitution_over_every_cell(store):
+    """Store.findings runs its substitution only on the cells that contain a classified word; the
+    result equals substituting in every cell (codes to surrogates, names to the classified name)."""
+    import re
+
+    plain = Store.from_frames({"departments": DEPARTMENTS, "projects": PROJECTS}, redact=False)
+    insert_findings(plain.con, ROWS)
+    raw = plain.findings()
+    classified = PROJECTS[PROJECTS["is_classified"]]
+    swap = {**{n: CLASSIFIED_NAME for n in classified["project_name"]}, **store.classified}
+    words = sorted(swap, key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, words)))
+    want = raw.copy()
+    for c in ("record_key", "value", "message"):
+        want[c] = want[c].map(lambda v: pattern.sub(lambda m: swap[m.group(0)], v) if isinstance(v, str) else v)
+    hit = want["project_id"].isin(list(store.classified))
+    want.loc[hit, "project_id"] = want.loc[hit, "project_id"].map(store.classified)
+    got = store.findings()
+    assert (got["message"].astype(str).str.contains("S1")).sum() == 0 and hit.any()
+    pd.testing.assert_frame_equal(got, want)
+    plain.close()
