@@ -16,7 +16,8 @@ Stable API (other test modules rely on it; extend, don't change):
 - fixtures: ``export_dir`` (the small export written to ``tmp_path/export``), ``db_path``
   (``tmp_path/perf.duckdb``, not created), ``ingested_db`` (``export_dir`` ingested into
   ``db_path``), ``sha256_of(path)`` helper; ``demo_db`` (session-scoped: ``perflib demo`` seed 0
-  written once and ingested into a DuckDB file; treat it as read-only); ``planted_db`` (a copy of
+  written once and ingested into a DuckDB file; treat it as read-only; ``demo_ingest`` gives its
+  export folder and findings count too); ``planted_db`` (a copy of
   ``demo_db`` with data-quality findings planted: {"db", "classified"}).
 
 Small export facts (worked out by hand, used by the tests):
@@ -235,18 +236,26 @@ def build_once(tmp_path_factory, name: str, build) -> dict:
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    """The default demo export (seed 0) ingested once per test run; do not write to it."""
+def demo_ingest(tmp_path_factory) -> dict:
+    """The default demo export (seed 0) written and ingested once per test run (read-only):
+    {"export": folder, "db": DuckDB file, "findings": the number of findings the ingest returned}."""
     def build(root: Path) -> dict:
         from perflib.demo import write_demo
         from perflib.ingest import ingest
 
         src = write_demo(root / "export", seed=0)
         db = root / "perf.duckdb"
-        ingest(src, db)
-        return {"db": str(db)}
+        summary = ingest(src, db)
+        return {"export": str(src), "db": str(db), "findings": len(summary.findings)}
 
-    return Path(build_once(tmp_path_factory, "demo", build)["db"])
+    done = build_once(tmp_path_factory, "demo", build)
+    return dict(done, export=Path(done["export"]), db=Path(done["db"]))
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_ingest) -> Path:
+    """The default demo export (seed 0) ingested once per test run; do not write to it."""
+    return demo_ingest["db"]
 
 
 # --- findings (issue 14): a hand-made store's departments, projects and findings rows ----------------
