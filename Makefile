@@ -28,7 +28,7 @@ reports: ingest
 	$(BIN)/perflib run --db $(DB) --out $(OUT) --jobs 2 --rules $(DEMO).rules.yaml --notices
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope
 
 clean:
 	rm -rf $(VENV) $(DEMO) $(DEMO).rules.yaml $(DB) $(OUT)/*

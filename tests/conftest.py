@@ -16,7 +16,8 @@ Stable API (other test modules rely on it; extend, don't change):
 - fixtures: ``export_dir`` (the small export written to ``tmp_path/export``), ``db_path``
   (``tmp_path/perf.duckdb``, not created), ``ingested_db`` (``export_dir`` ingested into
   ``db_path``), ``sha256_of(path)`` helper; ``demo_db`` (session-scoped: ``perflib demo`` seed 0
-  written once and ingested into a DuckDB file; treat it as read-only); ``planted_db`` (a copy of
+  written once and ingested into a DuckDB file; treat it as read-only; ``demo_ingest`` gives its
+  export folder and findings count too); ``planted_db`` (a copy of
   ``demo_db`` with data-quality findings planted: {"db", "classified"}).
 
 Small export facts (worked out by hand, used by the tests):
@@ -208,18 +209,53 @@ def ingested_db(export_dir, db_path) -> Path:
     return db_path
 
 
+def build_once(tmp_path_factory, name: str, build) -> dict:
+    """``build(folder)`` run once per test run; returns its JSON-ready result (a dict).
+
+    In one process this is a plain session fixture's body. Under pytest-xdist (``make test`` runs
+    ``-n 2``) every worker asks for it: the first builds it in a folder shared by the run under a
+    file lock, the others wait and read its result (the pattern of the xdist docs), so the demo is
+    generated, ingested and rendered once, not once per worker. What it builds is read-only."""
+    import json
+    import shutil
+
+    from filelock import FileLock
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return build(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent
+    root, done = shared / name, shared / f"{name}.json"
+    with FileLock(str(shared / f"{name}.lock")):
+        if done.exists():
+            return json.loads(done.read_text("utf-8"))
+        shutil.rmtree(root, ignore_errors=True)  # a build that failed in another worker
+        root.mkdir()
+        result = build(root)
+        done.write_text(json.dumps(result, ensure_ascii=False), "utf-8")
+        return result
+
+
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    """The default demo export (seed 0) ingested once per test session; do not write to it."""
-    from perflib.demo import write_demo
-    from perflib.ingest import ingest
+def demo_ingest(tmp_path_factory) -> dict:
+    """The default demo export (seed 0) written and ingested once per test run (read-only):
+    {"export": folder, "db": DuckDB file, "findings": the number of findings the ingest returned}."""
+    def build(root: Path) -> dict:
+        from perflib.demo import write_demo
+        from perflib.ingest import ingest
 
-    root = tmp_path_factory.mktemp("demo")
-    src = write_demo(root / "export", seed=0)
-    db = root / "perf.duckdb"
-    ingest(src, db)
-    return db
+        src = write_demo(root / "export", seed=0)
+        db = root / "perf.duckdb"
+        summary = ingest(src, db)
+        return {"export": str(src), "db": str(db), "findings": len(summary.findings)}
 
+    done = build_once(tmp_path_factory, "demo", build)
+    return dict(done, export=Path(done["export"]), db=Path(done["db"]))
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_ingest) -> Path:
+    """The default demo export (seed 0) ingested once per test run; do not write to it."""
+    return demo_ingest["db"]
 
 
 # --- findings (issue 14): a hand-made store's departments, projects and findings rows ----------------
@@ -397,15 +433,17 @@ def hostile_demo_data():
 @pytest.fixture(scope="session")
 def hostile_demo(tmp_path_factory) -> dict:
     """The hostile demo export ingested into a DuckDB file: {"root", "export", "db"} (read-only)."""
-    from perflib.demo import write_export as write_demo_export
-    from perflib.ingest import ingest
+    def build(root: Path) -> dict:
+        from perflib.demo import write_export as write_demo_export
+        from perflib.ingest import ingest
 
-    root = tmp_path_factory.mktemp("hostile")
-    export = root / "export"
-    write_demo_export(hostile_demo_data(), export)
-    db = root / "perf.duckdb"
-    ingest(export, db)
-    return {"root": root, "export": export, "db": db}
+        export = root / "export"
+        write_demo_export(hostile_demo_data(), export)
+        db = root / "perf.duckdb"
+        ingest(export, db)
+        return {"root": str(root), "export": str(export), "db": str(db)}
+
+    return {k: Path(v) for k, v in build_once(tmp_path_factory, "hostile", build).items()}
 
 
 # Loaded by every Python process of the run (PYTHONPATH): records the text drawn in each saved figure,
@@ -461,18 +499,13 @@ if _OUT:
 
 
 @pytest.fixture(scope="session")
-def demo_suite(hostile_demo) -> dict:
+def demo_suite(hostile_demo, tmp_path_factory) -> dict:
     """Every notebook rendered once on the hostile demo by ``perflib run`` in a subprocess, with its
     log (stdout, stderr, cell output via --log-output) captured and the text of every figure recorded.
 
     Returns {"out", "db", "returncode", "log", "figure_text" (list of lists of str), "seconds"}."""
     import json
-    import os
-    import subprocess
-    import sys
-    import time
 
-    root = hostile_demo["root"]
     keep = os.environ.get("PERFLIB_TEST_SUITE_DIR")  # developer aid: render once, reuse across runs
     if keep:
         root = Path(keep)
@@ -480,6 +513,21 @@ def demo_suite(hostile_demo) -> dict:
         if (root / "suite.json").exists():
             return dict(json.loads((root / "suite.json").read_text("utf-8")), out=root / "reports",
                         db=hostile_demo["db"])
+        result = _render_demo_suite(hostile_demo["db"], root)
+        (root / "suite.json").write_text(json.dumps(result, ensure_ascii=False), "utf-8")
+    else:
+        result = build_once(tmp_path_factory, "suite",
+                            lambda root: dict(_render_demo_suite(hostile_demo["db"], root), out=str(root / "reports")))
+    return dict(result, out=root / "reports" if keep else Path(result["out"]), db=hostile_demo["db"])
+
+
+def _render_demo_suite(db: Path, root: Path) -> dict:
+    """``perflib run`` of every report on ``db`` into ``root/reports``, figure texts recorded."""
+    import json
+    import subprocess
+    import sys
+    import time
+
     hook = root / "hook"
     hook.mkdir(exist_ok=True)
     (hook / "sitecustomize.py").write_text(FIGURE_TEXT_HOOK, "utf-8")
@@ -491,33 +539,32 @@ def demo_suite(hostile_demo) -> dict:
     env.pop("PERFLIB_NOTEBOOKS_DIR", None)
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "perflib.cli", "run", "--db", str(hostile_demo["db"]), "--out", str(out),
+        [sys.executable, "-m", "perflib.cli", "run", "--db", str(db), "--out", str(out),
          "--no-progress", "--log-output", "--jobs", "2"],
         env=env, capture_output=True, text=True, timeout=1200)
     seconds = time.monotonic() - started
     figures = []
     for p in sorted(texts.glob("*.jsonl")):
         figures += [json.loads(line) for line in p.read_text("utf-8").splitlines() if line.strip()]
-    result = {"returncode": proc.returncode, "log": proc.stdout + "\n" + proc.stderr,
-              "figure_text": figures, "seconds": seconds}
-    if keep:
-        (root / "suite.json").write_text(json.dumps(result, ensure_ascii=False), "utf-8")
-    return dict(result, out=out, db=hostile_demo["db"])
+    return {"returncode": proc.returncode, "log": proc.stdout + "\n" + proc.stderr,
+            "figure_text": figures, "seconds": seconds}
 
 
 @pytest.fixture(scope="session")
 def demo_reports(demo_db, tmp_path_factory) -> Path:
     """Every notebook rendered once on the default demo (seed 0) by ``perflib run --jobs 2`` in a
     subprocess; returns the output folder (read-only). The facts snapshot and page tests read it."""
-    import os
-    import subprocess
-    import sys
+    def build(out: Path) -> dict:
+        import subprocess
+        import sys
 
-    out = tmp_path_factory.mktemp("demo_reports")
-    env = dict(os.environ)
-    env.pop("PERFLIB_NOTEBOOKS_DIR", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "perflib.cli", "run", "--db", str(demo_db), "--out", str(out),
-         "--no-progress", "--jobs", "2"], env=env, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
+        env = dict(os.environ)
+        env.pop("PERFLIB_NOTEBOOKS_DIR", None)
+        proc = subprocess.run(
+            [sys.executable, "-m", "perflib.cli", "run", "--db", str(demo_db), "--out", str(out),
+             "--no-progress", "--jobs", "2"], env=env, capture_output=True, text=True, timeout=1200)
+        return {"out": str(out), "returncode": proc.returncode, "log": proc.stdout + proc.stderr}
+
+    result = build_once(tmp_path_factory, "demo_reports", build)
+    assert result["returncode"] == 0, result["log"]
+    return Path(result["out"])

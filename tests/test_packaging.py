@@ -67,8 +67,9 @@ def test_ci_runs_the_readme_test_command():
 
 # --- every import declared, every declaration imported -------------------------------------------
 # Declared for what they run, not for an import: jupyterlab is the analyst's editor (README),
-# ipykernel the kernel every report runs in (started by name, imported only by tests), pip by make.
-TOOLS = {"jupyterlab", "ipykernel"}
+# ipykernel the kernel every report runs in (started by name, imported only by tests), pip by make,
+# pytest-xdist the plugin `make test` runs the suite with (`-n 2`: CI has two cores).
+TOOLS = {"jupyterlab", "ipykernel", "pytest-xdist"}
 
 
 def _sources(*folders: str) -> list[Path]:

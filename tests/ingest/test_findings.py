@@ -185,10 +185,9 @@ def test_readers_agree_on_the_demo_findings(demo_export):
 
 # --- the demo: counts per kind against an independent count over its files ---------------------
 @pytest.fixture(scope="module")
-def demo_export(tmp_path_factory) -> Path:
-    from perflib.demo import write_demo
-
-    return write_demo(tmp_path_factory.mktemp("demo") / "export")
+def demo_export(demo_ingest) -> Path:
+    """The seed-0 demo export conftest writes once per run (read-only)."""
+    return demo_ingest["export"]
 
 
 def _read(folder: Path, label: str) -> pd.DataFrame:
@@ -213,7 +212,7 @@ def _utf8(raw: bytes) -> bool:
         return False
 
 
-def test_demo_findings_equal_an_independent_count(demo_export, tmp_path):
+def test_demo_findings_equal_an_independent_count(demo_export, demo_ingest):
     blank = lambda s: s.str.strip() == ""  # noqa: E731
     t = _read(demo_export, "绩效目标")
     m = _read(demo_export, "绩效监控")
@@ -230,12 +229,11 @@ def test_demo_findings_equal_an_independent_count(demo_export, tmp_path):
     assert want == {"target_weight_missing": 121, "monitoring_actual_missing": 156,
                     "deviation_reason_missing": 136, "satisfaction_missing": 480,
                     "selfeval_actual_missing": 115}   # the figures the brief states for the demo
-    db = tmp_path / "perf.duckdb"
-    summary = ingest(demo_export, db)
-    con = duckdb.connect(str(db), read_only=True)
+    # conftest's session ingest of this very folder (``ingest(demo_export, db)``), not a second one
+    con = duckdb.connect(str(demo_ingest["db"]), read_only=True)
     got = dict(con.execute("SELECT kind, count(*) FROM findings GROUP BY kind").fetchall())
     con.close()
-    assert got == want and len(summary.findings) == sum(want.values())
+    assert got == want and demo_ingest["findings"] == sum(want.values())
 
 
 # --- the rule set itself -----------------------------------------------------------------------

@@ -57,10 +57,8 @@ def _march(export: Path) -> Decimal:
     return Decimal(v)
 
 
-def test_a_revised_month_is_recorded_and_listed(tmp_path, capsys):
-    from perflib.demo import write_demo
-
-    demo = write_demo(tmp_path / "demo", seed=0)
+def test_a_revised_month_is_recorded_and_listed(demo_ingest, tmp_path, capsys):
+    demo = demo_ingest["export"]  # the seed-0 demo export, written once per run (read-only: copied)
     a, b, _ = _exports(demo, tmp_path)
     db = tmp_path / "perf.duckdb"
     ingest(a, db)
@@ -83,11 +81,10 @@ def test_a_revised_month_is_recorded_and_listed(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_editions_per_month_changes_and_the_revision_note(tmp_path):
-    from perflib.demo import write_demo
+def test_editions_per_month_changes_and_the_revision_note(demo_ingest, tmp_path):
     from perflib.run.runner import run_reports
 
-    demo = write_demo(tmp_path / "demo", seed=0)
+    demo = demo_ingest["export"]  # the seed-0 demo export, written once per run (read-only: copied)
     a, b, _ = _exports(demo, tmp_path)
     db, out = tmp_path / "perf.duckdb", tmp_path / "reports"
     ingest(a, db)
