@@ -36,6 +36,6 @@ def plot_status_by_source(by_source: pd.DataFrame, title: str | None = None):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("问题数（个）")
     ax.set_title(title or "各来源问题整改情况")
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=9, frameon=False)
     fig.tight_layout()
     return fig

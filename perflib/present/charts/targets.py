@@ -24,7 +24,8 @@ def plot_rule_failures(by_rule: pd.DataFrame, title: str | None = None):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("未通过该规则的项目数（个）")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in CONSEQUENCE_COLORS.values()]
-    ax.legend(handles, [f"导致{k}" for k in CONSEQUENCE_COLORS], loc="lower right", fontsize=9)
+    ax.legend(handles, [f"导致{k}" for k in CONSEQUENCE_COLORS], loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              ncol=2, fontsize=9, frameon=False)
     ax.set_title(title or "各审核规则未通过的项目数")
     fig.tight_layout()
     return fig
