@@ -238,7 +238,7 @@ def test_application_section_against_sql(runs, demo_db):
     """结果应用 (issue 17): the key-evaluation stage's facts, and the cost stage's money for the
     projects the report lists, equal plain SQL on the demo; in every stage some flagged projects are
     cut next year and some are not, and some do not follow the rules' suggestion."""
-    rc_all, _, out = runs
+    rc_all, _, out, _ = runs
     assert rc_all == 0
     facts = _facts(out / "evaluation.facts.json")
     html = (out / "evaluation.html").read_text(encoding="utf-8")

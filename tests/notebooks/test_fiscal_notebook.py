@@ -163,9 +163,12 @@ def test_html_and_xlsx_of_dongfeng(run_out):
                  "压缩和控制行政成本"):
         assert text in html, text
     assert 'src="http' not in html and "Traceback" not in html
-    # a street whose data carry no 经济分类: PI-2.2 不适用, and the page says which data it needs
+    # a street whose 街道财政 rows carry no 经济分类: PI-2.2 from its projects' budgets and payments by
+    # 经济分类 (issue 18), and the page says so, with the share of payments that carry a code
     other = (out / str(YEAR) / "fiscal-全福街道办事处.html").read_text("utf-8")
-    assert "PI-2.2（按经济分类的支出结构偏差）不适用" in other and "经济分类决算数:" in other
+    assert "街道财政表没有本街道按经济分类的预算数和决算数，PI-2.2 改用本街道" in other
+    assert "（PI-2.2）评为" in other and "只含项目支出，不含基本支出" in other
+    assert "PI-2.2（按经济分类的支出结构偏差）不适用" not in other
     with zipfile.ZipFile(out / str(YEAR) / "fiscal-东风街道办事处.xlsx") as z:
         book = z.read("xl/workbook.xml").decode("utf-8")
     for sheet in ("指数排名", "指标得分", "PEFA评分", "同比", "指标体系"):
