@@ -523,10 +523,8 @@ def test_the_demo_keeps_its_monitoring_month(demo_db):
 
 
 @pytest.mark.slow
-def test_monitoring_renders_for_every_month_of_a_full_year(demo_db, tmp_path):
+def test_monitoring_renders_for_every_month_of_a_full_year(demo_db, tmp_path, monkeypatch):
     import duckdb
-
-    from perflib.cli import main
 
     con = duckdb.connect(str(demo_db), read_only=True)
     monthly = dict(con.execute("""
@@ -535,9 +533,21 @@ def test_monitoring_renders_for_every_month_of_a_full_year(demo_db, tmp_path):
         WHERE pa.year = 2022 AND NOT p.is_classified GROUP BY 1""").fetchall())
     con.close()
     out = tmp_path / "reports"
+    # one run of twelve reports (one zygote, two workers) instead of twelve runs: each month is
+    # planned exactly as `perflib run monitoring --year 2022 -p as_of_month=M` plans it
+    from perflib.run import runner
+
+    plan = runner.plan_jobs
+
+    def every_month(notebooks, **kw):
+        return [job for m in range(1, 13) for job in plan(notebooks, **dict(kw, params={"as_of_month": str(m)}))]
+
+    monkeypatch.setattr(runner, "plan_jobs", every_month)
+    summary = runner.run_reports(["monitoring"], db=demo_db, year=2022, out=out, jobs=2, progress=False)
+    monkeypatch.undo()
+    assert summary.exit_code == 0, summary.describe()
+    assert len(summary.results) == 12 and all(r.status == "ok" for r in summary.results)
     for m in range(1, 13):
-        assert main(["run", "monitoring", "--db", str(demo_db), "--year", "2022", "-p", f"as_of_month={m}",
-                     "--out", str(out), "--no-progress"]) == 0, m
         files = [p for p in (out / "2022").glob("monitoring*.facts.json") if f"-{m:02d}月" in p.name]
         assert len(files) == 1, m
         f = _facts(out, files[0].relative_to(out).with_suffix("").with_suffix(""))
