@@ -28,12 +28,13 @@ def _sheet(book, name) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def monitoring_out(demo_db, tmp_path_factory):
-    out = tmp_path_factory.mktemp("monitoring_classification")
-    rc = main(["run", "monitoring", "--db", str(demo_db), "--out", str(out), "--year", str(YEAR),
-               "-p", f"as_of_month={MONTH}", "--no-progress", "--no-pdf"])
-    assert rc == 0
-    return out / str(YEAR)
+def monitoring_out(demo_reports):
+    """The demo suite's monitoring report (``perflib run`` on ``demo_db``, latest year 2023, whose
+    default month is the last complete one, July): the same page ``run monitoring -p as_of_month=7``
+    renders, read instead of rendered once more."""
+    out = demo_reports / str(YEAR)
+    assert [p.name for p in out.glob("monitoring*.facts.json")] == [f"monitoring-{MONTH:02d}月.facts.json"]
+    return out
 
 
 def test_monitoring_drilldowns_add_up_to_the_facts(monitoring_out):
