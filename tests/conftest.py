@@ -118,6 +118,20 @@ def small_frames() -> dict[str, pd.DataFrame]:
     return f
 
 
+def typed_frames(f):
+    """small_frames as typed values for Store.from_frames (是/否 → bool, Decimal → float)."""
+    out = {}
+    for name, df in f.items():
+        df = df.copy()
+        for c in df.columns:
+            if df[c].isin(["是", "否"]).any():
+                df[c] = df[c].map({"是": True, "否": False}).astype(bool)
+            elif df[c].map(lambda v: v.__class__.__name__ == "Decimal").any():
+                df[c] = df[c].astype(float)
+        out[name] = df
+    return out
+
+
 def _cell(v):
     if v is None or (isinstance(v, float) and v != v):
         return ""

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import small_frames
+from conftest import small_frames, typed_frames
 
 from perflib.analysis import application as ap
 from perflib.analysis import evaluation as ev
 from perflib.rules import load_rules
 from perflib.store import Store
-
-
-def _typed(f):
-    """small_frames as typed values for Store.from_frames (是/否 → bool, Decimal → float)."""
-    out = {}
-    for name, df in f.items():
-        df = df.copy()
-        for c in df.columns:
-            if df[c].isin(["是", "否"]).any():
-                df[c] = df[c].map({"是": True, "否": False}).astype(bool)
-            elif df[c].map(lambda v: v.__class__.__name__ == "Decimal").any():
-                df[c] = df[c].astype(float)
-        out[name] = df
-    return out
 
 
 # 下年预算: P002's 2023 row wins over its 2023 project row (800,000); P002 2024 cut by 12.5 %;
@@ -44,7 +30,7 @@ def rules(tmp_path_factory):
 
 def _frames() -> dict:
     """small_frames plus a 2022 target of P002, so that both 2022 self-evaluations are recomputed."""
-    f = _typed(small_frames())
+    f = typed_frames(small_frames())
     t = f["targets"]
     row = pd.DataFrame([("P002", "102", 2022, "产出指标", "数量指标", "引进人才数", "≥", "20", "人", 50)],
                        columns=t.columns)

@@ -10,7 +10,7 @@ import re
 
 import duckdb
 import pytest
-from conftest import small_frames, write_export
+from conftest import small_frames, typed_frames, write_export
 
 from perflib.analysis import overview as overview_facts
 from perflib.present import formats
@@ -70,27 +70,13 @@ def test_money_and_rate_wording_as_the_seed_writes_it():
 
 def test_district_name_only_when_the_data_shows_it():
     f = small_frames()
-    with Store.from_frames(_typed(f)) as st:
+    with Store.from_frames(typed_frames(f)) as st:
         assert overview.district_name(st) == "本区"  # 区教体局 … carry no district name
     d = f["departments"]
     d["dept_name"] = ["历城区教体局", "历城区实验小学", "历城区科技局", "历城区财政局", "东风街道办事处"]
-    with Store.from_frames(_typed(f)) as st:
+    with Store.from_frames(typed_frames(f)) as st:
         assert overview.district_name(st) == "历城区"
         assert overview.title(st, 2023) == "历城区 2023 年预算绩效管理工作开展情况说明"
-
-
-def _typed(f):
-    """small_frames as typed values for Store.from_frames (是/否 → bool, Decimal → float)."""
-    out = {}
-    for name, df in f.items():
-        df = df.copy()
-        for c in df.columns:
-            if df[c].isin(["是", "否"]).any():
-                df[c] = df[c].map({"是": True, "否": False}).astype(bool)
-            elif df[c].map(lambda v: v.__class__.__name__ == "Decimal").any():
-                df[c] = df[c].astype(float)
-        out[name] = df
-    return out
 
 
 # --- sections on the small export -----------------------------------------------------------------

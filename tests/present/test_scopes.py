@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import small_frames
+from conftest import small_frames, typed_frames
 
 from perflib.present import names, scopes
 from perflib.present.notebook import Report
@@ -21,20 +21,6 @@ from perflib.rules import load_rules
 from perflib.store import Store
 
 SNAPSHOT = Path(__file__).parents[1] / "data" / "facts_snapshot.json"
-
-
-def _typed(f):
-    """small_frames as typed values for Store.from_frames (是/否 → bool, Decimal → float)."""
-    out = {}
-    for name, df in f.items():
-        df = df.copy()
-        for c in df.columns:
-            if df[c].isin(["是", "否"]).any():
-                df[c] = df[c].map({"是": True, "否": False}).astype(bool)
-            elif df[c].map(lambda v: v.__class__.__name__ == "Decimal").any():
-                df[c] = df[c].astype(float)
-        out[name] = df
-    return out
 
 
 def _rules_file(tmp_path, **report) -> Path:
@@ -102,7 +88,7 @@ def test_scope_sentences_state_what_the_figure_counts():
 def test_report_records_scopes_beside_its_facts_and_shows_them(tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr("perflib.present.notebook._display_html", lambda html, plain: shown.append(html))
-    with Store.from_frames(_typed(small_frames())) as st:
+    with Store.from_frames(typed_frames(small_frames())) as st:
         rep = Report(name="coverage", store=st, rules=load_rules(), year=2023, params={"dept": "101"},
                      artifacts_dir=tmp_path)
         rep.facts({"targets.coverage_count": 0.5, "not.a.spec.fact": 1})
@@ -116,7 +102,7 @@ def test_report_records_scopes_beside_its_facts_and_shows_them(tmp_path, monkeyp
 # --- district and bureau names ------------------------------------------------------------------
 def test_names_come_from_the_rules_then_the_data_then_benqu(tmp_path):
     f = small_frames()
-    with Store.from_frames(_typed(f)) as st:
+    with Store.from_frames(typed_frames(f)) as st:
         plain = load_rules()
         assert names.district_name(st, plain) == "本区"
         assert names.bureau_name(st, plain) == "本区财政局"
@@ -128,7 +114,7 @@ def test_names_come_from_the_rules_then_the_data_then_benqu(tmp_path):
         only_district = load_rules(_rules_file(tmp_path, district="章丘区"))
         assert names.bureau_name(st, only_district) == "章丘区财政局"
     f["departments"]["dept_name"] = ["槐荫区教体局", "槐荫区实验小学", "槐荫区科技局", "槐荫区财政局", "东风街道办事处"]
-    with Store.from_frames(_typed(f)) as st:
+    with Store.from_frames(typed_frames(f)) as st:
         assert names.district_name(st, load_rules()) == "槐荫区"  # from the data
         assert names.district_name(st, load_rules(_rules_file(tmp_path, district="历城区"))) == "历城区"  # rules win
 
@@ -153,7 +139,7 @@ def _without_year(frames: dict, year: int) -> dict:
 
 def test_no_comparison_with_a_year_the_store_does_not_hold():
     rules = load_rules()
-    f = _typed(small_frames())
+    f = typed_frames(small_frames())
     with Store.from_frames(f) as st:  # 2022 held (projects and targets), fiscal 2021 not
         s2 = overview.section_2(st, 2023, rules).text
         assert "2023 年全区编制部门预算绩效目标 2 个，比上年增加 1 个，涉及资金 200 万元。" in s2
@@ -186,7 +172,7 @@ def test_cost_year_range_comes_from_the_data():
     """Section 七 names the years with cost data, not the rules' pilot window (cost.pilot_years = 3)."""
     rules = load_rules()
     assert int(rules.value("cost.pilot_years")) == 3
-    with Store.from_frames(_typed(small_frames())) as st:  # costs and outputs only in 2023
+    with Store.from_frames(typed_frames(small_frames())) as st:  # costs and outputs only in 2023
         text = overview.section_7(st, 2023, rules).text
     assert text.startswith("2023年对") and "2021—2023" not in text
 
