@@ -13,8 +13,9 @@ import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 from matplotlib import font_manager
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 # Fonts tried in order when installed on the system; otherwise the font shipped by mplfonts (PyPI).
 CJK_FONT_CANDIDATES = (
@@ -177,6 +178,28 @@ def new_figure(title: str | None = None, figsize=None):
         ax.set_title(title)
     return fig, ax
 
+
+
+def stacked_count_bars(parts: pd.DataFrame, category: str, series, xlabel: str, title: str,
+                       legend: dict | None = None):
+    """Horizontal stacked bars of counts, one per row of ``parts`` (first row on top), one segment
+    per ``series`` item ``(column, label, colour)``, each bar labelled with its total."""
+    setup_theme()
+    parts = parts.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(parts) + 1.6))
+    left = pd.Series(0, index=parts.index)
+    for col, label, color in series:
+        ax.barh(parts[category], parts[col], left=left, color=color, height=0.6, label=label)
+        left = left + parts[col]
+    for y, total in enumerate(left):
+        ax.text(total, y, f" {int(total)}", va="center", fontsize=9)
+    ax.set_xlim(0, max(int(left.max()) if len(left) else 0, 1) * 1.15)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(**(legend or {"loc": "lower right", "fontsize": 9}))
+    fig.tight_layout()
+    return fig
 
 def check_glyphs(fig) -> list[str]:
     """Draw ``fig`` and return the missing-glyph warnings it raised (empty when every glyph exists)."""

@@ -1,11 +1,9 @@
 """Rectification charts (:mod:`perflib.analysis.rectification`): problems per source by status."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
-from .base import setup_theme
+from .base import stacked_count_bars
 
 # the three states a problem is in on the ledger's date, in the order they are stacked
 STATUS_PARTS = (("done", "已整改", "#4c9a62"), ("open_in_time", "未完成（未逾期）", "#e0b040"),
@@ -23,19 +21,7 @@ def status_parts(by_source: pd.DataFrame) -> pd.DataFrame:
 def plot_status_by_source(by_source: pd.DataFrame, title: str | None = None):
     """Stacked bars, one per source of the schema: done, open within the deadline and overdue
     problems, each bar labelled with its item count."""
-    setup_theme()
-    parts = status_parts(by_source).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(parts) + 1.6))
-    left = pd.Series(0, index=parts.index)
-    for col, label, color in STATUS_PARTS:
-        ax.barh(parts["source"], parts[col], left=left, color=color, height=0.6, label=label)
-        left = left + parts[col]
-    for y, total in enumerate(left):
-        ax.text(total, y, f" {int(total)}", va="center", fontsize=9)
-    ax.set_xlim(0, max(int(left.max()) if len(left) else 0, 1) * 1.15)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("问题数（个）")
-    ax.set_title(title or "各来源问题整改情况")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=9, frameon=False)
-    fig.tight_layout()
-    return fig
+    return stacked_count_bars(status_parts(by_source), "source", STATUS_PARTS, "问题数（个）",
+                              title or "各来源问题整改情况",
+                              {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "ncol": 3, "fontsize": 9,
+                               "frameon": False})
