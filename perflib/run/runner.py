@@ -161,11 +161,6 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
         # before anything is published: killed publications tidied, reports naming a project
         # classified since withdrawn, the index rewritten (see SECURITY.md)
         withdrawn = prepare_output(out, secrets, timezone)
-        if out.is_dir():  # half-written temp files of a run that was killed (hidden; see SECURITY.md)
-            from ..files import sweep_temps
-
-            for p in sweep_temps(out):
-                log.info("删除了被中断的运行留下的临时文件 %s", p)
         results: list[ReportResult] = []
         todo: list[Job] = []
         for job in planned:

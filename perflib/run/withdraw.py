@@ -28,14 +28,17 @@ NOTICE = "该报告因所涉项目密级变化已撤回"
 
 
 def prepare_output(out: Path, secrets: list[str], timezone: str | None = None) -> list[str]:
-    """Before anything of a run is published into ``out``: tidy killed publications, withdraw the
-    reports that name a classified project, rewrite the index. Returns the stems withdrawn (those
-    whose own name holds a classified name are removed and not returned)."""
+    """Before anything of a run is published into ``out``: tidy killed publications and the temp files
+    of killed writers, withdraw the reports that name a classified project, rewrite the index.
+    Returns the stems withdrawn (those whose own name holds a classified name are removed and not
+    returned)."""
     out = Path(out)
     if not out.is_dir():
         return []
     for tidied in units.recover(out):
         log.debug("tidied %s", tidied)
+    for p in files.sweep_temps(out):  # half-written temp files of a killed run (see SECURITY.md)
+        log.info("删除了被中断的运行留下的临时文件 %s", p)
     withdrawn = withdraw_classified(out, secrets, timezone)
     if (out / INDEX_STATE).exists() or withdrawn:
         update_index(out, [], timezone=timezone, secrets=secrets)

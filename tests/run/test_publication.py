@@ -231,6 +231,23 @@ DRIVER = textwrap.dedent('''
 
 
 @pytest.mark.slow
+def test_recovery_removes_an_index_temp_file_of_a_killed_writer(tmp_path):
+    """A writer killed between writing ``index.html``'s temp file and renaming it leaves the temp
+    file; the next run's recovery (``prepare_output``) removes it and keeps a live writer's."""
+    out = tmp_path / "reports"
+    publish_run(out, "one")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    left = out / f".index.html.{dead}.k1ll3d_x.tmp"
+    live = out / f".index.html.{os.getpid()}.writing.tmp"
+    left.write_text("<html>half", "utf-8")
+    live.write_text("<html>being written", "utf-8")
+    prepare_output(out, [])
+    assert not left.exists() and live.exists()
+    live.unlink()
+    assert_tidy(out)
+
+
 def test_sigkill_at_random_moments_leaves_one_run_per_report(tmp_path):
     """A process publishing run after run is killed at random moments (12 kills): each time every
     report shows one run's four files or none and the index lists only those; the next run's
