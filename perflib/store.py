@@ -17,8 +17,11 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
+from . import pandas_speed
 from .exceptions import StoreError
 from .schema import OPTIONAL_TABLES, TABLE_ORDER, TABLES
+
+pandas_speed.install()  # every analysis reads its frames through here
 
 CLASSIFIED_NAME = "涉密项目"
 CLASSIFIED_TOTAL_LABEL = "涉密项目（合计）"

@@ -299,6 +299,26 @@ def selfeval_scope(frame: pd.DataFrame, recomputable: pd.DataFrame) -> pd.DataFr
     return out
 
 
+def recomputable_projects(store, year: int, rules, dept: str | None = None) -> pd.DataFrame:
+    """``project_id`` and ``recomputable`` of each project self-evaluated for fiscal year ``year − 1``:
+    the evaluation report's ``recomputable`` (a project-level target on a scored level, 成本指标
+    counted as ``self_evaluation.cost_indicator_level``) found by two queries instead of scoring
+    every indicator (:func:`perflib.analysis.evaluation.self_evaluation`), which a province takes
+    seconds to do; a test keeps the two equal."""
+    from .evaluation import LEVEL_COST, SCORED_LEVELS, filter_dept
+
+    fy = int(year) - 1
+    projects = filter_dept(store.projects(fy), dept)
+    se = store.redact_frame(store.sql("SELECT DISTINCT project_id FROM self_evaluations WHERE year = ?", [fy]))
+    se = se[se["project_id"].isin(projects["project_id"])].reset_index(drop=True)
+    levels = ", ".join("?" for _ in SCORED_LEVELS)
+    scored = store.redact_frame(store.sql(
+        "SELECT DISTINCT project_id FROM targets WHERE year = ? AND project_id IS NOT NULL AND "
+        f"(CASE WHEN level1 = ? THEN ? ELSE level1 END) IN ({levels})",
+        [fy, LEVEL_COST, rules.value("self_evaluation.cost_indicator_level"), *SCORED_LEVELS]))
+    return se.assign(recomputable=se["project_id"].isin(scored["project_id"]).astype(bool))
+
+
 def selfeval_scope_facts(scope: pd.DataFrame) -> dict:
     """Facts of :func:`selfeval_scope`: ``selfeval.with_targets`` (+ ``_amount``) and
     ``selfeval.recomputed`` (+ ``_amount``; the evaluation report's count of recomputed projects) —

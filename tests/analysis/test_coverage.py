@@ -324,3 +324,61 @@ def test_coverage_notebook_on_demo_reproduces_the_seed(demo_db, tmp_path):
     assert "比上年增加 120 个，涉及资金 88 亿元" in html
     assert "绩效自评资金 242 亿元" in html
     assert (out / "2023" / "coverage.xlsx").exists()
+
+
+# --- recomputable projects without scoring ---------------------------------------------------------
+
+def _scorer_recomputable(store, year, rules, dept=None) -> dict:
+    from perflib.analysis import evaluation as ev
+
+    p = ev.self_evaluation(store, year, rules, dept).projects
+    return dict(zip(p["project_id"], p["recomputable"].astype(bool)))
+
+
+def test_recomputable_projects_by_hand(tmp_path):
+    """A1 has a 产出指标 target, E1 only a 成本指标 one (counted as the rules' level), F1 only a level
+    that is not scored, B1 none; the classified S2 is recomputable under its alias."""
+    import yaml
+
+    f = frames()
+    f["projects"] = pd.concat([f["projects"], pd.DataFrame([
+        _project("E1", 2022, "200", 10.0), _project("F1", 2022, "200", 20.0),
+        _project("S2", 2022, "100", 30.0, classified=True, name="某涉密经费")])], ignore_index=True)
+    f["targets"] = pd.concat([f["targets"], pd.DataFrame([
+        _target("E1", "200", 2022, "成本指标", "单价", "≤", "5", "元"),
+        _target("F1", "200", 2022, "其他指标", "某指标", "≥", "1", "项"),
+        _target("S2", "100", 2022, "效益指标", "某效益", "定性", "良好")])], ignore_index=True)
+    f["self_evaluations"] = pd.concat([f["self_evaluations"], pd.DataFrame([
+        dict(project_id=p, year=2022, spent_amount=5.0, satisfaction=None, reported_score=70.0)
+        for p in ("E1", "F1", "S2")])], ignore_index=True)
+    with Store.from_frames(f) as s:
+        alias = s.classified["S2"]
+        for rules in (load_rules(), None):
+            if rules is None:
+                p = tmp_path / "rules.yaml"
+                p.write_text(yaml.safe_dump({"self_evaluation": {"cost_indicator_level": "效益指标"}},
+                                            allow_unicode=True), "utf-8")
+                rules = load_rules(p)
+            got = cov.recomputable_projects(s, 2023, rules)
+            assert dict(zip(got["project_id"], got["recomputable"])) == {
+                "A1": True, "B1": False, "E1": True, "F1": False, alias: True}
+            assert dict(zip(got["project_id"], got["recomputable"])) == _scorer_recomputable(s, 2023, rules)
+        only = cov.recomputable_projects(s, 2023, load_rules(), dept="200")
+        assert sorted(only["project_id"]) == ["B1", "E1", "F1"]
+
+
+def test_recomputable_projects_equal_the_scorers_on_the_demos(demo_db, hostile_demo):
+    """The coverage report's recomputable count is the evaluation report's: equal, project by
+    project, to what scoring every indicator finds, district-wide and per department."""
+    rules = load_rules()
+    for db in (demo_db, hostile_demo["db"]):
+        with Store(db) as s:
+            year = s.latest_year()
+            depts = list(s.departments().query("is_level1")["dept_code"][:3])
+            for dept in [None] + depts:
+                got = cov.recomputable_projects(s, year, rules, dept)
+                mine = dict(zip(got["project_id"], got["recomputable"]))
+                assert len(mine) == len(got)
+                assert mine == _scorer_recomputable(s, year, rules, dept), (db, dept)
+                if dept is None:
+                    assert 0 < sum(mine.values()) < len(mine)  # both kinds are there
