@@ -34,6 +34,11 @@ def _is_entry(node: Any) -> bool:
     return isinstance(node, dict) and "value" in node
 
 
+# libyaml's parser when PyYAML has it (the wheels do): the same safe constructor and tag resolution,
+# ~10× faster on the 1,000-line default rules file that every ingest and report reads
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> dict:
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -42,7 +47,7 @@ def _read_yaml(path: Path) -> dict:
     except UnicodeDecodeError:
         raise RulesError(f"规则文件 {path} 不是 UTF-8 编码的文本") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise RulesError(f"规则文件 {path} 不是有效的 YAML：{exc}") from None
     if not isinstance(data, dict):
