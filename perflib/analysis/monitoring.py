@@ -239,8 +239,8 @@ def monthly_execution(store, year: int, as_of_month: int, rules, dept: str | Non
     raw = raw.groupby(["year", "level1_code", "month"], as_index=False)["spent_fen"].sum()
     frames = []
     for y, last in ((year - 1, 12), (year, m)):
-        pr = store.projects(y)
-        pr = _restrict(pr[~pr["is_classified"]], dept)
+        pr = store.projects(y)  # the columns used, then the rows (a filter moves every column kept)
+        pr = _restrict(pr[["level1_code", "level1_name", "budget"]][~pr["is_classified"]], dept)
         budget = pr.groupby(["level1_code", "level1_name"], as_index=False)["budget"].sum()
         if budget.empty:
             continue

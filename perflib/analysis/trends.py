@@ -47,7 +47,7 @@ def execution_by_year(store, year: int, as_of_month: int, rules, dept: str | Non
     rows = []
     for y in execution_years(store, year, m, rules):
         pr = store.projects(y)
-        pr = _restrict(pr[~pr["is_classified"]], dept)
+        pr = _restrict(pr[["project_id", "level1_code", "budget"]][~pr["is_classified"]], dept)
         spent = store.redact_frame(store.sql(_SPENT_SQL, [y, month_end(y, m)]))
         f = pr[["project_id", "budget"]].merge(spent, on="project_id", how="left")
         if f.empty:  # the department held no project that year: absent, not zero
