@@ -33,17 +33,31 @@ STEPS = ("demo", "floors", "ingest", "again", "bad")
 
 
 def measure(code: str, *, cwd: Path = ROOT, timeout: float | None = None) -> dict:
-    """Run ``code`` in a fresh Python process; its wall and CPU time and the peak RSS of its process
-    tree (stopped after ``timeout`` seconds). The child may print one JSON line starting with
-    ``RESULT `` to report more."""
+    """Run ``code`` in a fresh Python process; its wall and CPU time and the peak memory of its
+    process tree (stopped after ``timeout`` seconds). The child may print one JSON line starting
+    with ``RESULT `` to report more.
+
+    ``cpu_s``: user + system time of the process and of every descendant it (or they) waited for
+    (``getrusage(RUSAGE_CHILDREN)`` before and after: a kernel forked from the zygote counts once).
+    ``peak_rss_gib``: the largest sum of the tree's resident sets, which counts a page shared by
+    forked processes (the zygote and its kernels share their imports) once per process;
+    ``peak_pss_gib``: the largest sum of their proportional sets (each shared page split among its
+    sharers): the memory the tree occupies."""
+    import resource
+
     import psutil
+
+    def children_cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    cpu_before = children_cpu()
 
     start = time.perf_counter()
     proc = subprocess.Popen([PY, "-c", code], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     ps = psutil.Process(proc.pid)
-    peak = 0
-    cpu = {}
+    peak = peak_pss = 0
     timed_out = False
     while proc.poll() is None:
         if timeout is not None and time.perf_counter() - start > timeout:
@@ -56,21 +70,22 @@ def measure(code: str, *, cwd: Path = ROOT, timeout: float | None = None) -> dic
             break
         try:
             tree = [ps] + ps.children(recursive=True)
-            rss = 0
+            rss = pss = 0
             for p in tree:
                 try:
-                    rss += p.memory_info().rss
-                    t = p.cpu_times()
-                    cpu[p.pid] = t.user + t.system + getattr(t, "children_user", 0) + getattr(t, "children_system", 0)
+                    mem = p.memory_full_info()  # Linux: from /proc/<pid>/smaps_rollup
+                    rss += mem.rss
+                    pss += getattr(mem, "pss", mem.rss)
                 except psutil.Error:
                     pass
-            peak = max(peak, rss)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
         except psutil.Error:
             pass
         time.sleep(0.05)
     out, err = proc.communicate()
     wall = time.perf_counter() - start
-    res = {"wall_s": round(wall, 2), "cpu_s": round(sum(cpu.values()), 1), "peak_rss_gib": round(peak / 2**30, 2),
+    res = {"wall_s": round(wall, 2), "cpu_s": round(children_cpu() - cpu_before, 1),
+           "peak_rss_gib": round(peak / 2**30, 2), "peak_pss_gib": round(peak_pss / 2**30, 2),
            "exit": proc.returncode}
     if timed_out:
         res["timed_out"] = True
@@ -83,7 +98,7 @@ def measure(code: str, *, cwd: Path = ROOT, timeout: float | None = None) -> dic
     return res
 
 
-def show(label: str, res: dict, keys=("wall_s", "cpu_s", "peak_rss_gib")) -> None:
+def show(label: str, res: dict, keys=("wall_s", "cpu_s", "peak_rss_gib", "peak_pss_gib")) -> None:
     print(f"{label:48s} " + "  ".join(f"{k}={res.get(k)}" for k in keys), flush=True)
 
 

@@ -125,9 +125,11 @@ def main(argv=None) -> int:
             print(f"   in the report: {r['timing']}", flush=True)
         walls = sorted(x["wall_s"] for x in runs)
         results[f"{name}.run"] = {"runs": runs, "median_wall_s": walls[len(walls) // 2],
-                                  "max_peak_rss_gib": max(x["peak_rss_gib"] for x in runs)}
+                                  "max_peak_rss_gib": max(x["peak_rss_gib"] for x in runs),
+                                  "max_peak_pss_gib": max(x["peak_pss_gib"] for x in runs)}
         print(f"   median wall {walls[len(walls) // 2]} s of {walls}; peak RSS ≤ "
-              f"{results[f'{name}.run']['max_peak_rss_gib']} GiB", flush=True)
+              f"{results[f'{name}.run']['max_peak_rss_gib']} GiB, PSS ≤ "
+              f"{results[f'{name}.run']['max_peak_pss_gib']} GiB", flush=True)
         again = [c for c in cli if c != "--force"]
         r = measure(RUN.format(argv=again), timeout=args.timeout)
         results[f"{name}.again"] = r
