@@ -227,6 +227,7 @@ class Store:
         # a file store is opened read-only, so what it returns cannot change while it is open: the
         # department tree and each year's projects are read once (a report asks for them 5–10 times)
         self._cache: dict[tuple, pd.DataFrame] | None = {} if self.path is not None else None
+        self._memo: dict[tuple, tuple] | None = {} if self.path is not None else None
 
     def _cached(self, key: tuple, make) -> pd.DataFrame:
         if self._cache is None:
@@ -234,6 +235,17 @@ class Store:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key].copy()
+
+    def memo(self, key: tuple, rules, make):
+        """``make()`` once per ``key`` and ``rules`` object for this store (a file store; one built
+        from frames makes anew): an analysis several sections of a report ask for. The caller gets
+        the very object made and must not change it in place."""
+        if self._memo is None:
+            return make()
+        held = self._memo.get(key)
+        if held is None or held[0] is not rules:  # the rules object is held, so its id is not reused
+            held = self._memo[key] = (rules, make())
+        return held[1]
 
     # --- construction for tests and notebooks --------------------------------------------------
     @classmethod

@@ -188,3 +188,48 @@ def test_a_database_older_than_an_optional_column_reads_it_as_empty(tmp_path):
         assert not s.has_column("projects", "func_code") and s.has_column("projects", "budget_amount")
         p = s.projects(2023)
         assert list(p["project_id"]) == ["P1"] and p["func_code"].isna().all() and p["econ_code"].isna().all()
+
+
+def test_memo_makes_once_per_key_and_rules_object(tmp_path):
+    from perflib.rules import load_rules
+
+    db = tmp_path / "m.duckdb"
+    Store.from_frames(_frames()).con.execute(f"ATTACH '{db}' AS f; COPY FROM DATABASE memory TO f; DETACH f")
+    made = []
+
+    def make():
+        made.append(1)
+        return {"n": len(made)}
+
+    rules, other = load_rules(), load_rules()
+    with Store(db) as s:
+        assert s.memo(("a", 2023), rules, make) == {"n": 1}
+        assert s.memo(("a", 2023), rules, make) == {"n": 1}       # made once
+        assert s.memo(("a", 2022), rules, make) == {"n": 2}       # another key
+        assert s.memo(("a", 2023), other, make) == {"n": 3}       # other rules (an equal file, another object)
+    with Store.from_frames(_frames()) as s:                       # frames a test may change: made anew
+        assert s.memo(("a", 2023), rules, make) == {"n": 4}
+        assert s.memo(("a", 2023), rules, make) == {"n": 5}
+
+
+def test_self_evaluation_is_scored_once_per_store_and_hands_out_copies(demo_db, monkeypatch):
+    """The overview asks for the self-evaluations three times: scored once; a caller changing its
+    frames does not change what the next caller gets."""
+    from perflib.analysis import evaluation as ev
+    from perflib.rules import load_rules
+
+    calls = []
+    original = ev.score_self_evaluations
+    monkeypatch.setattr(ev, "score_self_evaluations", lambda *a, **k: calls.append(1) or original(*a, **k))
+    rules = load_rules()
+    with Store(demo_db) as s:
+        first = ev.self_evaluation(s, 2023, rules)
+        expected = first.projects.copy()
+        first.projects.loc[:, "recomputed_score"] = -1.0
+        first.flags.loc[:, "flag"] = "x"
+        again = ev.self_evaluation(s, 2023, rules)
+        assert len(calls) == 1
+        pd.testing.assert_frame_equal(again.projects, expected)
+        assert len(again.flags) > 0 and not (again.flags["flag"] == "x").any()
+        ev.self_evaluation(s, 2023, rules, dept=str(s.departments().query("is_level1")["dept_code"].iloc[0]))
+        assert len(calls) == 2

@@ -94,7 +94,6 @@ DECISION_TOO_MUCH = "压减超出建议"
 DECISION_NO_REQUEST = "无申请数"
 
 
-
 # --------------------------------------------------------------------------------------------
 # rules
 # --------------------------------------------------------------------------------------------
@@ -223,12 +222,9 @@ def level_points(present: pd.DataFrame, rules) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class SelfEvaluation:
-    """Recomputed self-evaluations.
-
-    ``projects``: one row per self-evaluated project (scores, grades, difference from the reported
-    score). ``indicators``: one row per indicator (target, actual, points, score, status).
-    ``flags``: one row per project and issue an auditor should look at (kind, detail with numbers).
-    """
+    """Recomputed self-evaluations: ``projects`` (one row per self-evaluated project: scores, grades,
+    difference from the reported score), ``indicators`` (one per indicator: target, actual, points,
+    score, status), ``flags`` (one per project and issue an auditor should look at, with numbers)."""
 
     projects: pd.DataFrame
     indicators: pd.DataFrame
@@ -481,13 +477,17 @@ def filter_dept(df: pd.DataFrame, dept: str | None) -> pd.DataFrame:
 
 
 def self_evaluation(store, year: int, rules, dept: str | None = None) -> SelfEvaluation:
-    """Recomputed self-evaluations of fiscal year ``year − 1`` (evaluated in ``year``) from a Store."""
-    fy = int(year) - 1
-    projects = filter_dept(store.projects(fy), dept)
-    se = store.table("self_evaluations", fy)
-    se = se[se["project_id"].isin(projects["project_id"])]
-    return score_self_evaluations(se, projects, store.table("targets", fy),
-                                  store.table("self_eval_indicators", fy), rules)
+    """Recomputed self-evaluations of fiscal year ``year − 1`` (evaluated in ``year``) from a Store,
+    scored once per store, year, department and rules (the overview's sections ask three times)."""
+    def score():
+        fy = int(year) - 1
+        projects = filter_dept(store.projects(fy), dept)
+        se = store.table("self_evaluations", fy)
+        se = se[se["project_id"].isin(projects["project_id"])]
+        return score_self_evaluations(se, projects, store.table("targets", fy),
+                                      store.table("self_eval_indicators", fy), rules)
+    done = store.memo(("self_evaluation", int(year), dept), rules, score)  # copies: the caller may change them
+    return SelfEvaluation(*(f.copy(deep=False) for f in (done.projects, done.indicators, done.flags)))
 
 
 def grade_counts(scores: pd.DataFrame) -> dict[str, int]:
