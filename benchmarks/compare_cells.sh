@@ -19,8 +19,9 @@ for nb in "$@"; do
   for _ in $(seq "${ROUNDS:-3}"); do
     for tree in "$base" "$here"; do
       label=$([ "$tree" = "$here" ] && echo here || echo base)
-      t=$(cd "$tree" && NOPROF=1 PYTHONPATH="$tree" /usr/bin/time -f "%e %U %S" \
-          "$py" "$tree/benchmarks/profile_notebook.py" "$nb" "$db" "$params" 2>&1 >/dev/null | tail -1)
+      TIMEFORMAT="%R %U %S"  # bash's own time: wall, user and system seconds of the command
+      t=$( { time (cd "$tree" && NOPROF=1 PYTHONPATH="$tree" \
+          "$py" "$tree/benchmarks/profile_notebook.py" "$nb" "$db" "$params" >/dev/null 2>&1); } 2>&1 )
       echo "$nb $label $t"
     done
   done

@@ -55,3 +55,21 @@ def test_bench_suite_tiny(demo_db, tmp_path, capsys):
     assert r["jobs2"]["ok"] == r["jobs2"]["reports"] and r["second_run"]["skipped"] == r["jobs2"]["reports"]
     assert r["floor"]["fresh_kernel"] > 0
     assert "speed-up vs naive" in capsys.readouterr().out
+
+
+def test_compare_cells_tiny(demo_db):
+    """benchmarks/compare_cells.sh against this very commit: one line per tree with three times."""
+    import subprocess
+
+    def worktrees():
+        return subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
+
+    before = worktrees()
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "compare_cells.sh"), "HEAD", str(demo_db), "coverage"],
+                          env=dict(__import__("os").environ, ROUNDS="1"), capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln.split() for ln in proc.stdout.splitlines()]
+    assert [ln[:2] for ln in lines] == [["coverage", "base"], ["coverage", "here"]], proc.stdout
+    assert all(len(ln) == 5 and all(float(x) >= 0 for x in ln[2:]) for ln in lines), proc.stdout
+    assert worktrees() == before  # its worktree is removed
