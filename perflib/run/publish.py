@@ -348,6 +348,34 @@ def cached_result(job: Job) -> ReportResult | None:
                         title=entry.get("title"), fingerprint=job.fingerprint)
 
 
+def longest_first(out: Path, jobs: list[Job]) -> list[Job]:
+    """``jobs`` in the order that keeps the workers busy to the end of a run: the longest first, as
+    long as each took when last rendered into ``out`` (the index); a report never rendered there as
+    long as the mean of its notebook's, or, with none, before all of them — single reports before
+    the many short ones of a fan-out (fiscal, one per street), which fill the end."""
+    try:
+        state = json.loads((Path(out) / INDEX_STATE).read_text("utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    known: dict[str, float] = {}
+    for job in jobs:
+        entry = state.get(job.stem) if isinstance(state, dict) else None
+        if isinstance(entry, dict) and _rendered_seconds(entry) > 0:
+            known[job.stem] = _rendered_seconds(entry)
+    by_notebook: dict[str, list[float]] = {}
+    for job in jobs:
+        if job.stem in known:
+            by_notebook.setdefault(job.notebook, []).append(known[job.stem])
+    fan = {nb: sum(j.notebook == nb for j in jobs) for nb in {j.notebook for j in jobs}}
+
+    def expected(job: Job) -> float:
+        if job.stem in known:
+            return known[job.stem]
+        seen = by_notebook.get(job.notebook)
+        return sum(seen) / len(seen) if seen else float("inf")
+
+    order = sorted(range(len(jobs)), key=lambda i: (-expected(jobs[i]), fan[jobs[i].notebook], i))
+    return [jobs[i] for i in order]
 
 
 def _rendered_seconds(entry: dict) -> float:

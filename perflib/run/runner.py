@@ -26,7 +26,7 @@ from .plan import (Job, ReportResult, available_notebooks, default_notebooks_dir
                    plan_jobs)
 from .pdf import pdf_request
 from .documents import attach as attach_documents
-from .publish import cached_result, failed_result, publish_report, update_index
+from .publish import cached_result, failed_result, longest_first, publish_report, update_index
 from .withdraw import prepare_output
 
 log = logging.getLogger("perflib.runner")
@@ -170,6 +170,7 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
                 log.info("%s %s 跳过（未变化，沿用已有报告）", job.notebook, params_text(job.display))
             else:
                 todo.append(job)
+        todo = longest_first(out, todo)  # results are listed in the planned order again below
         show = (sys.stderr.isatty() if progress is None else progress) and len(planned) > 0
         with masked_logging(secrets):
             try:
