@@ -32,7 +32,8 @@ Chinese message (column ``problem``) and a NaN unit cost, so no inf ever reaches
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from copy import deepcopy
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -547,8 +548,13 @@ def cost_facts(store, year: int, project_type: str, rules: Rules) -> dict:
 
 
 def analyse_all_types(store, year: int, rules: Rules) -> dict[str, TypeAnalysis]:
-    """:func:`analyse_type` for every project type with outputs in ``year`` (one read of the store)."""
-    return analyse_types(load_cost_data(store, year, rules), store.project_types(year), rules)
+    """:func:`analyse_type` for every project type with outputs in ``year`` (one read of the store),
+    made once per store, year and rules (the overview's sections ask for it more than once); each
+    call gets copies it may change."""
+    done = store.memo(("cost.analyse_all_types", int(year)), rules,
+                      lambda: analyse_types(load_cost_data(store, year, rules), store.project_types(year), rules))
+    return {t: replace(a, pilot_years=list(a.pilot_years), rows=a.rows.copy(deep=False), notes=deepcopy(a.notes))
+            for t, a in done.items()}
 
 
 def analyse_types(data: CostData, types, rules: Rules) -> dict[str, TypeAnalysis]:
@@ -565,7 +571,7 @@ def cost_overview_facts(store, year: int, rules: Rules) -> dict:
     """Overview facts: ``cost.standards`` = types with a standard; ``cost.savings_total`` = Σ their
     savings (元, 测算可压减); ``cost.actual_cut_total`` = Σ their actual cuts (None without data)."""
     data = load_cost_data(store, year, rules)
-    analyses = analyse_types(data, store.project_types(year), rules)
+    analyses = analyse_all_types(store, year, rules)  # the same data, analysed once per store
     return types_overview_facts(analyses, type_cuts(analyses, data))
 
 

@@ -528,3 +528,34 @@ def test_reception_wording_cites_the_caps_and_never_argues_against_cutting(store
     for t in (text, road_text):
         assert "不宜作为压减依据" not in t and "以服务质量为代价" not in t
     assert "不影响对高于标准部分的压减" in road_text and "开支上限" not in road_text
+
+
+def test_all_types_are_analysed_once_per_store_and_handed_out_as_copies(demo_db, monkeypatch):
+    """The overview's sections (四 signals, 六 application, 七 cost) ask for every type's analysis:
+    made once per store, year and rules; a caller changing its copy changes nothing for the next."""
+    from perflib.analysis import cost as cost_analysis
+    from perflib.rules import load_rules
+    from perflib.store import Store
+
+    calls = []
+    original = cost_analysis.analyse_types
+    monkeypatch.setattr(cost_analysis, "analyse_types", lambda *a, **k: calls.append(1) or original(*a, **k))
+    rules = load_rules()
+    with Store(demo_db) as s:
+        first = cost_analysis.analyse_all_types(s, 2023, rules)
+        assert first and len(calls) == 1
+        t = next(iter(first))
+        expected = first[t].rows.copy()
+        first[t].rows.loc[:, "saving"] = -1.0
+        first[t].notes.append(("changed", {}))
+        again = cost_analysis.analyse_all_types(s, 2023, rules)
+        assert len(calls) == 1
+        pd.testing.assert_frame_equal(again[t].rows, expected)
+        assert ("changed", {}) not in again[t].notes
+        facts = cost_analysis.cost_overview_facts(s, 2023, rules)
+        assert len(calls) == 1
+        assert facts == cost_analysis.types_overview_facts(
+            original(cost_analysis.load_cost_data(s, 2023, rules), s.project_types(2023), rules),
+            cost_analysis.type_cuts(again, cost_analysis.load_cost_data(s, 2023, rules)))
+        cost_analysis.analyse_all_types(s, 2022, rules)
+        assert len(calls) == 2
