@@ -118,6 +118,15 @@ def small_frames() -> dict[str, pd.DataFrame]:
     return f
 
 
+def count_calls(monkeypatch, module, name: str) -> list:
+    """Wrap ``module.<name>`` (it still runs) so that each call appends to the list returned: how
+    often a memoised analysis is really made."""
+    calls: list = []
+    original = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: calls.append(1) or original(*a, **k))
+    return calls
+
+
 def typed_frames(f):
     """small_frames as typed values for Store.from_frames (是/否 → bool, Decimal → float)."""
     out = {}

@@ -218,9 +218,9 @@ def test_self_evaluation_is_scored_once_per_store_and_hands_out_copies(demo_db, 
     from perflib.analysis import evaluation as ev
     from perflib.rules import load_rules
 
-    calls = []
-    original = ev.score_self_evaluations
-    monkeypatch.setattr(ev, "score_self_evaluations", lambda *a, **k: calls.append(1) or original(*a, **k))
+    from conftest import count_calls
+
+    calls = count_calls(monkeypatch, ev, "score_self_evaluations")
     rules = load_rules()
     with Store(demo_db) as s:
         first = ev.self_evaluation(s, 2023, rules)

@@ -537,9 +537,10 @@ def test_all_types_are_analysed_once_per_store_and_handed_out_as_copies(demo_db,
     from perflib.rules import load_rules
     from perflib.store import Store
 
-    calls = []
+    from conftest import count_calls
+
     original = cost_analysis.analyse_types
-    monkeypatch.setattr(cost_analysis, "analyse_types", lambda *a, **k: calls.append(1) or original(*a, **k))
+    calls = count_calls(monkeypatch, cost_analysis, "analyse_types")
     rules = load_rules()
     with Store(demo_db) as s:
         first = cost_analysis.analyse_all_types(s, 2023, rules)
