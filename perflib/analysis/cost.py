@@ -548,13 +548,23 @@ def cost_facts(store, year: int, project_type: str, rules: Rules) -> dict:
 
 
 def analyse_all_types(store, year: int, rules: Rules) -> dict[str, TypeAnalysis]:
-    """:func:`analyse_type` for every project type with outputs in ``year`` (one read of the store),
-    made once per store, year and rules (the overview's sections ask for it more than once); each
-    call gets copies it may change."""
-    done = store.memo(("cost.analyse_all_types", int(year)), rules,
-                      lambda: analyse_types(load_cost_data(store, year, rules), store.project_types(year), rules))
-    return {t: replace(a, pilot_years=list(a.pilot_years), rows=a.rows.copy(deep=False), notes=deepcopy(a.notes))
-            for t, a in done.items()}
+    """:func:`analyse_type` for every project type with outputs in ``year`` (one read of the store)."""
+    return cost_data_and_analyses(store, year, rules)[1]
+
+
+def cost_data_and_analyses(store, year: int, rules: Rules) -> tuple[CostData, dict[str, TypeAnalysis]]:
+    """:func:`load_cost_data` and :func:`analyse_type` of every type with outputs in ``year``, made
+    once per store, year and rules (the overview's sections ask for them more than once); each call
+    gets copies it may change."""
+    def make():
+        data = load_cost_data(store, year, rules)
+        return data, analyse_types(data, store.project_types(year), rules)
+
+    data, done = store.memo(("cost.analyse_all_types", int(year)), rules, make)
+    frames = {f: getattr(data, f).copy(deep=False) for f in ("projects", "costs", "outputs", "next_budgets")}
+    return (replace(data, pilot_years=list(data.pilot_years), **frames),
+            {t: replace(a, pilot_years=list(a.pilot_years), rows=a.rows.copy(deep=False), notes=deepcopy(a.notes))
+             for t, a in done.items()})
 
 
 def analyse_types(data: CostData, types, rules: Rules) -> dict[str, TypeAnalysis]:
@@ -570,8 +580,7 @@ def type_cuts(analyses: dict[str, TypeAnalysis], data: CostData) -> dict[str, fl
 def cost_overview_facts(store, year: int, rules: Rules) -> dict:
     """Overview facts: ``cost.standards`` = types with a standard; ``cost.savings_total`` = Σ their
     savings (元, 测算可压减); ``cost.actual_cut_total`` = Σ their actual cuts (None without data)."""
-    data = load_cost_data(store, year, rules)
-    analyses = analyse_all_types(store, year, rules)  # the same data, analysed once per store
+    data, analyses = cost_data_and_analyses(store, year, rules)
     return types_overview_facts(analyses, type_cuts(analyses, data))
 
 

@@ -539,12 +539,13 @@ def test_all_types_are_analysed_once_per_store_and_handed_out_as_copies(demo_db,
 
     from conftest import count_calls
 
-    original = cost_analysis.analyse_types
+    original, load = cost_analysis.analyse_types, cost_analysis.load_cost_data
     calls = count_calls(monkeypatch, cost_analysis, "analyse_types")
+    loads = count_calls(monkeypatch, cost_analysis, "load_cost_data")
     rules = load_rules()
     with Store(demo_db) as s:
         first = cost_analysis.analyse_all_types(s, 2023, rules)
-        assert first and len(calls) == 1
+        assert first and len(calls) == 1 and len(loads) == 1
         t = next(iter(first))
         expected = first[t].rows.copy()
         first[t].rows.loc[:, "saving"] = -1.0
@@ -554,9 +555,9 @@ def test_all_types_are_analysed_once_per_store_and_handed_out_as_copies(demo_db,
         pd.testing.assert_frame_equal(again[t].rows, expected)
         assert ("changed", {}) not in again[t].notes
         facts = cost_analysis.cost_overview_facts(s, 2023, rules)
-        assert len(calls) == 1
+        assert len(calls) == 1 and len(loads) == 1  # the data is not read again either
         assert facts == cost_analysis.types_overview_facts(
-            original(cost_analysis.load_cost_data(s, 2023, rules), s.project_types(2023), rules),
-            cost_analysis.type_cuts(again, cost_analysis.load_cost_data(s, 2023, rules)))
+            original(load(s, 2023, rules), s.project_types(2023), rules),
+            cost_analysis.type_cuts(again, load(s, 2023, rules)))
         cost_analysis.analyse_all_types(s, 2022, rules)
         assert len(calls) == 2

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...analysis.cost import (LOOP_STEPS, CostRegression, TypeAnalysis, analyse_all_types,
-                              load_cost_data, type_cuts, type_facts, types_overview_facts,
+from ...analysis.cost import (LOOP_STEPS, CostRegression, TypeAnalysis, cost_data_and_analyses,
+                              type_cuts, type_facts, types_overview_facts,
                               types_table)
 from ...analysis.cost import standard_table as raw_standard_table
 from ...rules import Rules
@@ -183,8 +183,7 @@ def overview_section(store, year: int, rules: Rules) -> tuple[str, dict, pd.Data
     Facts: ``cost.standards``, ``cost.savings_total`` and ``cost.actual_cut_total`` as
     :func:`perflib.analysis.cost.cost_overview_facts` defines them.
     """
-    data = load_cost_data(store, year, rules)
-    analyses = analyse_all_types(store, year, rules)  # the same data, analysed once per store
+    data, analyses = cost_data_and_analyses(store, year, rules)
     cuts = type_cuts(analyses, data)
     with_std = [a for a in analyses.values() if a.has_standard]
     facts = types_overview_facts(analyses, cuts)
