@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -358,15 +359,14 @@ def longest_first(out: Path, jobs: list[Job]) -> list[Job]:
     except (OSError, ValueError):
         state = {}
     known: dict[str, float] = {}
-    for job in jobs:
-        entry = state.get(job.stem) if isinstance(state, dict) else None
-        if isinstance(entry, dict) and _rendered_seconds(entry) > 0:
-            known[job.stem] = _rendered_seconds(entry)
     by_notebook: dict[str, list[float]] = {}
     for job in jobs:
-        if job.stem in known:
-            by_notebook.setdefault(job.notebook, []).append(known[job.stem])
-    fan = {nb: sum(j.notebook == nb for j in jobs) for nb in {j.notebook for j in jobs}}
+        entry = state.get(job.stem) if isinstance(state, dict) else None
+        seconds = _rendered_seconds(entry) if isinstance(entry, dict) else 0.0
+        if seconds > 0:
+            known[job.stem] = seconds
+            by_notebook.setdefault(job.notebook, []).append(seconds)
+    fan = Counter(job.notebook for job in jobs)
 
     def expected(job: Job) -> float:
         if job.stem in known:

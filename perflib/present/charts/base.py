@@ -179,7 +179,6 @@ def new_figure(title: str | None = None, figsize=None):
     return fig, ax
 
 
-
 def stacked_count_bars(parts: pd.DataFrame, category: str, series, xlabel: str, title: str,
                        legend: dict | None = None):
     """Horizontal stacked bars of counts, one per row of ``parts`` (first row on top), one segment
@@ -200,6 +199,7 @@ def stacked_count_bars(parts: pd.DataFrame, category: str, series, xlabel: str, 
     ax.legend(**(legend or {"loc": "lower right", "fontsize": 9}))
     fig.tight_layout()
     return fig
+
 
 def check_glyphs(fig) -> list[str]:
     """Draw ``fig`` and return the missing-glyph warnings it raised (empty when every glyph exists)."""
