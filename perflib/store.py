@@ -203,6 +203,7 @@ class Store:
     def __init__(self, path: str | Path | None = None, *, redact: bool = True,
                  con: duckdb.DuckDBPyConnection | None = None):
         self.redact = redact
+        self._tables: set[str] | None = None  # a file store's table names, read once
         if con is not None:
             self.con = con
             self.path = None
@@ -278,6 +279,11 @@ class Store:
 
     # --- raw access -----------------------------------------------------------------------------
     def _has_table(self, name: str) -> bool:
+        if self.path is not None:  # read-only: its tables cannot change while it is open; one query
+            if self._tables is None:
+                self._tables = {r[0] for r in self.con.execute(
+                    "SELECT table_name FROM information_schema.tables").fetchall()}
+            return name in self._tables
         q = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
         return self.con.execute(q, [name]).fetchone()[0] > 0
 

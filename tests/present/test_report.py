@@ -174,6 +174,40 @@ def test_figure_is_embedded_as_data_uri(shown):
     assert not plt.fignum_exists(fig.number)  # closed: not shown twice by the inline backend
 
 
+@pytest.mark.parametrize("legend", [False, True])
+def test_a_laid_out_figure_is_drawn_once_and_its_png_is_what_savefig_gives(shown, monkeypatch, legend):
+    """tight_layout leaves a do-nothing layout engine, for which savefig would draw the figure once
+    more before printing it; the report drops it: one drawing (two with a figure legend, whose tight
+    box needs one), and the same PNG bytes as a plain savefig of the figure."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from perflib.present.charts import base
+
+    def chart():
+        fig, ax = base.new_figure("执行率与时间进度")
+        ax.bar(["区教体局", "区科技局"], [0.41, 0.73], label="执行率")
+        if legend:
+            fig.legend(loc="lower center")
+        fig.tight_layout()
+        return fig
+
+    expected = io.BytesIO()
+    fig = chart()
+    fig.savefig(expected, format="png", dpi=110, bbox_inches="tight" if legend else None)
+    plt.close(fig)
+    draws = []
+    original = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: (draws.append(1), original(self, renderer))[1])
+    open_report("x", store=small_store()).figure(chart(), "执行率")
+    assert len(draws) == (2 if legend else 1)
+    src = shown[-1]["html"].split('src="data:image/png;base64,')[1].split('"')[0]
+    assert base64.b64decode(src) == expected.getvalue()
+
+
 def test_section_shows_text_facts_and_tables(tmp_path, shown):
     from perflib.present.text.overview import Section, SectionTable
 
