@@ -164,6 +164,46 @@ def test_charts_bounded_at_province_scale():
     plt.close(fig)
 
 
+@pytest.mark.parametrize("position", [0, 7, 900, 1795, None])
+def test_fiscal_ranking_draws_the_streets_around_the_chosen_one(position):
+    """A province has 1,800 evaluated streets: the ranking draws the MAX_BARS around the street the
+    report is for (its neighbours in the ranking; the best ones when no street is chosen), the
+    median of all of them, and a title saying which ranks are drawn."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    from perflib.present.charts import base as plots, fiscal as fiscal_charts
+
+    n = 1800
+    ranking = pd.DataFrame({"dept_code": [f"S{i:04d}" for i in range(n)],
+                            "dept_name": [f"街道{i:04d}" for i in range(n)],
+                            "index": [100 - i * 0.05 for i in range(n)], "rank": range(1, n + 1)})
+    chosen = None if position is None else f"街道{position:04d}"
+    fig = fiscal_charts.plot_fiscal_ranking(ranking, chosen)
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_yticklabels()][::-1]            # best first
+    k = plots.MAX_BARS
+    assert len(ax.patches) == k
+    first = names[0]
+    start = int(first[2:])
+    assert names == [f"街道{i:04d}" for i in range(start, start + k)]      # consecutive ranks
+    if chosen is None:
+        assert start == 0
+    else:
+        assert chosen in names and min(position, k // 2 - 1) <= names.index(chosen) <= position
+        red = to_rgba(fiscal_charts.FISCAL_HIGHLIGHT)
+        highlighted = [b.get_width() for b in ax.patches if b.get_facecolor() == red]
+        assert highlighted == [pytest.approx(ranking["index"].iloc[position])]
+    assert ax.get_title() == f"街道财政运行综合绩效指数排名（共 1,800 个街道，图示指数第 {start + 1:,}–{start + k:,} 位）"
+    median = [line for line in ax.get_lines() if line.get_linestyle() == "--"][0]
+    assert median.get_xdata()[0] == pytest.approx(ranking["index"].median())    # of all 1,800
+    plt.close(fig)
+    small = ranking.head(12)
+    fig = fiscal_charts.plot_fiscal_ranking(small, "街道0003")
+    assert len(fig.axes[0].patches) == 12 and fig.axes[0].get_title() == "街道财政运行综合绩效指数排名"
+    plt.close(fig)
+
+
 def test_legends_over_many_points_go_in_a_corner_not_best():
     """loc="best" tests every corner against every point (~1 s per drawing at province scale)."""
     import matplotlib.pyplot as plt

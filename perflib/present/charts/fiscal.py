@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from .base import percent_axis, setup_theme
+from .base import MAX_BARS, percent_axis, setup_theme
 
 
 FISCAL_HIGHLIGHT = "#c62828"
@@ -44,19 +44,20 @@ def plot_fiscal_scores(comparison, street_name: str, title: str | None = None):
 
 
 def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None = None):
-    """Every evaluated street's composite index, best first, the chosen street highlighted and the
-    median marked. ``ranking`` is :meth:`perflib.analysis.fiscal.FiscalIndex.ranking`'s table."""
+    """Every evaluated street's composite index, best first (at province scale the MAX_BARS around the
+    chosen street), the chosen street highlighted and the median of all marked. ``ranking`` is :meth:`perflib.analysis.fiscal.FiscalIndex.ranking`'s table."""
     import numpy as np
 
     setup_theme()
     df = ranking[ranking["index"].notna()].sort_values("index", ascending=True)
+    med = float(df["index"].median()) if len(df) else float("nan")  # of every street, drawn or not
+    df, title = _ranking_window(df, highlight, title)
     fig, ax = plt.subplots(figsize=(8, max(3.0, 0.4 * len(df) + 1.2)))
     colors = [FISCAL_HIGHLIGHT if n == highlight else FISCAL_BASE for n in df["dept_name"]]
     ax.barh(np.arange(len(df)), df["index"], color=colors)
     for i, v in enumerate(df["index"]):
         ax.annotate(f"{v:.2f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     if len(df):
-        med = float(df["index"].median())
         ax.axvline(med, color=FISCAL_PEER, linestyle="--", linewidth=1, label=f"中位数 {med:.2f}")
         ax.legend(loc="lower right", fontsize=8)
     ax.set_yticks(np.arange(len(df)), list(df["dept_name"]))
@@ -65,6 +66,21 @@ def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None
     ax.set_title(title or "街道财政运行综合绩效指数排名")
     fig.tight_layout()
     return fig
+
+
+def _ranking_window(df, highlight: str | None, title: str | None):
+    """At most :data:`MAX_BARS` streets of ``df`` (sorted by index, ascending): all of them, or at
+    province scale the run of MAX_BARS around ``highlight`` (the best ones without it), with a title
+    saying which part of the ranking is drawn (1,800 bars took 17 s and could not be read)."""
+    total = len(df)
+    if total <= MAX_BARS:
+        return df, title
+    names = list(df["dept_name"])
+    at = names.index(highlight) if highlight in names else total - 1
+    start = min(max(at - MAX_BARS // 2, 0), total - MAX_BARS)
+    best_first = (total - (start + MAX_BARS) + 1, total - start)  # positions counted from the best
+    return df.iloc[start:start + MAX_BARS], title or (
+        f"街道财政运行综合绩效指数排名（共 {total:,} 个街道，图示指数第 {best_first[0]:,}–{best_first[1]:,} 位）")
 
 
 def plot_fiscal_pefa(scores, bands: dict, title: str | None = None):
