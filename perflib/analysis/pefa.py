@@ -17,6 +17,7 @@ rounded to ``grading_decimals`` places before grading so 105/100 is exactly on t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -220,3 +221,35 @@ def pefa_bands(rules) -> dict:
     """The bands of each PEFA code as the rules give them (PI-2.2 shares PI-2.1's limits)."""
     return {"PI-1": rules.value("fiscal.pi1_bands"), "PI-2.1": rules.value("fiscal.pi2_bands"),
             "PI-2.2": rules.value("fiscal.pi2_bands"), "PI-3.1": rules.value("fiscal.pi3_bands")}
+
+
+def pefa_table(scores: list[PefaScore]) -> pd.DataFrame:
+    """The PEFA scores, one row per indicator: ``code``, ``name``, per year ``ratio_<Y>`` (the measure,
+    a fraction; missing when no data) and ``grade_<Y>``, and ``overall`` (the grade and why)."""
+    rows = []
+    for s in scores:
+        row: dict[str, Any] = {"code": s.code, "name": s.name}
+        for y, v, g in s.yearly[["year", "value", "grade"]].itertuples(index=False):
+            row[f"ratio_{y}"] = np.nan if pd.isna(v) else float(v)
+            row[f"grade_{y}"] = g
+        row["overall"] = s.describe()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def pefa_band_table(rules) -> pd.DataFrame:
+    """The bands applied, stated with their boundaries (for the report)."""
+    window, required = pefa_years(rules)
+    rows = []
+    for code, key, kind in (("PI-1", "pi1_bands", "in"), ("PI-2.1", "pi2_bands", "below"),
+                            ("PI-2.2", "pi2_bands", "below"), ("PI-3.1", "pi3_bands", "in")):
+        bands = rules.value(f"fiscal.{key}")
+        for g in sorted(bands):
+            b = bands[g]
+            text = (f"{b[0] * 100:g}% ≤ 比率 ≤ {b[1] * 100:g}%（含边界）" if kind == "in"
+                    else f"偏差 < {b * 100:g}%（不含边界）")
+            rows.append({"code": code, "grade": g, "band": text,
+                         "rule": f"近 {window} 年中至少 {required} 年落在区间内"})
+        rows.append({"code": code, "grade": fail_grade(bands), "band": "未达到 C 级",
+                     "rule": f"或有数据的年度少于 {required} 年（数据不足）"})
+    return pd.DataFrame(rows)

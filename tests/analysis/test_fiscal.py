@@ -350,6 +350,23 @@ def test_project_coverage(store):
     assert cov.loc["203", "target_coverage"] == 1.0 and np.isnan(cov.loc["203", "selfeval_coverage"])
 
 
+@pytest.mark.parametrize("which", ["hand-made", "demo"])
+def test_store_coverage_joined_in_duckdb_equals_project_coverage(store, demo_db, which):
+    """street_index takes the coverage from one DuckDB query; it equals project_coverage on the
+    tables themselves, street by street and year by year (classified, 非本级 and 特殊 projects out)."""
+    s = store if which == "hand-made" else Store(demo_db)
+    depts = s.table("departments")
+    years = [2023] if which == "hand-made" else [2021, 2022, 2023]
+    for year in years:
+        codes = list(fiscal.peer_streets(depts, s.table("street_fiscal"), year)["dept_code"])
+        assert codes
+        expected = fiscal.project_coverage(s.table("projects"), s.table("targets"), s.table("self_evaluations"),
+                                           depts, codes, year)
+        got = fiscal.store_project_coverage(s, depts, codes, year)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert expected["eligible_projects"].sum() > 0
+
+
 def test_index_hand_worked(store, three_rules):
     fi = fiscal.street_index(store, 2023, three_rules)
     # tax share 0.8 / 0.6 / 0.7 → 100 / 0 / 50; execution |x−1| 0.05 / 0.05 / 0.2 → 100 / 100 / 0;
