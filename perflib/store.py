@@ -308,6 +308,21 @@ class Store:
         through :meth:`redact_frame` before they reach a report."""
         return arrow_frame(self.con.execute(query, list(params) if params is not None else None))
 
+    def sql_joined(self, query: str, params: Iterable | None = None, **frames: pd.DataFrame) -> pd.DataFrame:
+        """:meth:`sql` with pandas ``frames`` visible to ``query`` under their keyword names (a join
+        and sort over a large table done in DuckDB rather than by gathering rows in pandas)."""
+        import pyarrow as pa
+
+        registered = []
+        try:
+            for name, df in frames.items():
+                self.con.register(name, pa.Table.from_pandas(df, preserve_index=False))
+                registered.append(name)
+            return self.sql(query, params)
+        finally:
+            for name in registered:
+                self.con.unregister(name)
+
     # --- redaction ------------------------------------------------------------------------------
     @property
     def classified(self) -> dict[str, str]:

@@ -233,3 +233,28 @@ def test_self_evaluation_is_scored_once_per_store_and_hands_out_copies(demo_db, 
         assert len(again.flags) > 0 and not (again.flags["flag"] == "x").any()
         ev.self_evaluation(s, 2023, rules, dept=str(s.departments().query("is_level1")["dept_code"].iloc[0]))
         assert len(calls) == 2
+
+
+def test_sql_joined_sees_the_frames_only_during_its_query(demo_db):
+    """A frame joined in DuckDB gives what the same join in pandas gives; its name is gone after the
+    query, also when the query fails."""
+    import duckdb
+
+    s = Store(demo_db)
+    year = s.latest_year()
+    picked = s.projects(year).sort_values("budget", ascending=False).head(5)[["project_id", "project_name", "budget"]]
+    got = s.sql_joined("SELECT f.project_id, f.budget, count(*) AS payments FROM picked f "
+                       "JOIN payments p ON p.project_id = f.project_id AND p.year = ? "
+                       "GROUP BY ALL ORDER BY f.project_id", [year], picked=picked)
+    pays = s.table("payments", year)
+    expected = (picked.merge(pays, on="project_id").groupby(["project_id", "budget"]).size()
+                .rename("payments").reset_index().sort_values("project_id", ignore_index=True))
+    assert got["project_id"].tolist() == expected["project_id"].tolist()
+    assert got["payments"].tolist() == expected["payments"].tolist() and got["payments"].min() > 0
+    assert got["budget"].tolist() == expected["budget"].tolist()
+    with pytest.raises(duckdb.Error):
+        s.sql("SELECT * FROM picked")
+    with pytest.raises(duckdb.Error):
+        s.sql_joined("SELECT no_such_column FROM picked", picked=picked)
+    with pytest.raises(duckdb.Error):
+        s.sql("SELECT * FROM picked")
