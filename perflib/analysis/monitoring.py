@@ -459,10 +459,14 @@ def project_target_progress(indicators: pd.DataFrame) -> pd.DataFrame:
     ``likelihood`` (the worst one), ``deviation_reasons`` (distinct, joined with 「、」) and
     ``snapshot_month``."""
     capped = indicators["completion"].clip(upper=1.0)
-    f = indicators.assign(_c=capped.where(indicators["cumulative"]),
-                          _l=capped.where(~indicators["cumulative"]),
-                          _imp=(indicators["likelihood"] == "完全不可能").astype(int),
-                          _lk=indicators["likelihood"].map(LIKELIHOOD_ORDER))
+    likelihood = indicators["likelihood"]
+    rank = pd.Series(np.nan, index=indicators.index)  # LIKELIHOOD_ORDER's rank (a map of each value: 0.3 s)
+    for name, r in LIKELIHOOD_ORDER.items():
+        rank[(likelihood == name).fillna(False).to_numpy(dtype=bool)] = r
+    # only the columns used: the others (project and target text) would be moved by every step below
+    f = indicators[["project_id", "snapshot_month", "deviation_reason"]].assign(
+        _c=capped.where(indicators["cumulative"]), _l=capped.where(~indicators["cumulative"]),
+        _imp=(likelihood == "完全不可能").astype(int), _lk=rank)
     g = f.groupby("project_id")
     out = pd.DataFrame({
         "target_progress": g["_c"].mean(),

@@ -351,6 +351,23 @@ def test_project_target_progress(store):
     assert pp.loc["M3", "impossible"] == 1 and pp.loc["M3", "likelihood"] == "完全不可能"
 
 
+def test_worst_likelihood_ignores_blanks_and_unknown_words():
+    ind = pd.DataFrame({
+        "project_id": ["A", "A", "A", "B", "B", "C"],
+        "snapshot_month": [7] * 6,
+        "deviation_reason": [None, "人员", "", None, None, None],
+        "completion": [0.5, 1.2, None, 0.9, 0.3, 0.4],
+        "cumulative": [True, True, False, False, True, True],
+        "likelihood": ["确定能", None, "有可能", "说不清", None, None],
+    })
+    pp = mon.project_target_progress(ind).set_index("project_id")
+    assert pp.loc["A", "likelihood"] == "有可能" and pp.loc["A", "impossible"] == 0
+    assert pd.isna(pp.loc["B", "likelihood"]) and pd.isna(pp.loc["C", "likelihood"])
+    assert pp.loc["A", "target_progress"] == pytest.approx((0.5 + 1.0) / 2)
+    assert pp.loc["B", "attainment"] == pytest.approx(0.9) and pp.loc["A", "deviation_reasons"] == "人员"
+    assert pp["indicators"].tolist() == [3, 2, 1]
+
+
 def test_money_and_targets_disagree(store):
     pe = mon.project_execution(store, 2023, 7, RULES)
     pp = mon.project_target_progress(mon.target_progress(store, 2023, 7, RULES))
