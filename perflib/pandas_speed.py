@@ -7,12 +7,16 @@ themselves an Arrow-backed string array (a column of another frame, the usual ca
 Arrow array is the value set as it is: the same strings and the same missing values, so the answer
 is the same (``tests/test_pandas_speed.py`` compares the two). Any other ``values`` take pandas' own
 path. :func:`install` is called when :mod:`perflib.store` is imported, once per process.
+
+It also has Arrow allocate from the C library (:func:`use_system_allocator`) unless
+``ARROW_DEFAULT_MEMORY_POOL`` names a pool: with pyarrow's default, mimalloc, the province reports'
+notebook cells took 25–35 % longer here and peaked higher (``benchmarks/README.md``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["install", "installed"]
+__all__ = ["install", "installed", "use_system_allocator"]
 
 _ORIGINAL = {}
 
@@ -34,10 +38,23 @@ def _fast_isin(self, values):
     return np.array(pc.is_in(mine, value_set=value_set), dtype=np.bool_)
 
 
+def use_system_allocator() -> None:
+    """Arrow's buffers from the C library's allocator, unless ``ARROW_DEFAULT_MEMORY_POOL`` chooses
+    a pool (then pyarrow has already used it). Buffers made before keep the pool that made them."""
+    import os
+
+    import pyarrow as pa
+
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def install() -> None:
-    """Replace ``ArrowStringArray.isin`` by :func:`_fast_isin` (idempotent)."""
+    """Replace ``ArrowStringArray.isin`` by :func:`_fast_isin` and use the system allocator
+    (idempotent)."""
     from pandas.arrays import ArrowStringArray
 
+    use_system_allocator()
     if "isin" not in _ORIGINAL:
         _ORIGINAL["isin"] = ArrowStringArray.isin
         ArrowStringArray.isin = _fast_isin

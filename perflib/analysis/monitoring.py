@@ -313,7 +313,7 @@ def year_end_projection(store, year: int, as_of_month: int, rules, dept: str | N
         district_share, district_label = cum_fen / total_fen, PROFILE_DISTRICT
     else:
         district_share, district_label = time_progress(m, rules), PROFILE_LINEAR
-    df = pe.merge(prior, on="project_id", how="left")
+    df = _with_prior(pe, prior)
     own = (df["prior_total_fen"].fillna(0) > 0) & (df["prior_cum_fen"].fillna(0) > 0)
     df["share"] = np.where(own, df["prior_cum_fen"] / df["prior_total_fen"].where(own), district_share)
     df["profile"] = np.where(own, PROFILE_PROJECT, district_label)
@@ -322,6 +322,26 @@ def year_end_projection(store, year: int, as_of_month: int, rules, dept: str | N
     df["projected_unspent"] = (df["budget"] - df["projected_spent"]).clip(lower=0.0)
     df["projected_rate"] = df["projected_spent"] / df["budget"].where(df["budget_fen"] > 0)
     return df.drop(columns=["prior_cum_fen", "prior_total_fen"])
+
+
+def _with_prior(pe: pd.DataFrame, prior: pd.DataFrame) -> pd.DataFrame:
+    """``pe.merge(prior, on="project_id", how="left")`` for ``prior`` unique by project: each project's
+    prior-year figures looked up by an Arrow hash of the codes (the merge factorised a province's
+    210,000 Arrow string codes in 0.7 s)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = pa.array(pe["project_id"].astype("string").array)
+    known = pa.array(prior["project_id"].astype("string").array)
+    codes, known = (a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in (codes, known))
+    if len(known) == 0 or pc.count_distinct(known).as_py() != len(known):  # empty, repeated or null codes
+        return pe.merge(prior, on="project_id", how="left")
+    pos = pc.fill_null(pc.index_in(codes, value_set=known), -1).to_numpy(zero_copy_only=False)
+    df = pe.copy()
+    for c in prior.columns.drop("project_id"):
+        values = prior[c].to_numpy(dtype="float64", na_value=np.nan)
+        df[c] = np.where(pos >= 0, values[np.maximum(pos, 0)], np.nan)
+    return df
 
 
 def projection_summary(projection: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:
