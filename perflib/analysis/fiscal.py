@@ -214,12 +214,9 @@ def project_coverage(projects: pd.DataFrame, targets: pd.DataFrame, self_evaluat
     with_target = set(zip(targets.loc[targets["project_id"].notna(), "project_id"].astype(str),
                           targets.loc[targets["project_id"].notna(), "year"].astype(int)))
     with_eval = set(zip(self_evaluations["project_id"].astype(str), self_evaluations["year"].astype(int)))
-
-    def flagged(p: pd.DataFrame) -> pd.DataFrame:
-        keys = list(zip(p["project_id"].astype(str), p["year"].astype(int)))
-        return p.assign(has_target=[k in with_target for k in keys], has_eval=[k in with_eval for k in keys])
-
-    return _coverage_counts(projects, departments, street_codes, year, flagged)
+    keys = list(zip(projects["project_id"].astype(str), projects["year"].astype(int)))
+    flagged = projects.assign(has_target=[k in with_target for k in keys], has_eval=[k in with_eval for k in keys])
+    return _coverage_counts(flagged, departments, street_codes, year)
 
 
 # each project of years Y and Y−1 with whether it has a target / a self-evaluation of its own year, as
@@ -238,16 +235,12 @@ def store_project_coverage(store, departments: pd.DataFrame, street_codes, year:
     return _coverage_counts(store.sql(_COVERAGE_SQL, [year, year - 1]), departments, street_codes, year)
 
 
-def _coverage_counts(projects: pd.DataFrame, departments: pd.DataFrame, street_codes, year: int,
-                     flagged=None) -> pd.DataFrame:
-    """The coverage table from projects carrying ``has_target`` / ``has_eval`` (or given them by
-    ``flagged`` once cut to the streets' eligible ones)."""
+def _coverage_counts(projects: pd.DataFrame, departments: pd.DataFrame, street_codes, year: int) -> pd.DataFrame:
+    """The coverage table from projects carrying ``has_target`` / ``has_eval``."""
     unit_map = _street_of_unit(departments, street_codes)
     year = int(year)
     p = projects.assign(street=projects["dept_code"].astype(str).map(unit_map))
     p = p[p["street"].notna() & _eligible(p)]
-    if flagged is not None:
-        p = flagged(p)
     cur = p[p["year"].astype(int) == year].groupby("street").agg(
         eligible_projects=("year", "size"), target_projects=("has_target", "sum"))
     prev = p[p["year"].astype(int) == year - 1].groupby("street").agg(

@@ -30,6 +30,7 @@ import pandas as pd
 from .coverage import _fact, _restrict, resolve_dept
 from .sources import by_source_fact, execution_by_source
 from ..exceptions import ParameterError
+from ..pandas_speed import arrow_strings
 
 GREEN, YELLOW, RED, NO_BUDGET = "绿色", "黄色", "红色", "无预算"
 BANDS = (RED, YELLOW, GREEN, NO_BUDGET)
@@ -328,12 +329,9 @@ def _with_prior(pe: pd.DataFrame, prior: pd.DataFrame) -> pd.DataFrame:
     """``pe.merge(prior, on="project_id", how="left")`` for ``prior`` unique by project: each project's
     prior-year figures looked up by an Arrow hash of the codes (the merge factorised a province's
     210,000 Arrow string codes in 0.7 s)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    codes = pa.array(pe["project_id"].astype("string").array)
-    known = pa.array(prior["project_id"].astype("string").array)
-    codes, known = (a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in (codes, known))
+    codes, known = arrow_strings(pe["project_id"]), arrow_strings(prior["project_id"])
     if len(known) == 0 or pc.count_distinct(known).as_py() != len(known):  # empty, repeated or null codes
         return pe.merge(prior, on="project_id", how="left")
     pos = pc.fill_null(pc.index_in(codes, value_set=known), -1).to_numpy(zero_copy_only=False)
@@ -391,8 +389,7 @@ def _to_number(s: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(s.astype("string").array)  # the Arrow data itself (from the Series: 1 s per million)
-    arr = (pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr).cast(pa.large_string())
+    arr = pa.chunked_array([arrow_strings(s)]).cast(pa.large_string())
     arr = pc.utf8_rtrim(pc.replace_substring(arr, ",", ""), "%")
     plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN_NUMBER), False)
     out = pd.Series(pc.cast(pc.if_else(plain, arr, None), pa.float64()).to_numpy(),
@@ -486,7 +483,7 @@ def project_target_progress(indicators: pd.DataFrame) -> pd.DataFrame:
     # only the columns used: the others (project and target text) would be moved by every step below
     f = indicators[["project_id", "snapshot_month", "deviation_reason"]].assign(
         _c=capped.where(indicators["cumulative"]), _l=capped.where(~indicators["cumulative"]),
-        _imp=(likelihood == "完全不可能").astype(int), _lk=rank)
+        _imp=(rank == LIKELIHOOD_ORDER["完全不可能"]).astype(int), _lk=rank)
     g = f.groupby("project_id")
     out = pd.DataFrame({
         "target_progress": g["_c"].mean(),

@@ -45,7 +45,8 @@ def plot_fiscal_scores(comparison, street_name: str, title: str | None = None):
 
 def plot_fiscal_ranking(ranking, highlight: str | None = None, title: str | None = None):
     """Every evaluated street's composite index, best first (at province scale the MAX_BARS around the
-    chosen street), the chosen street highlighted and the median of all marked. ``ranking`` is :meth:`perflib.analysis.fiscal.FiscalIndex.ranking`'s table."""
+    chosen street), the chosen street highlighted and the median of all marked. ``ranking`` is
+    :meth:`perflib.analysis.fiscal.FiscalIndex.ranking`'s table."""
     import numpy as np
 
     setup_theme()
