@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Iterable, Protocol
 
+import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError, PerflibError, Problem
@@ -239,22 +240,19 @@ class Checker:
             getattr(self, rule)(table, df)
 
     # --- references -----------------------------------------------------------------------------
-    def target_keys(self, ref: Reference) -> pd.DataFrame:
+    def target_keys(self, ref: Reference) -> set[tuple[str, ...]]:
         """Distinct key tuples of the reference's target, in this export or kept in the database,
-        as strings (so that Int64 years from a file and INTEGER years from DuckDB compare equal)."""
-        frames = []
+        as strings (so that Int64 years from a file and INTEGER years from DuckDB compare equal).
+        A Python set: the exports that take this path are small, where pandas merges cost more."""
+        keys: set[tuple[str, ...]] = set()
         target = self.export.tables.get(ref.target)
         if target is not None and len(target):
-            frames.append(target[list(ref.target_columns)])
+            keys.update(_key_texts(target, ref.target_columns)[1])
         if self.existing is not None:
             old = self.existing.keys(ref.target, ref.target_columns)
             if len(old):
-                frames.append(old)
-        if not frames:
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in ref.columns})
-        keys = pd.concat([_as_text(f.dropna(), ref.target_columns) for f in frames], ignore_index=True)
-        keys.columns = list(ref.columns)
-        return keys.drop_duplicates()
+                keys.update(_key_texts(old, ref.target_columns)[1])
+        return keys
 
     def references(self) -> None:
         unread = getattr(self.export, "unread_tables", set())
@@ -327,30 +325,28 @@ def _flags(values: pd.Series, test) -> pd.Series:
     return test(values).fillna(False).astype(bool)
 
 
-def _as_text(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    out = pd.DataFrame(index=frame.index)
-    for c in columns:
-        s = frame[c]
-        if str(s.dtype) in ("Int64", "Int32", "int64", "int32"):
-            s = s.astype("int64")
-        out[c] = s.map(str).astype(object)
-    return out
+def _key_texts(frame: pd.DataFrame, columns) -> tuple[list[int], list[tuple[str, ...]]]:
+    """Positions of the rows of ``frame`` whose ``columns`` are all filled, and those keys as
+    tuples of strings (``tolist`` gives integer columns as Python ints, so 2023 reads "2023" from
+    an Int64 file column and an INTEGER database column alike)."""
+    empty = np.logical_or.reduce([frame[c].isna().to_numpy(dtype=bool) for c in columns])
+    texts = [[str(v) for v in frame[c].tolist()] for c in columns]
+    if not empty.any():
+        return list(range(len(frame))), list(zip(*texts))
+    positions = (~empty).nonzero()[0].tolist()
+    return positions, [tuple(t[i] for t in texts) for i in positions]
 
 
-def _missing(df: pd.DataFrame, columns: tuple[str, ...], known: pd.DataFrame) -> list[tuple[int, tuple]]:
+def _missing(df: pd.DataFrame, columns: tuple[str, ...], known: set[tuple[str, ...]]) -> list[tuple[int, tuple]]:
     """(position, key) of rows of ``df`` whose non-empty ``columns`` are not among ``known``."""
     if df is None or not len(df):
         return []
-    sub = df[list(columns)].reset_index(drop=True)
-    sub = sub[sub.notna().all(axis=1)]
-    if sub.empty:
+    positions, keys = _key_texts(df, columns)
+    absent = [i for i, key in zip(positions, keys) if key not in known]
+    if not absent:
         return []
-    text = _as_text(sub, columns)
-    merged = text.merge(known.assign(_hit=True), how="left", on=list(columns))
-    merged.index = text.index
-    miss = merged["_hit"].isna()
-    return [(int(i), tuple(_clean(v) for v in sub.loc[i, list(columns)].tolist()))
-            for i in sub.index[miss.to_numpy()]]
+    sub = df[list(columns)]
+    return [(i, tuple(_clean(v) for v in sub.iloc[i].tolist())) for i in absent]
 
 
 def as_kind(bound: float, kind: str):

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -284,3 +285,30 @@ def test_exactly_the_corrupted_rows_are_reported(tmp_path_factory, bad, kind):
     column = "支付日期" if kind == "wrong_year" else "支付金额"
     assert sorted((p.file, p.row, p.column) for p in problems) == \
         sorted(("支出明细.csv", i + 2, column) for i in bad)
+
+
+def test_reference_lookup_equals_a_merge_whatever_the_integer_dtype():
+    """``_missing`` (a Python set of key strings) finds exactly the rows an independent left merge
+    leaves unmatched: rows with an empty key part skipped, Int64 years from a file equal to INTEGER
+    years from the database, the key given back with the row's own values."""
+    from perflib.ingest.checks import _missing
+
+    rng = np.random.default_rng(7)
+    n = 300
+    rows = pd.DataFrame({
+        "project_id": pd.array([None if v == 0 else f"P{v:03d}" for v in rng.integers(0, 40, n)],
+                               dtype="string[pyarrow]"),
+        "year": pd.array([None if v == 0 else 2020 + int(v) for v in rng.integers(0, 5, n)], dtype="Int64"),
+    })
+    target = pd.DataFrame({"project_id": [f"P{v:03d}" for v in range(1, 40, 2)] * 2,
+                           "year": np.array([2021] * 20 + [2023] * 20, dtype="int32")})
+    known = {(p, str(y)) for p, y in zip(target["project_id"], target["year"].tolist())}
+
+    got = _missing(rows, ("project_id", "year"), known)
+
+    merged = rows.astype(object).merge(target.astype(object).assign(hit=True), how="left",
+                                       on=["project_id", "year"])
+    want = [i for i in range(n) if rows.iloc[i].notna().all() and merged["hit"].isna().iloc[i]]
+    assert [i for i, _ in got] == want and 0 < len(want) < n
+    assert all(key == (rows["project_id"].iloc[i], rows["year"].iloc[i]) for i, key in got)
+    assert _missing(rows.iloc[0:0], ("project_id", "year"), known) == []
