@@ -58,8 +58,9 @@ def replaced_partitions(export: Export) -> dict[str, pd.DataFrame | None]:
         if not cols:
             out[name] = None
             continue
-        parts = df[list(cols)].dropna().drop_duplicates().astype("int64").reset_index(drop=True)
-        out[name] = parts
+        values = [df[c].tolist() for c in cols]  # Python sets: these frames are small (the bulk reader has its own)
+        distinct = dict.fromkeys(key for key in zip(*values) if not any(pd.isna(v) for v in key))
+        out[name] = pd.DataFrame(list(distinct), columns=list(cols), dtype="int64")
     return out
 
 
@@ -256,7 +257,10 @@ def _keep_findings(con, export: Export, rows: DatabaseRows) -> None:
 def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path,
            findings: list[Problem] = (), summary: IngestSummary | None = None, fingerprint: str | None = None) -> int:
     """Fill the fresh database on ``con``: kept old rows, new rows, the loads log, the findings
-    (kept and new), the data revisions against the old database (:mod:`.revisions`). Returns load_id."""
+    (kept and new), the data revisions against the old database (:mod:`.revisions`). Returns load_id.
+    One transaction: a commit per statement costs more than the rows of a small export (the file
+    is new and replaces the database by a rename, so atomicity does not depend on it)."""
+    con.execute("BEGIN")
     create_schema(con)
     for name in TABLE_ORDER:
         table = TABLES[name]
@@ -291,6 +295,7 @@ def _build(con, export: Export, rows: DatabaseRows, has_old: bool, src: Path,
         con.register("_findings", findings_arrow(findings, load_id))
         con.execute("INSERT INTO findings SELECT * FROM _findings")
         con.unregister("_findings")
+    con.execute("COMMIT")
     return load_id
 
 
