@@ -76,6 +76,7 @@ class DatabaseRows:
         self.label = label
         self.parts = replaced_partitions(export)
         self.old_tables: set[str] = set()
+        self._keys: dict[tuple, pd.DataFrame] = {}
         if con is not None:
             rows = con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'old'"
@@ -98,11 +99,18 @@ class DatabaseRows:
         return f"old.{table} t WHERE NOT EXISTS (SELECT 1 FROM _parts_{table} p WHERE {cond})"
 
     def keys(self, table: str, columns: tuple[str, ...]) -> pd.DataFrame:
-        src = self.surviving(table)
-        if src is None:
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-        cols = ", ".join(f"t.{c}" for c in columns)
-        return self.con.execute(f"SELECT DISTINCT {cols} FROM {src} ORDER BY ALL").df()
+        """The distinct ``columns`` of the kept rows of ``table``, read once per load (eight tables
+        reference the projects' key); the caller must not change the frame."""
+        key = (table, tuple(columns))
+        if key not in self._keys:
+            src = self.surviving(table)
+            if src is None:
+                self._keys[key] = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+            else:
+                cols = ", ".join(f"t.{c}" for c in columns)
+                rows = self.con.execute(f"SELECT DISTINCT {cols} FROM {src} ORDER BY ALL").fetchall()
+                self._keys[key] = pd.DataFrame.from_records(rows, columns=list(columns))  # (.df() costs more)
+        return self._keys[key]
 
 
 @dataclass
