@@ -55,7 +55,11 @@ def css_string(text: str) -> str:
 PAGE_FOOTER_TITLE_MAX = 60  # characters of the title in the page footer (it shares a line with the page number)
 
 
+@functools.lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
+    """One environment per process, so each template is compiled once (jinja2 caches templates
+    per environment and recompiles one whose file changed): the runner rewrites the index after
+    every report, and a compile costs more than the rendering."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=True,

@@ -44,8 +44,13 @@ from typing import Iterable
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # modules every kernel imports at start (ipykernel itself), preloaded whatever the notebooks say
 KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython",
-                  "matplotlib_inline.backend_inline", "jupyter_client.session")
+                  "matplotlib_inline.backend_inline", "jupyter_client.session",
+                  # and what IPKernelApp.initialize imports on top (its event loop, history, debugger)
+                  "tornado.platform.asyncio", "sqlite3", "IPython.core.debugger", "IPython.core.completerlib",
+                  "IPython.extensions.storemagic")
 MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to ~107 bytes
+SHUTDOWN_POLL = 0.01   # seconds between looks at a kernel asked to shut down
+IOPUB_SETTLE = 0.01    # seconds of IOPub silence that end a kernel's readiness check
 
 _runtime: str | None = None
 _runtime_lock = threading.Lock()
@@ -108,6 +113,7 @@ def _manager_class():
                 self.transport = "ipc"
                 self.ip = os.path.join(rt, f"k{tag}")
             self._log_handle = None
+            self.client_factory = _client_class()
 
         async def _async_pre_start_kernel(self, **kw):
             env = dict(kw.get("env") or os.environ)
@@ -125,6 +131,12 @@ def _manager_class():
                 return [sys.executable, "-m", "perflib.run.kernels", "launch", self.zygote_address, *cmd[3:]]
             return cmd
 
+        async def _async_finish_shutdown(self, waittime=None, pollinterval: float = 0.1, restart: bool = False):
+            # a kernel asked to shut down exits within milliseconds; jupyter_client looks every
+            # 0.1 s, which every report would wait for
+            await super()._async_finish_shutdown(waittime=waittime, pollinterval=min(pollinterval, SHUTDOWN_POLL),
+                                                 restart=restart)
+
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)
             if self._log_handle is not None and not restart:
@@ -133,6 +145,56 @@ def _manager_class():
 
     _manager_cls = PerflibKernelManager
     return _manager_cls
+
+
+_client_cls = None
+
+
+def _client_class():
+    """The kernel client class: jupyter_client's asynchronous one, whose readiness check ends as
+    soon as the kernel has answered instead of 0.2 s of IOPub silence later (built on first use)."""
+    global _client_cls
+    if _client_cls is not None:
+        return _client_cls
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class PerflibKernelClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            """jupyter_client's handshake (a kernel_info reply on shell, then a message on IOPub,
+            so that IOPub is connected), then the IOPub messages already there are dropped. Its
+            own version waits until IOPub has been silent for 0.2 s; a later status message of
+            the handshake is harmless, since a notebook client keeps only the messages whose
+            parent is the request it sent."""
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    pass
+                else:
+                    if msg["msg_type"] == "kernel_info_reply":
+                        try:
+                            await self.iopub_channel.get_msg(timeout=0.2)
+                        except Empty:
+                            pass  # IOPub not connected yet: ask again
+                        else:
+                            self._handle_kernel_info_reply(msg)
+                            break
+                if not await self.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+            while True:
+                try:
+                    await self.iopub_channel.get_msg(timeout=IOPUB_SETTLE)
+                except Empty:
+                    break
+
+    _client_cls = PerflibKernelClient
+    return _client_cls
 
 
 def _is_our_ipykernel(cmd: list[str]) -> bool:
