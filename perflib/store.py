@@ -109,6 +109,11 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(REVISIONS_DDL)
 
 
+# tables a file store reads once and hands out as copies: one row per department or street and
+# year, small at any scale, and read whole several times by one report (the fiscal one: ten times)
+SMALL_TABLES = frozenset({"departments", "street_fiscal"})
+
+
 # --- tables a report reads (recorded in the kernel for incremental runs) -------------------------
 TABLES_READ_ENV = "PERFLIB_TABLES_READ"
 
@@ -360,6 +365,11 @@ class Store:
         """One input table (canonical columns), optionally for one year or several, redacted."""
         if name not in TABLES:
             raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLE_ORDER)}")
+        if year is None and name in SMALL_TABLES:
+            return self._cached(("table", name), lambda: self._table(name, None))
+        return self._table(name, year)
+
+    def _table(self, name: str, year: int | Iterable[int] | None) -> pd.DataFrame:
         cols = [c.name for c in TABLES[name].columns]
         if name in OPTIONAL_TABLES and not self._has_table(name):  # a database older than the table
             return _fix_types(arrow_frame(self.con.execute(

@@ -169,6 +169,36 @@ def test_a_file_store_reads_projects_once_and_hands_out_copies(tmp_path):
     s.close()
 
 
+def test_a_file_store_reads_a_small_table_once_and_hands_out_copies(tmp_path):
+    import duckdb
+
+    from perflib.store import SMALL_TABLES, create_schema
+
+    db = tmp_path / "s.duckdb"
+    mem = Store.from_frames(_frames())
+    con = duckdb.connect(str(db))
+    create_schema(con)
+    for name in ("departments", "projects"):
+        con.register("_f", mem.con.execute(f"SELECT * FROM {name}").df())
+        con.execute(f"INSERT INTO {name} SELECT * FROM _f")
+        con.unregister("_f")
+    con.close()
+    s = Store(db)
+    reads = []
+    original = s._table
+    s._table = lambda *a: reads.append(a) or original(*a)
+    first = s.table("departments")
+    first.loc[:, "dept_name"] = "改了"               # a caller changing its frame …
+    again = s.table("departments")                  # … does not change what the next caller gets
+    pd.testing.assert_frame_equal(again, mem.table("departments"))
+    s.table("projects")
+    s.table("projects")                             # a big table: read each time
+    s.table("departments", 2023)                    # a year asked for: read as asked
+    assert reads == [("departments", None), ("projects", None), ("projects", None), ("departments", 2023)]
+    assert "departments" in SMALL_TABLES and "payments" not in SMALL_TABLES
+    s.close()
+
+
 def test_a_database_older_than_an_optional_column_reads_it_as_empty(tmp_path):
     """A database made before projects.func_code/econ_code existed still opens; the columns read empty."""
     import duckdb as _duckdb
