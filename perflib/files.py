@@ -18,9 +18,10 @@ __all__ = ["atomic_write_bytes", "atomic_write_text", "fsync_dir", "sweep_temps"
 _TEMP_NAME = re.compile(r"^\..+?(?:\.(\d+))?\.[a-z0-9_]+\.tmp$")
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to a temporary file beside ``path``, fsync it and rename it over ``path``: a
-    reader sees the old file or the new one, never a part."""
+    reader sees the old file or the new one, never a part. ``durable=False`` skips the fsync, for
+    files that need not outlive a crash of the machine (a report's work files, removed after it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
@@ -28,7 +29,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -36,9 +38,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+def atomic_write_text(path: str | os.PathLike, text: str, *, durable: bool = True) -> None:
     """:func:`atomic_write_bytes` of ``text`` in UTF-8."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
 def fsync_dir(path: str | os.PathLike) -> None:

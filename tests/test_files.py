@@ -27,6 +27,18 @@ def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
 
 
 
+def test_atomic_write_flushes_to_disk_unless_asked_not_to(tmp_path, monkeypatch):
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    files.atomic_write_text(tmp_path / "published.html", "a")
+    assert len(synced) == 1
+    files.atomic_write_text(tmp_path / "work.json", "b", durable=False)  # a report's work file
+    assert len(synced) == 1
+    assert (tmp_path / "work.json").read_text() == "b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published.html", "work.json"]
+
+
 def test_sweep_removes_a_dead_writers_temp_and_keeps_a_live_ones(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True).stdout.strip()

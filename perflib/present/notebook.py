@@ -451,7 +451,10 @@ class Report:
     def _write(self, file: str, payload: Any) -> None:
         if self.artifacts_dir is None:
             return
-        atomic_write_text(self.artifacts_dir / file, json.dumps(payload, ensure_ascii=False, indent=1))
+        # rewritten after every recorded item and read by the runner when the kernel is done: whole
+        # (a rename), but not flushed to disk each time (the folder is the run's, removed after it)
+        atomic_write_text(self.artifacts_dir / file, json.dumps(payload, ensure_ascii=False, indent=1),
+                          durable=False)
 
 
 def open_report(name: str, *, db: str | Path | Store | None = None, year: int | None = None,
