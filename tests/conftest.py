@@ -34,6 +34,12 @@ import os
 # workbook the tests write is written by openpyxl's own writer, whatever else is installed.
 os.environ["OPENPYXL_LXML"] = "False"
 
+# the test processes import nbformat as the CLI and its workers do: without jsonschema's IRI
+# checker, whose grammar compiles at import (1.3 s in each xdist worker); nothing validates IRIs
+from perflib.run.executors import lighten_imports  # noqa: E402
+
+lighten_imports()
+
 import csv
 import datetime as dt
 import hashlib
