@@ -139,21 +139,25 @@ def test_arrow_frames_have_the_dtypes_and_values_of_duckdb_df(store, query):
                                       expected.drop(columns=list(all_null_text)), check_dtype=False)
 
 
-def test_a_file_store_reads_projects_once_and_hands_out_copies(tmp_path):
+def _file_store(path, tables) -> tuple[Store, Store]:
+    """A file store at ``path`` holding ``tables`` of the hand-made frames, and the in-memory one."""
     import duckdb
 
     from perflib.store import create_schema
 
-    db = tmp_path / "s.duckdb"
     mem = Store.from_frames(_frames())
-    con = duckdb.connect(str(db))
+    con = duckdb.connect(str(path))
     create_schema(con)
-    for name in ("departments", "projects", "payments"):
+    for name in tables:
         con.register("_f", mem.con.execute(f"SELECT * FROM {name}").df())
         con.execute(f"INSERT INTO {name} SELECT * FROM _f")
         con.unregister("_f")
     con.close()
-    s = Store(db)
+    return Store(path), mem
+
+
+def test_a_file_store_reads_projects_once_and_hands_out_copies(tmp_path):
+    s, _ = _file_store(tmp_path / "s.duckdb", ("departments", "projects", "payments"))
     calls = []
     original = s.table
     s.table = lambda *a, **k: calls.append(a) or original(*a, **k)
@@ -170,20 +174,9 @@ def test_a_file_store_reads_projects_once_and_hands_out_copies(tmp_path):
 
 
 def test_a_file_store_reads_a_small_table_once_and_hands_out_copies(tmp_path):
-    import duckdb
+    from perflib.store import SMALL_TABLES
 
-    from perflib.store import SMALL_TABLES, create_schema
-
-    db = tmp_path / "s.duckdb"
-    mem = Store.from_frames(_frames())
-    con = duckdb.connect(str(db))
-    create_schema(con)
-    for name in ("departments", "projects"):
-        con.register("_f", mem.con.execute(f"SELECT * FROM {name}").df())
-        con.execute(f"INSERT INTO {name} SELECT * FROM _f")
-        con.unregister("_f")
-    con.close()
-    s = Store(db)
+    s, mem = _file_store(tmp_path / "s.duckdb", ("departments", "projects"))
     reads = []
     original = s._table
     s._table = lambda *a: reads.append(a) or original(*a)
