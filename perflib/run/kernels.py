@@ -181,7 +181,9 @@ def _client_class():
                         except Empty:
                             pass  # IOPub not connected yet: ask again
                         else:
-                            self._handle_kernel_info_reply(msg)
+                            adapt = getattr(self, "_handle_kernel_info_reply", None)  # protocol version
+                            if adapt is not None:
+                                adapt(msg)
                             break
                 if not await self.is_alive():
                     raise RuntimeError("Kernel died before replying to kernel_info")
