@@ -161,11 +161,11 @@ def test_a_failed_write_keeps_the_previous_package_whole(db, tmp_path, monkeypat
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     real, calls = files.atomic_write_bytes, []
 
-    def failing(path, data):
+    def failing(path, data, **kw):
         calls.append(path)
         if len(calls) == 3:
             raise OSError(28, "No space left on device", str(path))
-        real(path, data)
+        real(path, data, **kw)
 
     monkeypatch.setattr(files, "atomic_write_bytes", failing)
     with pytest.raises(OSError):

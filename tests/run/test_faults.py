@@ -401,14 +401,14 @@ PUBLISH_HOOK = textwrap.dedent('''
     import os, signal
     import perflib.files as _render
     _real = _render.atomic_write_bytes
-    def _dying_write(path, data):
+    def _dying_write(path, data, **kw):
         if str(path).endswith("beta.xlsx"):
             import tempfile
             fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp",
                                        dir=os.path.dirname(path))
             os.write(fd, data[: len(data) // 2])
             os.kill(os.getpid(), signal.SIGKILL)
-        return _real(path, data)
+        return _real(path, data, **kw)
     _render.atomic_write_bytes = _dying_write
 ''')
 
