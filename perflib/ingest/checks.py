@@ -256,26 +256,30 @@ class Checker:
 
     def references(self) -> None:
         unread = getattr(self.export, "unread_tables", set())
+        target_sets: dict[tuple, set[tuple[str, ...]]] = {}  # seven references share the projects' key
+
+        def known_of(ref: Reference) -> set[tuple[str, ...]]:
+            at = (ref.target, tuple(ref.target_columns))
+            if at not in target_sets:
+                target_sets[at] = self.target_keys(ref)
+            return target_sets[at]
+
         for name in TABLE_ORDER:
             table = TABLES[name]
             for ref in table.references:
                 if ref.target in unread:
                     continue  # its file could not be read: that problem is reported, not each row
-                known = None
                 df = self.export.tables.get(name)
                 target_label = TABLES[ref.target].label
                 if df is not None and len(df):
-                    known = self.target_keys(ref)
-                    for i, key in _missing(df, ref.columns, known):
+                    for i, key in _missing(df, ref.columns, known_of(ref)):
                         self.at(table, df, i, ref.columns[0], missing_message(table, ref, key),
                                 key[0], f"「{target_label}」表（本次导入或数据库中已有）中存在的"
                                         f"{key_words(ref)}")
                 # rows already in the database that this load would leave dangling
                 if self.existing is not None and ref.target in self.export.tables:
-                    if known is None:
-                        known = self.target_keys(ref)
                     old = self.existing.keys(name, ref.columns)
-                    for _, key in _missing(old, ref.columns, known):
+                    for _, key in _missing(old, ref.columns, known_of(ref)):
                         self.problems.append(dangling_problem(self.existing.label, table, ref, key))
 
     def streets(self) -> None:
