@@ -4,9 +4,11 @@ pandas 3's ``ArrowStringArray.isin`` builds a Python ``pyarrow.scalar`` for ever
 given before one ``pyarrow.compute.is_in``: ``projects["project_id"].isin(other["project_id"])``
 over a province's ~330,000 projects takes 2.3 s, the ``is_in`` itself 0.15 s. When the values are
 themselves an Arrow-backed string array (a column of another frame, the usual case here), their
-Arrow array is the value set as it is: the same strings and the same missing values, so the answer
-is the same (``tests/test_pandas_speed.py`` compares the two). Any other ``values`` take pandas' own
-path. :func:`install` is called when :mod:`perflib.store` is imported, once per process.
+Arrow array is the value set as it is; a set, list or object array of Python strings is converted
+by Arrow in one call (a set of 300,000 codes: 3.4 s → 0.3 s). Either way the same strings and the
+same missing values, so the answer is the same (``tests/test_pandas_speed.py`` compares the two).
+Values holding any other type take pandas' own path. :func:`install` is called when
+:mod:`perflib.store` is imported, once per process.
 
 It also has Arrow allocate from the C library (:func:`use_system_allocator`) unless
 ``ARROW_DEFAULT_MEMORY_POOL`` names a pool: with pyarrow's default, mimalloc, the province reports'
@@ -34,19 +36,39 @@ def arrow_strings(values) -> "pa.Array":
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
-def _fast_isin(self, values):
-    """``ArrowStringArray.isin`` with an Arrow string array's values used directly as the value set."""
+def _value_set(values):
+    """``values`` as an Arrow string array when they are all strings or missing, else None.
+
+    A column or index backed by Arrow strings is taken as it is; a list, set or object array of
+    Python strings is converted by Arrow in one call (pandas makes one scalar per value: 3.4 s for
+    a set of 300,000 codes). Anything holding another type gives None: pandas' own path then keeps
+    only its strings, as before."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     from pandas.arrays import ArrowStringArray
 
-    if not isinstance(values, ArrowStringArray):
+    if isinstance(values, ArrowStringArray):
+        return arrow_strings(values)
+    if not isinstance(values, np.ndarray) or values.dtype != object or values.ndim != 1:
+        return None
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
+def _fast_isin(self, values):
+    """``ArrowStringArray.isin`` with the value set built by Arrow (:func:`_value_set`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    value_set = _value_set(values)
+    if value_set is None:
         return _ORIGINAL["isin"](self, values)
-    mine = pa.array(self)  # through the __arrow_array__ protocol
-    value_set = arrow_strings(values).cast(mine.type)
     if not len(value_set):
         return np.zeros(len(self), dtype=bool)
-    return np.array(pc.is_in(mine, value_set=value_set), dtype=np.bool_)
+    mine = pa.array(self)  # through the __arrow_array__ protocol
+    return np.array(pc.is_in(mine, value_set=value_set.cast(mine.type)), dtype=np.bool_)
 
 
 def use_system_allocator() -> None:

@@ -21,7 +21,8 @@ def test_importing_the_store_installs_it():
 @pytest.mark.parametrize("seed", range(6))
 def test_isin_of_a_string_column_equals_pandas_own(seed):
     """Random codes with missing values, duplicates, several Arrow chunks, empty value sets, and
-    values given as a column, an index, a list, a set or numbers: the same answer either way."""
+    values given as a column, an index, a list, a set, an object array or numbers: the same answer
+    either way."""
     import perflib.store  # noqa: F401
 
     rng = np.random.default_rng(seed)
@@ -42,6 +43,14 @@ def test_isin_of_a_string_column_equals_pandas_own(seed):
     assert np.array_equal(s.isin({"P0001", "项目甲"}).to_numpy(), s.eq("P0001").fillna(False).to_numpy()
                           | s.eq("项目甲").fillna(False).to_numpy())
     assert not s.isin(pd.Series([1, 2], dtype="int64")).any()
+    # Python containers (a set, a list, an object array) with missing values of every kind, and
+    # containers holding other types, which pandas' own path filters: the same answer
+    codes = list(pool[: int(rng.integers(0, 60))])
+    for values in (set(codes), codes + [None], codes + [np.nan], codes + [pd.NA], [None],
+                   np.array(codes + [None], dtype=object), codes + [1], [b"P0001", "P0002"], [1.5, 2],
+                   np.array([], dtype=object), [np.str_("P0003"), "P0004"]):
+        want = _original_isin(s.array, np.array(list(values), dtype=object))
+        assert np.array_equal(s.isin(values).to_numpy(), want), values
     if s.isna().any():  # a missing value is in a value set that holds one, as in pandas
         assert s[s.isna()].isin(pd.Series([None, "P0001"], dtype="str")).all()
 
