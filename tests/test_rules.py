@@ -248,3 +248,24 @@ def test_shipped_rules_pass_and_every_numeric_rule_has_a_declared_range(rules):
     for key in numeric:  # every shipped value lies inside its range
         for where, v in numeric_leaves(rules[key]):
             assert NUMERIC_RANGES[key].admits(v), (key, where, v)
+
+
+def test_a_file_read_again_is_parsed_from_its_new_text_and_each_load_is_its_own(tmp_path):
+    """Parsed texts are kept per process (every ingest and report reads the rules): a file changed
+    between two loads gives its new values, and changing one loaded tree leaves the next alone."""
+    path = tmp_path / "rules.yaml"
+    path.write_text("monitoring:\n  green_min_gap:\n    value: -0.05\n", "utf-8")
+    first = load_rules(path)
+    assert first.value("monitoring.green_min_gap") == -0.05
+    first._tree["monitoring"]["green_min_gap"]["value"] = 99
+    first._tree["coverage"].clear()
+    again = load_rules(path)
+    assert again.value("monitoring.green_min_gap") == -0.05
+    assert again.value("coverage.scope_fund_sources") == load_rules().value("coverage.scope_fund_sources")
+    path.write_text("monitoring:\n  green_min_gap:\n    value: -0.04\n", "utf-8")
+    assert load_rules(path).value("monitoring.green_min_gap") == -0.04
+    path.write_text("monitoring: [unclosed\n", "utf-8")
+    with pytest.raises(RulesError, match="不是有效的 YAML"):
+        load_rules(path)
+    with pytest.raises(RulesError, match="不是有效的 YAML"):  # an error is not kept as a result
+        load_rules(path)

@@ -127,19 +127,25 @@ def project_targets(store, year: int, dept: str | None = None, rules=None) -> pd
     numeric value), ``n_quant_repeated`` (of those, how many repeat the same project's indicator
     of the previous year with the same direction, value and unit) and ``n_unmeasurable``
     (indicators without a target value: a 定性 one without text cannot be measured).
+
+    Made once per store, year, department and rules (the coverage report asks for a year's up to
+    five times: a province's merge of 330,000 codes is 0.3 s each); the caller gets a copy.
     """
-    projects = _restrict(store.projects(year), dept)
-    summary = store.redact_frame(store.sql(_TARGET_SUMMARY_SQL, [int(year), int(year) - 1]))
-    df = projects.merge(summary, on="project_id", how="left")
-    df["n_indicators"] = df["n_indicators"].fillna(0).astype(int)
-    df["n_quant"] = df["n_quant"].fillna(0).astype(int)
-    df["n_quant_repeated"] = df["n_quant_repeated"].fillna(0).astype(int)
-    df["n_unmeasurable"] = df["n_unmeasurable"].fillna(0).astype(int)
-    for c in ("has_output", "has_effect"):
-        df[c] = df[c].astype("boolean").fillna(False).astype(bool)
-    df["has_target"] = df["n_indicators"] > 0
-    df["eligible"] = eligible_mask(df, scope_fund_sources(rules))
-    return df
+    def make() -> pd.DataFrame:
+        projects = _restrict(store.projects(year), dept)
+        summary = store.redact_frame(store.sql(_TARGET_SUMMARY_SQL, [int(year), int(year) - 1]))
+        df = projects.merge(summary, on="project_id", how="left")
+        df["n_indicators"] = df["n_indicators"].fillna(0).astype(int)
+        df["n_quant"] = df["n_quant"].fillna(0).astype(int)
+        df["n_quant_repeated"] = df["n_quant_repeated"].fillna(0).astype(int)
+        df["n_unmeasurable"] = df["n_unmeasurable"].fillna(0).astype(int)
+        for c in ("has_output", "has_effect"):
+            df[c] = df[c].astype("boolean").fillna(False).astype(bool)
+        df["has_target"] = df["n_indicators"] > 0
+        df["eligible"] = eligible_mask(df, scope_fund_sources(rules))
+        return df
+
+    return store.memo(("coverage.project_targets", int(year), dept), rules, make).copy(deep=False)
 
 
 def eligible_mask(projects: pd.DataFrame, sources=(ELIGIBLE_FUND_SOURCE,)) -> pd.Series:
@@ -233,18 +239,22 @@ def department_targets(store, year: int, dept: str | None = None) -> pd.DataFram
 # --- self-evaluation ------------------------------------------------------------------------
 def selfeval_projects(store, fiscal_year: int, dept: str | None = None) -> pd.DataFrame:
     """Projects of ``fiscal_year`` with ``evaluated`` (a self-evaluation row for that fiscal year)
-    and ``has_target`` (project-level targets for it: these must be self-evaluated)."""
-    projects = _restrict(store.projects(fiscal_year), dept)
-    ev = store.redact_frame(store.sql(
-        "SELECT DISTINCT project_id, true AS evaluated FROM self_evaluations WHERE year = ?",
-        [int(fiscal_year)]))
-    tg = store.redact_frame(store.sql(
-        "SELECT DISTINCT project_id, true AS has_target FROM targets WHERE year = ? "
-        "AND project_id IS NOT NULL", [int(fiscal_year)]))
-    df = projects.merge(ev, on="project_id", how="left").merge(tg, on="project_id", how="left")
-    for c in ("evaluated", "has_target"):
-        df[c] = df[c].astype("boolean").fillna(False).astype(bool)
-    return df
+    and ``has_target`` (project-level targets for it: these must be self-evaluated). Made once per
+    store, fiscal year and department (asked for up to four times a report); the caller gets a copy."""
+    def make() -> pd.DataFrame:
+        projects = _restrict(store.projects(fiscal_year), dept)
+        ev = store.redact_frame(store.sql(
+            "SELECT DISTINCT project_id, true AS evaluated FROM self_evaluations WHERE year = ?",
+            [int(fiscal_year)]))
+        tg = store.redact_frame(store.sql(
+            "SELECT DISTINCT project_id, true AS has_target FROM targets WHERE year = ? "
+            "AND project_id IS NOT NULL", [int(fiscal_year)]))
+        df = projects.merge(ev, on="project_id", how="left").merge(tg, on="project_id", how="left")
+        for c in ("evaluated", "has_target"):
+            df[c] = df[c].astype("boolean").fillna(False).astype(bool)
+        return df
+
+    return store.memo(("coverage.selfeval_projects", int(fiscal_year), dept), None, make).copy(deep=False)
 
 
 def selfeval_summary(frame: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:

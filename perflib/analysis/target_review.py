@@ -210,7 +210,7 @@ def load_inputs(store, year: int, rules: Rules) -> ReviewInputs:
     """Read the review's inputs for ``year`` from a Store (redacted: classified projects appear under
     their surrogate code and name)."""
     year = int(year)
-    frame = project_targets(store, year)
+    frame = project_targets(store, year, rules=rules)
     projects = frame[frame["has_target"]].reset_index(drop=True)
     targets = store.table("targets", year)
     targets = targets[targets["project_id"].notna()].reset_index(drop=True)

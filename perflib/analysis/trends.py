@@ -60,13 +60,15 @@ def execution_by_year(store, year: int, as_of_month: int, rules, dept: str | Non
     return pd.DataFrame(rows, columns=cols)
 
 
-def targets_by_year(store, year: int, dept: str | None = None) -> pd.DataFrame:
+def targets_by_year(store, year: int, dept: str | None = None, rules=None) -> pd.DataFrame:
     """One row per year ≤ ``year`` held in projects and targets: ``year``, ``with_targets``,
-    ``amount`` (their 年初预算数), ``eligible``, ``coverage_count``, ``coverage_amount``."""
+    ``amount`` (their 年初预算数), ``eligible``, ``coverage_count``, ``coverage_amount``; eligible
+    as in :func:`perflib.analysis.coverage.coverage_facts` with the same ``rules`` (the fund sources
+    in scope), so that the year's row states the report's coverage."""
     held = years_held(store, "projects") & years_held(store, "targets")
     frames = []
     for y in sorted(y for y in held if y <= int(year)):
-        s = coverage_summary(project_targets(store, y, dept))
+        s = coverage_summary(project_targets(store, y, dept, rules))
         if int(s["projects"].iloc[0]) == 0:
             continue
         s.insert(0, "year", y)

@@ -382,3 +382,60 @@ def test_recomputable_projects_equal_the_scorers_on_the_demos(demo_db, hostile_d
                 assert mine == _scorer_recomputable(s, year, rules, dept), (db, dept)
                 if dept is None:
                     assert 0 < sum(mine.values()) < len(mine)  # both kinds are there
+
+
+def test_project_and_selfeval_frames_are_made_once_per_store_and_handed_out_as_copies(demo_db, monkeypatch):
+    """The coverage report asks for a year's project frame up to five times (facts, 分预算类型,
+    与上年比较, 分部门, 历年, 质量, 未覆盖清单): made once per store, year, department and rules; a
+    caller changing its copy changes nothing for the next."""
+    from conftest import count_calls
+
+    made = count_calls(monkeypatch, cov, "eligible_mask")  # once per project frame made
+    rules = load_rules()
+    with Store(demo_db) as s:
+        queries = count_calls(monkeypatch, s, "sql")
+        first = cov.project_targets(s, 2023, None, rules)
+        expected = first.copy()
+        first["eligible"] = False
+        first.loc[:, "n_indicators"] = -1
+        again = cov.project_targets(s, 2023, None, rules)
+        pd.testing.assert_frame_equal(again, expected)
+        assert len(made) == 1 and len(queries) == 1
+        cov.coverage_facts(s, 2023, rules)
+        cov.coverage_by_department(s, 2023, None, rules)
+        assert len(made) == 2  # 2022 for the facts' previous year; 2023 not made again
+        cov.project_targets(s, 2023, "区教体局", rules)
+        cov.project_targets(s, 2023, None, load_rules())  # other rules: made anew
+        assert len(made) == 4
+        se = cov.selfeval_projects(s, 2022)
+        n = len(queries)
+        se["evaluated"] = False
+        with Store(demo_db) as fresh:
+            pd.testing.assert_frame_equal(cov.selfeval_projects(s, 2022), cov.selfeval_projects(fresh, 2022))
+        assert len(queries) == n  # this store did not query again
+        assert cov.selfeval_projects(s, 2022)["evaluated"].any()
+
+
+def test_the_targets_trend_states_the_reports_coverage_under_the_rules_scope(demo_db, tmp_path):
+    """With ``coverage.scope_fund_sources`` widened, the 历年 table's row of the year has the
+    coverage the report's facts state (it used the default scope before)."""
+    import yaml
+
+    from perflib.analysis import trends
+
+    default = load_rules()
+    with Store(demo_db) as s:
+        sources = sorted(set(s.projects(2023)["fund_source"].dropna()))
+    assert len(sources) > 1
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump({"coverage": {"scope_fund_sources": sources}}, allow_unicode=True), "utf-8")
+    wide = load_rules(path)
+    assert tuple(wide.value("coverage.scope_fund_sources")) != tuple(default.value("coverage.scope_fund_sources"))
+    with Store(demo_db) as s:
+        for rules in (default, wide):
+            facts = cov.coverage_facts(s, 2023, rules)
+            row = trends.targets_by_year(s, 2023, None, rules).set_index("year").loc[2023]
+            assert row["coverage_count"] == pytest.approx(facts["targets.coverage_count"], abs=1e-9)
+            assert row["coverage_amount"] == pytest.approx(facts["targets.coverage_amount"], abs=1e-9)
+        assert (cov.coverage_facts(s, 2023, wide)["targets.coverage_count"]
+                != cov.coverage_facts(s, 2023, default)["targets.coverage_count"])
