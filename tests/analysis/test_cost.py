@@ -227,6 +227,31 @@ def test_several_outputs_in_one_project_year():
     assert rows.loc["X", "unit_cost"] == pytest.approx(3.0)
     assert rows.loc["X", "quality_score"] == pytest.approx(70.0)
     assert math.isnan(rows.loc["Y", "unit_cost"]) and "多个计量单位" in rows.loc["Y", "problem"]
+    assert rows.loc["X", "output_name"] == "东片、西片" and rows.loc["X", "unit"] == "平方米"
+    assert rows.loc["Y", "output_name"] == "长度、面积"  # code-point order, as sorted() gives
+    assert rows.loc["Y", "unit"] == "公里、平方米"
+
+
+def test_output_names_and_units_joined_per_project_year_as_a_join_per_group_would(rules):
+    """Random outputs (names and units repeated, missing, in any order, several years): each
+    project-year's names and units equal the distinct values sorted and joined one group at a time."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    names, units = ["保洁面积", "保洁长度", "清运量", "Area", "area", "面积 "], ["平方米", "公里", "吨", None]
+    rows = [dict(project_id=f"P{rng.integers(12)}", year=int(rng.choice([2022, 2023])),
+                 output_name=str(rng.choice(names)), unit=units[rng.integers(len(units))],
+                 quantity=float(rng.integers(1, 50)), quality_score=None) for _ in range(80)]
+    outputs = pd.DataFrame(rows).astype({"project_id": "str", "output_name": "str", "unit": "str"})
+    projects = pd.DataFrame([dict(project_id=f"P{i}", year=y, project_name=f"P{i}", dept_name="d", project_type="T")
+                             for i in range(13) for y in (2022, 2023)])  # P12: no outputs
+    costs = pd.DataFrame(columns=["project_id", "year", "cost_element", "amount"])
+    got = cost.project_year_table(projects, costs, outputs, "T", [2022, 2023]).set_index(["project_id", "year"])
+    for (pid, year), g in outputs.groupby(["project_id", "year"]):
+        assert got.loc[(pid, year), "output_name"] == "、".join(sorted(map(str, g["output_name"].unique())))
+        assert got.loc[(pid, year), "unit"] == "、".join(sorted(map(str, g["unit"].dropna().unique())))
+    without = got[~got.index.isin(list(outputs.groupby(["project_id", "year"]).groups))]
+    assert len(without) and without["output_name"].isna().all() and without["unit"].isna().all()
 
 
 def test_type_facts(road):
