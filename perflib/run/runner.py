@@ -27,7 +27,7 @@ from .plan import (Job, ReportResult, available_notebooks, default_notebooks_dir
 from .pdf import pdf_request
 from .documents import attach as attach_documents
 from .publish import cached_result, failed_result, longest_first, publish_report, update_index
-from .withdraw import prepare_output
+from .withdraw import mark_checked, prepare_output
 
 log = logging.getLogger("perflib.runner")
 
@@ -160,6 +160,7 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
         timezone = planned[0].timezone if planned else None
         # before anything is published: killed publications tidied, reports naming a project
         # classified since withdrawn, the index rewritten (see SECURITY.md)
+        fresh = not out.exists()
         withdrawn = prepare_output(out, secrets, timezone)
         results: list[ReportResult] = []
         todo: list[Job] = []
@@ -179,6 +180,8 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
             finally:
                 if results:
                     update_index(out, results, timezone=timezone, secrets=secrets)
+                if fresh:  # what it holds was all published, and scanned, by this run
+                    mark_checked(out, secrets, timezone)
         order = {j.stem: i for i, j in enumerate(planned)}
         results.sort(key=lambda r: order.get(r.stem, 0))
         return RunSummary(results=results, out=out, withdrawn=withdrawn, notices=left_out)

@@ -72,6 +72,16 @@ def withdraw_classified(out: Path, secrets: list[str], timezone: str | None = No
     return withdrawn
 
 
+def mark_checked(out: Path, secrets: list[str], timezone: str | None = None) -> None:
+    """After a run into a folder that did not exist before it: every report there was published by
+    the run, each scanned against ``secrets`` first, so the folder is recorded as checked against
+    them (the next run does not scan it all again). A folder with a record already is left alone."""
+    record = Path(out) / CHECK_RECORD
+    if Path(out).is_dir() and not record.exists():
+        files.atomic_write_text(record, json.dumps({"classified_sha256": secrets_digest(secrets),
+                                                    "checked_at": now_text(timezone)}))
+
+
 def published_stems(out: Path) -> list[str]:
     """Every report stem with a file under ``out``: units, the index's entries, failure pages and
     report pages of an older perflib (regular files)."""

@@ -145,3 +145,40 @@ def test_withdrawn_before_anything_is_published_then_re_rendered(published, monk
     # the same classified set again: nothing more is withdrawn (the folder was checked against it)
     again = runner.run_reports(["plain"], db=db, out=out, notebooks_dir=published["good"], progress=False)
     assert again.withdrawn == []
+
+
+def test_a_new_folder_is_recorded_as_checked_so_the_next_run_does_not_scan_it_again(tmp_path, monkeypatch):
+    """A run into a folder that did not exist publishes only reports it scanned against the store's
+    classified set, so it records the folder as checked: the next run with the same set scans
+    nothing before publishing; a newly classified project still gets the report withdrawn."""
+    from conftest import count_calls
+
+    from perflib.ingest import ingest
+    from perflib.run import publish, withdraw
+    from perflib.store import Store
+
+    db = tmp_path / "perf.duckdb"
+    ingest(write_export(tmp_path / "export1", _frames(False)), db)
+    nbs = tmp_path / "nb"
+    nbs.mkdir()
+    write_notebook(nbs / "naming.ipynb", PARAMS, NAMING)
+    write_notebook(nbs / "plain.ipynb", PARAMS, PLAIN)
+    out = tmp_path / "new" / "reports"
+    assert runner.run_reports(["naming"], db=db, out=out, notebooks_dir=nbs, progress=False).exit_code == 0
+    with Store(db, redact=False) as s:
+        secrets = sorted(s.classified_names())
+    record = json.loads((out / withdraw.CHECK_RECORD).read_text("utf-8"))
+    assert record["classified_sha256"] == publish.secrets_digest(secrets) and record["checked_at"]
+    scans = count_calls(monkeypatch, withdraw, "leak_error")
+    assert runner.run_reports(["naming"], db=db, out=out, notebooks_dir=nbs, progress=False,
+                              force=True).exit_code == 0
+    assert scans == []  # the folder was checked against this very set
+    ingest(write_export(tmp_path / "export2", _frames(True)), db)
+    summary = runner.run_reports(["plain"], db=db, out=out, notebooks_dir=nbs, progress=False)
+    assert scans and summary.withdrawn == ["2023/naming"]
+    _assert_withdrawn(out, "2023/naming")
+    # a folder that existed before the run (here: empty) is scanned as before, and recorded then
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    runner.run_reports(["plain"], db=db, out=existing, notebooks_dir=nbs, progress=False)
+    assert (existing / withdraw.CHECK_RECORD).exists()
