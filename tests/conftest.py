@@ -54,6 +54,18 @@ from perflib.schema import TABLES
 D = Decimal
 
 
+@pytest.hookimpl(trylast=True)  # after -m has deselected: the fast lane keeps its order
+def pytest_collection_modifyitems(config, items):
+    """Modules holding slow (end-to-end) tests first, each module's tests in their own order: under
+    ``-n 2 --dist loadscope`` the two workers then take the long modules while both are free and
+    fill the end with the many short ones, instead of one worker finishing the last long module
+    alone (longest first, as ``perflib run`` schedules reports). The fast lane is unchanged."""
+    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow") is not None
+            and getattr(item, "module", None) is not None}
+    if slow:
+        items.sort(key=lambda item: getattr(item, "module", None) is None or item.module.__name__ not in slow)
+
+
 def small_frames() -> dict[str, pd.DataFrame]:
     """A small consistent export, one frame per table (canonical column names)."""
     f = {}

@@ -11,9 +11,11 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Callable, Iterable
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping
 
 from ..schema import (
     INT, MONEY, MONEY_UNITS, MONTH, NUMBER, TABLES, TOTAL_LABELS, YEAR, Table,
@@ -93,13 +95,19 @@ def header_key(text: str) -> str:
     return re.sub(r"\s+", "", nfkc(text)).lstrip("*").lower()
 
 
-def header_index(table: Table) -> dict[str, str]:
-    """Header key → canonical column name, for the Chinese header and the English name of each column."""
+def header_index(table: Table) -> Mapping[str, str]:
+    """Header key → canonical column name, for the Chinese header and the English name of each column
+    (made once per table: every header cell of every file is looked up in it)."""
+    return _header_index(table)
+
+
+@lru_cache(maxsize=None)
+def _header_index(table: Table) -> Mapping[str, str]:
     index: dict[str, str] = {}
     for c in table.columns:
         index[header_key(c.header)] = c.name
         index[header_key(c.name)] = c.name
-    return index
+    return MappingProxyType(index)
 
 
 def parse_header(text: str, table: Table) -> tuple[str | None, str | None]:

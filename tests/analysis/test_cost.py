@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from perflib.analysis import cost
@@ -410,7 +410,14 @@ finite = st.floats(min_value=0.01, max_value=1e6, allow_nan=False, allow_infinit
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(finite, min_size=1, max_size=30), st.floats(0.1, 100), st.floats(-1e3, 1e3))
+@example([0.010000000000000002, 0.01], 1.0, 1.0)  # collapses when shifted: left out by the assumption
+@example([0.01, 0.02, 0.02, 1e6], 3.5, -999.0)
 def test_robust_z_is_finite_and_affine_invariant(values, scale, shift):
+    # invariance holds in exact arithmetic; in floating point, v × scale + shift is rounded to the
+    # magnitude of the result, so values closer together than that collapse (0.010000000000000002
+    # and 0.01 both become 1.01): only cases whose differences stay far above the rounding count
+    gaps = [abs(a - b) for a in values for b in values if a != b]
+    assume(not gaps or min(gaps) * scale > 1e-6 * (abs(shift) + scale * max(values)))
     z = cost.robust_z(values, 0.6745, 1.253314)
     assert np.isfinite(z).all()
     z2 = cost.robust_z([v * scale + shift for v in values], 0.6745, 1.253314)
