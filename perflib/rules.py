@@ -61,7 +61,7 @@ def _read_yaml(path: Path) -> dict:
 @lru_cache(maxsize=16)
 def _parsed(text: str) -> bytes:
     """``text`` parsed as YAML, pickled: every ingest, report and run reads the 1,000-line default
-    rules (20 ms to parse, 0.3 ms to unpickle a fresh copy)."""
+    rules (5 ms to parse with libyaml, 0.5 ms to unpickle a fresh copy)."""
     return pickle.dumps(yaml.load(text, Loader=_SAFE_LOADER), protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -95,14 +95,10 @@ def header_key(text: str) -> str:
     return re.sub(r"\s+", "", nfkc(text)).lstrip("*").lower()
 
 
+@lru_cache(maxsize=None)
 def header_index(table: Table) -> Mapping[str, str]:
     """Header key → canonical column name, for the Chinese header and the English name of each column
-    (made once per table: every header cell of every file is looked up in it)."""
-    return _header_index(table)
-
-
-@lru_cache(maxsize=None)
-def _header_index(table: Table) -> Mapping[str, str]:
+    (made once per table: every header cell of every file is looked up in it; read-only)."""
     index: dict[str, str] = {}
     for c in table.columns:
         index[header_key(c.header)] = c.name

@@ -68,7 +68,7 @@ def withdraw_classified(out: Path, secrets: list[str], timezone: str | None = No
                 log.warning("已撤回报告 %s：%s（%s）", stem, NOTICE, at)
             else:
                 log.warning("已撤回并删除一份报告：其名称含涉密项目的名称或编码，不再列出（%s）", at)
-    files.atomic_write_text(record, json.dumps({"classified_sha256": digest, "checked_at": at}))
+    _record_checked(out, digest, at)
     return withdrawn
 
 
@@ -76,10 +76,13 @@ def mark_checked(out: Path, secrets: list[str], timezone: str | None = None) -> 
     """After a run into a folder that did not exist before it: every report there was published by
     the run, each scanned against ``secrets`` first, so the folder is recorded as checked against
     them (the next run does not scan it all again). A folder with a record already is left alone."""
-    record = Path(out) / CHECK_RECORD
-    if Path(out).is_dir() and not record.exists():
-        files.atomic_write_text(record, json.dumps({"classified_sha256": secrets_digest(secrets),
-                                                    "checked_at": now_text(timezone)}))
+    if Path(out).is_dir() and not (Path(out) / CHECK_RECORD).exists():
+        _record_checked(Path(out), secrets_digest(secrets), now_text(timezone))
+
+
+def _record_checked(out: Path, digest: str, at: str) -> None:
+    """``CHECK_RECORD``: the folder's reports were all checked against the set hashed to ``digest``."""
+    files.atomic_write_text(out / CHECK_RECORD, json.dumps({"classified_sha256": digest, "checked_at": at}))
 
 
 def published_stems(out: Path) -> list[str]:
