@@ -2,19 +2,19 @@
 (``report.district``, ``report.bureau``) first, then the data, then 「本区」 (never assumed).
 
 From the data: a name of the form 「XX区」 leading at least three department or project names
-(e.g. 历城区教体局, 历城区科技局 …); department names such as 「区教体局」 carry no district name.
+(e.g. 历城区教体局, 历城区科技局 …) and most of the names that lead with a district's name;
+department names such as 「区教体局」 carry no district name, and a store of several districts names none.
 """
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 DISTRICT_FALLBACK = "本区"
 BUREAU_SUFFIX = "财政局"
 # Words that end in 区 but are not a district's name.
 _NOT_DISTRICT = {"全区", "城区", "园区", "社区", "小区", "景区", "片区", "辖区", "校区", "厂区", "市区",
                  "新区", "郊区", "山区"}
-_DISTRICT = re.compile(r"^([\u4e00-\u9fff]{2,3}区)")
+_DISTRICT = re.compile("^(?P<district>[\u4e00-\u9fff]{2,3}区)")  # also Arrow's (RE2) pattern
 MIN_NAMES = 3  # names that must lead with the same 「XX区」 for the data to name the district
 
 
@@ -29,20 +29,40 @@ def _rule(rules, key: str) -> str:
 
 
 def district_from_data(store) -> str | None:
-    """The district's name if the data shows it (see the module docstring), else None."""
-    names = list(store.departments()["dept_name"].dropna().astype(str))
+    """The district's name if the data shows it (see the module docstring): one 「XX区」 leading at
+    least :data:`MIN_NAMES` distinct department or project names and more than half of all the names
+    that lead with a district's name. A store of several districts (a province's: 113 names leading
+    104 names each) names none, rather than whichever came first."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = [store.departments()["dept_name"]]
     years = store.years()
     if years:
-        names += list(store.projects(years[-1])["project_name"].dropna().astype(str))
-    counts: Counter = Counter()
-    for n in set(names):
-        m = _DISTRICT.match(n)
-        if m and m.group(1) not in _NOT_DISTRICT:
-            counts[m.group(1)] += 1
+        columns.append(store.projects(years[-1])["project_name"])
+    texts = pc.unique(pa.chunked_array([_large_strings(c) for c in columns], type=pa.large_string()))
+    led = pc.struct_field(pc.extract_regex(texts, _DISTRICT.pattern), [0]).drop_null()
+    led = led.filter(pc.invert(pc.is_in(led, pa.array(sorted(_NOT_DISTRICT), pa.large_string()))))
+    counts = {str(v): int(n) for v, n in
+              zip(*(pc.value_counts(led).field(i).to_pylist() for i in (0, 1)))} if len(led) else {}
     if not counts:
         return None
-    best, n = counts.most_common(1)[0]
-    return best if n >= MIN_NAMES else None
+    best = max(counts, key=counts.get)
+    n = counts[best]
+    return best if n >= MIN_NAMES and 2 * n > sum(counts.values()) else None
+
+
+def _large_strings(column):
+    """A text column as an Arrow large_string array (nulls kept; other values as their text)."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array([None if v is None or v != v else str(v) for v in column], pa.large_string())
+    return arr.cast(pa.large_string())
 
 
 def district_name(store, rules=None) -> str:

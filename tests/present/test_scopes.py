@@ -119,6 +119,41 @@ def test_names_come_from_the_rules_then_the_data_then_benqu(tmp_path):
         assert names.district_name(st, load_rules(_rules_file(tmp_path, district="历城区"))) == "历城区"  # rules win
 
 
+def _district_by_hand(texts) -> str | None:
+    """The rule of :func:`names.district_from_data` over plain strings, one name at a time."""
+    counts: dict[str, int] = {}
+    for t in set(texts):
+        m = re.match("^([\u4e00-\u9fff]{2,3}区)", t)
+        if m and m.group(1) not in names._NOT_DISTRICT:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    top = sorted(counts.items(), key=lambda kv: -kv[1])
+    if not top or top[0][1] < names.MIN_NAMES or 2 * top[0][1] <= sum(counts.values()):
+        return None
+    return top[0][0]
+
+
+@pytest.mark.parametrize("dept_names, project_names, expected", [
+    # a province's store: several districts lead as many names each; before, whichever came first in a
+    # hash-ordered set was named (the province reports' titles changed from run to run)
+    (["槐荫区教体局", "槐荫区科技局", "槐荫区财政局", "历城区教体局", "历城区科技局"], ["历城区道路保洁"], None),
+    (["槐荫区教体局", "槐荫区科技局", "章丘区财政局", "历城区教体局", "历城区科技局"], ["天桥区道路保洁"], None),
+    # the district's own names, and a few projects named after another district (对口协作): the district
+    (["历城区教体局", "历城区科技局", "历城区财政局", "区卫健局", "东风街道办事处"],
+     ["历城区道路保洁", "章丘区对口协作", "社区服务", "全区绩效评价", None], "历城区"),
+    # the same name twice is one name; 「小区」「社区」 are not districts
+    (["历城区教体局", "历城区教体局", "历城区科技局", "小区改造办", "社区服务中心"], ["社区服务", "小区改造"], None),
+])
+def test_the_data_names_a_district_only_when_most_district_led_names_agree(dept_names, project_names,
+                                                                           expected):
+    f = small_frames()
+    f["departments"]["dept_name"] = dept_names
+    f["projects"]["project_name"] = (project_names * len(f["projects"]))[:len(f["projects"])]
+    with Store.from_frames(typed_frames(f)) as st:
+        texts = [t for t in [*st.departments()["dept_name"], *st.projects(st.years()[-1])["project_name"]]
+                 if isinstance(t, str)]
+        assert names.district_from_data(st) == _district_by_hand(texts) == expected
+
+
 def test_demo_writes_its_rules_file_next_to_the_export(tmp_path):
     from perflib.demo import DEMO_BUREAU, DEMO_DISTRICT, demo_rules_path, write_demo_rules
 
