@@ -7,14 +7,13 @@ department names such as 「区教体局」 carry no district name, and a store 
 """
 from __future__ import annotations
 
-import re
 
 DISTRICT_FALLBACK = "本区"
 BUREAU_SUFFIX = "财政局"
 # Words that end in 区 but are not a district's name.
 _NOT_DISTRICT = {"全区", "城区", "园区", "社区", "小区", "景区", "片区", "辖区", "校区", "厂区", "市区",
                  "新区", "郊区", "山区"}
-_DISTRICT = re.compile("^(?P<district>[\u4e00-\u9fff]{2,3}区)")  # also Arrow's (RE2) pattern
+_DISTRICT = "^(?P<district>[\u4e00-\u9fff]{2,3}区)"  # a name leading with 「XX区」 (Arrow's RE2 syntax)
 MIN_NAMES = 3  # names that must lead with the same 「XX区」 for the data to name the district
 
 
@@ -41,7 +40,7 @@ def district_from_data(store) -> str | None:
     if years:
         columns.append(store.projects(years[-1])["project_name"])
     texts = pc.unique(pa.chunked_array([_large_strings(c) for c in columns], type=pa.large_string()))
-    led = pc.struct_field(pc.extract_regex(texts, _DISTRICT.pattern), [0]).drop_null()
+    led = pc.struct_field(pc.extract_regex(texts, _DISTRICT), [0]).drop_null()
     led = led.filter(pc.invert(pc.is_in(led, pa.array(sorted(_NOT_DISTRICT), pa.large_string()))))
     counts = {str(v): int(n) for v, n in
               zip(*(pc.value_counts(led).field(i).to_pylist() for i in (0, 1)))} if len(led) else {}
@@ -54,6 +53,7 @@ def district_from_data(store) -> str | None:
 
 def _large_strings(column):
     """A text column as an Arrow large_string array (nulls kept; other values as their text)."""
+    import pandas as pd
     import pyarrow as pa
 
     try:
@@ -61,7 +61,7 @@ def _large_strings(column):
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         arr = None
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pa.array([None if v is None or v != v else str(v) for v in column], pa.large_string())
+        arr = pa.array([None if pd.isna(v) else str(v) for v in column], pa.large_string())
     return arr.cast(pa.large_string())
 
 

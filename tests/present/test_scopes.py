@@ -225,3 +225,10 @@ def overview_facts(st, rules):
     from perflib.analysis.coverage import coverage_facts
 
     return coverage_facts(st, 2023, rules)
+
+
+def test_names_of_mixed_types_are_read_as_their_text():
+    """A name column of mixed Python objects (what a hand-built frame may hold) is read as text, its
+    missing values left out, as before the names were read through Arrow."""
+    col = pd.Series(["历城区教体局", 101, pd.NA, None, float("nan"), "历城区科技局"], dtype=object)
+    assert names._large_strings(col).to_pylist() == ["历城区教体局", "101", None, None, None, "历城区科技局"]
