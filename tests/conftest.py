@@ -54,6 +54,15 @@ from perflib.schema import TABLES
 D = Decimal
 
 
+def pytest_configure(config):
+    """Under ``--dist loadscope`` xdist hands the modules out in the order collected (below). Its
+    default (``--loadscope-reorder``) sorts them by how many tests they hold, which put the long
+    modules of few tests last (the blanked demo, the fuzz reader, the editions, the benchmarks): one
+    worker finished them alone for minutes while the other had nothing left."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 @pytest.hookimpl(trylast=True)  # after -m has deselected: the fast lane keeps its order
 def pytest_collection_modifyitems(config, items):
     """Modules holding slow (end-to-end) tests first, each module's tests in their own order: under
