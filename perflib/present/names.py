@@ -7,6 +7,7 @@ department names such as 「区教体局」 carry no district name, and a store 
 """
 from __future__ import annotations
 
+from ..pandas_speed import arrow_strings
 
 DISTRICT_FALLBACK = "本区"
 BUREAU_SUFFIX = "财政局"
@@ -39,30 +40,17 @@ def district_from_data(store) -> str | None:
     years = store.years()
     if years:
         columns.append(store.projects(years[-1])["project_name"])
-    texts = pc.unique(pa.chunked_array([_large_strings(c) for c in columns], type=pa.large_string()))
+    texts = pc.unique(pa.chunked_array([arrow_strings(c).cast(pa.large_string()) for c in columns],
+                                       type=pa.large_string()))
     led = pc.struct_field(pc.extract_regex(texts, _DISTRICT), [0]).drop_null()
     led = led.filter(pc.invert(pc.is_in(led, pa.array(sorted(_NOT_DISTRICT), pa.large_string()))))
-    counts = {str(v): int(n) for v, n in
-              zip(*(pc.value_counts(led).field(i).to_pylist() for i in (0, 1)))} if len(led) else {}
+    found = pc.value_counts(led)
+    counts = dict(zip(found.field("values").to_pylist(), found.field("counts").to_pylist()))
     if not counts:
         return None
     best = max(counts, key=counts.get)
     n = counts[best]
     return best if n >= MIN_NAMES and 2 * n > sum(counts.values()) else None
-
-
-def _large_strings(column):
-    """A text column as an Arrow large_string array (nulls kept; other values as their text)."""
-    import pandas as pd
-    import pyarrow as pa
-
-    try:
-        arr = pa.array(column, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        arr = None
-    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pa.array([None if pd.isna(v) else str(v) for v in column], pa.large_string())
-    return arr.cast(pa.large_string())
 
 
 def district_name(store, rules=None) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from conftest import small_frames, typed_frames
 
+from perflib.pandas_speed import arrow_strings
 from perflib.present import names, scopes
 from perflib.present.notebook import Report
 from perflib.present.text import coverage as cov_text
@@ -229,6 +230,6 @@ def overview_facts(st, rules):
 
 def test_names_of_mixed_types_are_read_as_their_text():
     """A name column of mixed Python objects (what a hand-built frame may hold) is read as text, its
-    missing values left out, as before the names were read through Arrow."""
+    missing values left out, as before the names were read through Arrow (``arrow_strings``)."""
     col = pd.Series(["历城区教体局", 101, pd.NA, None, float("nan"), "历城区科技局"], dtype=object)
-    assert names._large_strings(col).to_pylist() == ["历城区教体局", "101", None, None, None, "历城区科技局"]
+    assert arrow_strings(col).to_pylist() == ["历城区教体局", "101", None, None, None, "历城区科技局"]
