@@ -130,6 +130,7 @@ def test_arrow_frames_have_the_dtypes_and_values_of_duckdb_df(store, query):
         q = query.format(t=t)
         expected = store.con.execute(q).df()
         got = arrow_frame(store.con.execute(q))
+        pd.testing.assert_frame_equal(store.sql(q), got)  # Store.sql: a relation, straight to Arrow
         # one documented difference: a text column holding only NULLs is ``str`` (NaN), not object (None)
         all_null_text = {c for c in expected.columns if expected[c].dtype == object and expected[c].isna().all()}
         assert {c: str(got[c].dtype) for c in expected.columns if c not in all_null_text} == \
@@ -137,6 +138,17 @@ def test_arrow_frames_have_the_dtypes_and_values_of_duckdb_df(store, query):
         assert all(str(got[c].dtype) == "str" and got[c].isna().all() for c in all_null_text)
         pd.testing.assert_frame_equal(got.drop(columns=list(all_null_text)),
                                       expected.drop(columns=list(all_null_text)), check_dtype=False)
+
+
+def test_sql_after_a_result_left_open(tmp_path):
+    """DuckDB ≥ 2 keeps an ``execute()`` result read with ``fetchone()`` open and refuses a relation
+    on that connection until it ends; Store.sql ends it, in a file store and an in-memory one."""
+    for s in _file_store(tmp_path / "s.duckdb", ("departments", "projects", "payments")):
+        s.con.execute("SELECT project_id FROM projects ORDER BY project_id").fetchone()
+        assert s.sql("SELECT count(*) AS n FROM payments")["n"].tolist() == [
+            s.con.execute("SELECT count(*) FROM payments").fetchall()[0][0]]
+        assert s.latest_year() == 2023 and len(s.sql("SELECT * FROM projects WHERE year = ?", [2023]))
+        s.close()
 
 
 def _file_store(path, tables) -> tuple[Store, Store]:

@@ -197,7 +197,9 @@ def test_the_tracing_connection_records_each_table_once_and_answers_as_before(tm
     con.execute("CREATE TABLE payments AS SELECT 2 AS amount")
     log = tmp_path / "read.txt"
     traced = store.TracingConnection(con, log)
-    assert traced.execute("SELECT amount FROM costs").fetchone() == (1,)
+    assert traced.execute("SELECT amount FROM costs").fetchall() == [(1,)]
+    assert traced.sql("SELECT amount FROM payments").fetchall() == [(2,)]  # Store.sql's relations too
+    assert log.read_text().split() == ["costs", "payments"]
     assert traced.execute("SELECT c.amount + p.amount FROM costs c JOIN payments p ON true").fetchone() == (3,)
     assert traced.execute("SELECT 42").fetchone() == (42,)
     assert log.read_text().split() == ["costs", "payments"]
