@@ -202,7 +202,7 @@ def missing_db_text(db: str | Path | None) -> str:
 
 
 # DuckDB's allocator returns what a large query freed to the system in the background (a province's
-# indicator query: 0.80 → 0.48 GiB held after it). A SET, not a connect() config: DuckDB refuses a
+# indicator query: 797 → 473 MiB held after it). A SET, not a connect() config: DuckDB refuses a
 # second connection to the same file with another configuration (perflib run fingerprints the store)
 _BACKGROUND_FREE = "SET allocator_background_threads = true"
 
@@ -331,7 +331,7 @@ class Store:
 
     def _relation(self, query: str, params: Iterable | None = None):
         """A read query as a DuckDB relation: its rows go straight to Arrow when fetched (a DB-API
-        ``execute`` result first materialises them, then copies them: +250 MB for a province's
+        ``execute`` result first materialises them, then copies them: +257 MiB for a province's
         458,085 indicator rows)."""
         finish = getattr(self.con, "abort", None)  # DuckDB ≥ 2 keeps an execute() result read with
         if finish is not None:                     # fetchone() open, and refuses sql() until it is ended
@@ -615,8 +615,9 @@ def _word_finder(words: Iterable[str]):
 
 def arrow_frame(result) -> pd.DataFrame:
     """A DuckDB result or relation as pandas through Arrow, with the dtypes DuckDB's ``.df()`` gives
-    (DECIMAL → float64, DATE → datetime64[us], an integer or boolean column holding NULLs → nullable Int/boolean)
-    at 2–3× its speed on large results: strings go to arrow-backed ``str`` without Python objects."""
+    (DECIMAL → float64, DATE → datetime64[us], an integer or boolean column holding NULLs → nullable
+    Int/boolean) at 2–3× its speed on large results: strings go to arrow-backed ``str`` without Python
+    objects."""
     import warnings
 
     import pyarrow as pa
