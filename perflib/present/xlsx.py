@@ -13,13 +13,15 @@ What a cell becomes:
   as the same double (``0.1 + 0.2`` stays ``0.30000000000000004``);
 * datetimes (time zone dropped: the wall-clock time is kept) and dates → day serials with a date
   style (``yyyy-mm-dd``, or ``yyyy-mm-dd hh:mm:ss`` when a column has times of day);
-* everything else → text as an inline string (``t="inlineStr"``): no text can become a formula, a
+* everything else → text, a string cell (``t="s"``) pointing into the workbook's shared strings
+  (each distinct text written once: a province monitoring workbook's 1.35 M text cells hold 75,809
+  texts, and inline strings made its XML 111 MB instead of 72 MB): no text can become a formula, a
   number or a link. ``&``, ``<`` and ``>`` are escaped; characters XML 1.0 forbids (control
   characters other than tab/newline/carriage return, U+FFFE, U+FFFF, lone surrogates) are replaced
   by U+FFFD (�); a carriage return is written as ``&#13;`` so that it survives XML line-end
   normalisation; text with leading/trailing whitespace is marked ``xml:space="preserve"``.
 
-The header row is bold and frozen; column widths follow the header and the first 200 values. A
+The header row (inline strings) is bold and frozen; column widths follow the header and the first 200 values. A
 report table carries its columns' kinds (``perflib.present.tables.with_kinds``): their numbers get
 the kind's Excel format (``#,##0.00`` money, ``0.00%`` rates, ``0`` years, ``#,##0`` counts).
 """
@@ -239,9 +241,8 @@ _OPEN = {_NUM: ">", _BOOL: ' t="b">', _DATE: f' s="{STYLE_DATE}">', _DATETIME: f
 
 def _cell_pieces(kind: str, text: pa.Array, space: pa.Array | None, opening) -> list:
     """The pieces whose element-wise concatenation is the cell XML of one part of a column."""
-    if kind == _TEXT:
-        attr = [' t="inlineStr"><is><t', space, ">"] if space is not None else [' t="inlineStr"><is><t>']
-        return [opening, *attr, text, "</t></is></c>"]
+    if kind == _TEXT:  # ``text``: the index of the cell's string in the shared strings
+        return [opening, ' t="s"><v>', text, "</v></c>"]
     return [opening, _OPEN[kind], "<v>", text, "</v></c>"]
 
 
@@ -314,7 +315,55 @@ def _number_styles(df: pd.DataFrame) -> list[int | None]:
     return [FORMAT_STYLE.get(f) if f else None for f in number_formats(df)]
 
 
-def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, selected: bool, widths: bool) -> None:
+def _sheet_columns(df: pd.DataFrame) -> list[list[tuple[str, pa.Array]]]:
+    """Per column, its parts (kind, value text); a number takes its column's number style."""
+    styles = _number_styles(df)
+    columns = []
+    for j in range(df.shape[1]):
+        parts = []
+        for kind, text in _column_parts(df.iloc[:, j]):
+            if kind == _NUM and styles[j] is not None:
+                kind = f"{_NUM}{styles[j]}"
+            elif kind == _TEXT:  # each distinct text once (a column repeats its department names …)
+                text = pc.dictionary_encode(text)
+            parts.append((kind, text))
+        columns.append(parts)
+    return columns
+
+
+def _shared_strings(columns: list[list[list[tuple[str, pa.Array]]]]) -> pa.Array:
+    """Every distinct text of every sheet, in order of first appearance; each text part of
+    ``columns`` (dictionary-encoded) is replaced, in place, by its cells' positions in it as text."""
+    where = [(parts, i) for sheet in columns for parts in sheet for i, (kind, _) in enumerate(parts)
+             if kind == _TEXT]
+    if not where:
+        return pa.array([], type=pa.large_string())
+    texts = pa.chunked_array([parts[i][1].dictionary for parts, i in where], type=pa.large_string())
+    strings = pc.unique(texts)
+    at = pc.index_in(texts.combine_chunks(), value_set=strings)  # one lookup table for every column
+    offset = 0
+    for parts, i in where:
+        encoded = parts[i][1]
+        size = len(encoded.dictionary)
+        parts[i] = (_TEXT, pc.cast(pc.take(at.slice(offset, size), encoded.indices), pa.large_string()))
+        offset += size
+    return strings
+
+
+def _write_shared_strings(zf: zipfile.ZipFile, strings: pa.Array, count: int) -> None:
+    text, space = _escape(strings)
+    pieces = ["<si><t", space, ">", text, "</t></si>"] if space is not None else ["<si><t>", text, "</t></si>"]
+    with zf.open("xl/sharedStrings.xml", "w", force_zip64=True) as out:
+        out.write((_DECL + f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                   f'count="{count}" uniqueCount="{len(strings)}">').encode("utf-8"))
+        if len(strings):
+            out.write(_buffer_of(_join(*_merged(pieces))))
+        out.write(b"</sst>")
+
+
+def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, parts_of: list, strings: pa.Array,
+                 selected: bool, widths: bool) -> int:
+    """Write one sheet; its text cells point into ``strings``. Returns the number of text cells."""
     n, m = df.shape
     headers = [str(c) for c in df.columns]
     last = f"{column_letter(max(m, 1) - 1)}{n + 1}"
@@ -330,18 +379,14 @@ def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, selected: b
         '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>{_header_xml(headers)}'
     )
-    styles = _number_styles(df)
-    columns = []
-    for j in range(m):
-        parts = []
-        for kind, text in _column_parts(df.iloc[:, j]):
-            space = None
-            if kind == _TEXT:
-                text, space = _escape(text)
-            elif kind == _NUM and styles[j] is not None:
-                kind = f"{_NUM}{styles[j]}"
-            parts.append((kind, text, space))
-        columns.append(parts)
+    columns, texts = [], 0
+    for parts in parts_of:
+        cells = []
+        for kind, text in parts:
+            if kind == _TEXT:  # the positions of its texts in the shared strings
+                texts += len(text) - text.null_count
+            cells.append((kind, text, None))
+        columns.append(cells)
     starts = list(range(0, n, CHUNK_ROWS))
     # the next chunk is formatted (pyarrow, GIL released) while this one is deflated (zlib, likewise)
     with zf.open(member, "w", force_zip64=n * m > 20_000_000) as out, \
@@ -355,6 +400,7 @@ def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, selected: b
                 pending.append(pool.submit(_chunk_xml, columns, nxt, min(nxt + CHUNK_ROWS, n)))
             out.write(_buffer_of(chunk))
         out.write(b"</sheetData></worksheet>")
+    return texts
 
 
 def write_xlsx(sheets: list[tuple[str, pd.DataFrame]], *, widths: bool = True) -> bytes:
@@ -380,11 +426,14 @@ def write_xlsx(sheets: list[tuple[str, pd.DataFrame]], *, widths: bool = True) -
             raise ValueError(f"工作表「{name}」有 {len(df):,} 行，超过 Excel 每表 {MAX_ROWS - 1:,} 行数据的上限")
         if df.shape[1] > MAX_COLUMNS:
             raise ValueError(f"工作表「{name}」有 {df.shape[1]:,} 列，超过 Excel 每表 {MAX_COLUMNS:,} 列的上限")
+    columns = [_sheet_columns(df) for _, df in sheets]
+    strings = _shared_strings(columns)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
         overrides = "".join(
             f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
             for i in range(1, len(sheets) + 1))
+        overrides += f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT_MAIN}.sharedStrings+xml"/>'
         zf.writestr("[Content_Types].xml", (
             _DECL + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -408,8 +457,11 @@ def write_xlsx(sheets: list[tuple[str, pd.DataFrame]], *, widths: bool = True) -
         zf.writestr("xl/_rels/workbook.xml.rels", (
             _DECL + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             f'{rels}<Relationship Id="rId{len(sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
+            f'<Relationship Id="rId{len(sheets) + 2}" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
             "</Relationships>"))
         zf.writestr("xl/styles.xml", _STYLES)
-        for i, (_name, df) in enumerate(sheets, 1):
-            _write_sheet(zf, f"xl/worksheets/sheet{i}.xml", df, i == 1, widths)
+        count = 0
+        for i, ((_name, df), parts_of) in enumerate(zip(sheets, columns), 1):
+            count += _write_sheet(zf, f"xl/worksheets/sheet{i}.xml", df, parts_of, strings, i == 1, widths)
+        _write_shared_strings(zf, strings, count)
     return buf.getvalue()

@@ -99,7 +99,29 @@ def test_text_never_becomes_a_formula_or_number():
     assert [ws.cell(row=i, column=1).value for i in range(2, 6)] == ["=SUM(A1)", "1", "TRUE", "http://x"]
     assert all(ws.cell(row=i, column=1).data_type == "s" for i in range(2, 6))
     xml = zipfile.ZipFile(io.BytesIO(write_xlsx([("s", df)]))).read("xl/worksheets/sheet1.xml").decode()
-    assert "<f>" not in xml and 't="inlineStr"' in xml and "sharedStrings" not in xml
+    assert "<f>" not in xml and 't="s"' in xml and "<is>" not in xml.split("</row>", 1)[1]
+
+
+def test_each_distinct_text_is_written_once_in_the_shared_strings():
+    """Text cells of every sheet point into one shared-strings part that holds each distinct text
+    once, escaped as inline text would be; the cells read back as written (openpyxl, pandas)."""
+    a = pd.DataFrame({"部门": ["区卫健局", "区教育局", "区卫健局", None, " 前后空格 ", "A&B<C>\r"],
+                      "n": [1, 2, 3, 4, 5, 6]})
+    b = pd.DataFrame({"名称": ["区教育局", "另一个", "区卫健局"]})
+    data = write_xlsx([("a", a), ("b", b)])
+    z = zipfile.ZipFile(io.BytesIO(data))
+    sst = z.read("xl/sharedStrings.xml").decode()
+    items = re.findall(r"<si><t( xml:space=\"preserve\")?>(.*?)</t></si>", sst)
+    texts = [t for _, t in items]
+    assert texts == ["区卫健局", "区教育局", " 前后空格 ", "A&amp;B&lt;C&gt;&#13;", "另一个"]
+    assert items[2][0] and not items[0][0]                     # edge whitespace kept
+    assert 'count="8" uniqueCount="5"' in sst                  # 8 text cells, 5 distinct texts
+    sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert re.findall(r'<c r="A\d+" t="s"><v>(\d+)</v>|<c t="s"><v>(\d+)</v>', sheet)
+    wb = load(data)
+    assert [c.value for c in wb["a"]["A"][1:]] == ["区卫健局", "区教育局", "区卫健局", None, " 前后空格 ", "A&B<C>\r"]
+    assert [c.value for c in wb["b"]["A"][1:]] == ["区教育局", "另一个", "区卫健局"]
+    assert write_xlsx([("n", pd.DataFrame({"n": [1]}))])  # no text at all: an empty shared-strings part
 
 
 def test_header_bold_pane_frozen_and_widths():
