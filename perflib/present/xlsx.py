@@ -239,7 +239,7 @@ _OPEN = {_NUM: ">", _BOOL: ' t="b">', _DATE: f' s="{STYLE_DATE}">', _DATETIME: f
          **{f"{_NUM}{style}": f' s="{style}">' for style in FORMAT_STYLE.values()}}
 
 
-def _cell_pieces(kind: str, text: pa.Array, space: pa.Array | None, opening) -> list:
+def _cell_pieces(kind: str, text: pa.Array, opening) -> list:
     """The pieces whose element-wise concatenation is the cell XML of one part of a column."""
     if kind == _TEXT:  # ``text``: the index of the cell's string in the shared strings
         return [opening, ' t="s"><v>', text, "</v></c>"]
@@ -257,7 +257,7 @@ def _merged(pieces: list) -> list:
     return out
 
 
-def _chunk_xml(columns: list[list[tuple[str, pa.Array, pa.Array | None]]], start: int, stop: int) -> pa.Array:
+def _chunk_xml(columns: list[list[tuple[str, pa.Array]]], start: int, stop: int) -> pa.Array:
     """The ``<row>`` XML of rows ``start:stop`` (0-based data rows) as one large_string array.
 
     A column without missing values in the chunk goes straight into the row join as literal pieces
@@ -267,7 +267,7 @@ def _chunk_xml(columns: list[list[tuple[str, pa.Array, pa.Array | None]]], start
     pieces: list = ['<row r="', rows, '">']
     previous_missing = None
     for j, parts in enumerate(columns):
-        sliced = [(k, t.slice(start, size), None if sp is None else sp.slice(start, size)) for k, t, sp in parts]
+        sliced = [(k, t.slice(start, size)) for k, t in parts]
         if previous_missing is None and len(sliced) == 1 and sliced[0][1].null_count == 0:
             pieces += _cell_pieces(*sliced[0], "<c")
             continue
@@ -275,8 +275,8 @@ def _chunk_xml(columns: list[list[tuple[str, pa.Array, pa.Array | None]]], start
         if previous_missing is not None:
             opening = pc.if_else(previous_missing, _join(f'<c r="{column_letter(j)}', rows, '"'), _lit("<c"))
         column = None
-        for kind, text, space in sliced:
-            cell = _join(*_merged(_cell_pieces(kind, text, space, opening)))
+        for kind, text in sliced:
+            cell = _join(*_merged(_cell_pieces(kind, text, opening)))
             column = cell if column is None else pc.coalesce(column, cell)
         if column is None:
             column = pa.nulls(size, pa.large_string())
@@ -361,9 +361,9 @@ def _write_shared_strings(zf: zipfile.ZipFile, strings: pa.Array, count: int) ->
         out.write(b"</sst>")
 
 
-def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, parts_of: list, strings: pa.Array,
-                 selected: bool, widths: bool) -> int:
-    """Write one sheet; its text cells point into ``strings``. Returns the number of text cells."""
+def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, parts_of: list, selected: bool,
+                 widths: bool) -> int:
+    """Write one sheet (its text cells point into the shared strings); the number of text cells."""
     n, m = df.shape
     headers = [str(c) for c in df.columns]
     last = f"{column_letter(max(m, 1) - 1)}{n + 1}"
@@ -379,14 +379,8 @@ def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, parts_of: l
         '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>{_header_xml(headers)}'
     )
-    columns, texts = [], 0
-    for parts in parts_of:
-        cells = []
-        for kind, text in parts:
-            if kind == _TEXT:  # the positions of its texts in the shared strings
-                texts += len(text) - text.null_count
-            cells.append((kind, text, None))
-        columns.append(cells)
+    columns = parts_of  # text parts: the positions of their texts in the shared strings
+    texts = sum(len(t) - t.null_count for parts in columns for kind, t in parts if kind == _TEXT)
     starts = list(range(0, n, CHUNK_ROWS))
     # the next chunk is formatted (pyarrow, GIL released) while this one is deflated (zlib, likewise)
     with zf.open(member, "w", force_zip64=n * m > 20_000_000) as out, \
@@ -462,6 +456,6 @@ def write_xlsx(sheets: list[tuple[str, pd.DataFrame]], *, widths: bool = True) -
         zf.writestr("xl/styles.xml", _STYLES)
         count = 0
         for i, ((_name, df), parts_of) in enumerate(zip(sheets, columns), 1):
-            count += _write_sheet(zf, f"xl/worksheets/sheet{i}.xml", df, parts_of, strings, i == 1, widths)
+            count += _write_sheet(zf, f"xl/worksheets/sheet{i}.xml", df, parts_of, i == 1, widths)
         _write_shared_strings(zf, strings, count)
     return buf.getvalue()
