@@ -21,8 +21,8 @@ What a cell becomes:
   by U+FFFD (�); a carriage return is written as ``&#13;`` so that it survives XML line-end
   normalisation; text with leading/trailing whitespace is marked ``xml:space="preserve"``.
 
-The header row (inline strings) is bold and frozen; column widths follow the header and the first 200 values. A
-report table carries its columns' kinds (``perflib.present.tables.with_kinds``): their numbers get
+The header row (inline strings) is bold and frozen; column widths follow the header and the first
+200 values. A report table carries its columns' kinds (``perflib.present.tables.with_kinds``): their numbers get
 the kind's Excel format (``#,##0.00`` money, ``0.00%`` rates, ``0`` years, ``#,##0`` counts).
 """
 from __future__ import annotations
@@ -353,15 +353,15 @@ def _shared_strings(columns: list[list[list[tuple[str, pa.Array]]]]) -> pa.Array
 def _write_shared_strings(zf: zipfile.ZipFile, strings: pa.Array, count: int) -> None:
     text, space = _escape(strings)
     pieces = ["<si><t", space, ">", text, "</t></si>"] if space is not None else ["<si><t>", text, "</t></si>"]
-    with zf.open("xl/sharedStrings.xml", "w", force_zip64=True) as out:
+    body = _buffer_of(_join(*_merged(pieces))) if len(strings) else b""
+    with zf.open("xl/sharedStrings.xml", "w", force_zip64=len(body) > 1 << 30) as out:
         out.write((_DECL + f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
                    f'count="{count}" uniqueCount="{len(strings)}">').encode("utf-8"))
-        if len(strings):
-            out.write(_buffer_of(_join(*_merged(pieces))))
+        out.write(body)
         out.write(b"</sst>")
 
 
-def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, parts_of: list, selected: bool,
+def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, columns: list, selected: bool,
                  widths: bool) -> int:
     """Write one sheet (its text cells point into the shared strings); the number of text cells."""
     n, m = df.shape
@@ -379,7 +379,6 @@ def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, parts_of: l
         '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>{_header_xml(headers)}'
     )
-    columns = parts_of  # text parts: the positions of their texts in the shared strings
     texts = sum(len(t) - t.null_count for parts in columns for kind, t in parts if kind == _TEXT)
     starts = list(range(0, n, CHUNK_ROWS))
     # the next chunk is formatted (pyarrow, GIL released) while this one is deflated (zlib, likewise)
