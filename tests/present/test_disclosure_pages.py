@@ -106,7 +106,7 @@ def test_department_page_holds_its_targets_and_results(hostile_pages):
 # --- in a real browser --------------------------------------------------------------------------
 @pytest.mark.slow
 def test_every_page_opens_offline_without_outside_requests(hostile_demo, tmp_path):
-    from test_browser import Visit, _chromium, _unavailable
+    from test_browser import Tab, _chromium, _unavailable
 
     from perflib.run.disclosure import write_disclosure
 
@@ -125,9 +125,10 @@ def test_every_page_opens_offline_without_outside_requests(hostile_demo, tmp_pat
         browser = p.chromium.launch(executable_path=exe, headless=True, args=[
             "--host-resolver-rules=MAP * ~NOTFOUND", "--disable-background-networking", "--no-first-run",
             "--disable-component-update"])
+        tab = Tab(browser)
         try:
             for page in html_pages:
-                v = Visit(browser, page)
+                v = tab.visit(page)
                 try:
                     assert v.outside() == [], page.name
                     assert v.console_errors == [] and v.page_errors == [], page.name
@@ -138,4 +139,5 @@ def test_every_page_opens_offline_without_outside_requests(hostile_demo, tmp_pat
                 finally:
                     v.close()
         finally:
+            tab.close()
             browser.close()
