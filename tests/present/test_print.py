@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -34,8 +33,9 @@ def _unavailable(reason: str):
 
 
 @pytest.fixture(scope="module")
-def printed(demo_db, tmp_path_factory) -> dict:
-    """The demo's overview and monitoring report rendered by ``perflib run`` and printed to PDF:
+def printed(demo_reports, tmp_path_factory) -> dict:
+    """The demo's overview and monitoring report as ``perflib run --jobs 2`` rendered them (the
+    session's ``demo_reports``: the same command on the same store) printed to PDF:
     {name: {"pdf": path, "title": str, "pages": [text of each page]}}."""
     browser = find_browser()
     if browser is None:
@@ -44,19 +44,15 @@ def printed(demo_db, tmp_path_factory) -> dict:
         if shutil.which(tool) is None:
             _unavailable(f"{tool} (poppler-utils) is not installed")
     out = tmp_path_factory.mktemp("print")
-    proc = subprocess.run([sys.executable, "-m", "perflib.cli", "run", "overview", "monitoring", "--db",
-                           str(demo_db), "--out", str(out / "reports"), "--no-progress", "--jobs", "2"],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     done = {}
     for name in ("overview", "monitoring"):
-        page = out / "reports" / "2023" / f"{name}{'-07月' if name == 'monitoring' else ''}.html"  # by month (issue 19)
+        page = demo_reports / "2023" / f"{name}{'-07月' if name == 'monitoring' else ''}.html"  # by month (issue 19)
         pdf = out / f"{name}.pdf"
         pdf.write_bytes(print_pdf(page.read_bytes(), browser))
         n = page_count(pdf)
         texts = [pdftotext(pdf, i) for i in range(1, n + 1)]
         title = re.search(r"<title>(.*?)</title>", page.read_text("utf-8")).group(1)
-        done[name] = {"pdf": pdf, "title": title, "pages": texts}
+        done[name] = {"pdf": pdf, "title": title, "pages": texts, "facts": page.with_suffix(".facts.json")}
     return done
 
 
@@ -111,8 +107,7 @@ def test_sections_flow_on_and_the_appendix_starts_its_own_page(printed):
 
 
 def test_project_codes_print_whole(printed):
-    facts_file = printed["overview"]["pdf"].parent / "reports" / "2023" / "overview.facts.json"
-    assert json.loads(facts_file.read_text("utf-8"))["facts"]
+    assert json.loads(printed["overview"]["facts"].read_text("utf-8"))["facts"]
     text = "\n".join(printed["overview"]["pages"])
     codes = re.findall(r"\b\d{6}-\d{4}-\d{4}\b", text)
     assert codes  # the overview's tables list projects by code, each on one line, unbroken
