@@ -33,6 +33,7 @@ DEMO_STEMS = ["2023/fiscal-东风街道办事处", "2023/cost-道路保洁"]
 PARAMS = "db = None\nyear = None\nrules = None\nartifacts_dir = None\nn = 1\n"
 PROBE = '''import json, os, sys
 preloaded = "perflib.present.notebook" in sys.modules  # imported by the zygote, not yet by this notebook
+frozen = __import__("gc").get_freeze_count()  # the zygote's objects, moved out of the collector's reach
 from ipykernel.connect import get_connection_info
 transport = json.loads(get_connection_info())["transport"]
 from perflib.present.notebook import open_report
@@ -40,7 +41,7 @@ from perflib.present.notebook import open_report
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.heading("探针报告", 1)
 rep.facts({"probe.cwd": os.getcwd(), "probe.preloaded": preloaded, "probe.transport": transport,
-           "probe.n": n, "probe.projects": int(len(rep.store.projects(rep.year)))})
+           "probe.frozen": frozen, "probe.n": n, "probe.projects": int(len(rep.store.projects(rep.year)))})
 '''
 KILLER = '''import os, signal
 manager = int(os.environ["JPY_PARENT_PID"])  # the worker process that started this kernel
@@ -167,6 +168,7 @@ def test_kernel_runs_in_the_notebook_folder_over_ipc_and_the_parent_never_chdirs
     assert facts["probe.cwd"] == str(small["nbdir"].resolve())
     assert facts["probe.transport"] == "ipc"  # no TCP port to race for
     assert facts["probe.preloaded"] is (preload == "1")  # forked from the zygote, or a fresh start
+    assert (facts["probe.frozen"] > 100_000) is (preload == "1")  # what the zygote imported is frozen
     assert facts["probe.projects"] == 4  # P001–P004 in 2023 (small export)
 
 
