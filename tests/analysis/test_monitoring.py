@@ -289,6 +289,26 @@ def test_projection_own_profile_district_fallback_and_caps(store):
         40 + (1200 - 460 / 0.7) + (1200 - 459.99 / 0.7) + (1200 - 579.99 / 0.7))
 
 
+def test_projection_leaves_out_classified_and_unknown_prior_year_payments():
+    """The district's prior-year profile counts only that year's unclassified projects: neither the
+    payments of a project classified that year (S2) nor payments whose code no project holds (Z9)
+    enter it."""
+    fr = frames()
+    fr["projects"] = pd.concat([fr["projects"], pd.DataFrame([
+        _project("S2", "100", 1000.0, year=2022, classified=True),
+    ])], ignore_index=True)
+    fr["payments"] = pd.concat([fr["payments"], pd.DataFrame([
+        _pay("S2", "2022-01-10", 1000.0, 2022),
+        _pay("Z9", "2022-02-01", 500.0, 2022),
+    ])], ignore_index=True)
+    with Store.from_frames(fr) as s:
+        p = mon.year_end_projection(s, 2023, 7, RULES).set_index("project_id")
+    assert p.loc["M1", "profile"] == mon.PROFILE_PROJECT and p.loc["M1", "share"] == pytest.approx(0.5)
+    # the district's profile as without S2 and Z9: (500 + 900) / (1000 + 1000)
+    assert p.loc["M2", "profile"] == mon.PROFILE_DISTRICT
+    assert p.loc["M2", "share"] == pytest.approx(0.7)
+
+
 def test_projection_in_december_is_what_was_spent(store):
     p = mon.year_end_projection(store, 2023, 12, RULES)
     assert (p["share"] == 1.0).all()
