@@ -113,6 +113,10 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 # tables a file store reads once and hands out as copies: one row per department or street and
 # year, small at any scale, and read whole several times by one report (the fiscal one: ten times)
 SMALL_TABLES = frozenset({"departments", "street_fiscal"})
+# the columns of Store.projects: the stored ones, the budget used, the department's names
+_PROJECT_STORED = tuple(c.name for c in TABLES["projects"].columns)
+_DEPT_DERIVED = frozenset({"dept_name", "level1_code", "level1_name"})
+PROJECT_COLUMNS = (*_PROJECT_STORED, "budget", "dept_name", "level1_code", "level1_name")
 
 
 # --- tables a report reads (recorded in the kernel for incremental runs) -------------------------
@@ -394,17 +398,19 @@ class Store:
             return self._cached(("table", name), lambda: self._table(name, None))
         return self._table(name, year)
 
-    def _table(self, name: str, year: int | Iterable[int] | None) -> pd.DataFrame:
+    def _table(self, name: str, year: int | Iterable[int] | None, only: Iterable[str] | None = None) -> pd.DataFrame:
+        """``only``: these columns of the table (in its order), read narrow."""
         cols = [c.name for c in TABLES[name].columns]
+        columns = [c for c in TABLES[name].columns if only is None or c.name in set(only)]
         if name in OPTIONAL_TABLES and not self._has_table(name):  # a database older than the table
             return _fix_types(arrow_frame(self._relation(
-                f"SELECT {', '.join(f'CAST(NULL AS {c.sql_type}) AS {c.name}' for c in TABLES[name].columns)}"
+                f"SELECT {', '.join(f'CAST(NULL AS {c.sql_type}) AS {c.name}' for c in columns)}"
                 " WHERE false")), name)
         present = self._columns_of(name)
         # an optional column a database made by an older perflib lacks reads as empty
         query = "SELECT " + ", ".join(
             c.name if c.name in present or c.required else f"CAST(NULL AS {c.sql_type}) AS {c.name}"
-            for c in TABLES[name].columns) + f" FROM {name}"
+            for c in columns) + f" FROM {name}"
         params: list = []
         if year is not None and "year" in cols:
             years = [int(year)] if isinstance(year, (int,)) or hasattr(year, "__index__") else [int(y) for y in year]
@@ -437,17 +443,41 @@ class Store:
         df["is_level1"] = df["parent_code"].isna()
         return df
 
-    def projects(self, year: int | Iterable[int] | None = None) -> pd.DataFrame:
-        """Projects with department names and ``budget`` = 调整后预算数, or 年初预算数 where none."""
+    def projects(self, year: int | Iterable[int] | None = None, columns: Iterable[str] | None = None
+                 ) -> pd.DataFrame:
+        """Projects with department names and ``budget`` = 调整后预算数, or 年初预算数 where none.
+
+        ``columns``: only these columns of that frame, in this order, and the same values; read
+        narrow unless the whole frame is held already (a prior year's budgets by department need 5
+        of its ~30 columns: a province's year is 96 MB whole)."""
         years = None if year is None else (
             (int(year),) if hasattr(year, "__index__") else tuple(sorted({int(y) for y in year})))
-        return self._cached(("projects", years), lambda: self._projects(year))
+        if columns is None:
+            return self._cached(("projects", years), lambda: self._projects(year))
+        cols = list(dict.fromkeys(columns))
+        unknown = [c for c in cols if c not in PROJECT_COLUMNS]
+        if unknown:
+            raise KeyError(f"unknown project columns {unknown!r}")
+        whole = self._cache.get(("projects", years)) if self._cache is not None else None
+        if whole is not None:
+            return whole[cols].copy()
+        return self._cached(("projects", years, tuple(cols)), lambda: self._projects(year, cols))
 
-    def _projects(self, year) -> pd.DataFrame:
-        df = self.table("projects", year)
-        df["budget"] = df["adjusted_amount"].where(df["adjusted_amount"].notna(), df["budget_amount"])
-        depts = self.departments()[["dept_code", "dept_name", "level1_code", "level1_name"]]
-        return df.merge(depts, on="dept_code", how="left")
+    def _projects(self, year, cols: list[str] | None = None) -> pd.DataFrame:
+        only = None
+        if cols is not None:  # the stored columns these derive from; project_id for the redaction
+            only = {"project_id", *(c for c in cols if c in _PROJECT_STORED)}
+            if "budget" in cols:
+                only |= {"adjusted_amount", "budget_amount"}
+            if _DEPT_DERIVED & set(cols):
+                only.add("dept_code")
+        df = self.table("projects", year) if only is None else self._table("projects", year, only)
+        if cols is None or "budget" in cols:
+            df["budget"] = df["adjusted_amount"].where(df["adjusted_amount"].notna(), df["budget_amount"])
+        if cols is None or _DEPT_DERIVED & set(cols):
+            depts = self.departments()[["dept_code", "dept_name", "level1_code", "level1_name"]]
+            df = df.merge(depts, on="dept_code", how="left")
+        return df if cols is None else df[cols]
 
     def years(self) -> list[int]:
         """Years that have projects, ascending."""

@@ -185,6 +185,42 @@ def test_a_file_store_reads_projects_once_and_hands_out_copies(tmp_path):
     s.close()
 
 
+def test_projects_read_narrow_equal_the_whole_frames_columns(tmp_path, demo_db):
+    """``projects(year, columns=…)``: the same values, dtypes and row order as those columns of the
+    whole frame (budget, department names and the redaction derived the same way), for a file store
+    and an in-memory one, with classified projects; read narrow (only the stored columns it needs)
+    and kept apart from the whole frame, which serves it once held."""
+    from perflib.store import PROJECT_COLUMNS
+
+    s, mem = _file_store(tmp_path / "s.duckdb", ("departments", "projects"))
+    asks = [["budget"], ["project_id", "level1_code", "level1_name", "budget", "is_classified"],
+            ["dept_name", "project_name", "project_id"], list(PROJECT_COLUMNS)[::-1]]
+    for store in (Store(demo_db), s, mem):
+        for year in (2022, 2023, [2022, 2023]):
+            whole = Store(store.path).projects(year) if store.path else store.projects(year)
+            assert list(whole.columns) == list(PROJECT_COLUMNS)
+            for cols in asks:
+                pd.testing.assert_frame_equal(store.projects(year, columns=cols), whole[cols], check_exact=True)
+    assert s.projects(2023, columns=["project_id"])["project_id"].str.startswith(CLASSIFIED_PREFIX).any()
+    queries = []
+    original = s._relation
+    s2 = Store(s.path)
+    s2._relation = lambda q, *a: queries.append(q) or original(q, *a)
+    s2.projects(2022, columns=["level1_code", "budget"])
+    projects_query = [q for q in queries if " FROM projects" in q]
+    assert len(projects_query) == 1 and "project_name" not in projects_query[0]
+    assert ("projects", (2022,)) not in s2._cache
+    s2.projects(2022)                                # the whole frame, then the narrow one taken from it
+    queries.clear()
+    narrow = s2.projects(2022, columns=["project_name"])
+    narrow.loc[:, "project_name"] = "改了"           # a copy: the held frame does not change
+    assert queries == [] and (s2.projects(2022)["project_name"] != "改了").all()
+    with pytest.raises(KeyError):
+        s2.projects(2022, columns=["no_such_column"])
+    s.close()
+    s2.close()
+
+
 def test_a_file_store_reads_a_small_table_once_and_hands_out_copies(tmp_path):
     from perflib.store import SMALL_TABLES
 

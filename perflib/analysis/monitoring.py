@@ -215,6 +215,9 @@ def monitoring_facts(store, year: int, as_of_month: int, rules, dept=None,
 
 
 # --- monthly curves ---------------------------------------------------------------------------
+# what a year's execution by department needs of its projects (a prior year read narrow, not whole)
+BUDGET_COLUMNS = ("project_id", "level1_code", "level1_name", "budget", "is_classified")
+
 _MONTHLY_SQL = """
 SELECT pa.year, pr.dept_code, CAST(month(pa.pay_date) AS INTEGER) AS month,
        CAST(round(sum(pa.amount) * 100) AS BIGINT) AS spent_fen
@@ -240,7 +243,7 @@ def monthly_execution(store, year: int, as_of_month: int, rules, dept: str | Non
     raw = raw.groupby(["year", "level1_code", "month"], as_index=False)["spent_fen"].sum()
     frames = []
     for y, last in ((year - 1, 12), (year, m)):
-        pr = store.projects(y)  # the columns used, then the rows (a filter moves every column kept)
+        pr = store.projects(y, columns=BUDGET_COLUMNS)  # the columns used, then the rows
         pr = _restrict(pr[["level1_code", "level1_name", "budget"]][~pr["is_classified"]], dept)
         budget = pr.groupby(["level1_code", "level1_name"], as_index=False)["budget"].sum()
         if budget.empty:

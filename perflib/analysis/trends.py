@@ -20,7 +20,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .coverage import _restrict, coverage_summary, project_targets, selfeval_projects, selfeval_summary
-from .monitoring import check_month, month_complete, month_end, time_progress
+from .monitoring import BUDGET_COLUMNS, check_month, month_complete, month_end, time_progress
 from .years import years_held
 
 _SPENT_SQL = """
@@ -46,7 +46,7 @@ def execution_by_year(store, year: int, as_of_month: int, rules, dept: str | Non
     tp = time_progress(m, rules)
     rows = []
     for y in execution_years(store, year, m, rules):
-        pr = store.projects(y)
+        pr = store.projects(y, columns=BUDGET_COLUMNS)
         pr = _restrict(pr[["project_id", "level1_code", "budget"]][~pr["is_classified"]], dept)
         if pr.empty:  # the department held no project that year: absent, not zero
             continue

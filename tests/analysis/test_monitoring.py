@@ -257,6 +257,28 @@ def test_monthly_curve_per_department(store):
     assert c.loc[(2022, 7), "cum_rate"] == pytest.approx(0.5)  # only M1 in 2022
 
 
+def test_prior_years_are_read_narrow_for_the_curves_and_the_trend(demo_db):
+    """The monthly curves and the 历年同期 table read a prior year's projects narrow (the budget
+    columns they use), not its whole frame (a province's year is ~100 MB whole), and give the frames
+    the whole frames give."""
+    from perflib.analysis import trends
+
+    narrow, whole = Store(demo_db), Store(demo_db)
+    full = Store.projects
+    whole.projects = lambda year=None, columns=None: full(whole, year)  # as before: the whole frame
+    year = narrow.latest_year()
+    d = narrow.departments()
+    for dept in (None, d.loc[d["is_level1"], "dept_code"].iloc[0], "no-such-unit"):
+        for f in (mon.monthly_execution, trends.execution_by_year):
+            pd.testing.assert_frame_equal(f(narrow, year, 7, RULES, dept), f(whole, year, 7, RULES, dept),
+                                          check_exact=True)
+    held = set(narrow._cache)
+    assert ("projects", (year - 1,)) not in held
+    assert ("projects", (year - 1,), mon.BUDGET_COLUMNS) in held
+    narrow.close()
+    whole.close()
+
+
 def test_slowest_departments_leave_out_zero_budget(store):
     s = mon.execution_summary(mon.project_execution(store, 2023, 7, RULES),
                               ["level1_code", "level1_name"])
