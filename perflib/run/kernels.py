@@ -17,7 +17,9 @@ Pieces:
   when it exits. Its death (SIGKILL from the manager) makes the kernel exit too. Without a reachable
   zygote it simply becomes an ordinary ``ipykernel_launcher``.
 - :class:`Zygote`: starts and stops the zygote server (``python -m perflib.run.kernels zygote``), which
-  exits when the process that started it goes away (its stdin closes).
+  exits when the process that started it goes away (its stdin closes). Told how many kernels the run
+  will ask for, it *retires* once it has forked them: it execs a bare interpreter that stays their
+  parent and reaps them, giving back the memory its imports hold (a retry then starts the ordinary way).
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshe
                   "tornado.platform.asyncio", "sqlite3", "IPython.core.debugger", "IPython.core.completerlib",
                   "IPython.extensions.storemagic")
 MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to ~107 bytes
+RETIRED = ".retired"   # beside a zygote's socket once it has forked every kernel it was told of
 SHUTDOWN_POLL = 0.01   # seconds between looks at a kernel asked to shut down
 IOPUB_SETTLE = 0.01    # seconds of IOPub silence that end a kernel's readiness check
 
@@ -251,6 +254,18 @@ class Zygote:
             time.sleep(0.01)
         return self
 
+    def retire_after(self, kernels: int) -> None:
+        """Tell it how many kernels this run will ask for: once it has forked that many it gives its
+        memory back (it becomes a small process that only reaps those kernels, see :func:`serve`);
+        a kernel asked for later, a retry after one died at start, starts the ordinary way."""
+        if self.proc is None or self.proc.stdin is None or kernels < 1:
+            return
+        try:
+            self.proc.stdin.write(f"retire-after {int(kernels)}\n".encode())
+            self.proc.stdin.flush()
+        except OSError:  # it is gone: its kernels start the ordinary way anyway
+            pass
+
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -261,8 +276,12 @@ class Zygote:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+        self._unlink()
+
+    def _unlink(self) -> None:
         if self.address:
             Path(self.address).unlink(missing_ok=True)
+            Path(self.address + RETIRED).unlink(missing_ok=True)
 
     def close(self) -> None:
         if self.proc is None:
@@ -276,8 +295,7 @@ class Zygote:
             self.proc.wait()
         finally:
             self.proc = None
-            if self.address:
-                Path(self.address).unlink(missing_ok=True)
+            self._unlink()
 
     def __enter__(self) -> "Zygote":
         return self.start()
@@ -378,27 +396,66 @@ def serve(address: str, spec_path: str) -> None:
     sel = selectors.DefaultSelector()
     sel.register(srv, selectors.EVENT_READ, "accept")
     sel.register(sys.stdin.buffer.raw, selectors.EVENT_READ, "parent")
+    forked, budget = 0, None  # kernels forked; how many the run will ask for (None: not told)
     try:
         while True:
             for key, _ in sel.select(timeout=1.0):
                 if key.data == "parent":
-                    if not os.read(sys.stdin.fileno(), 4096):
+                    data = os.read(sys.stdin.fileno(), 4096)
+                    if not data:
                         return
+                    budget = _retire_budget(data, budget)
                 else:
                     conn, _ = srv.accept()
                     try:
-                        _fork_kernel(conn, (srv, sel))
+                        forked += _fork_kernel(conn, (srv, sel))
                     except Exception:  # noqa: BLE001 - one bad request must not stop the server
                         pass
                     finally:
                         conn.close()
             _reap()
+            if budget is not None and forked >= budget:
+                _retire(address, srv, sel)
     finally:
         srv.close()
         try:
             os.unlink(address)
         except OSError:
             pass
+
+
+def _retire_budget(data: bytes, budget: int | None) -> int | None:
+    """The kernel count a ``retire-after N`` line from the parent gives (the last one wins)."""
+    for line in data.decode("ascii", "replace").splitlines():
+        word, _, n = line.partition(" ")
+        if word == "retire-after" and n.strip().isdigit():
+            budget = int(n)
+    return budget
+
+
+# what a retired zygote becomes: its kernels' parent, reaping them, gone when the last one is
+_REAPER = """import os
+try:
+    while True:
+        os.waitpid(-1, 0)
+except ChildProcessError:
+    pass
+"""
+
+
+def _retire(address: str, srv: socket.socket, sel) -> None:
+    """Every kernel the run asked for is forked: give back the zygote's memory (~60 MiB of its own
+    while a province report runs) by exec'ing a bare interpreter that stays its kernels' parent and
+    reaps them (orphaned kernels would go to the machine's init, which in a container may never reap
+    them). A launcher asking later sees the marker and starts its kernel the ordinary way at once."""
+    Path(address + RETIRED).touch()
+    try:
+        os.unlink(address)
+    except OSError:
+        pass
+    sel.close()
+    srv.close()
+    os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", _REAPER])
 
 
 def _reap() -> None:
@@ -411,13 +468,14 @@ def _reap() -> None:
             return
 
 
-def _fork_kernel(conn: socket.socket, server_side) -> None:
+def _fork_kernel(conn: socket.socket, server_side) -> int:
+    """Fork a kernel for the launcher on ``conn``: 1 when one was forked, else 0."""
     conn.settimeout(10)
     req, fds = _recv(conn, with_fds=3)
     if req is None or len(fds) != 3:
         for fd in fds:
             os.close(fd)
-        return
+        return 0
     conn.settimeout(None)
     pid = os.fork()
     if pid == 0:  # the kernel
@@ -447,6 +505,7 @@ def _fork_kernel(conn: socket.socket, server_side) -> None:
     for fd in fds:
         os.close(fd)
     _send(conn, {"pid": pid})
+    return 1
 
 
 def _become_kernel(conn: socket.socket, fds: list[int], req: dict) -> None:
@@ -502,7 +561,7 @@ def launch(address: str, argv: list[str], wait: float = 30.0) -> int:
             sock.connect(address)
             break
         except (FileNotFoundError, ConnectionRefusedError):
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or os.path.exists(address + RETIRED):
                 _fallback(argv)
             time.sleep(0.05)
         except OSError:

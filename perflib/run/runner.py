@@ -306,6 +306,8 @@ def _start_zygote(todo: list[Job], early=None):
         return None
     for j in todo:
         j.zygote = zygote.address
+    # once it has forked the kernels of this run it gives its memory back (see Zygote.retire_after)
+    zygote.retire_after(sum(1 for j in todo if preloading(j)))
     return zygote
 
 

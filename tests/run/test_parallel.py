@@ -40,8 +40,11 @@ from perflib.present.notebook import open_report
 
 rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.heading("探针报告", 1)
+with open(f"/proc/{os.getppid()}/cmdline") as fh:  # the zygote, or what it became once retired
+    parent = fh.read().split("\\0")
 rep.facts({"probe.cwd": os.getcwd(), "probe.preloaded": preloaded, "probe.transport": transport,
-           "probe.frozen": frozen, "probe.n": n, "probe.projects": int(len(rep.store.projects(rep.year)))})
+           "probe.frozen": frozen, "probe.n": n, "probe.projects": int(len(rep.store.projects(rep.year))),
+           "probe.pid": os.getpid(), "probe.parent": parent})
 '''
 KILLER = '''import os, signal
 manager = int(os.environ["JPY_PARENT_PID"])  # the worker process that started this kernel
@@ -276,3 +279,56 @@ def test_the_zygote_spawned_while_planning_is_the_one_used_and_is_killed_when_no
     with pytest.raises(ParameterError):
         runner.run_reports(["probe"], params={"no_such_parameter": "1"}, **args)
     assert len(spawned) == 3 and killed[-1] is spawned[2] and spawned[2].proc is None
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter (``Z``: a zombie nobody reaped), None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def test_the_zygote_retires_once_the_runs_kernels_are_forked_and_reaps_them(small, tmp_path, monkeypatch):
+    """The run tells its zygote how many kernels it will ask for: the first of two reports (one at a
+    time) forks from the zygote still serving; once the last is forked the zygote gives its memory
+    back by becoming a bare interpreter that stays the kernels' parent; every kernel is reaped, none
+    is left to the machine's init."""
+    monkeypatch.setenv("PERFLIB_PRELOAD", "1")
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    for name in ("probe", "probe_b"):
+        write_notebook(nbdir / f"{name}.ipynb", PARAMS, PROBE)
+    out = tmp_path / "out"
+    summary = runner.run_reports(["probe", "probe_b"], db=small["db"], out=out, jobs=1, progress=False,
+                                 notebooks_dir=nbdir)
+    assert summary.exit_code == 0
+    facts = [json.loads((out / "2023" / f"{n}.facts.json").read_text("utf-8"))["facts"] for n in ("probe", "probe_b")]
+    assert all(f["probe.preloaded"] for f in facts)  # both forked from the preloaded zygote
+    kinds = sorted("zygote" if "zygote" in f["probe.parent"] else
+                   "retired" if f["probe.parent"][1:4] == ["-I", "-S", "-c"] else " ".join(f["probe.parent"])
+                   for f in facts)
+    assert kinds == ["retired", "zygote"]
+    assert [_state(f["probe.pid"]) for f in facts] == [None, None]
+
+
+def test_a_kernel_asked_of_a_retired_zygote_starts_the_ordinary_way_at_once(tmp_path, monkeypatch):
+    """A launcher that finds the zygote retired (a report's retry after its kernel died at start)
+    does not wait for a socket that will never come back."""
+    from perflib.run import kernels
+
+    address = str(tmp_path / "z.sock")
+    Path(address + kernels.RETIRED).touch()
+
+    class Fallback(Exception):
+        pass
+
+    def fallback(argv):
+        raise Fallback(argv)
+
+    monkeypatch.setattr(kernels, "_fallback", fallback)
+    monkeypatch.setattr(kernels.time, "sleep", lambda s: pytest.fail("waited for a retired zygote"))
+    with pytest.raises(Fallback):
+        kernels.launch(address, ["-f", "k.json"], wait=3600)
+    assert kernels._retire_budget(b"retire-after 3\n", None) == 3
+    assert kernels._retire_budget(b"retire-after x\nnoise\n", 2) == 2
