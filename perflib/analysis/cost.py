@@ -41,6 +41,7 @@ import pandas as pd
 from ..exceptions import ParameterError
 from ..rules import Rules
 from ..store import CLASSIFIED_PREFIX
+from .regression import linregress
 
 LOOP_STEPS = ("入库分析", "编制细化", "审核核定", "执行控制", "完成评价")
 
@@ -401,21 +402,18 @@ class CostRegression:
 
 
 def cost_regression(analysis: TypeAnalysis) -> CostRegression:
-    """Regress total cost on quantity (scipy.stats.linregress) over the peers of the pilot years.
+    """Regress total cost on quantity (:func:`linregress`) over the peers of the pilot years.
 
     Needs at least 3 peers with at least 2 different quantities (otherwise a ``reason``, no fit).
     """
-    from scipy import stats
-
     p = analysis.peers
     if len(p) < 3 or p["quantity"].nunique() < 2:
         return CostRegression(len(p), float("nan"), float("nan"), float("nan"), float("nan"),
                               float("nan"), analysis.unit, reason="few_peers" if len(p) < 3 else "same_quantity")
-    res = stats.linregress(p["quantity"].astype(float), p["total_cost"].astype(float))
+    slope, intercept, r, p_value = linregress(p["quantity"].astype(float), p["total_cost"].astype(float))
     mean_cost = float(p["total_cost"].mean())
-    return CostRegression(n=len(p), fixed=float(res.intercept), variable=float(res.slope),
-                          r_squared=float(res.rvalue ** 2), p_value=float(res.pvalue),
-                          fixed_share=float(res.intercept) / mean_cost if mean_cost > 0 else float("nan"),
+    return CostRegression(n=len(p), fixed=intercept, variable=slope, r_squared=r ** 2, p_value=p_value,
+                          fixed_share=intercept / mean_cost if mean_cost > 0 else float("nan"),
                           unit=analysis.unit)
 
 
