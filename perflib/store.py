@@ -401,7 +401,8 @@ class Store:
     def _table(self, name: str, year: int | Iterable[int] | None, only: Iterable[str] | None = None) -> pd.DataFrame:
         """``only``: these columns of the table (in its order), read narrow."""
         cols = [c.name for c in TABLES[name].columns]
-        columns = [c for c in TABLES[name].columns if only is None or c.name in set(only)]
+        wanted = None if only is None else set(only)
+        columns = [c for c in TABLES[name].columns if wanted is None or c.name in wanted]
         if name in OPTIONAL_TABLES and not self._has_table(name):  # a database older than the table
             return _fix_types(arrow_frame(self._relation(
                 f"SELECT {', '.join(f'CAST(NULL AS {c.sql_type}) AS {c.name}' for c in columns)}"

@@ -12,10 +12,10 @@ def linregress(x, y) -> tuple[float, float, float, float]:
     from scipy import special
 
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    xmean, ymean = np.mean(x, None), np.mean(y, None)
+    xmean, ymean = x.mean(), y.mean()
     ssxm, ssxym, _, ssym = np.cov(x, y, bias=1).flat
     if ssxm == 0.0 or ssym == 0.0:
-        r = np.asarray(np.nan if ssxym == 0 else 0.0)[()]
+        r = float("nan") if ssxym == 0 else 0.0
     else:
         r = ssxym / np.sqrt(ssxm * ssym)
         if r > 1.0:  # rounding: -1 ≤ r ≤ 1
