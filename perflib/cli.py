@@ -310,7 +310,8 @@ def _ledger(args) -> int:
     from .exceptions import ParameterError
     from .present.ledger import write_ledger
     from .rules import load_rules
-    from .store import Store, find_db
+    from .files import find_db
+    from .store import Store
 
     with Store(find_db(args.db)) as store:
         years = store.years()
@@ -345,7 +346,7 @@ def _add_publish(sub) -> None:
 def _publish(args) -> int:
     from .rules import load_rules
     from .run.disclosure import write_disclosure
-    from .store import find_db
+    from .files import find_db
 
     written = write_disclosure(find_db(args.db), args.year, args.out, load_rules(args.rules))
     print(f"绩效信息公开包已写入 {written.out}（{written.year} 年度，{len(written.files)} 个文件，"
@@ -383,7 +384,7 @@ def _show_rules(args) -> int:
 
 
 def _run(args) -> int:
-    from .store import find_db
+    from .files import find_db
 
     args.db = find_db(args.db)
     if args.list:
@@ -398,7 +399,8 @@ def _run(args) -> int:
 
 def _revisions(args) -> int:
     from .present.text.revisions import revisions_text
-    from .store import Store, find_db
+    from .files import find_db
+    from .store import Store
 
     store = Store(find_db(args.db))
     try:

@@ -1,5 +1,5 @@
 """The ground floor for files: atomic writes, directory fsync, sweeping a killed writer's temp files,
-and sha256 of a file. Ingest and the runner both promise "nothing is half-written"; they keep that
+sha256 of a file, and where the store's file is (:func:`find_db`). Ingest and the runner both promise "nothing is half-written"; they keep that
 promise with these functions and no others."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "fsync_dir", "sweep_temps", "sha256_file",
-           "sha256_bytes", "unwritable", "os_error_text"]
+           "sha256_bytes", "unwritable", "os_error_text", "db_candidates", "find_db", "missing_db_text"]
 
 # hidden, and named with the writer's pid so that a later run can tell a dead writer's leftover
 _TEMP_NAME = re.compile(r"^\..+?(?:\.(\d+))?\.[a-z0-9_]+\.tmp$")
@@ -146,3 +146,35 @@ def os_error_text(exc: OSError) -> str:
     reason = _ERRNO_TEXT.get(exc.errno or 0) or f"文件系统错误（{exc.strerror or type(exc).__name__}）"
     where = exc.filename if exc.filename is not None else None
     return f"{reason}：{where}" if where is not None else reason
+
+
+# --- where the store is: one rule for notebooks, perflib run and analysts (issue 21); here on the
+# ground floor, so that finding the file does not import the query layer (pandas: half a second
+# before perflib run can start its kernels' zygote)
+def db_candidates(db: str | Path | None) -> list[Path]:
+    """Where :func:`find_db` looks, in order: ``db`` as given (``None`` → ``$PERFLIB_DB``, else
+    ``data/perf.duckdb``); for a relative path, also ``data/<its name>`` in the working directory
+    and each of its parents (a notebook in ``notebooks/`` finds the repository's ``data/``)."""
+    if db is None:
+        db = os.environ.get("PERFLIB_DB") or "data/perf.duckdb"
+    p = Path(db)
+    if p.is_absolute():
+        return [p]
+    return [p, *(base / "data" / p.name for base in (Path.cwd(), *Path.cwd().parents))]
+
+
+def find_db(db: str | Path | None) -> Path:
+    """The store a notebook (and ``perflib run``) means: the first of :func:`db_candidates` that
+    exists, else ``db`` as given. ``find_db("../data/perf.duckdb")`` from the repository root is
+    ``data/perf.duckdb``; ``find_db(None)`` is ``$PERFLIB_DB`` when set."""
+    tried = db_candidates(db)
+    return next((c for c in tried if c.exists()), tried[0])
+
+
+def missing_db_text(db: str | Path | None) -> str:
+    """Why no store was found: every absolute path tried, and the ways to point at another."""
+    tried = list(dict.fromkeys(str(c.resolve()) for c in db_candidates(db)))
+    shown = tried if len(tried) <= 6 else tried[:5] + [f"……（共 {len(tried)} 处）"]
+    return ("找不到数据库，已查找：" + "；".join(shown) + "。请先运行 perflib ingest 导入数据，"
+            "或指向已有的数据库：参数单元格的 db（如 db = \"/srv/perf.duckdb\"）、环境变量 PERFLIB_DB，"
+            "或 perflib run --db。")

@@ -458,6 +458,9 @@ TABLE_ORDER = (
 )
 # Tables an export (and a database made by an older perflib) may lack.
 OPTIONAL_TABLES = tuple(n for n in TABLE_ORDER if not TABLES[n].required)
+# every store table a query can name (the input tables and the load history): what perflib run
+# traces and fingerprints
+TRACKED_TABLES: tuple[str, ...] = tuple(sorted(set(TABLES) | {"loads", "findings", "revisions"}))
 assert set(TABLE_ORDER) == set(TABLES)
 
 

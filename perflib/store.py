@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import pandas_speed
 from .exceptions import StoreError
-from .schema import OPTIONAL_TABLES, TABLE_ORDER, TABLES
+from .schema import OPTIONAL_TABLES, TABLE_ORDER, TABLES, TRACKED_TABLES
 
 pandas_speed.install()  # every analysis reads its frames through here
 
@@ -123,9 +123,6 @@ PROJECT_COLUMNS = (*_PROJECT_STORED, "budget", "dept_name", "level1_code", "leve
 TABLES_READ_ENV = "PERFLIB_TABLES_READ"
 
 
-# every store table a query can name (the input tables and the load history)
-TRACKED_TABLES: tuple[str, ...] = tuple(sorted(set(TABLES) | {"loads", "findings", "revisions"}))
-
 
 @lru_cache(maxsize=1)
 def _table_pattern() -> re.Pattern:
@@ -173,36 +170,6 @@ def traced(con):
     """``con`` wrapped in a :class:`TracingConnection` when the runner asks for it, else ``con``."""
     path = os.environ.get(TABLES_READ_ENV)
     return TracingConnection(con, path) if path else con
-
-
-# --- where the store is: one rule for notebooks, perflib run and analysts (issue 21) -------------
-def db_candidates(db: str | Path | None) -> list[Path]:
-    """Where :func:`find_db` looks, in order: ``db`` as given (``None`` → ``$PERFLIB_DB``, else
-    ``data/perf.duckdb``); for a relative path, also ``data/<its name>`` in the working directory
-    and each of its parents (a notebook in ``notebooks/`` finds the repository's ``data/``)."""
-    if db is None:
-        db = os.environ.get("PERFLIB_DB") or "data/perf.duckdb"
-    p = Path(db)
-    if p.is_absolute():
-        return [p]
-    return [p, *(base / "data" / p.name for base in (Path.cwd(), *Path.cwd().parents))]
-
-
-def find_db(db: str | Path | None) -> Path:
-    """The store a notebook (and ``perflib run``) means: the first of :func:`db_candidates` that
-    exists, else ``db`` as given. ``find_db("../data/perf.duckdb")`` from the repository root is
-    ``data/perf.duckdb``; ``find_db(None)`` is ``$PERFLIB_DB`` when set."""
-    tried = db_candidates(db)
-    return next((c for c in tried if c.exists()), tried[0])
-
-
-def missing_db_text(db: str | Path | None) -> str:
-    """Why no store was found: every absolute path tried, and the ways to point at another."""
-    tried = list(dict.fromkeys(str(c.resolve()) for c in db_candidates(db)))
-    shown = tried if len(tried) <= 6 else tried[:5] + [f"……（共 {len(tried)} 处）"]
-    return ("找不到数据库，已查找：" + "；".join(shown) + "。请先运行 perflib ingest 导入数据，"
-            "或指向已有的数据库：参数单元格的 db（如 db = \"/srv/perf.duckdb\"）、环境变量 PERFLIB_DB，"
-            "或 perflib run --db。")
 
 
 # DuckDB's allocator returns what a large query freed to the system in the background (a province's

@@ -92,6 +92,17 @@ def notebook_body(nb) -> str:
 
 
 @functools.lru_cache(maxsize=1)
+def warm_up() -> None:
+    """Import nbconvert and compile its templates and ours (~0.3 s the first time in a process), so
+    that the first page this process renders does not pay for it (the runner calls this while a
+    kernel runs the cells)."""
+    import nbformat
+
+    notebook_body(nbformat.v4.new_notebook())
+    _env().get_template("report.html.j2")
+
+
+@functools.lru_cache(maxsize=1)
 def _exporter_class():
     """nbconvert's HTML exporter without its BeautifulSoup pass over the finished page, which only
     adds alt text to images without one (every figure of ours has one) and ``tabindex`` to outputs

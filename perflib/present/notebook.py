@@ -27,10 +27,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..files import atomic_write_text
+from ..files import atomic_write_text, db_candidates, find_db, missing_db_text  # noqa: F401 - find_db: notebooks call it
 from ..rules import Rules, load_rules
-from ..store import (CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store,  # noqa: F401
-                     db_candidates, find_db, missing_db_text)  # find_db: what notebooks call
+from ..store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store  # noqa: F401
 from . import tables
 from .labels import View
 from .scopes import fact_label, scope_context, scope_sentences

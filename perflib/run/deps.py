@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..files import atomic_write_text
-from ..store import TRACKED_TABLES
+from ..schema import TRACKED_TABLES
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # perflib/
 # the parent side of every report: executing, rendering, publishing

@@ -14,12 +14,13 @@ import os
 import pickle
 import shutil
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .plan import KERNEL_NAME, Job
 
@@ -40,9 +41,10 @@ class Execution:
 
 
 @contextmanager
-def execute_job(job: Job) -> Iterator[Execution]:
+def execute_job(job: Job, while_cells: Callable[[], None] | None = None) -> Iterator[Execution]:
     """Execute ``job``'s notebook; the :class:`Execution` is valid inside the ``with`` block (its
-    work folder is removed after it). Never raises for a notebook failure: it is the ``error``."""
+    work folder is removed after it). Never raises for a notebook failure: it is the ``error``.
+    ``while_cells``: work for this process while the kernel runs the cells (:class:`_Alongside`)."""
     import nbformat
 
     work = Path(tempfile.mkdtemp(prefix="perflib-run-"))
@@ -51,14 +53,15 @@ def execute_job(job: Job) -> Iterator[Execution]:
         adir.mkdir()
         executed = work / "executed.ipynb"
         parameters = dict(job.params, db=job.db, year=job.year, rules=job.rules, artifacts_dir=str(adir))
-        error, timing, tables_read = _execute_notebook(job, parameters, executed, work)
+        error, timing, tables_read = _execute_notebook(job, parameters, executed, work, while_cells)
         nb = nbformat.read(str(executed), as_version=4) if executed.exists() else None
         yield Execution(nb=nb, artifacts=adir, error=error, timing=timing, tables_read=tables_read)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path
+def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path,
+                      while_cells: Callable[[], None] | None = None
                       ) -> tuple[str | None, dict[str, float], set[str] | None]:
     """Run the notebook with papermill in its own kernel: (error or None, timing, tables read).
 
@@ -66,6 +69,42 @@ def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path
     this process, which may run other reports in other threads), talks over IPC sockets in a
     private runtime directory, and is started once more if it dies before the first cell.
     """
+    alongside = _Alongside(while_cells)
+    try:
+        return _execute_with(job, parameters, executed, work, alongside.start)
+    finally:
+        alongside.join()
+
+
+class _Alongside:
+    """``work`` in a thread from the first cell on, while this process only waits for the kernel's
+    messages (it imports nothing then: checked by tests/run/test_execute.py), joined before the
+    notebook's result is read, so the thread never runs beside anything else of this process.
+    ``work`` must not raise into the report: its errors are logged and ignored."""
+
+    def __init__(self, work: Callable[[], None] | None):
+        self.work = work
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.work is not None and self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="perflib-alongside", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.work()
+        except Exception:  # noqa: BLE001 - a head start only; publishing does the work anyway
+            log.debug("work alongside the cells failed", exc_info=True)
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+
+def _execute_with(job: Job, parameters: dict, executed: Path, work: Path, first_cell: Callable[[], None]
+                  ) -> tuple[str | None, dict[str, float], set[str] | None]:
+    """:func:`_execute_notebook`'s work; ``first_cell()`` is called when the first cell starts."""
     import papermill
 
     from ..store import TABLES_READ_ENV
@@ -91,7 +130,7 @@ def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path
                 engine_name=_engine(), kernel_manager_class=manager,
                 resources={"metadata": {"path": str(Path(job.path).parent)}},
                 on_notebook_start=lambda **_: marks.setdefault("ready", time.monotonic()),
-                on_cell_start=lambda **_: marks.setdefault("first_cell", time.monotonic()),
+                on_cell_start=lambda **_: _first_cell(marks, first_cell),
             )
             error = None
         except Exception as exc:  # noqa: BLE001 - any notebook failure becomes a failure page
@@ -109,6 +148,13 @@ def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path
             timing["retried"] = 1.0
         break
     return error, timing, read_tables_file(tables_file)
+
+
+def _first_cell(marks: dict[str, float], started: Callable[[], None]) -> None:
+    """papermill's ``on_cell_start``: the first cell's time, and ``started()`` once."""
+    if "first_cell" not in marks:
+        marks["first_cell"] = time.monotonic()
+        started()
 
 
 def _died_at_start(exc: BaseException, cells_started: bool) -> bool:

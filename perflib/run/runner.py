@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from .plan import (Job, ReportResult, available_notebooks, default_notebooks_dir
                    plan_jobs)
 from .pdf import pdf_request
 from .documents import attach as attach_documents
-from .publish import cached_result, failed_result, longest_first, publish_report, update_index
+from .publish import cached_result, failed_result, longest_first, publish_report, update_index, warm_up
 from .withdraw import mark_checked, prepare_output
 
 log = logging.getLogger("perflib.runner")
@@ -74,7 +75,10 @@ def run_job(job: Job) -> ReportResult:
     started = time.monotonic()
     (Path(job.out) / job.stem).parent.mkdir(parents=True, exist_ok=True)
     rules = load_rules(job.rules)
-    with execute_job(job) as execution:
+    # while the kernel runs the cells this process only waits: it loads what publishing needs then;
+    # only where nothing else of this process runs beside it (not in a Dask worker's thread pool)
+    alone = threading.current_thread() is threading.main_thread()
+    with execute_job(job, while_cells=warm_up if alone else None) as execution:
         rendered_at = now_text(job.timezone)
         render_started = time.monotonic()
         error, title = publish_report(job, execution, rules, rendered_at)
