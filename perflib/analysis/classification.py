@@ -72,7 +72,7 @@ def econ_summary(store, year: int, as_of_month: int, execution: pd.DataFrame) ->
     rows = store.redact_frame(store.sql(
         "SELECT project_id, econ_code, CAST(round(sum(amount) * 100) AS BIGINT) AS spent_fen FROM payments "
         "WHERE year = ? AND pay_date <= ? GROUP BY project_id, econ_code", [int(year), month_end(int(year), m)]))
-    rows = rows[rows["project_id"].isin(set(execution["project_id"]))]
+    rows = rows[rows["project_id"].isin(execution["project_id"])]
     rows = rows.assign(econ_class=code_prefix(rows["econ_code"], ECON_CLASS),
                        econ_item=code_prefix(rows["econ_code"], 5))
     out = rows.groupby(["econ_class", "econ_item"]).agg(spent_fen=("spent_fen", "sum")).reset_index()

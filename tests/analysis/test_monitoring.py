@@ -224,6 +224,36 @@ def test_vectorised_bands_match_exact_fractions(pairs, month):
     assert list(got) == [_oracle(s, b, month) for s, b in pairs]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**22), st.integers(0, 10**22)), min_size=1, max_size=20),
+       st.integers(1, 12), st.sampled_from(["int64", "uint64", "object", "list"]))
+def test_bands_and_over_budget_are_exact_at_any_size_and_in_any_integer_array(pairs, month, kind):
+    """int64 arithmetic where it cannot overflow (the fast path), Python ints beyond: the same
+    answers as exact fractions either way, whatever array the fen come in."""
+    def arr(values):
+        if kind == "list":
+            return list(values)
+        if kind in ("int64", "uint64") and max(values) >= (2**63 if kind == "int64" else 2**64):
+            return np.asarray(values, dtype=object)
+        return np.asarray(values, dtype=kind)
+    spent = [sp for sp, _ in pairs]
+    budget = [b for _, b in pairs]
+    assert list(mon.bands(arr(spent), arr(budget), month, RULES)) == [_oracle(sp, b, month) for sp, b in pairs]
+    rate = Fraction(str(RULES.value("monitoring.over_execution_rate")))
+    assert list(mon.over_budget(arr(spent), arr(budget), RULES)) == [
+        Fraction(sp) > Fraction(b) * rate for sp, b in pairs]
+
+
+def test_the_int64_path_stops_where_a_product_could_overflow():
+    """Values at the edge of the fast path and just past it give the exact answers (one pair that
+    would overflow int64 arithmetic if it were taken: 2**62 fen × 240 is far beyond 2**63)."""
+    for value in (2**55, 2**58, 2**62, 2**63 - 1):
+        spent = np.asarray([value, value - 1, 0], dtype=np.int64)
+        budget = np.asarray([value, value, value], dtype=np.int64)
+        got = mon.bands(spent, budget, 7, RULES)
+        assert list(got) == [_oracle(int(a), int(b), 7) for a, b in zip(spent, budget)]
+
+
 @given(st.integers(1, 12), st.integers(1, 10**9))
 def test_boundary_budgets_land_where_the_rule_says(month, budget_fen):
     # spent chosen so that gap is exactly −10 pp / −20 pp whenever that is a whole number of fen
