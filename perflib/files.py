@@ -1,6 +1,6 @@
 """The ground floor for files: atomic writes, directory fsync, sweeping a killed writer's temp files,
-sha256 of a file, and where the store's file is (:func:`find_db`). Ingest and the runner both promise "nothing is half-written"; they keep that
-promise with these functions and no others."""
+sha256 of a file, and where the store's file is (:func:`find_db`). Ingest and the runner both promise
+"nothing is half-written"; they keep that promise with these functions and no others."""
 from __future__ import annotations
 
 import errno

@@ -113,7 +113,8 @@ def bands(spent_fen, budget_fen, as_of_month: int, rules) -> np.ndarray:
     # threshold. With M = Mn/Md, t = p/q and b > 0: s·Mn·q − m·Md·b·q ≥ p·Mn·b  (all × Mn·q·b).
     mn, md = months.numerator, months.denominator
     m = int(as_of_month)
-    bound = max(max(abs(mn * t.denominator) + abs(m * md * t.denominator), abs(t.numerator * mn)) for t in (g, y))
+    bound = max(max(abs(mn * t.denominator) + abs(m * md * t.denominator), abs(t.numerator * mn))
+                for t in (g, y))  # the largest factor a fen is multiplied by below
     s, b = _exact_ints(spent_fen, budget_fen, bound)
     out = np.full(len(s), RED, dtype=object)
     if len(s) == 0:
