@@ -123,7 +123,6 @@ PROJECT_COLUMNS = (*_PROJECT_STORED, "budget", "dept_name", "level1_code", "leve
 TABLES_READ_ENV = "PERFLIB_TABLES_READ"
 
 
-
 @lru_cache(maxsize=1)
 def _table_pattern() -> re.Pattern:
     return re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, TRACKED_TABLES)) + r")(?![A-Za-z0-9_])")

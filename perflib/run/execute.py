@@ -69,42 +69,6 @@ def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path,
     this process, which may run other reports in other threads), talks over IPC sockets in a
     private runtime directory, and is started once more if it dies before the first cell.
     """
-    alongside = _Alongside(while_cells)
-    try:
-        return _execute_with(job, parameters, executed, work, alongside.start)
-    finally:
-        alongside.join()
-
-
-class _Alongside:
-    """``work`` in a thread from the first cell on, while this process only waits for the kernel's
-    messages (it imports nothing then: checked by tests/run/test_execute.py), joined before the
-    notebook's result is read, so the thread never runs beside anything else of this process.
-    ``work`` must not raise into the report: its errors are logged and ignored."""
-
-    def __init__(self, work: Callable[[], None] | None):
-        self.work = work
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self.work is not None and self.thread is None:
-            self.thread = threading.Thread(target=self._run, name="perflib-alongside", daemon=True)
-            self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.work()
-        except Exception:  # noqa: BLE001 - a head start only; publishing does the work anyway
-            log.debug("work alongside the cells failed", exc_info=True)
-
-    def join(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-
-
-def _execute_with(job: Job, parameters: dict, executed: Path, work: Path, first_cell: Callable[[], None]
-                  ) -> tuple[str | None, dict[str, float], set[str] | None]:
-    """:func:`_execute_notebook`'s work; ``first_cell()`` is called when the first cell starts."""
     import papermill
 
     from ..store import TABLES_READ_ENV
@@ -124,14 +88,15 @@ def _execute_with(job: Job, parameters: dict, executed: Path, work: Path, first_
         manager = kernel_manager_class(zygote=zygote, env={TABLES_READ_ENV: str(tables_file)},
                                        log_path=work / "kernel.log")
         try:
-            papermill.execute_notebook(
-                job.path, str(executed), parameters=parameters, kernel_name=job.kernel_name,
-                progress_bar=False, log_output=job.log_output, execution_timeout=job.timeout,
-                engine_name=_engine(), kernel_manager_class=manager,
-                resources={"metadata": {"path": str(Path(job.path).parent)}},
-                on_notebook_start=lambda **_: marks.setdefault("ready", time.monotonic()),
-                on_cell_start=lambda **_: _first_cell(marks, first_cell),
-            )
+            with _Alongside(while_cells) as alongside:
+                papermill.execute_notebook(
+                    job.path, str(executed), parameters=parameters, kernel_name=job.kernel_name,
+                    progress_bar=False, log_output=job.log_output, execution_timeout=job.timeout,
+                    engine_name=_engine(), kernel_manager_class=manager,
+                    resources={"metadata": {"path": str(Path(job.path).parent)}},
+                    on_notebook_start=lambda **_: marks.setdefault("ready", time.monotonic()),
+                    on_cell_start=lambda **_: _first_cell(marks, alongside.start),
+                )
             error = None
         except Exception as exc:  # noqa: BLE001 - any notebook failure becomes a failure page
             if attempt == 1 and _died_at_start(exc, "first_cell" in marks):
@@ -148,6 +113,36 @@ def _execute_with(job: Job, parameters: dict, executed: Path, work: Path, first_
             timing["retried"] = 1.0
         break
     return error, timing, read_tables_file(tables_file)
+
+
+class _Alongside:
+    """``work`` in a thread from :meth:`start` (the first cell) on, while this process only waits for
+    the kernel's messages (it imports nothing then: checked by tests/run/test_execute.py), joined
+    when the ``with`` block ends, before the notebook's result is read, so the thread never runs
+    beside anything else of this process. ``work`` must not raise into the report: its errors are
+    logged and ignored."""
+
+    def __init__(self, work: Callable[[], None] | None):
+        self.work = work
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.work is not None and self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="perflib-alongside", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.work()
+        except Exception:  # noqa: BLE001 - a head start only; publishing does the work anyway
+            log.debug("work alongside the cells failed", exc_info=True)
+
+    def __enter__(self) -> _Alongside:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.thread is not None:
+            self.thread.join()
 
 
 def _first_cell(marks: dict[str, float], started: Callable[[], None]) -> None:
