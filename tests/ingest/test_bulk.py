@@ -155,6 +155,33 @@ def test_district_demo_same_database(demo_db, tmp_path, monkeypatch):
     assert b["loads"] == a["loads"]
 
 
+class _Queries:
+    """A DuckDB connection that records the SQL it is given."""
+
+    def __init__(self, con):
+        self.con, self.seen = con, []
+
+    def execute(self, query, *args, **kwargs):
+        self.seen.append(str(query))
+        return self.con.execute(query, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+
+@pytest.mark.parametrize("case, flagged", [("total_row_matches", True), ("negative_amount", False)])
+def test_the_raw_cells_are_read_again_only_where_records_are_flagged(case, flagged):
+    """Where SQL flagged no record of a file (nothing left for Python, no row that may not be data)
+    the staged raw cells are empty, so settling asks DuckDB nothing about them; a 合计 row is flagged
+    and makes it look at them."""
+    export = read_export(CORPUS / case, strict=False, readers=readers(0))
+    con = _Queries(duckdb.connect())
+    export.staged.load(con)
+    raw = [q for q in con.seen if "FROM _raw" in q]
+    assert bool(raw) == flagged, raw[:3]
+    con.con.close()
+
+
 # --- province shape, with faults planted ------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_province(tmp_path_factory) -> Path:

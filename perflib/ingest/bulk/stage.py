@@ -322,8 +322,9 @@ class BulkExport:
             con.execute(f"CREATE OR REPLACE TEMP TABLE _raw (j BIGINT, {', '.join(c + ' VARCHAR' for c in cells)})")
         j0 = min(part.mapping.values()) if part.mapping else None
         k0 = str(part.header[j0]).strip() if j0 is not None else None
+        # nothing flagged: _raw is empty, so neither it nor the fallbacks below need a query
         susp = con.execute(f"SELECT j, [{', '.join(cells)}] FROM _raw WHERE {suspicious_sql(cells, j0, k0)} "
-                           f"ORDER BY j").fetchall()
+                           f"ORDER BY j").fetchall() if flagged else []
         rows = {seg.start + int(j): (seg.row(seg.start + int(j)), tuple(rec)) for j, rec in susp}
         gone = [rid for rid, (_, r) in rows.items() if is_blank_row(r)]
         for rid in gone:
@@ -352,7 +353,7 @@ class BulkExport:
         if n == 0:
             self.problems.extend(part.no_data)
             self.export.unread_tables.add(name)
-        for c in table.columns:
+        for c in table.columns if flagged else ():
             if c.name in part.mapping:
                 self._fallback(name, part, seg, c, cells[part.mapping[c.name]])
         if total is not None:
