@@ -182,6 +182,27 @@ def test_the_raw_cells_are_read_again_only_where_records_are_flagged(case, flagg
     con.con.close()
 
 
+def _set_cell(path: Path, header: str, value: str, line: int = 1) -> None:
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    cells = lines[line].split(",")
+    cells[lines[0].split(",").index(header)] = value
+    lines[line] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+
+
+def test_an_unreadable_cell_is_one_problem_not_also_an_empty_one(export_dir, monkeypatch):
+    """A cell the reader could not read is reported as unreadable, and not once more as empty: not
+    as a required cell left empty (支付金额), nor as a gap found (满意度, satisfaction_missing). The
+    same problems both ways."""
+    _set_cell(export_dir / "支出明细.csv", "支付金额", "12x.50")
+    _set_cell(export_dir / "绩效自评.csv", "满意度", "九十")
+    py, bk = read_both(export_dir, monkeypatch)
+    assert_same(py, bk)
+    for file, column, value in (("支出明细.csv", "支付金额", "12x.50"), ("绩效自评.csv", "满意度", "九十")):
+        at = [p for p in bk[0] if p.file == file and p.row == 2 and p.column == column]
+        assert len(at) == 1 and value in str(at[0]), [str(p) for p in at]
+
+
 # --- province shape, with faults planted ------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_province(tmp_path_factory) -> Path:

@@ -66,6 +66,7 @@ class Validator:
         self.problems: list[Problem] = []
         self.findings: list[Problem] = []
         self.extra = 0
+        self._bad_columns: dict[str, set[str]] = {}
 
     def run(self) -> None:
         for name in TABLE_ORDER:
@@ -104,6 +105,20 @@ class Validator:
                 count = self.con.execute(f"SELECT count(*) FROM ({base})").fetchall()[0][0]
             self.extra += count - LIMIT
         return rids
+
+    def readable(self, name: str, column: str) -> str:
+        """`` AND`` the condition that the row's ``column`` cell was read (it is not among the cells
+        the readers could not read, which are reported as such, not again as empty); nothing when
+        every cell of the column was read (most columns: no anti-join for DuckDB to plan and run)."""
+        if column not in self._unreadable(name):
+            return ""
+        return f" AND NOT EXISTS (SELECT 1 FROM _bad_{name} b WHERE b.rid = s.rowid AND b.col = '{column}')"
+
+    def _unreadable(self, name: str) -> set[str]:
+        if name not in self._bad_columns:  # _bad_<table> is complete once the export is staged
+            rows = self.con.execute(f"SELECT DISTINCT col FROM _bad_{name}").fetchall()
+            self._bad_columns[name] = {r[0] for r in rows}
+        return self._bad_columns[name]
 
     def frame(self, name: str, rids: list[int]) -> tuple[pd.DataFrame, set]:
         """The staged rows ``rids`` as the Python reader's frame (dtypes, origin columns) and the
@@ -144,8 +159,7 @@ class Validator:
                 exempt = required_exemption(name, col.name)
                 spare = "" if exempt is None else \
                     f" AND NOT coalesce(s.{exempt[0]} IN ({', '.join(quote(v) for v in exempt[1])}), false)"
-                conds.append(f"{c} IS NULL AND NOT EXISTS (SELECT 1 FROM _bad_{name} b "
-                              f"WHERE b.rid = s.rowid AND b.col = '{col.name}'){spare}")
+                conds.append(f"{c} IS NULL{self.readable(name, col.name)}{spare}")
             if col.kind == ENUM:
                 conds.append(f"{c} NOT IN ({', '.join(quote(a) for a in col.allowed)})")
             if col.kind in (MONEY, NUMBER, INT, YEAR, MONTH):
@@ -236,8 +250,7 @@ class Validator:
                     else f"{c} IS NULL")
             if gap.when:
                 cond += f" AND s.{gap.when[0]} IN ({', '.join(quote(v) for v in gap.when[1])})"
-            cond += (f" AND NOT EXISTS (SELECT 1 FROM _bad_{name} b WHERE b.rid = s.rowid "
-                     f"AND b.col = '{gap.column}')")
+            cond += self.readable(name, gap.column)
             lacking = files_lacking(self.bulk.export, name, gap.column)
             for seg in self.bulk.segments[name]:   # files without the column: one finding, not each row
                 if (seg.file, seg.sheet) in lacking:
