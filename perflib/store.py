@@ -175,6 +175,12 @@ def traced(con):
 # indicator query: 797 → 473 MiB held after it). A SET, not a connect() config: DuckDB refuses a
 # second connection to the same file with another configuration (perflib run fingerprints the store)
 _BACKGROUND_FREE = "SET allocator_background_threads = true"
+# DuckDB keeps the table blocks a query read cached until its memory limit presses: ~125 MiB between
+# the queries of a province's monitoring report, on top of the frames. A store that lets its cache go
+# evicts it after a query once it holds more than this (a district's never does: no cost there)
+CACHE_KEPT = 64 << 20
+CACHE_LEFT = "32MB"  # the memory limit set for an instant to evict it (then the default again)
+_CACHED_BLOCKS = "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
 
 
 class Store:
@@ -187,11 +193,16 @@ class Store:
     path : the ``.duckdb`` file; opened read-only so that several reports can read it at once.
     redact : replace classified projects' codes and names (default True; only ingest and tests
         that check redaction itself turn it off).
+    let_cache_go : after a query, evict DuckDB's cached blocks when they hold more than
+        :data:`CACHE_KEPT` (a report's kernel: the only user of its database in the process; the
+        eviction lowers the whole database's memory limit for an instant, which a query another
+        thread runs on the same file then would feel).
     """
 
     def __init__(self, path: str | Path | None = None, *, redact: bool = True,
-                 con: duckdb.DuckDBPyConnection | None = None):
+                 con: duckdb.DuckDBPyConnection | None = None, let_cache_go: bool = False):
         self.redact = redact
+        self.let_cache_go = let_cache_go
         self._tables: set[str] | None = None  # a file store's table names, read once
         if con is not None:
             self.con = con
@@ -297,7 +308,17 @@ class Store:
     def sql(self, query: str, params: Iterable | None = None) -> pd.DataFrame:
         """Run a read query (for aggregation pushed into DuckDB). Project-level results must pass
         through :meth:`redact_frame` before they reach a report."""
-        return arrow_frame(self._relation(query, params))
+        return self._frame(query, params)
+
+    def _frame(self, query: str, params: Iterable | None = None) -> pd.DataFrame:
+        """A read query's rows as pandas (:func:`arrow_frame`), then the cache let go if due."""
+        df = arrow_frame(self._relation(query, params))
+        if self.let_cache_go and self.path is not None:
+            with contextlib.suppress(duckdb.Error):  # a DuckDB without duckdb_memory(): cache kept
+                if self.con.execute(_CACHED_BLOCKS).fetchall()[0][0] > CACHE_KEPT:
+                    self.con.execute(f"SET memory_limit = '{CACHE_LEFT}'")  # below the cache: DuckDB drops it
+                    self.con.execute("RESET memory_limit")
+        return df
 
     def _relation(self, query: str, params: Iterable | None = None):
         """A read query as a DuckDB relation: its rows go straight to Arrow when fetched (a DB-API
@@ -370,9 +391,9 @@ class Store:
         wanted = None if only is None else set(only)
         columns = [c for c in TABLES[name].columns if wanted is None or c.name in wanted]
         if name in OPTIONAL_TABLES and not self._has_table(name):  # a database older than the table
-            return _fix_types(arrow_frame(self._relation(
+            return _fix_types(self._frame(
                 f"SELECT {', '.join(f'CAST(NULL AS {c.sql_type}) AS {c.name}' for c in columns)}"
-                " WHERE false")), name)
+                " WHERE false"), name)
         present = self._columns_of(name)
         # an optional column a database made by an older perflib lacks reads as empty
         query = "SELECT " + ", ".join(
@@ -385,8 +406,7 @@ class Store:
             params = years
         order = [k for k in TABLES[name].key if k] or cols[:2]
         query += " ORDER BY " + ", ".join(order)
-        df = arrow_frame(self._relation(query, params))
-        df = _fix_types(df, name)
+        df = _fix_types(self._frame(query, params), name)
         return self.redact_frame(df)
 
     def departments(self) -> pd.DataFrame:

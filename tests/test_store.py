@@ -329,3 +329,46 @@ def test_sql_joined_sees_the_frames_only_during_its_query(demo_db):
         s.sql_joined("SELECT no_such_column FROM picked", picked=picked)
     with pytest.raises(duckdb.Error):
         s.sql("SELECT * FROM picked")
+
+
+def test_a_store_that_lets_its_cache_go_evicts_duckdbs_blocks_after_a_query(demo_db, monkeypatch):
+    """``let_cache_go``: once DuckDB's cached table blocks exceed ``CACHE_KEPT`` after a query, they
+    are evicted (down to ``CACHE_LEFT``) and the memory limit is the default again; the frames are
+    the same. A store that keeps its cache (the default) keeps the blocks."""
+    import perflib.store as store_module
+
+    monkeypatch.setattr(store_module, "CACHE_KEPT", 0)
+    monkeypatch.setattr(store_module, "CACHE_LEFT", "1MB")
+    query = "SELECT project_id, year, pay_date, amount FROM payments ORDER BY ALL"
+
+    def cached(s: Store) -> int:
+        return s.con.execute(store_module._CACHED_BLOCKS).fetchall()[0][0]
+
+    def limit(s: Store) -> str:
+        return s.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    # one after the other: two stores of one file in a process share DuckDB's instance, and its cache
+    keep = Store(demo_db)
+    try:
+        kept, default, projects = keep.sql(query), limit(keep), keep.table("projects", 2023)
+        assert cached(keep) > 1 << 20
+    finally:
+        keep.close()
+    lean = Store(demo_db, let_cache_go=True)
+    try:
+        pd.testing.assert_frame_equal(lean.sql(query), kept)
+        assert cached(lean) <= 1 << 20 and limit(lean) == default
+        pd.testing.assert_frame_equal(lean.table("projects", 2023), projects)
+        assert cached(lean) <= 1 << 20 and limit(lean) == default
+    finally:
+        lean.close()
+
+
+def test_a_reports_store_lets_its_cache_go(demo_db):
+    from perflib.present.notebook import open_report
+
+    rep = open_report("coverage", db=demo_db)
+    try:
+        assert rep.store.let_cache_go and not Store(demo_db).let_cache_go
+    finally:
+        rep.store.close()

@@ -479,7 +479,7 @@ def open_report(name: str, *, db: str | Path | Store | None = None, year: int | 
             from ..exceptions import StoreError
 
             raise StoreError(missing_db_text(db))
-        store = Store(path)
+        store = Store(path, let_cache_go=True)  # this kernel's only store: its memory is the report's
     loaded = rules if isinstance(rules, Rules) else load_rules(rules)
     resolved = int(year) if year is not None else store.latest_year()
     if resolved is None:
