@@ -316,9 +316,13 @@ class Store:
         """A read query's rows as pandas (:func:`arrow_frame`), then the cache let go if due."""
         df = arrow_frame(self._relation(query, params))
         if self.let_cache_go and self.path is not None:
+            held = 0
             with contextlib.suppress(duckdb.Error):  # a DuckDB without duckdb_memory(): cache kept
-                if self.con.execute(_CACHED_BLOCKS).fetchall()[0][0] > CACHE_KEPT:
+                held = self.con.execute(_CACHED_BLOCKS).fetchall()[0][0]
+            if held > CACHE_KEPT:
+                try:
                     self.con.execute(f"SET memory_limit = '{CACHE_LEFT}'")  # below the cache: DuckDB drops it
+                finally:
                     self.con.execute("RESET memory_limit")
         return df
 

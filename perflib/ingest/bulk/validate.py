@@ -107,9 +107,9 @@ class Validator:
         return rids
 
     def readable(self, name: str, column: str) -> str:
-        """`` AND`` the condition that the row's ``column`` cell was read (it is not among the cells
-        the readers could not read, which are reported as such, not again as empty); nothing when
-        every cell of the column was read (most columns: no anti-join for DuckDB to plan and run)."""
+        """SQL to append to a row condition: the row's ``column`` cell was read (a cell the readers
+        could not read is reported as such, not again as empty); empty when every cell of the column
+        was read (most columns: no anti-join for DuckDB to plan and run)."""
         if column not in self._unreadable(name):
             return ""
         return f" AND NOT EXISTS (SELECT 1 FROM _bad_{name} b WHERE b.rid = s.rowid AND b.col = '{column}')"
