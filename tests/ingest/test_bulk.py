@@ -183,11 +183,12 @@ def test_the_raw_cells_are_read_again_only_where_records_are_flagged(case, flagg
 
 
 def _set_cell(path: Path, header: str, value: str, line: int = 1) -> None:
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
-    cells = lines[line].split(",")
-    cells[lines[0].split(",").index(header)] = value
-    lines[line] = ",".join(cells)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    """The cell of ``header`` on ``line`` (0: the header row) of a UTF-8 CSV set to ``value``."""
+    def edit(lines):
+        cells = lines[line].split(",")
+        cells[lines[0].split(",").index(header)] = value
+        lines[line] = ",".join(cells)
+    _edit_csv(path, "utf-8-sig", edit)
 
 
 def test_an_unreadable_cell_is_one_problem_not_also_an_empty_one(export_dir, monkeypatch):
