@@ -40,7 +40,11 @@ def test_bench_reports_tiny(demo_db, tmp_path):
                                "--repeat", "1", "--json", str(js)]) == 0
     r = json.loads(js.read_text("utf-8"))
     assert r["coverage.analysis"]["exit"] == 0 and r["coverage.analysis"]["cells_s"]
-    assert r["coverage.run"]["runs"][0]["exit_code"] == 0 and r["coverage.again"]["exit_code"] == 0
+    run = r["coverage.run"]
+    assert run["runs"][0]["exit"] == 0 and r["coverage.again"]["exit"] == 0
+    # timed through the executable's exit, without the sampler; the memory from a run of its own
+    assert 0 < run["runs"][0]["run_s"] <= run["runs"][0]["wall_s"] and run["runs"][0]["peak_pss_gib"] is None
+    assert run["sampled"]["exit"] == 0 and run["max_peak_pss_gib"] == run["sampled"]["peak_pss_gib"] > 0
 
 
 def test_bench_suite_tiny(demo_db, tmp_path, capsys):

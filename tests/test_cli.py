@@ -233,3 +233,28 @@ def test_an_abbreviated_option_is_refused_not_guessed(capsys):
     assert main(["run", "--progres"]) == 2
     err = capsys.readouterr().err
     assert "无法识别的参数：--progres" in err and "--progress" in err
+
+
+@pytest.mark.parametrize("argv, code", [(["rules", "monitoring"], 0), (["run", "--jobs", "0"], 2)])
+def test_the_executable_exits_with_the_commands_code_and_skips_the_last_collection(argv, code):
+    """``console`` (the ``perflib`` executable): exit code of :func:`main`; by the time atexit
+    handlers run, the objects are frozen, so the interpreter's final collection has none to walk."""
+    import subprocess
+    import sys
+
+    probe = ("import atexit, gc, sys\n"
+             "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+             f"sys.argv = ['perflib', *{argv!r}]\n"
+             "from perflib.cli import console\n"
+             "console()\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "frozen True"
+
+
+def test_the_installed_entry_point_is_console():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text("utf-8"))
+    assert project["project"]["scripts"]["perflib"] == "perflib.cli:console"
