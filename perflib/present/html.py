@@ -355,11 +355,12 @@ def sheet_names(names: Iterable[str]) -> list[str]:
     return out
 
 
-def xlsx_bytes(tables: list[tuple], info: dict[str, Any] | None = None) -> bytes:
+def xlsx_bytes(tables: list[tuple], info: dict[str, Any] | None = None, observe=None) -> bytes:
     """An .xlsx of ``(title, sheet, table)`` or ``(title, sheet, table, total rows)``: one sheet per
     table (headers as shown), plus 说明 (the report's details, and per table its sheet, the rows in
     the sheet and in total: a table cut to ``report.xlsx_max_rows`` says so). Written by
-    :func:`perflib.present.xlsx.write_xlsx` (text stays text: never a formula or a link)."""
+    :func:`perflib.present.xlsx.write_xlsx` (text stays text: never a formula or a link), which
+    shows the uncompressed bytes to ``observe`` as it writes them."""
     from .xlsx import write_xlsx
 
     entries = [(t[0], t[1], t[2], int(t[3]) if len(t) > 3 and t[3] is not None else len(t[2]))
@@ -376,4 +377,5 @@ def xlsx_bytes(tables: list[tuple], info: dict[str, Any] | None = None) -> bytes
         for (title, _, df, total), name in zip(entries, names[1:])]
     sheet_about = pd.DataFrame(meta + [("", "", None, None, None)] + about,
                                columns=["项目", "内容", "表中行数", "总行数", "备注"], dtype=object)
-    return write_xlsx([(names[0], sheet_about)] + [(n, df) for (_, _, df, _), n in zip(entries, names[1:])])
+    return write_xlsx([(names[0], sheet_about)] + [(n, df) for (_, _, df, _), n in zip(entries, names[1:])],
+                      observe=observe)

@@ -19,7 +19,7 @@ from .. import files
 from ..rules import now_text
 from . import documents, editions, units
 from .execute import Execution, read_artifacts
-from .leaks import holds_secret, leak_error, mask, scrub
+from .leaks import StreamScan, holds_secret, leak_error, mask, scrub
 from .pdf import PDF, add_pdf
 from .plan import Job, ReportResult, labelled, params_text
 
@@ -39,15 +39,16 @@ def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> t
 
             title = meta.get("title") or first_heading(notebook_body(nb)) or job.notebook
             version = units.new_version()
+            found: dict[str, list[int]] = {}  # the workbook is scanned while it is written
             outputs = report_files(job, nb, facts, tables, meta, rules=rules, title=title,
-                                   rendered_at=rendered_at, publication=version)
+                                   rendered_at=rendered_at, publication=version, scanned=found)
             outputs.update(documents.report_members(job, tables, meta, rules))  # overview.docx
             pdf_info = add_pdf(job, outputs, title=title, rendered_at=rendered_at, rules=rules)
             notices = documents.notice_members(job, rules)  # --notices: {file name: .docx}
             # the text drawn in the charts too: their PNG pixels would hide a name from this scan
-            scanned = dict(outputs, 图表文字="\n".join(meta.get("figure_text") or []).encode("utf-8"), **pdf_info,
-                           **{f"{documents.NOTICES_DIR}/{n}": d for n, d in notices.items()})
-            error = leak_error(scanned, job.secrets)
+            everything = dict(outputs, 图表文字="\n".join(meta.get("figure_text") or []).encode("utf-8"), **pdf_info,
+                              **{f"{documents.NOTICES_DIR}/{n}": d for n, d in notices.items()})
+            error = leak_error(everything, job.secrets, scanned=found)
             if error is None:
                 unit_meta = {"rendered_at": rendered_at, "notebook": job.notebook,
                              "classified_sha256": secrets_digest(job.secrets)}
@@ -79,9 +80,12 @@ def warm_up() -> None:
 
 
 def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, title: str,
-                 rendered_at: str, publication: str = "") -> dict[str, bytes]:
+                 rendered_at: str, publication: str = "", scanned: dict[str, list[int]] | None = None
+                 ) -> dict[str, bytes]:
     """{suffix: bytes} of a report: the page, the executed notebook, the facts and the workbook
-    (the notebook's metadata names its ``rendered_at`` and ``publication``: the unit version)."""
+    (the notebook's metadata names its ``rendered_at`` and ``publication``: the unit version).
+    ``scanned``: a dict that gets the classified names found in the workbook's XML as it was
+    written (``{".xlsx": indexes}``, :class:`~perflib.run.leaks.StreamScan`) for :func:`leak_error`."""
     import nbformat
 
     from ..present.html import render_report, xlsx_bytes
@@ -108,8 +112,20 @@ def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, 
         ".html": page.encode("utf-8"),
         ".ipynb": nbformat.writes(nb).encode("utf-8"),
         ".facts.json": json.dumps(facts_doc, ensure_ascii=False, indent=2).encode("utf-8"),
-        ".xlsx": xlsx_bytes(tables, info),
+        ".xlsx": _workbook(tables, info, job.secrets, scanned),
     }
+
+
+def _workbook(tables: list, info: dict, secrets: list[str], scanned: dict[str, list[int]] | None) -> bytes:
+    """The report's .xlsx; with ``scanned``, its XML is scanned for ``secrets`` as it is written."""
+    from ..present.html import xlsx_bytes
+
+    if scanned is None or not secrets:
+        return xlsx_bytes(tables, info)
+    with StreamScan(secrets) as scan:
+        data = xlsx_bytes(tables, info, observe=scan.feed)
+    scanned[".xlsx"] = scan.found()
+    return data
 
 
 def write_report(out: Path, stem: str, outputs: dict[str, bytes], *, meta: dict | None = None,

@@ -203,3 +203,22 @@ def test_dates_before_march_1900_follow_excels_calendar():
     ws = load(data)["s"]
     assert [ws.cell(row=i, column=1).value for i in (2, 3, 4)] == [
         dt.datetime(1900, 1, 5), dt.datetime(1900, 2, 28), dt.datetime(1900, 3, 1)]
+
+
+def test_observe_sees_every_member_byte_for_byte_in_the_order_written(monkeypatch):
+    monkeypatch.setattr(workbook, "CHUNK_ROWS", 7)  # the large sheet comes in several pieces
+    df = pd.DataFrame({"名称": [f"项目{i} <&>" for i in range(30)], "金额": np.arange(30) * 1.5})
+    seen: dict[str, bytearray] = {}
+    order: list[str] = []
+
+    def observe(member, data):
+        seen.setdefault(member, bytearray()).extend(bytes(data))
+        order.append(member)
+
+    data = write_xlsx([("甲", df), ("乙", df.head(3))], observe=observe)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert {m: bytes(b) for m, b in seen.items()} == {n: z.read(n) for n in z.namelist()}
+        runs = [m for i, m in enumerate(order) if i == 0 or order[i - 1] != m]
+        assert runs == z.namelist()  # each member once, whole, in the zip's order
+    assert order.count("xl/worksheets/sheet1.xml") > 4
+    assert write_xlsx([("甲", df), ("乙", df.head(3))]) == data  # observing changes nothing

@@ -199,3 +199,42 @@ def test_mask_prefers_the_longest_match_and_keeps_the_rest():
     assert leaks.mask("&lt;秘&gt; \\u79d8 \\\"秘", ['<秘>', '"秘', "秘"]) == f"{mask} {mask} {mask}"
     assert leaks.mask("无涉密内容", secrets) == "无涉密内容"
     assert leaks.mask("", secrets) == "" and leaks.mask("P004", []) == "P004"
+
+
+# --- the workbook scanned as it is written ------------------------------------------------------
+def test_a_stream_scan_finds_what_the_scan_of_the_finished_workbook_finds(monkeypatch):
+    import pandas as pd
+
+    from perflib.present import xlsx
+
+    monkeypatch.setattr(xlsx, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(leaks, "STREAM_PIECE", 7)  # names and codes cut between the pieces scanned
+    df = pd.DataFrame({"名称": [f"项目{i}" for i in range(40)] + ["某<特殊>业务经费"],
+                       "编码": [f"370101-2023-{i:04d}" for i in range(41)]})
+    df[("合计 370102-2023-0009")] = 1.0  # a code in a header
+    sheets = [("说明", df.head(2)), ("表一", df), ("表二 P004", df.tail(3))]
+    cases = [["某<特殊>业务经费"], ["370101-2023-0033", "370101-2023-003"], ["370102-2023-0009"],
+             ["P004", "项目39"], ["不在其中", "370101-2023"], []]
+    for secrets in cases:
+        with leaks.StreamScan(secrets) as scan:
+            data = xlsx.write_xlsx(sheets, observe=scan.feed)
+        assert scan.found() == leaks.find_leaks(leaks.xlsx_text(data), secrets), secrets
+    assert [leaks.find_leaks(leaks.xlsx_text(data), s) for s in cases[:3]] == [[0], [0], [0]]
+
+
+def test_a_stream_scan_takes_every_chunk_after_it_has_found_everything():
+    """Once every secret is found the scan stops looking, but the writer must never wait on it."""
+    import threading
+
+    def write():
+        with leaks.StreamScan(["某专项经费"], depth=1) as scan:
+            scan.feed("a.xml", "某专项经费".encode())
+            for _ in range(200):
+                scan.feed("b.xml", b"x" * 100)
+        result.append(scan.found())
+
+    result: list = []
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    writer.join(timeout=20)
+    assert result == [[0]]

@@ -46,6 +46,16 @@ from perflib.store import Store
 rep = open_report("leaky", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
 rep.text("、".join(sorted(Store(db, redact=False).classified_names())))
 '''
+# a classified name in the workbook only (a sheet not shown on the page): found by the scan that
+# reads the workbook's XML as it is written
+LEAK_SHEET_BODY = '''import pandas as pd
+from perflib.present.notebook import open_report
+from perflib.store import Store
+
+rep = open_report("leaky_sheet", db=db, year=year, rules=rules, artifacts_dir=artifacts_dir)
+rep.text("正文段落")
+rep.sheet(pd.DataFrame({"名称": sorted(Store(db, redact=False).classified_names())}), "名单")
+'''
 SLOW_BODY = '''import time
 time.sleep(120)
 '''
@@ -103,9 +113,10 @@ def runs(env):
         mp.setattr(papermill, "execute_notebook", real_execute)
         write_notebook(env["nbdir"] / "probe.ipynb", PARAMS_CELL, FAIL_BODY)
         write_notebook(env["nbdir"] / "leaky.ipynb", PARAMS_CELL.replace("n = 1\n", ""), LEAK_BODY)
+        write_notebook(env["nbdir"] / "leaky_sheet.ipynb", PARAMS_CELL.replace("n = 1\n", ""), LEAK_SHEET_BODY)
         write_notebook(env["nbdir"] / "slow.ipynb", "db = None\nyear = None\nrules = None\nartifacts_dir = None\n",
                        SLOW_BODY)
-        code2 = main(["run", "probe", "leaky", "slow", "--db", str(db), "--out", str(out), "--no-progress",
+        code2 = main(["run", "probe", "leaky", "leaky_sheet", "slow", "--db", str(db), "--out", str(out), "--no-progress",
                       "--timeout", "6", "--jobs", "2"])  # parallel worker processes
     finally:
         mp.undo()
@@ -290,6 +301,10 @@ def test_classified_names_appear_in_no_output_file(env, runs):
     assert not (env["out"] / "2023" / "leaky.html").exists()
     page = (env["out"] / "2023" / "leaky-07月.failed.html").read_text("utf-8")
     assert "涉密" in page
+    # a name in the workbook alone: the workbook is named, nothing of the report published
+    page = (env["out"] / "2023" / "leaky_sheet-07月.failed.html").read_text("utf-8")
+    assert "涉密项目的名称或编码（.xlsx）" in page
+    assert not list((env["out"] / "2023").glob("leaky_sheet*.xlsx"))
 
 
 def test_leak_scan_matches_codes_as_whole_tokens():
