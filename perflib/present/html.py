@@ -355,12 +355,15 @@ def sheet_names(names: Iterable[str]) -> list[str]:
     return out
 
 
-def xlsx_bytes(tables: list[tuple], info: dict[str, Any] | None = None, observe=None) -> bytes:
+def xlsx_bytes(tables: list[tuple], info: dict[str, Any] | None = None, observe=None, book=None) -> bytes:
     """An .xlsx of ``(title, sheet, table)`` or ``(title, sheet, table, total rows)``: one sheet per
     table (headers as shown), plus 说明 (the report's details, and per table its sheet, the rows in
     the sheet and in total: a table cut to ``report.xlsx_max_rows`` says so). Written by
     :func:`perflib.present.xlsx.write_xlsx` (text stays text: never a formula or a link), which
-    shows the uncompressed bytes to ``observe`` as it writes them."""
+    shows the uncompressed bytes to ``observe`` as it writes them.
+
+    ``book``: a :class:`~perflib.present.xlsx.WorkbookWriter` that already holds some of the tables
+    (table k as sheet k + 2, see :func:`table_sheet`); the others and 说明 are added to it."""
     from .xlsx import write_xlsx
 
     entries = [(t[0], t[1], t[2], int(t[3]) if len(t) > 3 and t[3] is not None else len(t[2]))
@@ -377,5 +380,15 @@ def xlsx_bytes(tables: list[tuple], info: dict[str, Any] | None = None, observe=
         for (title, _, df, total), name in zip(entries, names[1:])]
     sheet_about = pd.DataFrame(meta + [("", "", None, None, None)] + about,
                                columns=["项目", "内容", "表中行数", "总行数", "备注"], dtype=object)
-    return write_xlsx([(names[0], sheet_about)] + [(n, df) for (_, _, df, _), n in zip(entries, names[1:])],
-                      observe=observe)
+    sheets = [(names[0], sheet_about)] + [(n, df) for (_, _, df, _), n in zip(entries, names[1:])]
+    if book is None:
+        return write_xlsx(sheets, observe=observe)
+    for position, (name, df) in enumerate(sheets, 1):
+        if position not in book.positions:
+            book.add(position, name, df)
+    return book.finish([name for name, _ in sheets])
+
+
+def table_sheet(k: int) -> int:
+    """The sheet position (1-based) of a report's k-th table (0-based) in its .xlsx: 说明 comes first."""
+    return k + 2

@@ -332,15 +332,18 @@ def _sheet_columns(df: pd.DataFrame) -> list[list[tuple[str, pa.Array]]]:
     return columns
 
 
-def _shared_strings(columns: list[list[list[tuple[str, pa.Array]]]]) -> pa.Array:
-    """Every distinct text of every sheet, in order of first appearance; each text part of
-    ``columns`` (dictionary-encoded) is replaced, in place, by its cells' positions in it as text."""
-    where = [(parts, i) for sheet in columns for parts in sheet for i, (kind, _) in enumerate(parts)
-             if kind == _TEXT]
+def _index_texts(columns: list[list[tuple[str, pa.Array]]], known: pa.Array) -> pa.Array:
+    """``known`` (the distinct texts of the sheets before, in order of first appearance) followed by
+    this sheet's new ones; each text part of ``columns`` (dictionary-encoded) is replaced, in place,
+    by its cells' positions in the result as text."""
+    where = [(parts, i) for parts in columns for i, (kind, _) in enumerate(parts) if kind == _TEXT]
     if not where:
-        return pa.array([], type=pa.large_string())
+        return known
     texts = pa.chunked_array([parts[i][1].dictionary for parts, i in where], type=pa.large_string())
-    strings = pc.unique(texts)
+    new = pc.unique(texts)
+    if len(known):
+        new = pc.filter(new, pc.invert(pc.is_in(new, value_set=known)))
+    strings = pa.concat_arrays([known, new.combine_chunks() if isinstance(new, pa.ChunkedArray) else new])
     at = pc.index_in(texts.combine_chunks(), value_set=strings)  # one lookup table for every column
     offset = 0
     for parts, i in where:
@@ -378,7 +381,7 @@ def _put(zf: zipfile.ZipFile, member: str, text: str, observe: Observer) -> None
 
 
 def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, columns: list, selected: bool,
-                 widths: bool, observe: Observer = None) -> int:
+                 widths: bool, observe: Observer = None, chunk_rows: int | None = None) -> int:
     """Write one sheet (its text cells point into the shared strings); the number of text cells."""
     n, m = df.shape
     headers = [str(c) for c in df.columns]
@@ -396,17 +399,18 @@ def _write_sheet(zf: zipfile.ZipFile, member: str, df: pd.DataFrame, columns: li
         f'<sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>{_header_xml(headers)}'
     )
     texts = sum(len(t) - t.null_count for parts in columns for kind, t in parts if kind == _TEXT)
-    starts = list(range(0, n, CHUNK_ROWS))
+    step = chunk_rows or CHUNK_ROWS
+    starts = list(range(0, n, step))
     # the next chunk is formatted (pyarrow, GIL released) while this one is deflated (zlib, likewise)
     with zf.open(member, "w", force_zip64=n * m > 20_000_000) as out, \
             ThreadPoolExecutor(max_workers=1) as pool:
         _write(out, member, head.encode("utf-8"), observe)
-        pending = [pool.submit(_chunk_xml, columns, s, min(s + CHUNK_ROWS, n)) for s in starts[:1]]
+        pending = [pool.submit(_chunk_xml, columns, s, min(s + step, n)) for s in starts[:1]]
         for i in range(len(starts)):
             chunk = pending.pop(0).result()
             if i + 1 < len(starts):
                 nxt = starts[i + 1]
-                pending.append(pool.submit(_chunk_xml, columns, nxt, min(nxt + CHUNK_ROWS, n)))
+                pending.append(pool.submit(_chunk_xml, columns, nxt, min(nxt + step, n)))
             _write(out, member, _buffer_of(chunk), observe)
         _write(out, member, b"</sheetData></worksheet>", observe)
     return texts
@@ -428,23 +432,68 @@ def write_xlsx(sheets: list[tuple[str, pd.DataFrame]], *, widths: bool = True, o
     ------
     ValueError : a table with more rows (plus header) or columns than Excel holds, or a bad sheet name.
     """
-    seen: set[str] = set()
+    check_sheet_names([name for name, _ in sheets])
     for name, df in sheets:
+        check_sheet_size(name, df)
+    book = WorkbookWriter(widths=widths, observe=observe)
+    for position, (name, df) in enumerate(sheets, 1):
+        book.add(position, name, df)
+    return book.finish([name for name, _ in sheets])
+
+
+def check_sheet_names(names: list[str]) -> None:
+    """ValueError unless every name is a valid Excel sheet name and no two are equal (ignoring case)."""
+    seen: set[str] = set()
+    for name in names:
         if not name or len(name) > 31 or _SHEET_BAD.search(name) or name.lower() in seen \
                 or _FORBIDDEN_PY.search(name) or name.startswith("'") or name.endswith("'"):
             raise ValueError(f"工作表名无效或重复：{name!r}")
         seen.add(name.lower())
-        if len(df) + 1 > MAX_ROWS:
-            raise ValueError(f"工作表「{name}」有 {len(df):,} 行，超过 Excel 每表 {MAX_ROWS - 1:,} 行数据的上限")
-        if df.shape[1] > MAX_COLUMNS:
-            raise ValueError(f"工作表「{name}」有 {df.shape[1]:,} 列，超过 Excel 每表 {MAX_COLUMNS:,} 列的上限")
-    columns = [_sheet_columns(df) for _, df in sheets]
-    strings = _shared_strings(columns)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
+
+
+def check_sheet_size(name: str, df: pd.DataFrame) -> None:
+    """ValueError when ``df`` has more rows (plus the header) or columns than an Excel sheet holds."""
+    if len(df) + 1 > MAX_ROWS:
+        raise ValueError(f"工作表「{name}」有 {len(df):,} 行，超过 Excel 每表 {MAX_ROWS - 1:,} 行数据的上限")
+    if df.shape[1] > MAX_COLUMNS:
+        raise ValueError(f"工作表「{name}」有 {df.shape[1]:,} 列，超过 Excel 每表 {MAX_COLUMNS:,} 列的上限")
+
+
+class WorkbookWriter:
+    """An .xlsx written a sheet at a time, in any order: :meth:`add` encodes and compresses a sheet
+    at once (showing its XML to ``observe``), :meth:`finish` writes the shared strings and the
+    workbook's own parts (after the sheets: a zip's parts may come in any order) and returns the
+    bytes. :func:`write_xlsx` adds every sheet in order; perflib's runner adds a report's tables
+    while its notebook still runs. ``chunk_rows``: rows formatted at a time (bounds the memory)."""
+
+    def __init__(self, *, widths: bool = True, observe: Observer = None, chunk_rows: int | None = None):
+        self.widths, self.observe, self.chunk_rows = widths, observe, chunk_rows
+        self._buf = io.BytesIO()
+        self._zf = zipfile.ZipFile(self._buf, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
+        self._strings = pa.array([], type=pa.large_string())  # distinct texts, in order of first use
+        self._texts = 0  # text cells, all sheets
+        self.positions: list[int] = []  # 1-based positions of the sheets written
+
+    def add(self, position: int, name: str, df: pd.DataFrame) -> None:
+        """Write ``df`` as the sheet at ``position`` (1 is the first tab); ``name`` for messages."""
+        if position < 1 or position in self.positions:
+            raise ValueError(f"工作表位置无效或重复：{position}")
+        check_sheet_size(name, df)
+        columns = _sheet_columns(df)
+        self._strings = _index_texts(columns, self._strings)
+        self._texts += _write_sheet(self._zf, f"xl/worksheets/sheet{position}.xml", df, columns, position == 1,
+                                    self.widths, self.observe, self.chunk_rows)
+        self.positions.append(position)
+
+    def finish(self, names: list[str]) -> bytes:
+        """The workbook, its sheets named ``names`` in tab order (every position 1…n written)."""
+        if sorted(self.positions) != list(range(1, len(names) + 1)):
+            raise ValueError(f"工作表不全：已写 {sorted(self.positions)}，应为 1–{len(names)}")
+        check_sheet_names(names)
+        zf, observe, n = self._zf, self.observe, len(names)
         overrides = "".join(
             f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
-            for i in range(1, len(sheets) + 1))
+            for i in range(1, n + 1))
         overrides += f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT_MAIN}.sharedStrings+xml"/>'
         _put(zf, "[Content_Types].xml", (
             _DECL + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -459,21 +508,19 @@ def write_xlsx(sheets: list[tuple[str, pd.DataFrame]], *, widths: bool = True, o
             "</Relationships>"), observe)
         entries = "".join(
             f'<sheet name="{_xml_escape(name, {chr(34): "&quot;"})}" sheetId="{i}" r:id="rId{i}"/>'
-            for i, (name, _) in enumerate(sheets, 1))
+            for i, name in enumerate(names, 1))
         _put(zf, "xl/workbook.xml", (
             _DECL + f'<workbook {_NS}><bookViews><workbookView activeTab="0"/></bookViews>'
             f"<sheets>{entries}</sheets></workbook>"), observe)
         rels = "".join(
             f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-            for i in range(1, len(sheets) + 1))
+            for i in range(1, n + 1))
         _put(zf, "xl/_rels/workbook.xml.rels", (
             _DECL + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'{rels}<Relationship Id="rId{len(sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
-            f'<Relationship Id="rId{len(sheets) + 2}" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+            f'{rels}<Relationship Id="rId{n + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
+            f'<Relationship Id="rId{n + 2}" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
             "</Relationships>"), observe)
         _put(zf, "xl/styles.xml", _STYLES, observe)
-        count = 0
-        for i, ((_name, df), parts_of) in enumerate(zip(sheets, columns), 1):
-            count += _write_sheet(zf, f"xl/worksheets/sheet{i}.xml", df, parts_of, i == 1, widths, observe)
-        _write_shared_strings(zf, strings, count, observe)
-    return buf.getvalue()
+        _write_shared_strings(zf, self._strings, self._texts, observe)
+        zf.close()
+        return self._buf.getvalue()

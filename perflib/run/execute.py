@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 from .plan import KERNEL_NAME, Job
 
 log = logging.getLogger("perflib.runner")
+Alongside = Callable[[Path, threading.Event], None]  # see _Alongside
 
 
 @dataclass
@@ -41,10 +42,11 @@ class Execution:
 
 
 @contextmanager
-def execute_job(job: Job, while_cells: Callable[[], None] | None = None) -> Iterator[Execution]:
+def execute_job(job: Job, while_cells: Alongside | None = None) -> Iterator[Execution]:
     """Execute ``job``'s notebook; the :class:`Execution` is valid inside the ``with`` block (its
     work folder is removed after it). Never raises for a notebook failure: it is the ``error``.
-    ``while_cells``: work for this process while the kernel runs the cells (:class:`_Alongside`)."""
+    ``while_cells(artifacts, stop)``: work for this process while the kernel runs the cells
+    (:class:`_Alongside`), told by ``stop`` when they are over."""
     import nbformat
 
     work = Path(tempfile.mkdtemp(prefix="perflib-run-"))
@@ -61,7 +63,7 @@ def execute_job(job: Job, while_cells: Callable[[], None] | None = None) -> Iter
 
 
 def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path,
-                      while_cells: Callable[[], None] | None = None
+                      while_cells: Alongside | None = None
                       ) -> tuple[str | None, dict[str, float], set[str] | None]:
     """Run the notebook with papermill in its own kernel: (error or None, timing, tables read).
 
@@ -88,7 +90,7 @@ def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path,
         manager = kernel_manager_class(zygote=zygote, env={TABLES_READ_ENV: str(tables_file)},
                                        log_path=work / "kernel.log")
         try:
-            with _Alongside(while_cells) as alongside:
+            with _Alongside(while_cells, Path(parameters["artifacts_dir"])) as alongside:
                 papermill.execute_notebook(
                     job.path, str(executed), parameters=parameters, kernel_name=job.kernel_name,
                     progress_bar=False, log_output=job.log_output, execution_timeout=job.timeout,
@@ -116,14 +118,16 @@ def _execute_notebook(job: Job, parameters: dict, executed: Path, work: Path,
 
 
 class _Alongside:
-    """``work`` in a thread from :meth:`start` (the first cell) on, while this process only waits for
-    the kernel's messages (it imports nothing then: checked by tests/run/test_execute.py), joined
-    when the ``with`` block ends, before the notebook's result is read, so the thread never runs
-    beside anything else of this process. ``work`` must not raise into the report: its errors are
-    logged and ignored."""
+    """``work(artifacts, stop)`` in a thread from :meth:`start` (the first cell) on, while this
+    process only waits for the kernel's messages (it imports nothing then: checked by
+    tests/run/test_execute.py); when the ``with`` block ends ``stop`` is set and the thread joined,
+    before the notebook's result is read, so it never runs beside anything else of this process.
+    ``work`` must not raise into the report: its errors are logged and ignored."""
 
-    def __init__(self, work: Callable[[], None] | None):
+    def __init__(self, work: Alongside | None, artifacts: Path):
         self.work = work
+        self.artifacts = artifacts
+        self.stop = threading.Event()
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -133,7 +137,7 @@ class _Alongside:
 
     def _run(self) -> None:
         try:
-            self.work()
+            self.work(self.artifacts, self.stop)
         except Exception:  # noqa: BLE001 - a head start only; publishing does the work anyway
             log.debug("work alongside the cells failed", exc_info=True)
 
@@ -141,6 +145,7 @@ class _Alongside:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self.stop.set()
         if self.thread is not None:
             self.thread.join()
 

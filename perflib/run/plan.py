@@ -184,7 +184,7 @@ class ReportResult:
     error: str | None = None
     fingerprint: str | None = None
     tables: dict[str, str] | None = None  # the tables the report read, with their content prints
-    timing: dict[str, float] = field(default_factory=dict)  # seconds: kernel, cells, execute, render
+    timing: dict[str, float] = field(default_factory=dict)  # seconds: kernel, cells, execute, render; sheets_ahead
 
     @property
     def ok(self) -> bool:

@@ -18,6 +18,7 @@ from .. import __version__
 from .. import files
 from ..rules import now_text
 from . import documents, editions, units
+from .ahead import WorkbookAhead
 from .execute import Execution, read_artifacts
 from .leaks import StreamScan, holds_secret, leak_error, mask, scrub
 from .pdf import PDF, add_pdf
@@ -28,9 +29,11 @@ INDEX_STATE = ".index.json"
 REPORT_SUFFIXES = (".ipynb", ".facts.json", ".xlsx", ".html")  # the order they are published in
 
 
-def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> tuple[str | None, str | None]:
+def publish_report(job: Job, execution: Execution, rules, rendered_at: str,
+                   ahead: WorkbookAhead | None = None) -> tuple[str | None, str | None]:
     """Render the executed job's files and publish them, or, when it failed (in its notebook, in
-    rendering, or with a classified name in an output), its failure page: (error or None, title)."""
+    rendering, or with a classified name in an output), its failure page: (error or None, title).
+    ``ahead``: the workbook's sheets written while the cells ran (:mod:`.ahead`)."""
     error, title, nb = execution.error, None, execution.nb
     if error is None:
         try:
@@ -41,7 +44,7 @@ def publish_report(job: Job, execution: Execution, rules, rendered_at: str) -> t
             version = units.new_version()
             found: dict[str, list[int]] = {}  # the workbook is scanned while it is written
             outputs = report_files(job, nb, facts, tables, meta, rules=rules, title=title,
-                                   rendered_at=rendered_at, publication=version, scanned=found)
+                                   rendered_at=rendered_at, publication=version, scanned=found, ahead=ahead)
             outputs.update(documents.report_members(job, tables, meta, rules))  # overview.docx
             pdf_info = add_pdf(job, outputs, title=title, rendered_at=rendered_at, rules=rules)
             notices = documents.notice_members(job, rules)  # --notices: {file name: .docx}
@@ -80,12 +83,13 @@ def warm_up() -> None:
 
 
 def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, title: str,
-                 rendered_at: str, publication: str = "", scanned: dict[str, list[int]] | None = None
-                 ) -> dict[str, bytes]:
+                 rendered_at: str, publication: str = "", scanned: dict[str, list[int]] | None = None,
+                 ahead: WorkbookAhead | None = None) -> dict[str, bytes]:
     """{suffix: bytes} of a report: the page, the executed notebook, the facts and the workbook
     (the notebook's metadata names its ``rendered_at`` and ``publication``: the unit version).
     ``scanned``: a dict that gets the classified names found in the workbook's XML as it was
-    written (``{".xlsx": indexes}``, :class:`~perflib.run.leaks.StreamScan`) for :func:`leak_error`."""
+    written (``{".xlsx": indexes}``, :class:`~perflib.run.leaks.StreamScan`) for :func:`leak_error`.
+    ``ahead``: the workbook begun while the cells ran, completed here when it holds these tables."""
     import nbformat
 
     from ..present.html import render_report, xlsx_bytes
@@ -112,14 +116,21 @@ def report_files(job: Job, nb, facts: dict, tables: list, meta: dict, *, rules, 
         ".html": page.encode("utf-8"),
         ".ipynb": nbformat.writes(nb).encode("utf-8"),
         ".facts.json": json.dumps(facts_doc, ensure_ascii=False, indent=2).encode("utf-8"),
-        ".xlsx": _workbook(tables, info, job.secrets, scanned),
+        ".xlsx": _workbook(tables, info, job.secrets, scanned, ahead),
     }
 
 
-def _workbook(tables: list, info: dict, secrets: list[str], scanned: dict[str, list[int]] | None) -> bytes:
-    """The report's .xlsx; with ``scanned``, its XML is scanned for ``secrets`` as it is written."""
+def _workbook(tables: list, info: dict, secrets: list[str], scanned: dict[str, list[int]] | None,
+              ahead: WorkbookAhead | None = None) -> bytes:
+    """The report's .xlsx; with ``scanned``, its XML is scanned for ``secrets`` as it is written
+    (what ``ahead`` wrote was scanned as it wrote it)."""
     from ..present.html import xlsx_bytes
 
+    book = ahead.book_for(tables) if ahead is not None and scanned is not None else None
+    if book is not None:
+        data = xlsx_bytes(tables, info, book=book)
+        scanned[".xlsx"] = ahead.found()
+        return data
     if scanned is None or not secrets:
         return xlsx_bytes(tables, info)
     with StreamScan(secrets) as scan:

@@ -20,6 +20,7 @@ from typing import Iterable
 from ..exceptions import ParameterError
 from ..files import unwritable
 from ..rules import load_rules, now_text
+from .ahead import WorkbookAhead
 from .execute import execute_job, preload_off, preloading, quiet_papermill
 from .executors import Work, get_executor, lighten_imports
 from .leaks import mask, masked_logging
@@ -75,14 +76,22 @@ def run_job(job: Job) -> ReportResult:
     started = time.monotonic()
     (Path(job.out) / job.stem).parent.mkdir(parents=True, exist_ok=True)
     rules = load_rules(job.rules)
-    # while the kernel runs the cells this process only waits: it loads what publishing needs then;
-    # only where nothing else of this process runs beside it (not in a Dask worker's thread pool)
+    # while the kernel runs the cells this process only waits: it loads what publishing needs and
+    # writes the workbook's sheets then; only where nothing else of this process runs beside it
+    # (not in a Dask worker's thread pool)
     alone = threading.current_thread() is threading.main_thread()
-    with execute_job(job, while_cells=warm_up if alone else None) as execution:
-        rendered_at = now_text(job.timezone)
-        render_started = time.monotonic()
-        error, title = publish_report(job, execution, rules, rendered_at)
-        timing = dict(execution.timing, render=time.monotonic() - render_started)
+    ahead = WorkbookAhead(job.secrets) if alone else None
+    try:
+        with execute_job(job, while_cells=work_alongside(ahead) if alone else None) as execution:
+            rendered_at = now_text(job.timezone)
+            render_started = time.monotonic()
+            error, title = publish_report(job, execution, rules, rendered_at, ahead=ahead)
+            timing = dict(execution.timing, render=time.monotonic() - render_started)
+    finally:
+        if ahead is not None:
+            ahead.close()
+    if ahead is not None:
+        timing["sheets_ahead"] = len(ahead.written)
     timing["total"] = time.monotonic() - started
     read = sorted(execution.tables_read or ())
     return ReportResult(notebook=job.notebook, stem=job.stem, year=job.year, display=job.display,
@@ -91,6 +100,15 @@ def run_job(job: Job) -> ReportResult:
                         error=mask(error, job.secrets) if error else None, fingerprint=job.fingerprint,
                         tables={t: job.tables.get(t, "") for t in read},
                         timing={k: round(v, 3) for k, v in timing.items()})
+
+
+def work_alongside(ahead: WorkbookAhead):
+    """What this process does while the kernel runs the cells: load what publishing needs, then
+    write the workbook's sheets as the notebook records its tables (:mod:`.ahead`)."""
+    def work(artifacts: Path, stop: threading.Event) -> None:
+        warm_up()
+        ahead.follow(artifacts, stop)
+    return work
 
 
 def run_job_safely(job: Job) -> ReportResult:

@@ -88,19 +88,25 @@ def test_work_alongside_runs_while_the_cells_run_is_over_before_the_result_and_f
     src = _notebook(tmp_path / "in.ipynb", "import time\ntime.sleep(1.0)",
                     f"open({str(done)!r}, 'w').close()")
     events: list[tuple[str, bool]] = []
+    folders: list = []
 
-    def work():
+    def work(artifacts, stop):
+        folders.append(artifacts)
         events.append(("start", done.exists()))
         time.sleep(0.3)
         events.append(("end", done.exists()))
+        stop.wait(30)  # told when the cells are over
+        events.append(("stopped", done.exists()))
         raise RuntimeError("预热失败")  # a head start only: the report does not fail with it
 
     with caplog.at_level("DEBUG", logger="perflib.runner"):
         with execute.execute_job(_job(src), while_cells=work) as ex:
             seen = list(events)  # what the caller sees once execution is over
+            assert folders == [ex.artifacts]  # the folder the notebook records its tables in
     assert ex.error is None and ex.nb is not None and done.exists()
-    # started after the kernel was up, while the first cell slept; joined before the result
-    assert seen == [("start", False), ("end", False)]
+    # started after the kernel was up, while the first cell slept; stopped once the cells were
+    # over; joined before the result
+    assert seen == [("start", False), ("end", False), ("stopped", True)]
     assert any("alongside" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
@@ -109,7 +115,7 @@ def test_no_work_alongside_when_the_notebook_fails_before_any_cell(tmp_path, mon
     src = tmp_path / "in.ipynb"
     src.write_text("not a notebook", encoding="utf-8")
     calls: list[int] = []
-    with execute.execute_job(_job(src), while_cells=lambda: calls.append(1)) as ex:
+    with execute.execute_job(_job(src), while_cells=lambda *_: calls.append(1)) as ex:
         assert ex.error is not None
     assert calls == []
 
@@ -171,7 +177,8 @@ def test_perflib_run_starts_its_zygote_before_importing_pandas(tmp_path):
 def test_perflib_run_imports_nothing_while_the_cells_run(ingested_db, tmp_path):
     """What makes the work alongside the cells safe: the runner's own thread only waits for the
     kernel then (no import that could race the warm-up's). A real run of a report, in a fresh
-    process, with the warm-up switched off so that only the runner's own imports are seen."""
+    process, with the work alongside (warm-up, workbook ahead) switched off so that only the runner's
+    own imports are seen."""
     nbs = tmp_path / "nbs"
     nbs.mkdir()
     write_notebook(nbs / "probe.ipynb", PROBE_PARAMS, PROBE_BODY)
@@ -179,7 +186,7 @@ def test_perflib_run_imports_nothing_while_the_cells_run(ingested_db, tmp_path):
         "import sys\n"
         "import papermill.clientwrap as clientwrap\n"
         "import perflib.run.runner as runner\n"
-        "runner.warm_up = lambda: None\n"
+        "runner.work_alongside = lambda ahead: None\n"
         "real = clientwrap.PapermillNotebookClient.papermill_execute_cells\n"
         "def cells(self):\n"
         "    before = set(sys.modules)\n"
@@ -203,7 +210,7 @@ def test_the_runner_warms_up_on_its_main_thread_only(tmp_path, monkeypatch):
     import threading
     from types import SimpleNamespace
 
-    from perflib.run import publish, runner
+    from perflib.run import runner
 
     asked: list = []
 
@@ -215,7 +222,7 @@ def test_the_runner_warms_up_on_its_main_thread_only(tmp_path, monkeypatch):
         raise Stop
 
     monkeypatch.setattr(runner, "execute_job", execute_job)
-    job = SimpleNamespace(out=str(tmp_path), stem="2023/probe", rules=None)
+    job = SimpleNamespace(out=str(tmp_path), stem="2023/probe", rules=None, secrets=[])
     with pytest.raises(Stop):
         runner.run_job(job)
     errors: list = []
@@ -228,4 +235,4 @@ def test_the_runner_warms_up_on_its_main_thread_only(tmp_path, monkeypatch):
     worker = threading.Thread(target=in_thread)
     worker.start()
     worker.join()
-    assert asked == [publish.warm_up, None] and len(errors) == 1
+    assert callable(asked[0]) and asked[1:] == [None] and len(errors) == 1

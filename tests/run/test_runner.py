@@ -6,11 +6,13 @@ several tests.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 from conftest import small_frames, write_export, write_notebook
 
@@ -108,6 +110,7 @@ def runs(env):
     try:
         code1 = main(["run", "probe", "--db", str(db), "--out", str(out), "--no-progress"])
         good = {s: (out / "2023" / f"probe-07月{s}").read_bytes() for s in (".html", ".ipynb", ".facts.json", ".xlsx")}
+        state1 = json.loads((out / ".index.json").read_text("utf-8"))
         mp.setattr(papermill, "execute_notebook", _no_kernel)
         cached = runner.run_reports(["probe"], db=db, out=out, progress=False)
         mp.setattr(papermill, "execute_notebook", real_execute)
@@ -120,7 +123,7 @@ def runs(env):
                       "--timeout", "6", "--jobs", "2"])  # parallel worker processes
     finally:
         mp.undo()
-    return {"code1": code1, "good": good, "cached": cached, "code2": code2}
+    return {"code1": code1, "good": good, "cached": cached, "code2": code2, "state1": state1}
 
 
 # --- validation before any kernel ---------------------------------------------------------------
@@ -246,6 +249,14 @@ def test_xlsx_has_chinese_headers_and_collapsed_classified_rows(runs, tmp_path):
     # small export 2023: P004 (classified) budget 90,000 alone on the total line
     total = [r for r in rows[1:] if r[1] == "涉密项目（合计）"][0]
     assert total[2] == pytest.approx(90000.0)
+
+
+def test_the_workbook_was_written_while_the_cells_ran(runs):
+    """The probe's one table became its sheet before publishing (perflib.run.ahead), and the
+    published workbook holds it under its header."""
+    assert runs["state1"]["2023/probe-07月"]["timing"]["sheets_ahead"] == 1
+    book = openpyxl.load_workbook(io.BytesIO(runs["good"][".xlsx"]), read_only=True)
+    assert book.sheetnames == ["说明", "项目"]
 
 
 def test_cached_rerun_starts_no_kernel(runs):
