@@ -1,7 +1,7 @@
 """perflib's layout keeps the data's one road (../shared/ARCHITECTURE.md):
 
-ingest/ → store.py → analysis/ → present/ → run/ → cli.py, with exceptions, schema, rules, files and pandas_speed as
-the ground floor and demo/ apart. Checked from the source (every import, those inside functions too):
+ingest/ → store.py → analysis/ → present/ → run/ → cli.py, with exceptions, schema, rules, files, memory and
+pandas_speed as the ground floor and demo/ apart. Checked from the source (every import, those inside functions too):
 no import circles, arrows only to the right, no private name imported across packages, no module over
 700 lines, and the __init__ files that incremental runs rely on stay empty.
 """
@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "perflib"
 MAX_LINES = 700
 GROUND = {"perflib", "perflib.exceptions", "perflib.schema", "perflib.rules", "perflib.files",
-          "perflib.pandas_speed"}
+          "perflib.memory", "perflib.pandas_speed"}
 # what each part may import besides itself: data flows ingest → store → analysis → present → run;
 # ingest writes the store's tables (so it uses store's DDL), everything else reads upstream only
 ALLOWED = {

@@ -524,3 +524,8 @@ class WorkbookWriter:
         _write_shared_strings(zf, self._strings, self._texts, observe)
         zf.close()
         return self._buf.getvalue()
+
+    def discard(self) -> None:
+        """Drop a workbook that will not be finished (its buffer closed with it)."""
+        self._zf.close()
+        self._buf.close()

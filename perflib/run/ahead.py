@@ -20,11 +20,12 @@ import pickle
 import threading
 from pathlib import Path
 
+from ..memory import trim_memory
 from .leaks import StreamScan
 
 log = logging.getLogger("perflib.runner")
 POLL_SECONDS = 0.1  # how often the tables list is read while the cells run
-CHUNK_ROWS = 16_384  # rows formatted at a time: the kernel is at its largest meanwhile
+CHUNK_ROWS = 8_192  # rows formatted at a time: the kernel is at its largest meanwhile
 
 
 class WorkbookAhead:
@@ -57,6 +58,7 @@ class WorkbookAhead:
         from ..present.html import table_sheet
         from ..present.notebook import TABLES_FILE
         from ..present.xlsx import WorkbookWriter
+        import pyarrow as pa
 
         listed = adir / TABLES_FILE
         if not listed.exists():
@@ -66,10 +68,14 @@ class WorkbookAhead:
             with open(adir / "tables" / entries[k]["file"], "rb") as fh:
                 frame = pickle.load(fh)  # complete: the list names a table only once it is written
             if self.book is None:
-                self.scan = StreamScan(self.secrets) if self.secrets else None
+                self.scan = StreamScan(self.secrets, depth=4) if self.secrets else None
                 self.book = WorkbookWriter(observe=self.scan.feed if self.scan else None, chunk_rows=CHUNK_ROWS)
             self.book.add(table_sheet(k), entries[k]["sheet"], frame)
             self.written.append((entries[k]["sheet"], len(frame)))
+            del frame
+            # the formatting's buffers back to the system: the kernel is near its peak now
+            pa.default_memory_pool().release_unused()
+            trim_memory()
 
     def book_for(self, tables: list[tuple]):
         """The workbook writer to complete with ``tables`` (``(title, sheet, frame, total)`` as
@@ -85,6 +91,9 @@ class WorkbookAhead:
         return self.scan.found() if self.scan is not None else []
 
     def close(self) -> None:
-        """Stop the scan's thread (a workbook not published)."""
+        """Stop the scan's thread and drop the workbook (published or not: publishing has its bytes)."""
         if self.scan is not None:
             self.scan.close()
+        if self.book is not None:
+            self.book.discard()
+            self.book = None

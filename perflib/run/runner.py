@@ -19,6 +19,7 @@ from typing import Iterable
 
 from ..exceptions import ParameterError
 from ..files import unwritable
+from ..memory import trim_memory
 from ..rules import load_rules, now_text
 from .ahead import WorkbookAhead
 from .execute import execute_job, preload_off, preloading, quiet_papermill
@@ -194,6 +195,7 @@ def run_reports(notebooks: Iterable[str] | None = None, *, db: str | Path = "dat
             else:
                 todo.append(job)
         todo = longest_first(out, todo)  # results are listed in the planned order again below
+        trim_memory()  # what planning freed, before the kernels grow
         show = (sys.stderr.isatty() if progress is None else progress) and len(planned) > 0
         with masked_logging(secrets):
             try:
