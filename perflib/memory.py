@@ -1,8 +1,10 @@
 """Giving freed memory back to the system, where the peak of a report's processes is measured.
 
 glibc keeps what a process frees in its heap for later allocations; ``malloc_trim`` hands the free
-pages back. A province monitoring kernel held 25–30 MB less at its peak with a trim after each
-query and each recorded table, at no measurable cost (benchmarks/README.md, the twelfth session).
+pages back. Not free: the next allocations fault those pages in again. A province monitoring kernel
+held 25–30 MB less at its peak with a trim after each query and each recorded table, but its cells
+took ~0.4 s longer; so only the runner trims, where it waits for the kernel (after planning, after
+each sheet it writes ahead: benchmarks/README.md, the twelfth session).
 """
 from __future__ import annotations
 

@@ -20,7 +20,6 @@ import pandas as pd
 
 from . import pandas_speed
 from .exceptions import StoreError
-from .memory import trim_memory
 from .schema import OPTIONAL_TABLES, TABLE_ORDER, TABLES, TRACKED_TABLES
 
 pandas_speed.install()  # every analysis reads its frames through here
@@ -325,7 +324,6 @@ class Store:
                     self.con.execute(f"SET memory_limit = '{CACHE_LEFT}'")  # below the cache: DuckDB drops it
                 finally:
                     self.con.execute("RESET memory_limit")
-            trim_memory()  # what building the frame freed, back to the system
         return df
 
     def _relation(self, query: str, params: Iterable | None = None):

@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from ..files import atomic_write_text, db_candidates, find_db, missing_db_text  # noqa: F401 - find_db: notebooks call it
-from ..memory import trim_memory
 from ..rules import Rules, load_rules
 from ..store import CLASSIFIED_NAME, CLASSIFIED_PREFIX, CLASSIFIED_TOTAL_LABEL, Store  # noqa: F401
 from . import tables
@@ -334,7 +333,6 @@ class Report:
             pickle.dump(head_keeping_total(out, xlsx_limit), fh)
         self._tables.append({"file": file, "title": title, "sheet": sheet or title, "rows": len(out)})
         self._write(TABLES_FILE, self._tables)
-        trim_memory()  # the table's layout and pickle freed: back to the system (the runner's kernel)
 
     @staticmethod
     def prepare_table(df: pd.DataFrame, columns: View | str | Sequence | None = None,
