@@ -387,6 +387,10 @@ def serve(address: str, spec_path: str) -> None:
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     spec = json.loads(Path(spec_path).read_text("utf-8"))
     Path(spec_path).unlink(missing_ok=True)
+    # a report's kernel runs headless and nobody attaches a debugger to it: without debugpy (which
+    # ipykernel imports when it can, ~60 ms of every zygote's start before the first report's
+    # kernel, and a warning about frozen modules) ipykernel says it has none
+    sys.modules.setdefault("debugpy", None)
     _preload(spec.get("modules", []))
     # what the imports made moves to the collector's permanent generation (Python's advice for a
     # process that forks without exec): a kernel's collections no longer walk, and write to, those

@@ -42,9 +42,12 @@ rep = open_report("probe", db=db, year=year, rules=rules, artifacts_dir=artifact
 rep.heading("探针报告", 1)
 with open(f"/proc/{os.getppid()}/cmdline") as fh:  # the zygote, or what it became once retired
     parent = fh.read().split("\\0")
+from ipykernel.debugger import _is_debugpy_available
+import pyarrow
 rep.facts({"probe.cwd": os.getcwd(), "probe.preloaded": preloaded, "probe.transport": transport,
            "probe.frozen": frozen, "probe.n": n, "probe.projects": int(len(rep.store.projects(rep.year))),
-           "probe.pid": os.getpid(), "probe.parent": parent})
+           "probe.pid": os.getpid(), "probe.parent": parent, "probe.debugger": _is_debugpy_available,
+           "probe.arrow_pool": pyarrow.default_memory_pool().backend_name})
 '''
 KILLER = '''import os, signal
 manager = int(os.environ["JPY_PARENT_PID"])  # the worker process that started this kernel
@@ -173,6 +176,8 @@ def test_kernel_runs_in_the_notebook_folder_over_ipc_and_the_parent_never_chdirs
     assert facts["probe.preloaded"] is (preload == "1")  # forked from the zygote, or a fresh start
     assert (facts["probe.frozen"] > 100_000) is (preload == "1")  # what the zygote imported is frozen
     assert facts["probe.projects"] == 4  # P001–P004 in 2023 (small export)
+    assert facts["probe.debugger"] is (preload == "0")  # a zygote's kernels import no debugpy
+    assert facts["probe.arrow_pool"] == "system"  # perflib's choice, inherited from the runner
 
 
 FLAKY = '''import os, sys
