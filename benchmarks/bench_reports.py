@@ -81,8 +81,11 @@ RUN = textwrap.dedent("""
     atexit.register(lambda: print("RESULT " + json.dumps({{"run_s": round(time.perf_counter() - t, 2)}}),
                                   flush=True))
     sys.argv = ["perflib", *{argv!r}]
-    from perflib.cli import console
-    console()
+    from perflib import cli
+    if hasattr(cli, "console"):
+        cli.console()
+    else:  # a commit from before perflib.cli:console (comparisons with an older tree)
+        sys.exit(cli.main())
 """)
 
 
