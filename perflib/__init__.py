@@ -1,14 +1,6 @@
 """perflib: 预算绩效管理 analyses and report notebooks for a district finance bureau."""
 
-import os as _os
-
 __all__ = ["__version__"]
-
-# Arrow's allocator for every perflib process (runner, zygote, kernels: they inherit it): the C
-# library's. pyarrow's default, mimalloc, keeps what it frees: the province monitoring report's
-# analysis took ~0.6 s longer and 60 MB more with it (benchmarks/README.md, the twelfth session).
-# Read when pyarrow first allocates, so set before; a choice made in the environment wins.
-_os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
 def __getattr__(name: str):

@@ -148,18 +148,3 @@ def test_the_import_check_sees_a_missing_declaration():
     assert _top_imports(["import json\nimport numpy.linalg\nfrom yaml import safe_load\nfrom . import x"]) == {
         "numpy", "yaml"}
 
-
-def test_perflib_processes_use_the_c_librarys_allocator_for_arrow_unless_told_otherwise():
-    """pyarrow's own default (mimalloc) kept freed memory and was slower on the province reports;
-    perflib sets the C library's before pyarrow allocates, and every process it starts inherits it."""
-    import os
-    import subprocess
-    import sys
-
-    probe = "import perflib, os, pyarrow as pa; print(pa.default_memory_pool().backend_name, os.environ['ARROW_DEFAULT_MEMORY_POOL'])"
-    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
-    assert done.stdout.split() == ["system", "system"], done.stderr
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                          env=dict(env, ARROW_DEFAULT_MEMORY_POOL="jemalloc"))
-    assert done.stdout.split() == ["jemalloc", "jemalloc"], done.stderr

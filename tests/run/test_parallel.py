@@ -177,7 +177,7 @@ def test_kernel_runs_in_the_notebook_folder_over_ipc_and_the_parent_never_chdirs
     assert (facts["probe.frozen"] > 100_000) is (preload == "1")  # what the zygote imported is frozen
     assert facts["probe.projects"] == 4  # P001–P004 in 2023 (small export)
     assert facts["probe.debugger"] is (preload == "0")  # a zygote's kernels import no debugpy
-    assert facts["probe.arrow_pool"] == "system"  # perflib's choice, inherited from the runner
+    assert facts["probe.arrow_pool"] == "system"  # perflib.pandas_speed's choice, in the kernel too
 
 
 FLAKY = '''import os, sys
