@@ -210,8 +210,11 @@ class _ImportsCache:
     that cannot be read is ignored, one that cannot be written only costs the parsing next time."""
 
     def __init__(self) -> None:
+        import threading
+
         self.known: dict[str, list] | None = None
         self.changed = False
+        self.lock = threading.Lock()  # a Dask worker's threads may plan at once
 
     @staticmethod
     def path() -> Path:
@@ -228,6 +231,10 @@ class _ImportsCache:
         return self.known
 
     def imports(self, path: str, package: str, mtime_ns: int, size: int) -> frozenset[str]:
+        with self.lock:
+            return self._imports(path, package, mtime_ns, size)
+
+    def _imports(self, path: str, package: str, mtime_ns: int, size: int) -> frozenset[str]:
         known = self._load()
         key = f"{path}\0{package}"
         entry = known.get(key)
@@ -239,13 +246,15 @@ class _ImportsCache:
         return found
 
     def save(self) -> None:
-        if not self.changed or self.known is None:
-            return
-        self.changed = False
+        with self.lock:
+            if not self.changed or self.known is None:
+                return
+            self.changed = False
+            text = json.dumps(self.known, ensure_ascii=False)
         try:
             target = self.path()
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(target, json.dumps(self.known, ensure_ascii=False))
+            atomic_write_text(target, text, durable=False)  # a cache: a crash only costs a parse
         except OSError:
             pass
 
