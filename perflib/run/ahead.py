@@ -14,13 +14,12 @@ for cell; only the order of its shared strings differs).
 """
 from __future__ import annotations
 
-import json
 import logging
-import pickle
 import threading
 from pathlib import Path
 
 from ..memory import trim_memory
+from .execute import load_table, recorded_tables
 from .leaks import StreamScan
 
 log = logging.getLogger("perflib.runner")
@@ -55,18 +54,14 @@ class WorkbookAhead:
             self.broken = True
 
     def _catch_up(self, adir: Path) -> None:
-        from ..present.html import table_sheet
-        from ..present.notebook import TABLES_FILE
-        from ..present.xlsx import WorkbookWriter
         import pyarrow as pa
 
-        listed = adir / TABLES_FILE
-        if not listed.exists():
-            return
-        entries = json.loads(listed.read_text("utf-8"))
+        from ..present.html import table_sheet
+        from ..present.xlsx import WorkbookWriter
+
+        entries = recorded_tables(adir)
         for k in range(len(self.written), len(entries)):
-            with open(adir / "tables" / entries[k]["file"], "rb") as fh:
-                frame = pickle.load(fh)  # complete: the list names a table only once it is written
+            frame = load_table(adir, entries[k])
             if self.book is None:
                 self.scan = StreamScan(self.secrets, depth=4) if self.secrets else None
                 self.book = WorkbookWriter(observe=self.scan.feed if self.scan else None, chunk_rows=CHUNK_ROWS)

@@ -272,14 +272,27 @@ def _zygote_for(job: Job) -> str | None:
 def read_artifacts(adir: Path) -> tuple[dict, list[tuple[str, str, Any, int]], dict]:
     """(facts, tables as ``(title, sheet, frame, total rows)``, meta) a notebook recorded; the frame
     may hold fewer rows than the total (``report.xlsx_max_rows``); no ``rows`` recorded → all."""
-    from ..present.notebook import FACTS_FILE, META_FILE, TABLES_FILE
+    from ..present.notebook import FACTS_FILE, META_FILE
 
     facts = json.loads((adir / FACTS_FILE).read_text("utf-8")) if (adir / FACTS_FILE).exists() else {}
     meta = json.loads((adir / META_FILE).read_text("utf-8")) if (adir / META_FILE).exists() else {}
     tables = []
-    if (adir / TABLES_FILE).exists():
-        for t in json.loads((adir / TABLES_FILE).read_text("utf-8")):
-            with open(adir / "tables" / t["file"], "rb") as fh:
-                frame = pickle.load(fh)
-            tables.append((t["title"], t["sheet"], frame, int(t.get("rows", len(frame)))))
+    for t in recorded_tables(adir):
+        frame = load_table(adir, t)
+        tables.append((t["title"], t["sheet"], frame, int(t.get("rows", len(frame)))))
     return facts, tables, meta
+
+
+def recorded_tables(adir: Path) -> list[dict]:
+    """The tables a notebook has recorded so far, in order (``file``, ``title``, ``sheet``,
+    ``rows``): the list names a table only once its file is written, and is replaced whole."""
+    from ..present.notebook import TABLES_FILE
+
+    listed = Path(adir) / TABLES_FILE
+    return json.loads(listed.read_text("utf-8")) if listed.exists() else []
+
+
+def load_table(adir: Path, entry: dict) -> Any:
+    """The frame of one table of :func:`recorded_tables`."""
+    with open(Path(adir) / "tables" / entry["file"], "rb") as fh:
+        return pickle.load(fh)
