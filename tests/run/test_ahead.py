@@ -12,6 +12,7 @@ import time
 import openpyxl
 import pandas as pd
 
+from perflib.files import atomic_write_text
 from perflib.present.html import xlsx_bytes
 from perflib.present.notebook import TABLES_FILE
 from perflib.run import leaks
@@ -29,15 +30,16 @@ def _tables() -> list[tuple]:
 
 
 def _record(adir, tables, pause: float = 0.0) -> None:
-    """What the notebook's ``rep.table`` does: the table's file first, then the list naming it."""
+    """What the notebook's ``rep.table`` does for each table of ``tables`` not recorded yet: the
+    table's file first, then the list naming it, replaced whole (atomically, as the notebook does)."""
     (adir / "tables").mkdir(parents=True, exist_ok=True)
-    listed = []
-    for k, (title, sheet, frame, total) in enumerate(tables, 1):
+    listed = json.loads((adir / TABLES_FILE).read_text("utf-8")) if (adir / TABLES_FILE).exists() else []
+    for k, (title, sheet, frame, total) in enumerate(tables[len(listed):], len(listed) + 1):
         time.sleep(pause)
         file = f"table_{k:03d}.pkl"
         (adir / "tables" / file).write_bytes(pickle.dumps(frame))
         listed.append({"file": file, "title": title, "sheet": sheet, "rows": total})
-        (adir / TABLES_FILE).write_text(json.dumps(listed, ensure_ascii=False), "utf-8")
+        atomic_write_text(adir / TABLES_FILE, json.dumps(listed, ensure_ascii=False), durable=False)
 
 
 def _cells(data: bytes) -> dict:
@@ -63,7 +65,7 @@ def test_the_workbook_completed_from_the_sheets_written_ahead_is_the_whole_one(t
     def record():
         _record(tmp_path, tables[:2], pause=0.25)  # the follower writes these while they come
         seen.append(len(ahead.written))
-        _record(tmp_path, tables, pause=0.0)  # the last one just before the cells end
+        _record(tmp_path, tables)  # the last one just before the cells end
 
     _follow(ahead, tmp_path, record)
     assert seen[0] >= 1 and ahead.written == [("项目", 300), ("部门", 2), ("项目", 1)]
