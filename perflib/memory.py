@@ -3,8 +3,10 @@
 glibc keeps what a process frees in its heap for later allocations; ``malloc_trim`` hands the free
 pages back. Not free: the next allocations fault those pages in again. A province monitoring kernel
 held 25–30 MB less at its peak with a trim after each query and each recorded table, but its cells
-took ~0.4 s longer; so only the runner trims, where it waits for the kernel (after planning, after
-each sheet it writes ahead: benchmarks/README.md, the twelfth session).
+took ~0.4 s longer; so only the runner trims, where it waits for the kernel: after planning here,
+and after each sheet it writes ahead through Arrow's ``release_unused``, which on the C library's
+allocator (perflib.pandas_speed's) is the same ``malloc_trim`` (benchmarks/README.md, the twelfth
+session).
 """
 from __future__ import annotations
 

@@ -18,7 +18,6 @@ import logging
 import threading
 from pathlib import Path
 
-from ..memory import trim_memory
 from .execute import load_table, recorded_tables
 from .leaks import StreamScan
 
@@ -68,9 +67,9 @@ class WorkbookAhead:
             self.book.add(table_sheet(k), entries[k]["sheet"], frame)
             self.written.append((entries[k]["sheet"], len(frame)))
             del frame
-            # the formatting's buffers back to the system: the kernel is near its peak now
+            # the formatting's buffers back to the system: the kernel is near its peak now (on the
+            # C library's allocator, perflib's, this is glibc's malloc_trim: the whole heap)
             pa.default_memory_pool().release_unused()
-            trim_memory()
 
     def book_for(self, tables: list[tuple]):
         """The workbook writer to complete with ``tables`` (``(title, sheet, frame, total)`` as
