@@ -343,7 +343,7 @@ def _index_texts(columns: list[list[tuple[str, pa.Array]]], known: pa.Array) -> 
     new = pc.unique(texts)
     if len(known):
         new = pc.filter(new, pc.invert(pc.is_in(new, value_set=known)))
-    strings = pa.concat_arrays([known, new.combine_chunks() if isinstance(new, pa.ChunkedArray) else new])
+    strings = pa.concat_arrays([known, new])  # pc.unique of a chunked array is one array
     at = pc.index_in(texts.combine_chunks(), value_set=strings)  # one lookup table for every column
     offset = 0
     for parts, i in where:
