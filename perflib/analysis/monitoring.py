@@ -148,10 +148,7 @@ def project_execution(store, year: int, as_of_month: int, rules, dept: str | Non
     year, m = int(year), check_month(as_of_month)
     projects = store.projects(year)
     projects = _restrict(projects[~projects["is_classified"]], dept).reset_index(drop=True)
-    spent = store.redact_frame(store.sql(
-        "SELECT project_id, CAST(round(sum(amount) * 100) AS BIGINT) AS spent_fen FROM payments "
-        "WHERE year = ? AND pay_date <= ? GROUP BY project_id", [year, month_end(year, m)]))
-    df = projects.merge(spent, on="project_id", how="left")
+    df = projects.merge(spent_by_project(store, year, m), on="project_id", how="left")
     df["spent_fen"] = df["spent_fen"].fillna(0).astype("int64")
     df["budget_fen"] = _fen(df["budget"])
     df["spent"] = df["spent_fen"] / 100.0
@@ -162,6 +159,21 @@ def project_execution(store, year: int, as_of_month: int, rules, dept: str | Non
     df["band"] = bands(df["spent_fen"], df["budget_fen"], m, rules)
     df["over_budget"] = over_budget(df["spent_fen"], df["budget_fen"], rules)
     return df
+
+
+_SPENT_SQL = """
+SELECT project_id, CAST(round(sum(amount) * 100) AS BIGINT) AS spent_fen FROM payments
+WHERE year = ? AND pay_date <= ? GROUP BY project_id
+"""
+
+
+def spent_by_project(store, year: int, as_of_month: int) -> pd.DataFrame:
+    """``project_id``, ``spent_fen``: each project's payments of ``year`` dated up to the end of
+    ``as_of_month`` (redacted), read once per store: the month's execution and the 历年同期 row of
+    the same year ask for the same sums. Shared: the caller must not change it in place."""
+    year, m = int(year), check_month(as_of_month)
+    return store.memo(("spent_by_project", year, m), None,
+                      lambda: store.redact_frame(store.sql(_SPENT_SQL, [year, month_end(year, m)])))
 
 
 def over_budget(spent_fen, budget_fen, rules) -> np.ndarray:

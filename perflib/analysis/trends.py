@@ -20,14 +20,8 @@ from __future__ import annotations
 import pandas as pd
 
 from .coverage import _restrict, coverage_summary, project_targets, selfeval_projects, selfeval_summary
-from .monitoring import BUDGET_COLUMNS, check_month, month_complete, month_end, time_progress
+from .monitoring import BUDGET_COLUMNS, check_month, month_complete, spent_by_project, time_progress
 from .years import years_held
-
-_SPENT_SQL = """
-SELECT project_id, CAST(round(sum(amount) * 100) AS BIGINT) AS spent_fen FROM payments
-WHERE year = ? AND pay_date <= ? GROUP BY project_id
-"""
-
 
 def execution_years(store, year: int, as_of_month: int, rules) -> list[int]:
     """Years ≤ ``year`` with projects and payments whose payments cover ``as_of_month`` entirely."""
@@ -50,7 +44,7 @@ def execution_by_year(store, year: int, as_of_month: int, rules, dept: str | Non
         pr = _restrict(pr[["project_id", "level1_code", "budget"]][~pr["is_classified"]], dept)
         if pr.empty:  # the department held no project that year: absent, not zero
             continue
-        spent = store.redact_frame(store.sql(_SPENT_SQL, [y, month_end(y, m)]))
+        spent = spent_by_project(store, y, m)
         # one row per project code in both (the store's keys): the projects' payments picked by code
         # rather than merged (a merge factorised a province's ~320,000 Arrow string codes per year)
         spent_fen = spent.loc[spent["project_id"].isin(pr["project_id"]), "spent_fen"]

@@ -98,12 +98,15 @@ def key_round_text(as_of_month: int, rules) -> str:
     return f"重点监控项目按集中监控轮次统计 {period}的执行情况。"
 
 
-def target_side_text(indicators: pd.DataFrame, progress: pd.DataFrame, execution: pd.DataFrame, rules) -> str:
-    """One paragraph on the target side of 双监控: indicators reported, likelihood, disagreements."""
+def target_side_text(indicators: pd.DataFrame, progress: pd.DataFrame, execution: pd.DataFrame, rules,
+                     likelihood: pd.DataFrame | None = None, disagreement: pd.DataFrame | None = None) -> str:
+    """One paragraph on the target side of 双监控: indicators reported, likelihood, disagreements.
+    ``likelihood``, ``disagreement``: :func:`likelihood_summary` and :func:`money_target_disagreement`
+    of the same frames when the caller shows them too (a province's take ~0.15 s to make)."""
     if indicators.empty:
         return "截至监控月份，绩效监控表中没有本年度的指标执行情况。"
-    lk = likelihood_summary(indicators).set_index("likelihood")["indicators"]
-    d = money_target_disagreement(execution, progress, rules)
+    lk = (likelihood_summary(indicators) if likelihood is None else likelihood).set_index("likelihood")["indicators"]
+    d = money_target_disagreement(execution, progress, rules) if disagreement is None else disagreement
     g = float(rules.value("monitoring.target_lag_gap")) * 100
     n_money = int((d["disagreement"] == MONEY_FAST).sum())
     n_target = int((d["disagreement"] == TARGETS_FAST).sum())
