@@ -79,3 +79,29 @@ def test_perflib_has_arrow_allocate_from_the_system_unless_a_pool_is_chosen(env,
         assert before == env
     else:
         assert before != "system"  # pyarrow's own default, which perflib replaces
+
+
+def test_department_columns_looked_up_equal_the_merge(demo_db):
+    """``merge_on_unique`` (a project frame's department columns) gives what the merge gives: the
+    demo's years whole and narrow, a code that is no department, a missing code, and departments
+    with a repeated code (then it is the merge)."""
+    from perflib.pandas_speed import merge_on_unique
+    from perflib.store import Store
+
+    s = Store(demo_db)
+    depts = s.departments()[["dept_code", "dept_name", "level1_code", "level1_name"]]
+    for year in s.years():
+        for only in (None, {"project_id", "dept_code", "budget_amount"}):
+            df = s._table("projects", year, only)
+            pd.testing.assert_frame_equal(merge_on_unique(df, depts, "dept_code"), df.merge(depts, on="dept_code", how="left"),
+                                          check_exact=True)
+    s.close()
+    rows = pd.DataFrame({"n": [1, 2, 3, 4], "dept_code": pd.Series(["A", None, "Z", "B"], dtype="str")})
+    d = pd.DataFrame({"dept_code": pd.Series(["A", "B"], dtype="str"), "dept_name": pd.Series(["甲", None], dtype="str"),
+                      "level1_code": pd.Series(["A", "A"], dtype="str"), "level1_name": pd.Series(["甲", "甲"], dtype="str")})
+    got = merge_on_unique(rows, d, "dept_code")
+    pd.testing.assert_frame_equal(got, rows.merge(d, on="dept_code", how="left"), check_exact=True)
+    assert got["dept_name"].tolist()[0] == "甲" and got["dept_name"].isna().tolist() == [False, True, True, True]
+    twice = pd.concat([d, d.assign(dept_name="乙")], ignore_index=True)  # a repeated code: the merge's rows
+    pd.testing.assert_frame_equal(merge_on_unique(rows, twice, "dept_code"), rows.merge(twice, on="dept_code", how="left"),
+                                  check_exact=True)

@@ -372,3 +372,4 @@ def test_a_reports_store_lets_its_cache_go(demo_db):
         assert rep.store.let_cache_go and not Store(demo_db).let_cache_go
     finally:
         rep.store.close()
+
