@@ -22,7 +22,7 @@ from .execute import load_table, recorded_tables
 from .leaks import StreamScan
 
 log = logging.getLogger("perflib.runner")
-POLL_SECONDS = 0.1  # how often the tables list is read while the cells run
+POLL_SECONDS = 0.05  # how often the tables list is read while the cells run (and nothing new came)
 CHUNK_ROWS = 8_192  # rows formatted at a time: the kernel is at its largest meanwhile
 
 
@@ -43,22 +43,27 @@ class WorkbookAhead:
     def follow(self, adir: Path, stop: threading.Event) -> None:
         """Write each table listed in ``adir`` as it appears; after ``stop``, the rest, then return."""
         try:
+            wrote = 0
             while not self.broken:
-                last = stop.wait(POLL_SECONDS)
-                self._catch_up(Path(adir))
+                # a look again at once after writing: the cells recorded more tables meanwhile (a
+                # province's last ones came 0.1 s late, which the report's end then waited for)
+                last = stop.is_set() if wrote else stop.wait(POLL_SECONDS)
+                wrote = self._catch_up(Path(adir))
                 if last:
                     return
         except Exception:  # noqa: BLE001 - a head start only: publishing writes the workbook itself
             log.debug("workbook ahead of the cells failed", exc_info=True)
             self.broken = True
 
-    def _catch_up(self, adir: Path) -> None:
+    def _catch_up(self, adir: Path) -> int:
+        """Write the tables recorded since the last look; how many."""
         import pyarrow as pa
 
         from ..present.html import table_sheet
         from ..present.xlsx import WorkbookWriter
 
         entries = recorded_tables(adir)
+        new = max(0, len(entries) - len(self.written))
         for k in range(len(self.written), len(entries)):
             frame = load_table(adir, entries[k])
             if self.book is None:
@@ -70,6 +75,7 @@ class WorkbookAhead:
             # the formatting's buffers back to the system: the kernel is near its peak now (on the
             # C library's allocator, perflib's, this is glibc's malloc_trim: the whole heap)
             pa.default_memory_pool().release_unused()
+        return new
 
     def book_for(self, tables: list[tuple]):
         """The workbook writer to complete with ``tables`` (``(title, sheet, frame, total)`` as

@@ -207,7 +207,10 @@ def _engine() -> str:
     when execution is over instead of twice per cell (papermill keeps the file up to date for
     someone watching it; here nobody reads it before the end, and a report's notebook grows with
     its figures and tables: 20–30 whole rewrites of it, 0.1–0.4 s a report)."""
+    from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
 
     class WrittenAtTheEnd(NotebookExecutionManager):
         over = False
@@ -220,7 +223,27 @@ def _engine() -> str:
             self.over = True  # also after a failure: the failure page shows the cells run so far
             super().notebook_complete(**kwargs)
 
+    class StoppedWhenDone(PapermillNotebookClient):
+        def papermill_execute_cells(self):
+            super().papermill_execute_cells()
+            # every cell ran and replied, and its output is in (IOPub idle): the kernel is stopped
+            # then rather than asked to wind down (0.1 s of every report); after a failure or a
+            # timeout it still is asked, as before
+            if not self.nb.metadata.get("papermill", {}).get("exception"):
+                self.shutdown_kernel = "immediate"
+
     class PerflibEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+            # papermill's NBClientEngine.execute_managed_notebook with the client above
+            kwargs = remove_args(["input_path"], **kwargs)
+            final = merge_kwargs(remove_args(["timeout", "startup_timeout"], **kwargs),
+                                 timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                                 startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+                                 log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+            return StoppedWhenDone(nb_man, **final).execute()
+
         @classmethod
         def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
                              autosave_cell_every=30, **kwargs):

@@ -115,3 +115,37 @@ def test_a_table_that_cannot_be_read_leaves_the_workbook_to_publishing(tmp_path)
     ahead.follow(tmp_path, stop)  # does not raise
     assert ahead.broken and ahead.book_for(tables) is None
     ahead.close()
+
+
+def test_tables_recorded_while_a_sheet_is_written_are_written_next_without_waiting_for_a_poll(tmp_path, monkeypatch):
+    """The follower looks at the list again as soon as it has written something: the tables the
+    cells recorded meanwhile are not left until the next poll (at a province's end, the report
+    waited for them)."""
+    from perflib.present import xlsx
+
+    tables = _tables()
+    _record(tmp_path, tables[:1])
+
+    class Stop(threading.Event):
+        waits = 0
+
+        def wait(self, timeout=None):
+            type(self).waits += 1
+            return super().wait(timeout)
+
+    stop = Stop()
+    real_add = xlsx.WorkbookWriter.add
+
+    def add(self, position, name, df):  # the cells go on while the sheet is written
+        real_add(self, position, name, df)
+        if position == 2:
+            _record(tmp_path, tables)  # the two others
+        if position == 4:
+            stop.set()  # and the cells are over after the last
+
+    monkeypatch.setattr(xlsx.WorkbookWriter, "add", add)
+    ahead = WorkbookAhead(SECRETS)
+    ahead.follow(tmp_path, stop)
+    assert [sheet for sheet, _ in ahead.written] == ["项目", "部门", "项目"]
+    assert Stop.waits == 1  # the first look only; before, one poll after each sheet written
+    ahead.close()

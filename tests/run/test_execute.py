@@ -72,6 +72,30 @@ def test_after_a_failing_cell_the_cells_run_so_far_are_written(tmp_path, monkeyp
     assert code[1].outputs[0]["ename"] == "ZeroDivisionError" and code[2].outputs == []
 
 
+def test_a_kernel_that_ran_every_cell_is_stopped_and_one_after_a_failure_asked_to_shut_down(tmp_path, monkeypatch):
+    """Once every cell has replied (its outputs are in) the kernel is stopped at once instead of
+    being asked to wind down; after a failing cell it is still asked, and the outputs are the same."""
+    manager = kernels.kernel_manager_class()
+    asked: list[bool] = []
+    real = manager.shutdown_kernel
+
+    async def shutdown(self, now=False, restart=False):
+        asked.append(now)
+        return await real(self, now=now, restart=restart)
+
+    monkeypatch.setattr(manager, "shutdown_kernel", shutdown)
+    ok = _notebook(tmp_path / "ok.ipynb", "print('一')", "x = 2", "x + 3")
+    papermill.execute_notebook(str(ok), str(tmp_path / "ok-out.ipynb"), engine_name=execute._engine(),
+                               progress_bar=False, kernel_manager_class=manager)
+    nb = nbformat.read(str(tmp_path / "ok-out.ipynb"), as_version=4)
+    assert nb.cells[2].outputs[0]["data"]["text/plain"] == "5" and nb.metadata["language_info"]["name"] == "python"
+    bad = _notebook(tmp_path / "bad.ipynb", "print('前')", "1 / 0")
+    with pytest.raises(papermill.PapermillExecutionError):
+        papermill.execute_notebook(str(bad), str(tmp_path / "bad-out.ipynb"), engine_name=execute._engine(),
+                                   progress_bar=False, kernel_manager_class=manager)
+    assert asked == [True, False]
+
+
 # --- work alongside the cells (perflib.run.execute._Alongside: the runner's render warm-up) ---------
 def _job(path):
     """What :func:`execute.execute_job` reads of a job, for a plain notebook and an ordinary kernel."""
