@@ -541,14 +541,22 @@ def project_target_progress(indicators: pd.DataFrame) -> pd.DataFrame:
 def _join_by(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
     """``values`` joined with ``sep`` per key, in their order (one vectorised pass: a Python join per
     group takes seconds for the ~50,000 projects of a province)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if keys.empty:
         return pd.Series([], dtype=object, index=pd.Index([], name=keys.name))
-    order = np.argsort(keys.to_numpy(dtype=object), kind="stable")
-    k = keys.to_numpy(dtype=object)[order]
-    v = values.astype(str).to_numpy(dtype=object)[order]
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-    joined = np.add.reduceat(sep + v, starts)  # object addition concatenates the strings
-    return pd.Series([j[len(sep):] for j in joined], index=pd.Index(k[starts], name=keys.name))
+    # in Arrow: the rows sorted by key (a stable sort: each key's values keep their order), a list
+    # per run of equal keys, each list joined (the keys as Python objects sorted 0.2 s a province)
+    k, v = arrow_strings(keys.astype(str)), arrow_strings(values.astype(str))
+    order = pc.sort_indices(k)
+    k, v = k.take(order), v.take(order)
+    starts = np.flatnonzero(np.r_[True, pc.not_equal(k[1:], k[:-1]).to_numpy(zero_copy_only=False)])
+    lists = pa.ListArray.from_arrays(pa.array(np.r_[starts, len(k)], pa.int32()), v)
+    joined = pc.binary_join(lists, pa.scalar(sep, v.type))
+    return pd.Series(joined.to_numpy(zero_copy_only=False).astype(object),
+                     index=pd.Index(k.take(pa.array(starts)).to_numpy(zero_copy_only=False).astype(object),
+                                    name=keys.name))
 
 
 def money_target_disagreement(execution: pd.DataFrame, progress: pd.DataFrame, rules) -> pd.DataFrame:

@@ -879,3 +879,20 @@ def test_prior_lookup_equals_the_left_merge(case):
     for c in expected.columns:
         assert got[c].astype(object).where(got[c].notna(), None).tolist() == \
             expected[c].astype(object).where(expected[c].notna(), None).tolist(), c
+
+
+def test_values_joined_per_key_equal_a_plain_python_join():
+    """``_join_by`` (Arrow: sorted by key, a list per run of keys) gives each key's values joined in
+    their order, keys sorted, for keys and values of any length and order."""
+    import random
+
+    rng = random.Random(3)
+    for n in (0, 1, 2, 7, 300):
+        keys = [rng.choice(["P1", "P10", "P2", "项目甲", "项目乙", "a"]) for _ in range(n)]
+        values = [rng.choice(["经费保障", "制度保障", "x", "人员保障、其他"]) for _ in range(n)]
+        want: dict[str, list[str]] = {}
+        for k, v in zip(keys, values):
+            want.setdefault(k, []).append(v)
+        got = mon._join_by(pd.Series(keys, dtype="str", name="project_id"), pd.Series(values, dtype="str"), "、")
+        assert list(got.index) == sorted(want) and got.index.name == "project_id"
+        assert got.to_dict() == {k: "、".join(v) for k, v in want.items()}

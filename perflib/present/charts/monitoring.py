@@ -92,10 +92,12 @@ def plot_execution_scatter(execution, rules, title: str | None = None):
     f = execution[execution["budget"] > 0]
     for band in ("绿色", "黄色", "红色"):
         d = f[f["band"] == band]
-        # no marker edge (the theme strokes each marker with its face colour: 3× the drawing time
-        # for a province's 90,000 projects); the size makes up for the edge
-        ax.scatter(d["budget"], d["execution_rate"], s=20, linewidths=0, alpha=0.7, color=_BAND_COLORS[band],
-                   label=band)
+        # markers of one size and colour: drawn as a line's markers, which Agg stamps from one
+        # rendered marker (a scatter draws each as a path: 2× the time for a province's 90,000
+        # projects, the same pixels); no edge (the theme strokes each marker with its face colour);
+        # the size (20 pt², a scatter's s=20) makes up for the edge
+        ax.plot(d["budget"], d["execution_rate"], linestyle="none", marker="o", markersize=20 ** 0.5,
+                markeredgewidth=0, alpha=0.7, color=_BAND_COLORS[band], label=band)
     if len(execution):
         tp = float(execution["time_progress"].iloc[0])
         ax.axhline(tp, color="#424242", ls="--", lw=1, label="时间进度")
