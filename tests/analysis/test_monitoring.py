@@ -860,7 +860,7 @@ def test_target_progress_equals_a_plain_merge_and_sort_on_the_demo(demo_db):
             pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
-@pytest.mark.parametrize("case", ["unique", "repeated", "empty", "none_known"])
+@pytest.mark.parametrize("case", ["unique", "repeated", "empty", "none_known", "null_code"])
 def test_prior_lookup_equals_the_left_merge(case):
     """year_end_projection's prior-year lookup (an Arrow hash of the codes) gives exactly what
     ``pe.merge(prior, on="project_id", how="left")`` gives; repeated codes take the merge itself."""
@@ -873,6 +873,8 @@ def test_prior_lookup_equals_the_left_merge(case):
         prior = prior.iloc[0:0]
     elif case == "none_known":
         prior = prior.assign(project_id=["Q1", "Q2", "Q3", "Q4"])
+    elif case == "null_code":
+        prior = prior.assign(project_id=pd.Series(["P1", None, "P3", "P7"], dtype="str"))
     expected = pe.merge(prior, on="project_id", how="left")
     got = mon._with_prior(pe, prior)
     assert list(got.columns) == list(expected.columns) and len(got) == len(expected)
@@ -896,3 +898,18 @@ def test_values_joined_per_key_equal_a_plain_python_join():
         got = mon._join_by(pd.Series(keys, dtype="str", name="project_id"), pd.Series(values, dtype="str"), "、")
         assert list(got.index) == sorted(want) and got.index.name == "project_id"
         assert got.to_dict() == {k: "、".join(v) for k, v in want.items()}
+
+
+def test_indicator_values_read_as_numbers_as_pandas_reads_them():
+    """``_to_number`` (Arrow for plain decimals, pandas only for texts holding a digit or an inf)
+    equals pandas' ``to_numeric`` of every value with its thousands commas and trailing % dropped."""
+    odd = [" 100 ", "１００", "٣", "inf", "-Infinity", "INF", "Inf%", "infinite", "nan", "NaN", "明显提升", "良",
+           "1e3", "1,000", "50%", "≥90", "100人次", "", "  ", None, "+.5", "0x10", "1_000", "12.", "-0", "1e400"]
+    values = pd.Series(odd, dtype="str")
+    want = [float("nan") if v is None else
+            float(pd.to_numeric(pd.Series([v.replace(",", "").rstrip("%")], dtype=object), errors="coerce")[0])
+            for v in odd]
+    got = mon._to_number(values)
+    assert got.dtype == "float64" and len(got) == len(odd)
+    for v, g, w in zip(odd, got, want):
+        assert (np.isnan(g) and np.isnan(w)) or g == w, (v, g, w)
