@@ -30,7 +30,7 @@ import pandas as pd
 from .coverage import _fact, _restrict, resolve_dept
 from .sources import by_source_fact, execution_by_source
 from ..exceptions import ParameterError
-from ..pandas_speed import arrow_strings
+from ..pandas_speed import arrow_strings, merge_on_unique
 
 GREEN, YELLOW, RED, NO_BUDGET = "绿色", "黄色", "红色", "无预算"
 BANDS = (RED, YELLOW, GREEN, NO_BUDGET)
@@ -148,7 +148,7 @@ def project_execution(store, year: int, as_of_month: int, rules, dept: str | Non
     year, m = int(year), check_month(as_of_month)
     projects = store.projects(year)
     projects = _restrict(projects[~projects["is_classified"]], dept).reset_index(drop=True)
-    df = projects.merge(spent_by_project(store, year, m), on="project_id", how="left")
+    df = merge_on_unique(projects, spent_by_project(store, year, m), "project_id")
     df["spent_fen"] = df["spent_fen"].fillna(0).astype("int64")
     df["budget_fen"] = _fen(df["budget"])
     df["spent"] = df["spent_fen"] / 100.0

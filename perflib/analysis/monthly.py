@@ -26,6 +26,7 @@ import pandas as pd
 from .coverage import _fact
 from .monitoring import (BANDS, GREEN, RED, YELLOW, check_month, execution_summary,
                          month_end, project_execution)
+from ..pandas_speed import merge_on_unique
 
 MOVING_BANDS = (RED, YELLOW, GREEN)
 UP, DOWN = "上升", "下降"
@@ -98,7 +99,7 @@ def months_without_payment(store, year: int, as_of_month: int, execution: pd.Dat
     the end of ``as_of_month``) and ``months_without_payment`` = as_of_month − last_payment_month."""
     m = check_month(as_of_month)
     last = store.redact_frame(store.sql(_LAST_PAYMENT_SQL, [int(year), month_end(year, m)]))
-    out = execution.merge(last, on="project_id", how="left")
+    out = merge_on_unique(execution, last, "project_id")
     out["last_payment_month"] = out["last_payment_month"].fillna(0).astype(int)
     out["months_without_payment"] = m - out["last_payment_month"]
     return out
