@@ -141,6 +141,11 @@ def _manager_class():
             await super()._async_finish_shutdown(waittime=waittime, pollinterval=min(pollinterval, SHUTDOWN_POLL),
                                                  restart=restart)
 
+        async def _async_wait(self, pollinterval: float = 0.1) -> None:
+            # the same look after a kernel is killed (jupyter_client's default there is 0.1 s, which
+            # a report whose kernel is stopped once its cells are over would wait for)
+            await super()._async_wait(pollinterval=min(pollinterval, SHUTDOWN_POLL))
+
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)
             if self._log_handle is not None and not restart:

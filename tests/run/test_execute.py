@@ -96,6 +96,25 @@ def test_a_kernel_that_ran_every_cell_is_stopped_and_one_after_a_failure_asked_t
     assert asked == [True, False]
 
 
+def test_a_stopped_kernel_is_looked_at_every_few_milliseconds_not_every_tenth_of_a_second(tmp_path, monkeypatch):
+    """jupyter_client waits for a killed kernel's end by looking every 0.1 s; a report's kernel is
+    stopped once its cells are over, so the runner's manager looks every ``SHUTDOWN_POLL``."""
+    from jupyter_client.manager import KernelManager
+
+    looks: list[float] = []
+    real = KernelManager._async_wait
+
+    async def wait(self, pollinterval=0.1):
+        looks.append(pollinterval)
+        return await real(self, pollinterval=pollinterval)
+
+    monkeypatch.setattr(KernelManager, "_async_wait", wait)
+    src = _notebook(tmp_path / "in.ipynb", "x = 1")
+    papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), engine_name=execute._engine(), progress_bar=False,
+                               kernel_manager_class=kernels.kernel_manager_class())
+    assert looks and all(p <= kernels.SHUTDOWN_POLL for p in looks)
+
+
 # --- work alongside the cells (perflib.run.execute._Alongside: the runner's render warm-up) ---------
 def _job(path):
     """What :func:`execute.execute_job` reads of a job, for a plain notebook and an ordinary kernel."""
