@@ -53,7 +53,7 @@ KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshe
                   "IPython.extensions.storemagic")
 MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to ~107 bytes
 RETIRED = ".retired"   # beside a zygote's socket once it has forked every kernel it was told of
-SHUTDOWN_POLL = 0.01   # seconds between looks at a kernel asked to shut down
+SHUTDOWN_POLL = 0.01   # seconds between looks at a kernel asked to shut down, or stopped
 IOPUB_SETTLE = 0.01    # seconds of IOPub silence that end a kernel's readiness check
 
 _runtime: str | None = None
@@ -135,15 +135,10 @@ def _manager_class():
                 return [sys.executable, "-m", "perflib.run.kernels", "launch", self.zygote_address, *cmd[3:]]
             return cmd
 
-        async def _async_finish_shutdown(self, waittime=None, pollinterval: float = 0.1, restart: bool = False):
-            # a kernel asked to shut down exits within milliseconds; jupyter_client looks every
-            # 0.1 s, which every report would wait for
-            await super()._async_finish_shutdown(waittime=waittime, pollinterval=min(pollinterval, SHUTDOWN_POLL),
-                                                 restart=restart)
-
         async def _async_wait(self, pollinterval: float = 0.1) -> None:
-            # the same look after a kernel is killed (jupyter_client's default there is 0.1 s, which
-            # a report whose kernel is stopped once its cells are over would wait for)
+            # a kernel asked to shut down, or stopped, is gone within milliseconds; jupyter_client
+            # looks every 0.1 s (after a shutdown request and after a kill alike: both wait here),
+            # which every report would wait for
             await super()._async_wait(pollinterval=min(pollinterval, SHUTDOWN_POLL))
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
