@@ -470,8 +470,8 @@ class Store:
         if cols is None or "budget" in cols:
             df["budget"] = df["adjusted_amount"].where(df["adjusted_amount"].notna(), df["budget_amount"])
         if cols is None or _DEPT_DERIVED & set(cols):
-            df = pandas_speed.merge_on_unique(df, self.departments()[["dept_code", "dept_name", "level1_code", "level1_name"]],
-                                 "dept_code")
+            depts = self.departments()[["dept_code", "dept_name", "level1_code", "level1_name"]]
+            df = pandas_speed.merge_on_unique(df, depts, "dept_code")
         return df if cols is None else df[cols]
 
     def years(self) -> list[int]:

@@ -346,7 +346,7 @@ def year_end_projection(store, year: int, as_of_month: int, rules, dept: str | N
         district_share, district_label = cum_fen / total_fen, PROFILE_DISTRICT
     else:
         district_share, district_label = time_progress(m, rules), PROFILE_LINEAR
-    df = _with_prior(pe, prior)
+    df = merge_on_unique(pe, prior, "project_id")  # each project's prior-year figures, by lookup
     own = (df["prior_total_fen"].fillna(0) > 0) & (df["prior_cum_fen"].fillna(0) > 0)
     df["share"] = np.where(own, df["prior_cum_fen"] / df["prior_total_fen"].where(own), district_share)
     df["profile"] = np.where(own, PROFILE_PROJECT, district_label)
@@ -355,24 +355,6 @@ def year_end_projection(store, year: int, as_of_month: int, rules, dept: str | N
     df["projected_unspent"] = (df["budget"] - df["projected_spent"]).clip(lower=0.0)
     df["projected_rate"] = df["projected_spent"] / df["budget"].where(df["budget_fen"] > 0)
     return df.drop(columns=["prior_cum_fen", "prior_total_fen"])
-
-
-def _with_prior(pe: pd.DataFrame, prior: pd.DataFrame) -> pd.DataFrame:
-    """``pe.merge(prior, on="project_id", how="left")`` for ``prior`` unique by project: each project's
-    prior-year figures looked up by an Arrow hash of the codes (the merge factorised a province's
-    210,000 Arrow string codes in 0.7 s)."""
-    import pyarrow.compute as pc
-
-    codes, known = arrow_strings(pe["project_id"]), arrow_strings(prior["project_id"])
-    # empty, null or repeated codes: the merge (Arrow's unique is 2× faster than its count_distinct)
-    if len(known) == 0 or known.null_count or len(pc.unique(known)) != len(known):
-        return pe.merge(prior, on="project_id", how="left")
-    pos = pc.fill_null(pc.index_in(codes, value_set=known), -1).to_numpy(zero_copy_only=False)
-    df = pe.copy()
-    for c in prior.columns.drop("project_id"):
-        values = prior[c].to_numpy(dtype="float64", na_value=np.nan)
-        df[c] = np.where(pos >= 0, values[np.maximum(pos, 0)], np.nan)
-    return df
 
 
 def projection_summary(projection: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:

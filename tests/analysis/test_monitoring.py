@@ -876,7 +876,7 @@ def test_prior_lookup_equals_the_left_merge(case):
     elif case == "null_code":
         prior = prior.assign(project_id=pd.Series(["P1", None, "P3", "P7"], dtype="str"))
     expected = pe.merge(prior, on="project_id", how="left")
-    got = mon._with_prior(pe, prior)
+    got = mon.merge_on_unique(pe, prior, "project_id")
     assert list(got.columns) == list(expected.columns) and len(got) == len(expected)
     for c in expected.columns:
         assert got[c].astype(object).where(got[c].notna(), None).tolist() == \
