@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_ingest  # noqa: E402
 import bench_reports  # noqa: E402
 import bench_suite  # noqa: E402
+import cpu_by_process  # noqa: E402
 
 
 def test_bench_ingest_tiny(tmp_path):
@@ -77,3 +78,29 @@ def test_compare_cells_tiny(demo_db):
     assert [ln[:2] for ln in lines] == [["coverage", "base"], ["coverage", "here"]], proc.stdout
     assert all(len(ln) == 5 and all(float(x) >= 0 for x in ln[2:]) for ln in lines), proc.stdout
     assert worktrees() == before  # its worktree is removed
+
+
+def test_cpu_by_process_tiny(tmp_path):
+    """A command whose child burns CPU and exits 3: the child is counted, its exit status passed on."""
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+    code = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {burn!r}])\nsys.exit(3)"
+    js = tmp_path / "cpu.json"
+    assert cpu_by_process.main(["--interval", "0.05", "--json", str(js), "--", sys.executable, "-c", code]) == 3
+    r = json.loads(js.read_text("utf-8"))
+    assert r["exit"] == 3 and r["kinds"]["other Python"]["processes"] == 2
+    assert 0.35 <= r["kinds"]["other Python"]["cpu_s"] <= r["cpu_exact_s"] + 0.05
+    assert 0 < r["machine_busy"] <= 1
+
+
+def test_cpu_by_process_tells_the_kinds_apart():
+    zygote = "/v/bin/python -m perflib.run.kernels zygote /tmp/plk-1/z.sock /tmp/plk-1/z.json"
+    assert cpu_by_process.kind_of(zygote, "/v/bin/python /v/bin/perflib run") == "zygote"
+    assert cpu_by_process.kind_of(zygote, zygote) == cpu_by_process.FORKED_KERNEL
+    assert cpu_by_process.kind_of("/v/bin/python -m perflib.run.kernels launch /tmp/z.sock -f k.json") == \
+        "kernel launcher"
+    assert cpu_by_process.kind_of("/v/bin/python -B -c from multiprocessing.spawn import spawn_main") == \
+        "report worker (spawned)"
+    assert cpu_by_process.kind_of("/usr/lib/chromium/chromium --headless") == "chromium"
+    assert cpu_by_process.kind_of("/v/bin/python -m pytest -q tests") == "pytest"
+    assert cpu_by_process.kind_of("/v/bin/python -c print(1) /tmp/pytest-of-root/pytest-3/x") == "other Python"
+    assert cpu_by_process.kind_of("") == "other"

@@ -98,7 +98,7 @@ def _top_imports(texts: list[str]) -> set[str]:
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 found.add(node.module.split(".")[0])
     local = ({"perflib", "conftest", "make_bad_inputs"} | {p.stem for p in _sources("tests")}
-             | {p.stem for p in (Path(__file__).resolve().parents[1] / "benchmarks").glob("bench_*.py")})
+             | {p.stem for p in (Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py")})
     return {m for m in found if m not in sys.stdlib_module_names and m not in local}
 
 
