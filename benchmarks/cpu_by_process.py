@@ -25,8 +25,9 @@ from pathlib import Path
 
 # (kind, what its command line holds), first match wins; a zygote's forked kernels are told apart by
 # their parent (they keep the zygote's command line)
+ZYGOTE = "perflib.run.kernels zygote"
 KINDS = (
-    ("zygote", "perflib.run.kernels zygote"),
+    ("zygote", ZYGOTE),
     ("kernel launcher", "perflib.run.kernels launch"),
     ("kernel (started fresh)", "ipykernel"),
     ("report worker (spawned)", "multiprocessing.spawn"),
@@ -46,7 +47,7 @@ FORKED_KERNEL = "kernel (forked from a zygote)"
 
 def kind_of(cmdline: str, parent_cmdline: str = "") -> str:
     """The kind of a process from its command line (and its parent's, for forked kernels)."""
-    if KINDS[0][1] in cmdline and KINDS[0][1] in parent_cmdline:
+    if ZYGOTE in cmdline and ZYGOTE in parent_cmdline:
         return FORKED_KERNEL
     for kind, needle in KINDS:
         if needle in cmdline:
@@ -97,13 +98,14 @@ def profile(cmd: list[str], interval: float = 0.1) -> dict:
         children: dict[int, list[int]] = {}
         for pid, (ppid, _, _) in table.items():
             children.setdefault(ppid, []).append(pid)
-        tree, todo = set(), [proc.pid]
+        # the command's descendants, and those of every process seen before that still lives (an
+        # orphan's parent is gone, but it and what it starts are still the command's)
+        tree, todo = set(), [proc.pid] + [pid for pid, started in seen if pid in table and table[pid][2] == started]
         while todo:
             pid = todo.pop()
             if pid in table and pid not in tree:
                 tree.add(pid)
                 todo += children.get(pid, [])
-        tree |= {pid for pid, started in seen if pid in table and table[pid][2] == started}  # orphans
         for pid in tree:
             ppid, cpu, started = table[pid]
             rec = seen.get((pid, started))

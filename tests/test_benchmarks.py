@@ -92,6 +92,25 @@ def test_cpu_by_process_tiny(tmp_path):
     assert 0 < r["machine_busy"] <= 1
 
 
+def test_cpu_by_process_follows_orphans_and_what_they_start(tmp_path):
+    """A child that starts a grandchild and exits: the orphaned grandchild and the process it starts
+    afterwards (burning 0.4 s) are still counted."""
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+    done = tmp_path / "done"  # written by the grandchild once what it started has ended
+    grandchild = (f"import pathlib, subprocess, sys, time\ntime.sleep(0.6)\n"
+                  f"subprocess.run([sys.executable, '-c', {burn!r}])\npathlib.Path({str(done)!r}).touch()")
+    child = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {grandchild!r}])\ntime.sleep(0.3)"
+    code = (f"import pathlib, subprocess, sys, time\nsubprocess.run([sys.executable, '-c', {child!r}])\n"
+            f"end = time.monotonic() + 60\n"
+            f"while not pathlib.Path({str(done)!r}).exists() and time.monotonic() < end: time.sleep(0.05)\n"
+            f"time.sleep(0.2)")
+    js = tmp_path / "cpu.json"
+    assert cpu_by_process.main(["--interval", "0.05", "--json", str(js), "--", sys.executable, "-c", code]) == 0
+    r = json.loads(js.read_text("utf-8"))
+    assert r["kinds"]["other Python"]["processes"] == 4
+    assert r["kinds"]["other Python"]["cpu_s"] >= 0.35
+
+
 def test_cpu_by_process_tells_the_kinds_apart():
     zygote = "/v/bin/python -m perflib.run.kernels zygote /tmp/plk-1/z.sock /tmp/plk-1/z.json"
     assert cpu_by_process.kind_of(zygote, "/v/bin/python /v/bin/perflib run") == "zygote"
