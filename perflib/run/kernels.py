@@ -565,6 +565,8 @@ def launch(address: str, argv: list[str], wait: float = 30.0) -> int:
             sock.connect(address)
             break
         except (FileNotFoundError, ConnectionRefusedError):
+            if os.getppid() != parent:  # the run was killed before its zygote listened (and so it
+                return 1                # went too): nobody will ask this kernel anything
             if time.monotonic() > deadline or os.path.exists(address + RETIRED):
                 _fallback(argv)
             time.sleep(0.05)

@@ -317,6 +317,31 @@ def test_the_zygote_retires_once_the_runs_kernels_are_forked_and_reaps_them(smal
     assert [_state(f["probe.pid"]) for f in facts] == [None, None]
 
 
+def test_a_launcher_whose_run_was_killed_before_the_zygote_listened_gives_up_at_once(tmp_path, monkeypatch):
+    """A run killed while its zygote was still starting takes the zygote with it (the socket is
+    never bound, or refuses): the run's orphaned launcher stops instead of trying for its 30 s and
+    then starting an ordinary kernel that nobody will use."""
+    from perflib.run import kernels
+
+    parents = iter([4242, 4242, 1])  # the launcher's parent at its start, at its first try, then gone
+
+    def fallback(argv):
+        pytest.fail(f"started a kernel for a dead run: {argv}")
+
+    monkeypatch.setattr(kernels.os, "getppid", lambda: next(parents, 1))
+    monkeypatch.setattr(kernels, "_fallback", fallback)
+    tries = []
+
+    def sleep(seconds):
+        tries.append(seconds)
+        if len(tries) > 3:
+            pytest.fail("kept trying for a dead run")
+
+    monkeypatch.setattr(kernels.time, "sleep", sleep)
+    assert kernels.launch(str(tmp_path / "never.sock"), ["-f", "k.json"], wait=3600) == 1
+    assert tries == [0.05]  # one try while the run lived, none after
+
+
 def test_a_kernel_asked_of_a_retired_zygote_starts_the_ordinary_way_at_once(tmp_path, monkeypatch):
     """A launcher that finds the zygote retired (a report's retry after its kernel died at start)
     does not wait for a socket that will never come back."""
