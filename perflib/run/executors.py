@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -66,12 +69,30 @@ def lighten_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)
 
 
-def _init_worker(level: int) -> None:
-    """Worker processes log like the parent (spawned processes start unconfigured)."""
+PARENT_POLL = 0.5  # seconds between a worker's looks at whether its run still lives
+
+
+def _init_worker(level: int, parent: int) -> None:
+    """Worker processes log like the parent (spawned processes start unconfigured) and end with
+    their run."""
+    _end_with(parent)
     lighten_imports()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                             stream=sys.stderr)
+
+
+def _end_with(parent: int) -> None:
+    """End this worker as soon as its run (process ``parent``) is gone. A run killed by a
+    scheduler (SIGKILL, or SIGTERM, which the runner does not catch) cannot stop its workers, and
+    they would wait for work on the pool's queue for ever: the queue's pipe stays open in the
+    siblings. The worker's kernel launchers then stop its kernel (they watch the worker)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="perflib-run-watch", daemon=True).start()
 
 
 class Processes(Executor):
@@ -91,7 +112,7 @@ class Processes(Executor):
         ctx = mp.get_context("spawn")  # no forked DuckDB handles, kernel sockets or threads
         level = logging.getLogger().getEffectiveLevel()
         with ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)), mp_context=ctx,
-                                 initializer=_init_worker, initargs=(level,)) as pool:
+                                 initializer=_init_worker, initargs=(level, os.getpid())) as pool:
             futures = {pool.submit(work.run, j): j for j in jobs}
             for fut in as_completed(futures):
                 try:

@@ -461,6 +461,28 @@ def test_run_killed_mid_report_leaves_only_complete_files_and_the_next_run_compl
     assert kills == 3
 
 
+def test_a_two_worker_run_stopped_by_a_scheduler_leaves_no_process(run_env):
+    """``perflib run --jobs 2`` sent SIGTERM (what a scheduler sends when a run overstays; the
+    runner does not catch it, so it ends as under SIGKILL) while a worker's kernel runs: the
+    workers, their kernels and the zygote all go, no worker waits for work for ever."""
+    out = run_env["base"] / "reports-term"
+    proc = _run(run_env, out, "hang", "alpha", "beta", tag="term", extra=["--jobs", "2"])
+    deadline = time.monotonic() + 120
+    while not any("spawn_main" in c for c in _describe(processes_tagged("term"))) or \
+            not any("kernels launch" in c for c in _describe(processes_tagged("term"))):
+        assert proc.poll() is None and time.monotonic() < deadline, "no worker started a kernel"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == -signal.SIGTERM  # not communicate(): a leftover holds its pipes
+    left = _wait_gone("term", 30)
+    seen = _describe(left)
+    _kill_all(left)
+    assert not left, f"processes outlived the stopped run: {seen}"
+    n = check_outputs_complete(out) if out.exists() else 0
+    SURVIVED.append(f"run --jobs 2 SIGTERM while a worker's kernel ran: {n} visible files all complete, "
+                    "no worker, kernel or zygote left")
+
+
 def test_a_hanging_cell_is_stopped_by_the_timeout(run_env):
     out = run_env["base"] / "reports-hang"
     started = time.monotonic()
