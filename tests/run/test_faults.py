@@ -9,7 +9,8 @@
 * Run: ``perflib run`` killed while kernels execute and while a report is being published leaves
   under ``reports/`` only complete files (every visible .html/.ipynb/.facts.json/.xlsx parses) or
   none; temp files are hidden (dot files) and the next run removes those of dead runs; the next run
-  completes; the kernel of the killed run does not outlive it.
+  completes; the kernel of the killed run does not outlive it. ``perflib run --jobs 2`` stopped by
+  SIGTERM, or by Ctrl-C (exit 130, 「已中断」 and no worker's traceback), leaves no process behind.
 * A notebook cell that sleeps for an hour is stopped by the per-cell timeout: a failure page, exit 1,
   well within a minute, and no kernel left behind.
 
@@ -385,7 +386,7 @@ def run_env(tmp_path_factory):
     return {"base": base, "db": db, "nbdir": nbdir}
 
 
-def _run(run_env, out: Path, *names: str, tag: str, extra=(), hook: str | None = None):
+def _run(run_env, out: Path, *names: str, tag: str, extra=(), hook: str | None = None, group: bool = False):
     code = "from perflib.cli import main; import sys; sys.exit(main(sys.argv[1:]))"
     if hook:
         code = hook + "\n" + code
@@ -393,7 +394,8 @@ def _run(run_env, out: Path, *names: str, tag: str, extra=(), hook: str | None =
             "--no-progress", *extra]
     env = dict(os.environ, PERFLIB_NOTEBOOKS_DIR=str(run_env["nbdir"]), PERFLIB_TEST_TAG=tag,
                PYTHONUNBUFFERED="1")
-    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=group)  # group: its own process group, as in a terminal
 
 
 # Kills the run in the middle of publishing a report: while the temp file of its .xlsx is half written.
@@ -461,26 +463,57 @@ def test_run_killed_mid_report_leaves_only_complete_files_and_the_next_run_compl
     assert kills == 3
 
 
+def _two_workers_running(run_env, out: Path, tag: str, names=("hang", "alpha", "beta"), group: bool = False):
+    """``perflib run --jobs 2`` of ``names``, returned once a worker's kernel runs (``hang``
+    sleeps an hour)."""
+    proc = _run(run_env, out, *names, tag=tag, extra=["--jobs", "2"], group=group)
+    deadline = time.monotonic() + 120
+    while not any("spawn_main" in c for c in _describe(processes_tagged(tag))) or \
+            not any("kernels launch" in c for c in _describe(processes_tagged(tag))):
+        assert proc.poll() is None and time.monotonic() < deadline, "no worker started a kernel"
+        time.sleep(0.2)
+    return proc
+
+
+def _nothing_left(tag: str, out: Path, what: str) -> None:
+    left = _wait_gone(tag, 30)
+    seen = _describe(left)
+    _kill_all(left)
+    assert not left, f"processes outlived the stopped run: {seen}"
+    n = check_outputs_complete(out) if out.exists() else 0
+    SURVIVED.append(f"{what}: {n} visible files all complete, no worker, kernel or zygote left")
+
+
 def test_a_two_worker_run_stopped_by_a_scheduler_leaves_no_process(run_env):
     """``perflib run --jobs 2`` sent SIGTERM (what a scheduler sends when a run overstays; the
     runner does not catch it, so it ends as under SIGKILL) while a worker's kernel runs: the
     workers, their kernels and the zygote all go, no worker waits for work for ever."""
     out = run_env["base"] / "reports-term"
-    proc = _run(run_env, out, "hang", "alpha", "beta", tag="term", extra=["--jobs", "2"])
-    deadline = time.monotonic() + 120
-    while not any("spawn_main" in c for c in _describe(processes_tagged("term"))) or \
-            not any("kernels launch" in c for c in _describe(processes_tagged("term"))):
-        assert proc.poll() is None and time.monotonic() < deadline, "no worker started a kernel"
-        time.sleep(0.2)
+    proc = _two_workers_running(run_env, out, "term")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == -signal.SIGTERM  # not communicate(): a leftover holds its pipes
-    left = _wait_gone("term", 30)
-    seen = _describe(left)
-    _kill_all(left)
-    assert not left, f"processes outlived the stopped run: {seen}"
-    n = check_outputs_complete(out) if out.exists() else 0
-    SURVIVED.append(f"run --jobs 2 SIGTERM while a worker's kernel ran: {n} visible files all complete, "
-                    "no worker, kernel or zygote left")
+    _nothing_left("term", out, "run --jobs 2 SIGTERM while a worker's kernel ran")
+
+
+def test_ctrl_c_on_a_two_worker_run_says_interrupted_once(run_env):
+    """Ctrl-C in a terminal (SIGINT to the whole process group) on ``perflib run --jobs 2``: exit
+    130 and the one line 「已中断」, no worker's traceback (one worker is in its kernel, the other
+    done and waiting for work); nothing of the run is left."""
+    out = run_env["base"] / "reports-int"
+    proc = _two_workers_running(run_env, out, "int", names=("hang", "alpha"), group=True)
+    deadline = time.monotonic() + 120
+    while not (out / "2023" / "alpha.html").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "alpha was not published"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        _kill_all(processes_tagged("int"))
+    assert proc.returncode == 130, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == "已中断"
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr[-3000:]
+    _nothing_left("int", out, "Ctrl-C on run --jobs 2 while a worker's kernel ran")
 
 
 def test_a_hanging_cell_is_stopped_by_the_timeout(run_env):
