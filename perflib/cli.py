@@ -463,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a disk that filled up or turned read-only under a command: no traceback
+        if isinstance(exc, BrokenPipeError) and _reader_gone():
+            return 141  # `perflib rules | head`: the reader has what it wanted; exit as if by SIGPIPE
         from .files import os_error_text
 
         print(f"操作未完成：{os_error_text(exc)}", file=sys.stderr)
@@ -470,6 +472,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
         return 130
+
+
+def _reader_gone() -> bool:
+    """Whether what reads this command's output (a pager, ``head``) has closed it; if so, the
+    output goes nowhere from now on, so that the interpreter's last flush says nothing either."""
+    import select
+
+    gone = False
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            poll = select.poll()
+            poll.register(stream.fileno(), select.POLLOUT)
+            if any(events & select.POLLERR for _, events in poll.poll(0)):  # a pipe without reader
+                gone = True
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError, AttributeError):  # no descriptor (a test's capture), or closed
+            pass
+    return gone
 
 
 def console() -> None:

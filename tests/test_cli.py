@@ -258,3 +258,21 @@ def test_the_installed_entry_point_is_console():
 
     project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text("utf-8"))
     assert project["project"]["scripts"]["perflib"] == "perflib.cli:console"
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """``perflib rules | head -1``: the reader closes the pipe after a line; the command stops
+    without a message (exit 141, as a command killed by SIGPIPE), not 「操作未完成：…Broken pipe」."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # a reader already gone: the first write fails
+    try:
+        proc = subprocess.run([sys.executable, "-m", "perflib.cli", "rules"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert proc.stderr == ""
