@@ -86,6 +86,7 @@ def _init_worker(level: int, parent: int) -> None:
 
 
 def _interrupted(_signum, _frame) -> None:
+    """A worker's Ctrl-C: its run reports the interruption; the worker ends, saying nothing."""
     os._exit(130)
 
 
