@@ -37,6 +37,9 @@ def template_path(rules=None) -> Path:
     return Path(str(value)).expanduser() if str(value).strip() else TEMPLATE
 
 
+_STYLE_IDS: dict[tuple, str | None] = {}  # (template path, mtime, size, style name) -> style id
+
+
 class Document:
     """A document being written on a template: paragraphs by style name, Word tables, bytes."""
 
@@ -59,7 +62,8 @@ class Document:
         props.title, props.author = title, author
         props.created = props.modified = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
         props.last_modified_by = author
-        self._style_ids: dict[str, str | None] = {}
+        stat = path.stat()
+        self._template = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
     def paragraph(self, text: str, style: str = "公文正文"):
         """One paragraph in ``style``, its east-Asian font named; the text as it is (names from the
@@ -127,11 +131,12 @@ class Document:
         for j, h in enumerate(headers):
             longest = max([_text_width(r[j]) for r in rows if j < len(r)] + [0])
             need.append(max(min(longest, 12.0), _text_width(h) / 3, 2.0) + 0.4)
-        for j, col in enumerate(t.columns):
-            width = Emu(int(total * need[j] / sum(need)))
+        widths = [Emu(int(total * n / sum(need))) for n in need]
+        for col, width in zip(t.columns, widths):
             col.width = width  # the table grid (what LibreOffice lays out by)
-            for cell in col.cells:
-                cell.width = width
+        for tr in t._tbl.tr_lst:  # and every cell, row by row (a column's cells walk the whole table)
+            for tc, width in zip(tr.tc_lst, widths):
+                tc.width = width
 
     def _cell(self, cell, text: str, bold: bool = False):
         p = cell.paragraphs[0]
@@ -143,13 +148,15 @@ class Document:
 
     def _style_id(self, name: str) -> str | None:
         """The id ``paragraph.style = name`` would write (None for the template's default paragraph
-        style), looked up once per name: python-docx searches every style of the template for the
-        default on each assignment, 0.3 s per notice with a 50-row table."""
-        if name not in self._style_ids:
+        style), looked up once per name and template file: python-docx searches every style of the
+        template for the default on each assignment (0.3 s per notice with a 50-row table; 1 ms a
+        lookup, six per document, for each of a district's ~70 notices)."""
+        key = (*self._template, name)
+        if key not in _STYLE_IDS:
             from docx.enum.style import WD_STYLE_TYPE
 
-            self._style_ids[name] = self.doc.part.get_style_id(self._style(name), WD_STYLE_TYPE.PARAGRAPH)
-        return self._style_ids[name]
+            _STYLE_IDS[key] = self.doc.part.get_style_id(self._style(name), WD_STYLE_TYPE.PARAGRAPH)
+        return _STYLE_IDS[key]
 
     def _style(self, name: str):
         try:

@@ -117,6 +117,35 @@ def test_overview_document_from_an_outline_with_bureau_text_and_placeholder():
                 assert east_asian(r._r) == pdocx.STYLE_FONTS[p.style.name], (p.style.name, r.text)
 
 
+def test_a_template_changed_in_place_gets_its_own_style_ids(tmp_path):
+    """Style ids are looked up once per template file: a bureau's template saved again at the same
+    path with other style ids (restyled in Word) is read anew, not served the old ids."""
+    path = tmp_path / "公文模板.docx"
+    path.write_bytes(build_template())
+    first = pdocx.Document(path)
+    first.paragraph("正文", "公文正文")
+    before = first.doc.paragraphs[-1]._p.pPr.pStyle.val
+    restyled = docx.Document(str(path))
+    restyled.styles["公文正文"].style_id = "BureauBody"
+    restyled.save(str(path))
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    second = pdocx.Document(path)
+    second.paragraph("正文", "公文正文")
+    after = second.doc.paragraphs[-1]._p.pPr.pStyle.val
+    assert before != "BureauBody" and after == "BureauBody"
+    assert open_doc(second.bytes()).paragraphs[-1].style.name == "公文正文"
+
+
+def test_every_cell_of_a_column_has_the_columns_width():
+    doc = pdocx.Document()
+    frame = with_kinds(pd.DataFrame({"项目名称": ["甲项目" * 5, "乙"], "预算数（元）": [1.0, 2.0]}), [TEXT, MONEY])
+    doc.table(frame, "表")
+    (table,) = open_doc(doc.bytes()).tables
+    grid = [c.width for c in table.columns]
+    assert grid[0] > grid[1]
+    assert all([c.width for c in row.cells] == grid for row in table.rows)
+
+
 def test_bureau_sections_accepts_only_one_and_eight(tmp_path):
     from perflib.exceptions import ParameterError
 
