@@ -20,6 +20,8 @@ import bench_reports  # noqa: E402
 import bench_suite  # noqa: E402
 import cpu_by_process  # noqa: E402
 
+BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"  # 0.4 s of CPU
+
 
 def test_bench_ingest_tiny(tmp_path):
     out = tmp_path / "out"
@@ -82,8 +84,7 @@ def test_compare_cells_tiny(demo_db):
 
 def test_cpu_by_process_tiny(tmp_path):
     """A command whose child burns CPU and exits 3: the child is counted, its exit status passed on."""
-    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
-    code = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {burn!r}])\nsys.exit(3)"
+    code = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {BURN!r}])\nsys.exit(3)"
     js = tmp_path / "cpu.json"
     assert cpu_by_process.main(["--interval", "0.05", "--json", str(js), "--", sys.executable, "-c", code]) == 3
     r = json.loads(js.read_text("utf-8"))
@@ -95,10 +96,9 @@ def test_cpu_by_process_tiny(tmp_path):
 def test_cpu_by_process_follows_orphans_and_what_they_start(tmp_path):
     """A child that starts a grandchild and exits: the orphaned grandchild and the process it starts
     afterwards (burning 0.4 s) are still counted."""
-    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
     done = tmp_path / "done"  # written by the grandchild once what it started has ended
     grandchild = (f"import pathlib, subprocess, sys, time\ntime.sleep(0.6)\n"
-                  f"subprocess.run([sys.executable, '-c', {burn!r}])\npathlib.Path({str(done)!r}).touch()")
+                  f"subprocess.run([sys.executable, '-c', {BURN!r}])\npathlib.Path({str(done)!r}).touch()")
     child = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {grandchild!r}])\ntime.sleep(0.3)"
     code = (f"import pathlib, subprocess, sys, time\nsubprocess.run([sys.executable, '-c', {child!r}])\n"
             f"end = time.monotonic() + 60\n"

@@ -105,3 +105,27 @@ def test_department_columns_looked_up_equal_the_merge(demo_db):
     twice = pd.concat([d, d.assign(dept_name="乙")], ignore_index=True)  # a repeated code: the merge's rows
     pd.testing.assert_frame_equal(merge_on_unique(rows, twice, "dept_code"), rows.merge(twice, on="dept_code", how="left"),
                                   check_exact=True)
+
+
+@pytest.mark.parametrize("case", ["unique", "repeated", "empty", "none_known", "null_code"])
+def test_prior_lookup_equals_the_left_merge(case):
+    """``merge_on_unique`` as year_end_projection's prior-year lookup (an Arrow hash of the codes)
+    gives exactly what ``pe.merge(prior, on="project_id", how="left")`` gives; repeated codes take
+    the merge itself."""
+    pe = pd.DataFrame({"project_id": ["P3", "P1", "P9", "P2", "P1x"], "spent": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    prior = pd.DataFrame({"project_id": ["P1", "P2", "P3", "P7"], "prior_cum_fen": [10, 0, 30, 70],
+                          "prior_total_fen": [100, 200, 300, 700]})
+    if case == "repeated":
+        prior = pd.concat([prior, prior.iloc[[0]]], ignore_index=True)
+    elif case == "empty":
+        prior = prior.iloc[0:0]
+    elif case == "none_known":
+        prior = prior.assign(project_id=["Q1", "Q2", "Q3", "Q4"])
+    elif case == "null_code":
+        prior = prior.assign(project_id=pd.Series(["P1", None, "P3", "P7"], dtype="str"))
+    expected = pe.merge(prior, on="project_id", how="left")
+    got = pandas_speed.merge_on_unique(pe, prior, "project_id")
+    assert list(got.columns) == list(expected.columns) and len(got) == len(expected)
+    for c in expected.columns:
+        assert got[c].astype(object).where(got[c].notna(), None).tolist() == \
+            expected[c].astype(object).where(expected[c].notna(), None).tolist(), c

@@ -860,29 +860,6 @@ def test_target_progress_equals_a_plain_merge_and_sort_on_the_demo(demo_db):
             pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
-@pytest.mark.parametrize("case", ["unique", "repeated", "empty", "none_known", "null_code"])
-def test_prior_lookup_equals_the_left_merge(case):
-    """year_end_projection's prior-year lookup (an Arrow hash of the codes) gives exactly what
-    ``pe.merge(prior, on="project_id", how="left")`` gives; repeated codes take the merge itself."""
-    pe = pd.DataFrame({"project_id": ["P3", "P1", "P9", "P2", "P1x"], "spent": [1.0, 2.0, 3.0, 4.0, 5.0]})
-    prior = pd.DataFrame({"project_id": ["P1", "P2", "P3", "P7"], "prior_cum_fen": [10, 0, 30, 70],
-                          "prior_total_fen": [100, 200, 300, 700]})
-    if case == "repeated":
-        prior = pd.concat([prior, prior.iloc[[0]]], ignore_index=True)
-    elif case == "empty":
-        prior = prior.iloc[0:0]
-    elif case == "none_known":
-        prior = prior.assign(project_id=["Q1", "Q2", "Q3", "Q4"])
-    elif case == "null_code":
-        prior = prior.assign(project_id=pd.Series(["P1", None, "P3", "P7"], dtype="str"))
-    expected = pe.merge(prior, on="project_id", how="left")
-    got = mon.merge_on_unique(pe, prior, "project_id")
-    assert list(got.columns) == list(expected.columns) and len(got) == len(expected)
-    for c in expected.columns:
-        assert got[c].astype(object).where(got[c].notna(), None).tolist() == \
-            expected[c].astype(object).where(expected[c].notna(), None).tolist(), c
-
-
 def test_values_joined_per_key_equal_a_plain_python_join():
     """``_join_by`` (Arrow: sorted by key, a list per run of keys) gives each key's values joined in
     their order, keys sorted, for keys and values of any length and order."""

@@ -468,8 +468,10 @@ def _two_workers_running(run_env, out: Path, tag: str, names=("hang", "alpha", "
     sleeps an hour)."""
     proc = _run(run_env, out, *names, tag=tag, extra=["--jobs", "2"], group=group)
     deadline = time.monotonic() + 120
-    while not any("spawn_main" in c for c in _describe(processes_tagged(tag))) or \
-            not any("kernels launch" in c for c in _describe(processes_tagged(tag))):
+    while True:
+        running = _describe(processes_tagged(tag))
+        if any("spawn_main" in c for c in running) and any("kernels launch" in c for c in running):
+            break
         assert proc.poll() is None and time.monotonic() < deadline, "no worker started a kernel"
         time.sleep(0.2)
     return proc
