@@ -486,7 +486,11 @@ def _reader_gone() -> bool:
             poll.register(stream.fileno(), select.POLLOUT)
             if any(events & select.POLLERR for _, events in poll.poll(0)):  # a pipe without reader
                 gone = True
-                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+                nowhere = os.open(os.devnull, os.O_WRONLY)
+                try:
+                    os.dup2(nowhere, stream.fileno())
+                finally:
+                    os.close(nowhere)
         except (OSError, ValueError, AttributeError):  # no descriptor (a test's capture), or closed
             pass
     return gone
