@@ -349,6 +349,14 @@ def _kill_all(pids: list[int]) -> None:
             pass
 
 
+def _none_left(tag: str, seconds: float, what: str) -> None:
+    """Fails, naming them, if processes of the run ``tag`` outlive it by ``seconds`` (killed first)."""
+    left = _wait_gone(tag, seconds)
+    seen = _describe(left)
+    _kill_all(left)
+    assert not left, f"processes outlived {what}: {seen}"
+
+
 def check_outputs_complete(out: Path) -> int:
     """Every visible report file parses; returns how many there are."""
     n = 0
@@ -428,10 +436,7 @@ def test_run_killed_mid_report_leaves_only_complete_files_and_the_next_run_compl
     assert stale and all(p.name.startswith(".") for p in stale)  # the partial file is hidden
     assert (out / "2023" / "alpha.html").exists() and not (out / "2023" / "beta.html").exists()
     n = check_outputs_complete(out)
-    left = _wait_gone("publish", 45)
-    seen = _describe(left)
-    _kill_all(left)
-    assert not left, f"processes outlived the killed run: {seen}"
+    _none_left("publish", 45, "the killed run")
     SURVIVED.append(f"run SIGKILL while publishing beta.xlsx: {n} visible files all complete, "
                     f"{len(stale)} hidden temp file(s), no process left")
     # 2. killed from outside at random moments while kernels run (the runner only: its kernel is orphaned)
@@ -442,10 +447,7 @@ def test_run_killed_mid_report_leaves_only_complete_files_and_the_next_run_compl
         proc.communicate(timeout=60)
         kills += 1
         n = check_outputs_complete(out)
-        left = _wait_gone(f"outside{i}", 45)  # a zygote still importing notices at its next module
-        seen = _describe(left)
-        _kill_all(left)
-        assert not left, f"processes outlived the killed run: {seen}"
+        _none_left(f"outside{i}", 45, "the killed run")  # a zygote still importing notices at its next module
         SURVIVED.append(f"run SIGKILL from outside after {delay:.1f}s: {n} visible files all complete, "
                         "no process left")
     # 3. the next run completes, and removes the temp files of the dead runs (their pid is gone)
@@ -478,10 +480,7 @@ def _two_workers_running(run_env, out: Path, tag: str, names=("hang", "alpha", "
 
 
 def _nothing_left(tag: str, out: Path, what: str) -> None:
-    left = _wait_gone(tag, 30)
-    seen = _describe(left)
-    _kill_all(left)
-    assert not left, f"processes outlived the stopped run: {seen}"
+    _none_left(tag, 30, "the stopped run")
     n = check_outputs_complete(out) if out.exists() else 0
     SURVIVED.append(f"{what}: {n} visible files all complete, no worker, kernel or zygote left")
 
@@ -532,7 +531,5 @@ def test_a_hanging_cell_is_stopped_by_the_timeout(run_env):
     assert not (out / "2023" / "hang.html").exists()
     assert (out / "2023" / "alpha.html").exists()  # the other report still rendered
     assert "失败" in stdout and "hang" in stdout
-    left = _wait_gone("hang", 10)
-    _kill_all(left)
-    assert not left, "the timed-out kernel was left running"
+    _none_left("hang", 10, "the timed-out cell (its kernel)")
     SURVIVED.append(f"hanging cell (time.sleep(3600)) stopped by --timeout 5 in {seconds:.0f}s: failure page")
