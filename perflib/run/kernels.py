@@ -235,7 +235,7 @@ class Zygote:
         rt = runtime_dir()
         self.address = os.path.join(rt, f"z{uuid.uuid4().hex[:8]}.sock")
         spec = os.path.join(rt, f"z{uuid.uuid4().hex[:8]}.json")
-        Path(spec).write_text(json.dumps({"modules": self.modules}), "utf-8")
+        Path(spec).write_text(json.dumps({"modules": self.modules, "parent": os.getpid()}), "utf-8")
         env = dict(os.environ)
         env.setdefault("MPLBACKEND", INLINE_BACKEND)
         self.proc = subprocess.Popen(
@@ -367,8 +367,10 @@ def _recv(sock: socket.socket, with_fds: int = 0):
 
 
 # --- the zygote (server side) --------------------------------------------------------------------
-def _preload(modules: Iterable[str]) -> None:
-    parent = os.getppid()
+def _preload(modules: Iterable[str], parent: int | None = None) -> None:
+    """Import ``modules``, giving up as soon as the process that started us (``parent``, named in the
+    spec: by the time we look it may already have died and handed us to init) is gone."""
+    parent = parent or os.getppid()
     for name in modules:
         if os.getppid() != parent:  # the run was killed while we imported: nobody will ask for a kernel
             os._exit(0)
@@ -391,7 +393,7 @@ def serve(address: str, spec_path: str) -> None:
     # ipykernel imports when it can, ~60 ms of every zygote's start before the first report's
     # kernel, and a warning about frozen modules) ipykernel says it has none
     sys.modules.setdefault("debugpy", None)
-    _preload(spec.get("modules", []))
+    _preload(spec.get("modules", []), spec.get("parent"))
     # what the imports made moves to the collector's permanent generation (Python's advice for a
     # process that forks without exec): a kernel's collections no longer walk, and write to, those
     # ~150,000 objects, so fewer of the pages it shares with the zygote are copied
@@ -555,9 +557,21 @@ def _fallback(argv: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
 
 
+def _manager_pid() -> int:
+    """The kernel manager that started this launcher: jupyter_client names it in ``JPY_PARENT_PID``.
+    Our parent at start is not enough: a manager killed before this interpreter got going has
+    already handed us to init, and we would wait for it in vain (then start a kernel nobody uses)."""
+    try:
+        return int(os.environ["JPY_PARENT_PID"])
+    except (KeyError, ValueError):
+        return os.getppid()
+
+
 def launch(address: str, argv: list[str], wait: float = 30.0) -> int:
     """Ask the zygote at ``address`` for a kernel with ``argv`` and stand in for it until it exits."""
-    parent = os.getppid()  # now: the manager may die while the zygote is still busy preloading
+    parent = _manager_pid()  # the manager may die while the zygote is still busy preloading
+    if os.getppid() != parent:  # it died before we started: nobody will ask this kernel anything
+        return 1
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     deadline = time.monotonic() + wait
     while True:

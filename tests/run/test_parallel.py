@@ -323,6 +323,7 @@ def test_a_launcher_whose_run_was_killed_before_the_zygote_listened_gives_up_at_
     then starting an ordinary kernel that nobody will use."""
     from perflib.run import kernels
 
+    monkeypatch.setenv("JPY_PARENT_PID", "4242")  # the manager, as jupyter_client names it
     parents = iter([4242, 4242, 1])  # the launcher's parent at its start, at its first try, then gone
 
     def fallback(argv):
@@ -340,6 +341,44 @@ def test_a_launcher_whose_run_was_killed_before_the_zygote_listened_gives_up_at_
     monkeypatch.setattr(kernels.time, "sleep", sleep)
     assert kernels.launch(str(tmp_path / "never.sock"), ["-f", "k.json"], wait=3600) == 1
     assert tries == [0.05]  # one try while the run lived, none after
+
+
+def test_a_launcher_whose_manager_died_before_it_started_gives_up_at_once(tmp_path, monkeypatch):
+    """A run stopped just as a worker started a kernel: the worker (the kernel manager) is gone
+    before its launcher's interpreter looks at its parent, which is already init. The launcher
+    knows its manager from ``JPY_PARENT_PID`` and stops at once; it used to wait its 30 s for a
+    zygote that had gone with the run, then start a kernel nobody would use (CI saw one alive
+    30 s after a run was stopped)."""
+    from perflib.run import kernels
+
+    monkeypatch.setenv("JPY_PARENT_PID", "4242")
+    monkeypatch.setattr(kernels.os, "getppid", lambda: 1)
+    monkeypatch.setattr(kernels, "_fallback", lambda argv: pytest.fail(f"started a kernel for a dead run: {argv}"))
+    monkeypatch.setattr(kernels.time, "sleep", lambda s: pytest.fail("waited for a dead run's zygote"))
+    monkeypatch.setattr(kernels.socket, "socket", lambda *a: pytest.fail("asked a dead run's zygote"))
+    assert kernels.launch(str(tmp_path / "z.sock"), ["-f", "k.json"], wait=3600) == 1
+
+
+def test_a_zygote_whose_run_died_before_it_started_imports_nothing(monkeypatch):
+    """The zygote learns the run's pid from its spec: a run already gone when the zygote first
+    looks (it was handed to init) stops it before its first import, not seconds of imports later."""
+    from perflib.run import kernels
+
+    class Exited(Exception):
+        pass
+
+    def exit_(code):
+        raise Exited(code)
+
+    imported = []
+    monkeypatch.setattr(kernels.os, "getppid", lambda: 1)
+    monkeypatch.setattr(kernels.os, "_exit", exit_)
+    monkeypatch.setattr(kernels.importlib, "import_module", imported.append)
+    with pytest.raises(Exited):
+        kernels._preload(["pandas", "matplotlib"], parent=4242)
+    assert imported == []
+    kernels._preload(["pandas"], parent=1)  # the run lives (still our parent): everything is imported
+    assert imported == ["pandas"]
 
 
 def test_a_kernel_asked_of_a_retired_zygote_starts_the_ordinary_way_at_once(tmp_path, monkeypatch):
