@@ -367,10 +367,9 @@ def _recv(sock: socket.socket, with_fds: int = 0):
 
 
 # --- the zygote (server side) --------------------------------------------------------------------
-def _preload(modules: Iterable[str], parent: int | None = None) -> None:
+def _preload(modules: Iterable[str], parent: int) -> None:
     """Import ``modules``, giving up as soon as the process that started us (``parent``, named in the
     spec: by the time we look it may already have died and handed us to init) is gone."""
-    parent = parent or os.getppid()
     for name in modules:
         if os.getppid() != parent:  # the run was killed while we imported: nobody will ask for a kernel
             os._exit(0)
@@ -393,7 +392,7 @@ def serve(address: str, spec_path: str) -> None:
     # ipykernel imports when it can, ~60 ms of every zygote's start before the first report's
     # kernel, and a warning about frozen modules) ipykernel says it has none
     sys.modules.setdefault("debugpy", None)
-    _preload(spec.get("modules", []), spec.get("parent"))
+    _preload(spec.get("modules", []), spec["parent"])
     # what the imports made moves to the collector's permanent generation (Python's advice for a
     # process that forks without exec): a kernel's collections no longer walk, and write to, those
     # ~150,000 objects, so fewer of the pages it shares with the zygote are copied
